@@ -1,0 +1,40 @@
+/// The narrow protocol between the explorer and what it explores. The explorer sees
+/// states only as `wordCount` words and actions only as indices; it never learns what a
+/// PTE is. The compiled `Program` is the one conformer.
+public protocol TransitionSystem {
+  /// Words per packed state.
+  var wordCount: Int { get }
+  var actionCount: Int { get }
+  /// Processes that weak fairness applies to (CPUs); the environment is not one.
+  var processCount: Int { get }
+
+  /// Writes the initial state; its outcome can carry a fault.
+  func writeInitialState(_ state: UnsafeMutablePointer<UInt64>) -> StepOutcome
+  /// Applies `action` in place to `state` (a copy of the source). When the outcome is not
+  /// enabled, `state` may be left partly changed and must be discarded.
+  func apply(_ action: Int, to state: UnsafeMutablePointer<UInt64>) -> StepOutcome
+  /// The process `action` belongs to, or -1 for the environment (hardware, hypervisor).
+  func process(of action: Int) -> Int
+  /// Whether every process has run to completion.
+  func isFinished(_ state: UnsafePointer<UInt64>) -> Bool
+}
+
+/// What applying one action did.
+public struct StepOutcome: Sendable {
+  public var enabled: Bool
+  /// Bit per property (`PropertyKind.bit`) violated by this step.
+  public var violations: UInt8
+  /// Nonzero: the step hit a `RuntimeFault`; exploration stops.
+  public var fault: UInt8
+  /// Nonzero: a cmpxchg owned by retry loop `retryLoop - 1` failed in this step.
+  public var retryLoop: UInt16
+
+  @inlinable public init(enabled: Bool, violations: UInt8 = 0, fault: UInt8 = 0, retryLoop: UInt16 = 0) {
+    self.enabled = enabled
+    self.violations = violations
+    self.fault = fault
+    self.retryLoop = retryLoop
+  }
+
+  public static let disabled = StepOutcome(enabled: false)
+}

@@ -1,0 +1,65 @@
+import PTState
+
+/// A register operand; `Register.discard` drops a result.
+public typealias Register = UInt8
+extension Register {
+  static let discard: Register = .max
+}
+
+/// A reference to a postfix expression in `Program.expressionCode`.
+public struct ExprRef: Sendable, Hashable {
+  public var start: UInt32
+  public var count: UInt16
+}
+
+/// One postfix expression op over 8-bit values (booleans are 0 and 1).
+public enum ExprOp: Sendable, Hashable {
+  case constant(UInt8)
+  case register(UInt8)
+  case bitNot, logicalNot
+  case and, or, xor, equal, notEqual, logicalAnd, logicalOr
+  /// `(x & mask) != 0`: pte_present, pte_write, pte_dirty, pte_young.
+  case testBits(UInt8)
+  /// `x >> 4`: pte_pfn.
+  case pfnOf
+  /// `(x & 15) << 4`: pfn(x).
+  case makePFN
+}
+
+/// One instruction of a CPU's program, lowered from the spec.
+///
+/// A CPU only ever stops *before* a visible instruction (a kernel operation, a choice or
+/// the end); local instructions (register assignments and jumps) run in the same step as
+/// the visible instruction before them, since no other CPU can observe them.
+public enum Instruction: Sendable, Hashable {
+  // Visible: each is one atomic step.
+  case spinLock(lock: UInt16)
+  case spinUnlock(lock: UInt16)
+  case enterLazy
+  case leaveLazy
+  case flushLazy
+  case setPTE(pte: UInt16, value: ExprRef)
+  case ptepGet(dst: Register, pte: UInt16)
+  case getAndClear(dst: Register, pte: UInt16)
+  case xchg(dst: Register, pte: UInt16, value: ExprRef)
+  /// `loop` is the innermost enclosing `loop`'s id + 1 (0 outside loops).
+  case cmpxchg(dst: Register, pte: UInt16, expected: ExprRef, new: ExprRef, loop: UInt16)
+  case modifyProtStart(dst: Register, pte: UInt16)
+  case modifyProtCommit(pte: UInt16, value: ExprRef)
+  case flushTLB(pte: UInt16)
+  case touch(dst: Register, pte: UInt16, kind: AccessKind)
+  /// `either`: branch k jumps to `choiceTargets[first + k]`.
+  case choose(first: UInt16, count: UInt8)
+  case end
+  // Local.
+  case assign(dst: Register, value: ExprRef)
+  case jump(to: UInt32)
+  case jumpIfZero(condition: ExprRef, to: UInt32)
+
+  public var isLocal: Bool {
+    switch self {
+    case .assign, .jump, .jumpIfZero: return true
+    default: return false
+    }
+  }
+}

@@ -1,0 +1,199 @@
+import PTState
+
+/// Lowers a checked spec to a `Program`: structured statements become flat instructions
+/// with jumps (`repeat N` is unrolled, `loop` jumps back, `either` becomes a `choose`),
+/// every visible instruction keeps its source range, and the action table and the state
+/// layout are fixed.
+struct Lowering {
+  private var code: [Instruction] = []
+  private var sourceMap: [SourceRange?] = []
+  private var expressionCode: [ExprOp] = []
+  private var choiceTargets: [UInt32] = []
+  private var loops: [RetryLoop] = []
+
+  // Per CPU while lowering.
+  private var base = 0
+  private var cpu = 0
+  private var breakPatches: [[Int]] = []
+  private var loopStack: [Int] = []  // ids of enclosing `loop`s
+  private var hasBackEdge = false
+
+  static func lower(_ spec: CheckedSpec) throws(Diagnostic) -> Program {
+    var l = Lowering()
+    var cpuStart: [Int] = []
+    var pcLimit: [Int] = []
+    var batchSlots: [Int] = []
+    var tlbCached = [[Bool]](repeating: [Bool](repeating: false, count: spec.pteNames.count), count: spec.cpus.count)
+    var mayEnterLazy: [Bool] = []
+    for (c, cpu) in spec.cpus.enumerated() {
+      l.base = l.code.count
+      l.cpu = c
+      l.hasBackEdge = false
+      cpuStart.append(l.base)
+      try l.lower(cpu.body, cpuName: cpu.name)
+      l.emit(.end, nil)
+      let cpuCode = l.code[l.base...]
+      guard cpuCode.count <= Program.maxInstructionsPerCPU else {
+        throw Diagnostic("sema.program-too-large", "the program of '\(cpu.name)' has \(cpuCode.count) instructions after unrolling 'repeat'", at: cpu.range, hint: "at most \(Program.maxInstructionsPerCPU); use 'loop' or fewer repetitions")
+      }
+      pcLimit.append(cpuCode.count)
+      var queueing = 0
+      for instr in cpuCode {
+        if Lowering.mayQueue(instr, mode: spec.mode) { queueing += 1 }
+        if case .touch(_, let p, _) = instr { tlbCached[c][Int(p)] = true }
+      }
+      mayEnterLazy.append(cpuCode.contains(.enterLazy))
+      let cap = spec.mode == .native || !mayEnterLazy[c] ? 0 : spec.batchLimit - 1
+      batchSlots.append(l.hasBackEdge ? cap : min(cap, queueing))
+    }
+    for h in spec.hardware { tlbCached[h.cpu][h.pte] = true }
+
+    var tracked = PTE.dirtyBit
+    if spec.trackAccessed { tracked |= PTE.accessedBit }
+    let config = MachineConfig(
+      mode: spec.mode, cpuCount: spec.cpus.count, pteCount: spec.pteNames.count, lockCount: spec.lockNames.count,
+      ptlOf: spec.ptlOf, batchLimit: spec.batchLimit, registerCount: spec.cpus.map(\.registers.count),
+      pcLimit: pcLimit, tlbCached: tlbCached, trackedHardwareBits: tracked, initialPTEs: spec.initialPTEs)
+    let machine = Machine(config: config, batchSlots: batchSlots)
+
+    // The action table: every CPU step (one per `either` branch), then the hardware.
+    var actions: [Action] = []
+    for (c, _) in spec.cpus.enumerated() {
+      var branches = 1
+      for instr in l.code[cpuStart[c]..<(cpuStart[c] + pcLimit[c])] {
+        if case .choose(_, let n) = instr { branches = max(branches, Int(n)) }
+      }
+      for k in 0..<branches { actions.append(Action(kind: .cpuStep, cpu: c, pte: 0, arg: UInt8(k))) }
+    }
+    for h in spec.hardware {
+      let a = Action(kind: .hardwareAccess, cpu: h.cpu, pte: h.pte, arg: h.kind.rawValue)
+      if !actions.contains(a) { actions.append(a) }
+    }
+    for c in 0..<spec.cpus.count {
+      for p in 0..<spec.pteNames.count where tlbCached[c][p] {
+        actions.append(Action(kind: .tlbEvict, cpu: c, pte: p, arg: 0))
+      }
+    }
+    for c in 0..<spec.cpus.count where batchSlots[c] > 0 {
+      actions.append(Action(kind: .earlyFlush, cpu: c, pte: 0, arg: 0))
+    }
+
+    return Program(
+      spec: spec, machine: machine, code: l.code, cpuStart: cpuStart, sourceMap: l.sourceMap,
+      expressionCode: l.expressionCode, choiceTargets: l.choiceTargets, loops: l.loops, actions: actions)
+  }
+
+  /// Whether an instruction can put an entry in the lazy batch in `mode`.
+  static func mayQueue(_ i: Instruction, mode: ParavirtMode) -> Bool {
+    switch (i, mode) {
+    case (_, .native): return false
+    case (.setPTE, _), (.modifyProtCommit, _): return true
+    case (.getAndClear, .shadow), (.xchg, .shadow), (.cmpxchg, .shadow), (.modifyProtStart, .shadow): return true
+    default: return false
+    }
+  }
+
+  // MARK: Emission
+
+  private var pc: Int { code.count - base }
+
+  private mutating func emit(_ i: Instruction, _ range: SourceRange?) {
+    code.append(i)
+    sourceMap.append(range)
+  }
+
+  private mutating func expr(_ ops: [ExprOp]) -> ExprRef {
+    let ref = ExprRef(start: UInt32(expressionCode.count), count: UInt16(ops.count))
+    expressionCode += ops
+    return ref
+  }
+
+  private mutating func patch(_ at: Int, to target: Int) {
+    switch code[at] {
+    case .jump: code[at] = .jump(to: UInt32(target))
+    case .jumpIfZero(let c, _): code[at] = .jumpIfZero(condition: c, to: UInt32(target))
+    default: break
+    }
+  }
+
+  private mutating func lower(_ body: [CheckedStmt], cpuName: String) throws(Diagnostic) {
+    for s in body {
+      // Unrolled `repeat` can grow without bound: stop early with a clear error.
+      if pc > Program.maxInstructionsPerCPU {
+        throw Diagnostic("sema.program-too-large", "the program of '\(cpuName)' has more than \(Program.maxInstructionsPerCPU) instructions after unrolling 'repeat'", at: sourceMap.last.flatMap { $0 } ?? SourceRange(start: .init(line: 1, column: 1), length: 1), hint: "use 'loop' or fewer repetitions")
+      }
+      switch s {
+      case .assign(let r, let ops):
+        emit(.assign(dst: UInt8(r), value: expr(ops)), nil)
+      case .op(let op, let dst, let range):
+        let d = dst.map { UInt8($0) } ?? Register.discard
+        emit(instruction(op, dst: d), range)
+      case .ifElse(let cond, let a, let b):
+        let branch = code.count
+        emit(.jumpIfZero(condition: expr(cond), to: 0), nil)
+        try lower(a, cpuName: cpuName)
+        if b.isEmpty {
+          patch(branch, to: pc)
+        } else {
+          let skip = code.count
+          emit(.jump(to: 0), nil)
+          patch(branch, to: pc)
+          try lower(b, cpuName: cpuName)
+          patch(skip, to: pc)
+        }
+      case .repeatN(let n, let b):
+        breakPatches.append([])
+        for _ in 0..<n { try lower(b, cpuName: cpuName) }
+        for at in breakPatches.removeLast() { patch(at, to: pc) }
+      case .loop(let b, let range):
+        let head = pc
+        let id = loops.count
+        loops.append(RetryLoop(cpu: cpu, pcs: head..<head, source: range))
+        loopStack.append(id)
+        breakPatches.append([])
+        try lower(b, cpuName: cpuName)
+        emit(.jump(to: UInt32(head)), nil)
+        hasBackEdge = true
+        loopStack.removeLast()
+        for at in breakPatches.removeLast() { patch(at, to: pc) }
+        loops[id].pcs = head..<pc
+      case .breakLoop:
+        breakPatches[breakPatches.count - 1].append(code.count)
+        emit(.jump(to: 0), nil)
+      case .either(let branches, let range):
+        let first = choiceTargets.count
+        choiceTargets += [UInt32](repeating: 0, count: branches.count)
+        emit(.choose(first: UInt16(first), count: UInt8(branches.count)), range)
+        var ends: [Int] = []
+        for (k, b) in branches.enumerated() {
+          choiceTargets[first + k] = UInt32(pc)
+          try lower(b, cpuName: cpuName)
+          ends.append(code.count)
+          emit(.jump(to: 0), nil)
+        }
+        for at in ends { patch(at, to: pc) }
+      }
+    }
+  }
+
+  private mutating func instruction(_ op: KernelOp, dst: Register) -> Instruction {
+    switch op {
+    case .spinLock(let l): return .spinLock(lock: UInt16(l))
+    case .spinUnlock(let l): return .spinUnlock(lock: UInt16(l))
+    case .enterLazy: return .enterLazy
+    case .leaveLazy: return .leaveLazy
+    case .flushLazy: return .flushLazy
+    case .setPTE(let p, let v): return .setPTE(pte: UInt16(p), value: expr(v))
+    case .ptepGet(let p): return .ptepGet(dst: dst, pte: UInt16(p))
+    case .getAndClear(let p): return .getAndClear(dst: dst, pte: UInt16(p))
+    case .xchg(let p, let v): return .xchg(dst: dst, pte: UInt16(p), value: expr(v))
+    case .cmpxchg(let p, let e, let n):
+      let loop = loopStack.last.map { UInt16($0 + 1) } ?? 0
+      return .cmpxchg(dst: dst, pte: UInt16(p), expected: expr(e), new: expr(n), loop: loop)
+    case .modifyProtStart(let p): return .modifyProtStart(dst: dst, pte: UInt16(p))
+    case .modifyProtCommit(let p, let v): return .modifyProtCommit(pte: UInt16(p), value: expr(v))
+    case .flushTLB(let p): return .flushTLB(pte: UInt16(p))
+    case .touch(let p, let k): return .touch(dst: dst, pte: UInt16(p), kind: k)
+    }
+  }
+}

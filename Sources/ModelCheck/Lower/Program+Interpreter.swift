@@ -1,0 +1,173 @@
+import PTState
+
+/// The interpreter: the only `switch` over instructions. One call runs one action: a CPU
+/// executes its visible instruction, then every local instruction up to the next visible
+/// one (no other CPU can observe registers, so this is sound and keeps interleavings few).
+extension Program: TransitionSystem {
+  public var wordCount: Int { machine.layout.wordCount }
+  public var actionCount: Int { actions.count }
+  public var processCount: Int { spec.cpus.count }
+
+  public func process(of action: Int) -> Int {
+    actions[action].kind == .cpuStep ? actions[action].cpu : -1
+  }
+
+  public func writeInitialState(_ words: UnsafeMutablePointer<UInt64>) -> StepOutcome {
+    machine.writeInitialState(words)
+    let s = PackedState(words)
+    var events = Events()
+    var outcome = StepOutcome(enabled: true)
+    for c in 0..<spec.cpus.count {
+      var pc = 0
+      if !runLocal(s, cpu: c, pc: &pc) { outcome.fault = RuntimeFault.localLoop.rawValue }
+      s[machine.layout.pc[c]] = UInt64(pc)
+      if case .end = instruction(cpu: c, pc: pc), machine.isLazy(s, cpu: c) { events.insert(.lazyUnbalanced) }
+    }
+    outcome.violations = violations(events)
+    return outcome
+  }
+
+  public func isFinished(_ words: UnsafePointer<UInt64>) -> Bool {
+    let s = PackedState(UnsafeMutablePointer(mutating: words))
+    for c in 0..<spec.cpus.count {
+      if case .end = instruction(cpu: c, pc: Int(s[machine.layout.pc[c]])) { continue }
+      return false
+    }
+    return true
+  }
+
+  /// Whether CPU `cpu` is inside retry loop `loop` in this state.
+  public func isInLoop(_ words: UnsafePointer<UInt64>, loop: Int) -> Bool {
+    let info = loops[loop]
+    let s = PackedState(UnsafeMutablePointer(mutating: words))
+    return info.pcs.contains(Int(s[machine.layout.pc[info.cpu]]))
+  }
+
+  @inline(__always)
+  func violations(_ events: Events) -> UInt8 {
+    var v: UInt8 = 0
+    if events.contains(.staleRead) { v |= PropertyKind.noStaleRead.bit }
+    if events.contains(.lostDirty) { v |= PropertyKind.noLostDirty.bit }
+    if events.contains(.lazyUnbalanced) { v |= PropertyKind.lazyBalanced.bit }
+    return v & propertyMask
+  }
+
+  public func apply(_ index: Int, to words: UnsafeMutablePointer<UInt64>) -> StepOutcome {
+    let action = actions[index]
+    let s = PackedState(words)
+    var events = Events()
+    switch action.kind {
+    case .cpuStep:
+      return step(s, cpu: action.cpu, branch: Int(action.arg))
+    case .hardwareAccess:
+      _ = machine.hardwareAccess(s, cpu: action.cpu, pte: action.pte, kind: AccessKind(rawValue: action.arg) ?? .read, &events)
+    case .tlbEvict:
+      guard machine.evictTLB(s, cpu: action.cpu, pte: action.pte) else { return .disabled }
+    case .earlyFlush:
+      guard machine.batchCount(s, cpu: action.cpu) > 0 else { return .disabled }
+      machine.flushBatch(s, cpu: action.cpu, &events)
+    }
+    return StepOutcome(enabled: true, violations: violations(events))
+  }
+
+  @inline(__always)
+  func evaluate(_ ref: ExprRef, _ s: PackedState, cpu: Int) -> UInt8 {
+    let layout = machine.layout
+    let base = layout.registerBase[cpu]
+    let start = Int(ref.start)
+    return ExpressionEvaluator.evaluate(expressionCode[start..<(start + Int(ref.count))]) {
+      UInt8(truncatingIfNeeded: s[layout.registers[base + Int($0)]])
+    }
+  }
+
+  @inline(__always)
+  func store(_ s: PackedState, cpu: Int, _ r: Register, _ value: UInt8) {
+    guard r != Register.discard else { return }
+    s[machine.layout.registers[machine.layout.registerBase[cpu] + Int(r)]] = UInt64(value)
+  }
+
+  /// One program step of CPU `cpu`: the visible instruction at its pc (branch `branch` of
+  /// an `either`), then local code up to the next visible instruction.
+  func step(_ s: PackedState, cpu: Int, branch: Int) -> StepOutcome {
+    let pcField = machine.layout.pc[cpu]
+    var pc = Int(s[pcField])
+    let instr = instruction(cpu: cpu, pc: pc)
+    if branch > 0 {
+      guard case .choose(_, let n) = instr, branch < Int(n) else { return .disabled }
+    }
+    var events = Events()
+    var retryLoop: UInt16 = 0
+    pc += 1
+    switch instr {
+    case .spinLock(let l):
+      guard machine.spinLock(s, cpu: cpu, lock: Int(l)) else { return .disabled }
+    case .spinUnlock(let l):
+      machine.spinUnlock(s, cpu: cpu, lock: Int(l), &events)
+    case .enterLazy:
+      machine.enterLazy(s, cpu: cpu, &events)
+    case .leaveLazy:
+      machine.leaveLazy(s, cpu: cpu, &events)
+    case .flushLazy:
+      machine.flushLazy(s, cpu: cpu, &events)
+    case .setPTE(let p, let v):
+      machine.setPTE(s, cpu: cpu, pte: Int(p), value: PTE(rawValue: evaluate(v, s, cpu: cpu)), &events)
+    case .ptepGet(let dst, let p):
+      store(s, cpu: cpu, dst, machine.ptepGet(s, cpu: cpu, pte: Int(p), &events).rawValue)
+    case .getAndClear(let dst, let p):
+      store(s, cpu: cpu, dst, machine.ptepGetAndClear(s, cpu: cpu, pte: Int(p), &events).rawValue)
+    case .xchg(let dst, let p, let v):
+      let value = PTE(rawValue: evaluate(v, s, cpu: cpu))
+      store(s, cpu: cpu, dst, machine.xchg(s, cpu: cpu, pte: Int(p), value: value, &events).rawValue)
+    case .cmpxchg(let dst, let p, let e, let n, let loop):
+      let expected = PTE(rawValue: evaluate(e, s, cpu: cpu))
+      let new = PTE(rawValue: evaluate(n, s, cpu: cpu))
+      let seen = machine.cmpxchg(s, cpu: cpu, pte: Int(p), expected: expected, new: new, &events)
+      store(s, cpu: cpu, dst, seen.rawValue)
+      if events.contains(.cmpxchgFailed) { retryLoop = loop }
+    case .modifyProtStart(let dst, let p):
+      store(s, cpu: cpu, dst, machine.modifyProtStart(s, cpu: cpu, pte: Int(p), &events).rawValue)
+    case .modifyProtCommit(let p, let v):
+      machine.modifyProtCommit(s, cpu: cpu, pte: Int(p), value: PTE(rawValue: evaluate(v, s, cpu: cpu)), &events)
+    case .flushTLB(let p):
+      machine.flushTLB(s, pte: Int(p))
+    case .touch(let dst, let p, let kind):
+      let ok = machine.hardwareAccess(s, cpu: cpu, pte: Int(p), kind: kind, &events)
+      store(s, cpu: cpu, dst, ok ? 1 : 0)
+    case .choose(let first, _):
+      pc = Int(choiceTargets[Int(first) + branch])
+    case .end:
+      return .disabled
+    case .assign, .jump, .jumpIfZero:
+      break  // never reached: a CPU never rests on a local instruction
+    }
+    var outcome = StepOutcome(enabled: true, retryLoop: retryLoop)
+    if events.contains(.unlockNotHeld) { outcome.fault = RuntimeFault.unlockNotHeld.rawValue }
+    if events.contains(.batchOverflow) { outcome.fault = RuntimeFault.batchOverflow.rawValue }
+    if !runLocal(s, cpu: cpu, pc: &pc) { outcome.fault = RuntimeFault.localLoop.rawValue }
+    s[pcField] = UInt64(pc)
+    if case .end = instruction(cpu: cpu, pc: pc), machine.isLazy(s, cpu: cpu) { events.insert(.lazyUnbalanced) }
+    outcome.violations = violations(events)
+    return outcome
+  }
+
+  /// Runs local instructions from `pc` until a visible one. False if it never gets there.
+  @inline(__always)
+  func runLocal(_ s: PackedState, cpu: Int, pc: inout Int) -> Bool {
+    var steps = 0
+    while true {
+      switch instruction(cpu: cpu, pc: pc) {
+      case .assign(let dst, let v):
+        store(s, cpu: cpu, dst, evaluate(v, s, cpu: cpu))
+        pc += 1
+      case .jump(let to):
+        pc = Int(to)
+      case .jumpIfZero(let cond, let to):
+        pc = evaluate(cond, s, cpu: cpu) == 0 ? Int(to) : pc + 1
+      default:
+        return true
+      }
+      steps += 1
+      if steps > Program.maxLocalSteps { return false }
+    }
+  }
+}

@@ -1,0 +1,79 @@
+import PTState
+
+/// What one action of the transition system is: a CPU's next program step (taking branch
+/// `arg` at an `either`), a spontaneous hardware access, a TLB eviction, or an early
+/// flush of a lazy batch (the hypervisor call issued before `leave`, e.g. a full buffer).
+public struct Action: Sendable, Hashable {
+  public enum Kind: UInt8, Sendable { case cpuStep, hardwareAccess, tlbEvict, earlyFlush }
+  public var kind: Kind
+  public var cpu: Int
+  public var pte: Int
+  public var arg: UInt8
+}
+
+/// A `loop` in a CPU's program that contains a cmpxchg: the unit of the retry analysis.
+public struct RetryLoop: Sendable {
+  public var cpu: Int
+  /// Program counters inside the loop body (the CPU is "in the loop" while pc is here).
+  public var pcs: Range<Int>
+  public var source: SourceRange
+}
+
+/// Faults that stop a run: the spec did something the machine cannot do.
+public enum RuntimeFault: UInt8, Sendable {
+  case unlockNotHeld = 1
+  case batchOverflow = 2
+  case localLoop = 3
+
+  public var message: String {
+    switch self {
+    case .unlockNotHeld: return "a CPU released a lock it does not hold"
+    case .batchOverflow: return "internal error: a lazy batch outgrew its static bound"
+    case .localLoop: return "a CPU looped more than \(Program.maxLocalSteps) times without a kernel operation"
+    }
+  }
+}
+
+/// The compiled transition system of one spec: the machine, each CPU's flat instruction
+/// array with its source map, and the table of actions. Built by `Lowering`; executed by
+/// the interpreter (`Program+Interpreter.swift`).
+public struct Program: Sendable {
+  public static let maxLocalSteps = 100_000
+  public static let maxInstructionsPerCPU = 60_000
+
+  public let spec: CheckedSpec
+  public let machine: Machine
+  public let code: [Instruction]
+  public let cpuStart: [Int]
+  /// Source range of each instruction (nil for the synthesized `end` and jumps).
+  public let sourceMap: [SourceRange?]
+  public let expressionCode: [ExprOp]
+  public let choiceTargets: [UInt32]
+  public let loops: [RetryLoop]
+  public let actions: [Action]
+  /// Bit per `PropertyKind` checked by this spec.
+  public let propertyMask: UInt8
+
+  init(
+    spec: CheckedSpec, machine: Machine, code: [Instruction], cpuStart: [Int], sourceMap: [SourceRange?],
+    expressionCode: [ExprOp], choiceTargets: [UInt32], loops: [RetryLoop], actions: [Action]
+  ) {
+    self.spec = spec
+    self.machine = machine
+    self.code = code
+    self.cpuStart = cpuStart
+    self.sourceMap = sourceMap
+    self.expressionCode = expressionCode
+    self.choiceTargets = choiceTargets
+    self.loops = loops
+    self.actions = actions
+    self.propertyMask = spec.properties.reduce(0) { $0 | $1.bit }
+  }
+
+  public func checks(_ p: PropertyKind) -> Bool { propertyMask & p.bit != 0 }
+
+  /// The instruction CPU `cpu` is about to execute at `pc`.
+  @inlinable public func instruction(cpu: Int, pc: Int) -> Instruction { code[cpuStart[cpu] + pc] }
+
+  public func source(cpu: Int, pc: Int) -> SourceRange? { sourceMap[cpuStart[cpu] + pc] }
+}

@@ -1,0 +1,90 @@
+import PTState
+
+/// The properties a spec can ask for, by their stable names.
+public enum PropertyKind: Int, Sendable, CaseIterable, Comparable {
+  case noStaleRead = 0
+  case cmpxchgTerminates = 1
+  case noLostDirty = 2
+  case deadlockFree = 3
+  case lazyBalanced = 4
+
+  public var name: String {
+    switch self {
+    case .noStaleRead: return "no_stale_read"
+    case .cmpxchgTerminates: return "cmpxchg_terminates"
+    case .noLostDirty: return "no_lost_dirty"
+    case .deadlockFree: return "deadlock_free"
+    case .lazyBalanced: return "lazy_balanced"
+    }
+  }
+
+  public init?(name: String) {
+    guard let k = PropertyKind.allCases.first(where: { $0.name == name }) else { return nil }
+    self = k
+  }
+
+  /// Checked when a spec has no `check` line (`lazy_balanced` is opt-in).
+  public static let defaults: [PropertyKind] = [.noStaleRead, .cmpxchgTerminates, .noLostDirty, .deadlockFree]
+
+  public var bit: UInt8 { 1 << UInt8(rawValue) }
+  public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
+}
+
+/// A kernel operation with its operands resolved to indices.
+public enum KernelOp: Sendable, Hashable {
+  case spinLock(Int), spinUnlock(Int)
+  case enterLazy, leaveLazy, flushLazy
+  case setPTE(Int, [ExprOp])
+  case ptepGet(Int)
+  case getAndClear(Int)
+  case xchg(Int, [ExprOp])
+  case cmpxchg(Int, [ExprOp], [ExprOp])
+  case modifyProtStart(Int)
+  case modifyProtCommit(Int, [ExprOp])
+  case flushTLB(Int)
+  case touch(Int, AccessKind)
+}
+
+/// A statement with every name resolved and every expression in postfix form.
+public indirect enum CheckedStmt: Sendable {
+  case assign(Int, [ExprOp])
+  case op(KernelOp, dst: Int?, SourceRange)
+  case ifElse([ExprOp], [CheckedStmt], [CheckedStmt])
+  case repeatN(Int, [CheckedStmt])
+  case loop([CheckedStmt], SourceRange)
+  case breakLoop
+  case either([[CheckedStmt]], SourceRange)
+}
+
+public struct CheckedCPU: Sendable {
+  public var name: String
+  public var registers: [String]
+  public var body: [CheckedStmt]
+  public var range: SourceRange
+}
+
+/// What a spec declares it expects: every property passes, or exactly these fail.
+public struct Expectation: Sendable, Equatable {
+  public var failing: Set<PropertyKind>
+  public var description: String {
+    failing.isEmpty ? "pass" : "fail " + failing.sorted().map(\.name).joined(separator: ", ")
+  }
+}
+
+/// A spec after semantic checks: ready to lower.
+public struct CheckedSpec: Sendable {
+  public var title: String
+  public var mode: ParavirtMode
+  public var batchLimit: Int
+  public var pteNames: [String]
+  public var initialPTEs: [PTE]
+  public var lockNames: [String]
+  public var ptlOf: [Int?]
+  public var cpus: [CheckedCPU]
+  /// (cpu, pte, kind) for every declared spontaneous hardware access.
+  public var hardware: [(cpu: Int, pte: Int, kind: AccessKind)]
+  public var properties: [PropertyKind]
+  public var retryBound: Int?
+  public var trackAccessed: Bool
+  public var expectation: Expectation
+}

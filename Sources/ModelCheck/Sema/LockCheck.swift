@@ -1,0 +1,70 @@
+/// A may-hold analysis over a CPU's structured program: the set of locks that *can* be
+/// held at each point. A `spin_unlock(l)` where `l` cannot be held is an error in the spec
+/// (a lock released that is not held). Loops iterate to a fixpoint; `break` carries its
+/// state to the exit of the innermost `loop` or `repeat`; a `loop` without `break` never exits.
+enum LockCheck {
+  struct Finding {
+    var lock: Int
+    var range: SourceRange
+  }
+
+  static func unlocksOfUnheldLocks(_ body: [CheckedStmt]) -> [Finding] {
+    var findings: [Finding] = []
+    var breaks: [UInt64?] = []
+    _ = analyze(body, entry: 0, &breaks, &findings)
+    // A statement inside a loop is visited once per fixpoint round: report each once.
+    var seen = Set<SourceLocation>()
+    return findings.filter { seen.insert($0.range.start).inserted }
+  }
+
+  /// Returns the may-held set after `body` (nil = unreachable).
+  private static func analyze(_ body: [CheckedStmt], entry: UInt64?, _ breaks: inout [UInt64?], _ findings: inout [Finding]) -> UInt64? {
+    var state = entry
+    for s in body {
+      guard let held = state else { return nil }
+      switch s {
+      case .assign: break
+      case .op(let op, _, let range):
+        switch op {
+        case .spinLock(let l): state = held | (1 << UInt64(l))
+        case .spinUnlock(let l):
+          if held & (1 << UInt64(l)) == 0 { findings.append(Finding(lock: l, range: range)) }
+          state = held & ~(1 << UInt64(l))
+        default: break
+        }
+      case .ifElse(_, let a, let b):
+        state = join(analyze(a, entry: held, &breaks, &findings), analyze(b, entry: held, &breaks, &findings))
+      case .repeatN(let n, let b):
+        // A `break` inside `repeat` leaves the repeat.
+        breaks.append(nil)
+        for _ in 0..<n { state = analyze(b, entry: state, &breaks, &findings) }
+        state = join(state, breaks.removeLast())
+      case .loop(let b, _):
+        breaks.append(nil)
+        var head: UInt64? = held
+        while true {
+          let after = analyze(b, entry: head, &breaks, &findings)
+          let next = join(head, after)
+          if next == head { break }
+          head = next
+        }
+        state = breaks.removeLast()
+      case .breakLoop:
+        if !breaks.isEmpty { breaks[breaks.count - 1] = join(breaks[breaks.count - 1], held) }
+        return nil
+      case .either(let bs, _):
+        var out: UInt64?
+        for b in bs { out = join(out, analyze(b, entry: held, &breaks, &findings)) }
+        state = out
+      }
+    }
+    return state
+  }
+
+  private static func join(_ a: UInt64?, _ b: UInt64?) -> UInt64? {
+    switch (a, b) {
+    case (nil, let x), (let x, nil): return x
+    case (let x?, let y?): return x | y
+    }
+  }
+}

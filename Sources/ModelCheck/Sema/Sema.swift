@@ -1,0 +1,458 @@
+import PTState
+
+/// Semantic analysis: resolves every name, checks arity and operand kinds, checks the
+/// declarations (mode, properties, expectation), lowers expressions to postfix code and
+/// runs the lock-balance check. Passes, in order:
+///   1. declarations: names of PTEs, locks, CPUs (unique), mode, batch limit;
+///   2. lock `protects` lists and `hardware` lines;
+///   3. properties (`check`, `track`) and the expectation (`expect`, required);
+///   4. each CPU program: registers, statements, expressions;
+///   5. `LockCheck`: no `spin_unlock` of a lock that cannot be held there.
+/// All errors are collected; any error stops the pipeline.
+struct Sema {
+  private var diagnostics: [Diagnostic] = []
+  private let ast: SpecAST
+
+  private var pteIndex: [String: Int] = [:]
+  private var lockIndex: [String: Int] = [:]
+  private var cpuIndex: [String: Int] = [:]
+  private var declared: [String: SourceRange] = [:]
+
+  static let kernelOps: [String: (args: [ArgKind], returnsValue: Bool)] = [
+    "spin_lock": ([.lock], false), "spin_unlock": ([.lock], false),
+    "arch_enter_lazy_mmu_mode": ([], false), "arch_leave_lazy_mmu_mode": ([], false),
+    "arch_flush_lazy_mmu_mode": ([], false),
+    "set_pte": ([.pte, .value], false), "set_pte_at": ([.pte, .value], false),
+    "ptep_get": ([.pte], true), "ptep_get_and_clear": ([.pte], true),
+    "xchg": ([.pte, .value], true), "cmpxchg": ([.pte, .value, .value], true),
+    "ptep_modify_prot_start": ([.pte], true), "ptep_modify_prot_commit": ([.pte, .value], false),
+    "flush_tlb": ([.pte], false), "flush_tlb_page": ([.pte], false),
+    "touch": ([.pte, .access], true),
+  ]
+
+  enum ArgKind { case pte, lock, value, access }
+
+  static let constants: [String: UInt8] = [
+    "none": 0, "present": PTE.presentBit, "write": PTE.writeBit, "accessed": PTE.accessedBit,
+    "dirty": PTE.dirtyBit, "true": 1, "false": 0,
+  ]
+
+  static let builtins: [String: Int] = [
+    "pfn": 1, "pte_present": 1, "pte_write": 1, "pte_dirty": 1, "pte_young": 1, "pte_none": 1,
+    "pte_pfn": 1, "pte_wrprotect": 1, "pte_mkwrite": 1, "pte_mkclean": 1, "pte_mkdirty": 1,
+    "pte_mkold": 1, "pte_mkyoung": 1, "pte_same": 2,
+  ]
+
+  private init(ast: SpecAST) { self.ast = ast }
+
+  static func check(_ ast: SpecAST) throws(DiagnosticList) -> CheckedSpec {
+    var sema = Sema(ast: ast)
+    let spec = sema.run()
+    if !sema.diagnostics.isEmpty { throw DiagnosticList(sema.diagnostics) }
+    return spec
+  }
+
+  private mutating func error(_ id: String, _ message: String, _ range: SourceRange, hint: String? = nil, notes: [Diagnostic.Note] = []) {
+    diagnostics.append(Diagnostic(id, message, at: range, hint: hint, notes: notes))
+  }
+
+  private mutating func declare(_ name: Name, _ what: String) -> Bool {
+    if let previous = declared[name.text] {
+      error("sema.duplicate-name", "'\(name.text)' is already declared", name.range, hint: "names of PTEs, locks and CPUs must be unique", notes: [.init(range: previous, message: "'\(name.text)' declared here")])
+      return false
+    }
+    if Sema.constants[name.text] != nil || Sema.kernelOps[name.text] != nil || Sema.builtins[name.text] != nil {
+      error("sema.reserved-name", "'\(name.text)' is a reserved name and cannot name a \(what)", name.range)
+      return false
+    }
+    declared[name.text] = name.range
+    return true
+  }
+
+  private mutating func run() -> CheckedSpec {
+    // 1. Declarations.
+    var mode = ParavirtMode.native
+    if let m = ast.mode {
+      if let parsed = ParavirtMode(rawValue: m.text) {
+        mode = parsed
+      } else {
+        error("sema.unknown-mode", "unknown paging mode '\(m.text)'", m.range, hint: "expected 'native', 'direct' or 'shadow'")
+      }
+    } else {
+      error("sema.missing-mode", "the spec does not say its paging mode", ast.endOfFile, hint: "add 'mode native', 'mode direct' or 'mode shadow'")
+    }
+    var batchLimit = 32
+    if let (n, r) = ast.batchLimit {
+      if n < 1 || n > 64 {
+        error("sema.bad-batch-limit", "batch limit \(n) is out of range", r, hint: "expected 1...64")
+      } else {
+        batchLimit = n
+      }
+    }
+    var pteNames: [String] = []
+    var initial: [PTE] = []
+    for d in ast.ptes where declare(d.name, "PTE") {
+      pteIndex[d.name.text] = pteNames.count
+      pteNames.append(d.name.text)
+      let code = expression(d.initial, registers: [:])
+      initial.append(PTE(rawValue: code.flatMap(Sema.constantValue) ?? 0))
+      if let code, Sema.constantValue(code) == nil {
+        error("sema.not-constant", "the initial value of a PTE must be a constant", d.initial.range)
+      }
+    }
+    if ast.ptes.count > 64 { error("sema.too-many", "more than 64 PTEs", ast.ptes[64].name.range) }
+    var lockNames: [String] = []
+    for d in ast.locks where declare(d.name, "lock") {
+      lockIndex[d.name.text] = lockNames.count
+      lockNames.append(d.name.text)
+    }
+    if ast.locks.count > 32 { error("sema.too-many", "more than 32 locks", ast.locks[32].name.range) }
+    for d in ast.cpus where declare(d.name, "CPU") {
+      cpuIndex[d.name.text] = cpuIndex.count
+    }
+    if ast.cpus.isEmpty {
+      error("sema.no-cpus", "the spec declares no CPU", ast.endOfFile, hint: "add 'cpu cpu0 { ... }'")
+    }
+    if ast.cpus.count > 14 { error("sema.too-many", "more than 14 CPUs", ast.cpus[14].name.range) }
+
+    // 2. Lock coverage and hardware.
+    var ptlOf = [Int?](repeating: nil, count: pteNames.count)
+    var ptlRange: [Int: SourceRange] = [:]
+    for d in ast.locks {
+      guard let l = lockIndex[d.name.text] else { continue }
+      for p in d.protects {
+        guard let i = resolve(p, in: pteIndex, "PTE") else { continue }
+        if ptlOf[i] != nil {
+          error("sema.pte-two-locks", "PTE '\(p.text)' is already protected by '\(lockNames[ptlOf[i]!])'", p.range, hint: "a PTE belongs to exactly one page-table page", notes: ptlRange[i].map { [.init(range: $0, message: "first lock given here")] } ?? [])
+        } else {
+          ptlOf[i] = l
+          ptlRange[i] = p.range
+        }
+      }
+    }
+    var hardware: [(cpu: Int, pte: Int, kind: AccessKind)] = []
+    for d in ast.hardware {
+      let c = resolve(d.cpu, in: cpuIndex, "CPU")
+      for (kindName, pteName) in d.accesses {
+        let kind = accessKind(kindName)
+        if let c, let kind, let p = resolve(pteName, in: pteIndex, "PTE") { hardware.append((c, p, kind)) }
+      }
+    }
+
+    // 3. Properties and expectation.
+    var properties: [PropertyKind] = []
+    var bound: Int?
+    for c in ast.checks {
+      guard let k = property(c.property) else { continue }
+      if !properties.contains(k) { properties.append(k) }
+      if let b = c.bound {
+        if k != .cmpxchgTerminates {
+          error("sema.bound-not-allowed", "only 'cmpxchg_terminates' takes a bound", c.property.range)
+        } else if b > 1000 {
+          error("sema.bad-bound", "retry bound \(b) is too large", c.property.range, hint: "expected 0...1000")
+        } else {
+          bound = b
+        }
+      }
+    }
+    if ast.checks.isEmpty { properties = PropertyKind.defaults }
+    properties.sort()
+    var trackAccessed = false
+    for t in ast.tracked {
+      if t.text == "accessed" {
+        trackAccessed = true
+      } else {
+        error("sema.unknown-bit", "cannot track '\(t.text)'", t.range, hint: "expected 'accessed' (dirty is always tracked)")
+      }
+    }
+    var expectation = Expectation(failing: [])
+    if let e = ast.expect {
+      for name in e.failing {
+        guard let k = property(name) else { continue }
+        if !properties.contains(k) {
+          error("sema.expect-unchecked", "'\(name.text)' is expected to fail but is not checked", name.range, hint: "add it to a 'check' line")
+        }
+        expectation.failing.insert(k)
+      }
+    } else {
+      error("sema.missing-expect", "the spec states no expected verdict", ast.endOfFile, hint: "add 'expect pass' or 'expect fail <property>'")
+    }
+
+    // 4. Programs.
+    var cpus: [CheckedCPU] = []
+    for d in ast.cpus { cpus.append(checkCPU(d)) }
+
+    // 5. Lock balance.
+    for cpu in cpus {
+      for e in LockCheck.unlocksOfUnheldLocks(cpu.body) {
+        let name = lockNames[e.lock]
+        error("sema.lock-not-held", "'\(cpu.name)' releases '\(name)', which it cannot hold here", e.range, hint: "no path reaches this 'spin_unlock' with '\(name)' held")
+      }
+    }
+
+    return CheckedSpec(
+      title: ast.title?.0 ?? "", mode: mode, batchLimit: batchLimit, pteNames: pteNames,
+      initialPTEs: initial, lockNames: lockNames, ptlOf: ptlOf, cpus: cpus, hardware: hardware,
+      properties: properties, retryBound: bound, trackAccessed: trackAccessed, expectation: expectation)
+  }
+
+  private mutating func property(_ name: Name) -> PropertyKind? {
+    if let k = PropertyKind(name: name.text) { return k }
+    let hint = closestName(to: name.text, in: PropertyKind.allCases.map(\.name)).map { "did you mean '\($0)'?" }
+    error("sema.unknown-property", "unknown property '\(name.text)'", name.range, hint: hint ?? "expected one of " + PropertyKind.allCases.map(\.name).joined(separator: ", "))
+    return nil
+  }
+
+  private mutating func accessKind(_ name: Name) -> AccessKind? {
+    switch name.text {
+    case "read": return .read
+    case "write": return .write
+    default:
+      error("sema.bad-access", "unknown access kind '\(name.text)'", name.range, hint: "expected 'read' or 'write'")
+      return nil
+    }
+  }
+
+  private mutating func resolve(_ name: Name, in table: [String: Int], _ what: String) -> Int? {
+    if let i = table[name.text] { return i }
+    var notes: [Diagnostic.Note] = []
+    var hint: String?
+    if let guess = closestName(to: name.text, in: Array(table.keys)) {
+      hint = "did you mean '\(guess)'?"
+      if let r = declared[guess] { notes.append(.init(range: r, message: "'\(guess)' declared here")) }
+    }
+    error("spec.unknown-name", "unknown \(what) '\(name.text)'", name.range, hint: hint, notes: notes)
+    return nil
+  }
+
+  // MARK: Programs
+
+  private mutating func checkCPU(_ d: CPUDecl) -> CheckedCPU {
+    var registers: [String: Int] = [:]
+    var order: [String] = []
+    collectRegisters(d.body, &registers, &order)
+    let body = statements(d.body, registers: registers, loopDepth: 0)
+    return CheckedCPU(name: d.name.text, registers: order, body: body, range: d.name.range)
+  }
+
+  private mutating func collectRegisters(_ body: [Stmt], _ registers: inout [String: Int], _ order: inout [String]) {
+    for s in body {
+      switch s {
+      case .varDecl(let decls):
+        for (name, _) in decls {
+          if registers[name.text] != nil {
+            error("sema.duplicate-register", "register '\(name.text)' is declared twice", name.range)
+          } else if declared[name.text] != nil || Sema.constants[name.text] != nil {
+            error("sema.register-shadows", "register '\(name.text)' hides a declaration of the same name", name.range)
+          } else if order.count >= 250 {
+            error("sema.too-many", "more than 250 registers", name.range)
+          } else {
+            registers[name.text] = order.count
+            order.append(name.text)
+          }
+        }
+      case .ifElse(_, let a, let b, _):
+        collectRegisters(a, &registers, &order)
+        collectRegisters(b ?? [], &registers, &order)
+      case .repeatN(_, let b, _), .loop(let b, _): collectRegisters(b, &registers, &order)
+      case .either(let bs, _): for b in bs { collectRegisters(b, &registers, &order) }
+      default: break
+      }
+    }
+  }
+
+  private mutating func statements(_ body: [Stmt], registers: [String: Int], loopDepth: Int) -> [CheckedStmt] {
+    var out: [CheckedStmt] = []
+    for s in body {
+      switch s {
+      case .varDecl(let decls):
+        for (name, initial) in decls {
+          guard let r = registers[name.text] else { continue }
+          if let initial, let code = expression(initial, registers: registers) { out.append(.assign(r, code)) }
+        }
+      case .assign(let target, let value, let range):
+        let r = resolve(target, in: registers, "register")
+        if case .call(let fn, let args, _) = value, let op = Sema.kernelOps[fn.text] {
+          if !op.returnsValue {
+            error("sema.no-value", "'\(fn.text)' returns no value", fn.range, hint: "call it as a statement")
+          }
+          if let k = kernelOp(fn, args, range: range, registers: registers), let r { out.append(.op(k, dst: r, range)) }
+        } else if let code = expression(value, registers: registers), let r {
+          out.append(.assign(r, code))
+        }
+      case .call(let fn, let args, let range):
+        if Sema.kernelOps[fn.text] == nil {
+          let hint = closestName(to: fn.text, in: Array(Sema.kernelOps.keys)).map { "did you mean '\($0)'?" }
+          error("spec.unknown-name", "unknown kernel operation '\(fn.text)'", fn.range, hint: hint ?? "see docs/spec-language.md for the operations")
+        } else if let k = kernelOp(fn, args, range: range, registers: registers) {
+          out.append(.op(k, dst: nil, range))
+        }
+      case .ifElse(let cond, let a, let b, _):
+        let code = expression(cond, registers: registers)
+        let thenBody = statements(a, registers: registers, loopDepth: loopDepth)
+        let elseBody = statements(b ?? [], registers: registers, loopDepth: loopDepth)
+        if let code { out.append(.ifElse(code, thenBody, elseBody)) }
+      case .repeatN(let n, let b, let range):
+        if n < 0 || n > 64 {
+          error("sema.bad-repeat", "repeat count \(n) is out of range", range, hint: "expected 0...64; use 'loop' for unbounded repetition")
+        }
+        out.append(.repeatN(min(max(n, 0), 64), statements(b, registers: registers, loopDepth: loopDepth + 1)))
+      case .loop(let b, let range):
+        out.append(.loop(statements(b, registers: registers, loopDepth: loopDepth + 1), range))
+      case .breakLoop(let range):
+        if loopDepth == 0 { error("sema.break-outside-loop", "'break' outside a loop", range) }
+        out.append(.breakLoop)
+      case .either(let bs, let range):
+        if bs.count > 16 { error("sema.too-many", "more than 16 branches in 'either'", range) }
+        out.append(.either(bs.map { statements($0, registers: registers, loopDepth: loopDepth) }, range))
+      }
+    }
+    return out
+  }
+
+  private mutating func kernelOp(_ fn: Name, _ args: [Expr], range: SourceRange, registers: [String: Int]) -> KernelOp? {
+    guard let spec = Sema.kernelOps[fn.text] else { return nil }
+    guard args.count == spec.args.count else {
+      error("sema.arity", "'\(fn.text)' takes \(spec.args.count) argument\(spec.args.count == 1 ? "" : "s"), not \(args.count)", fn.range, hint: "expected \(fn.text)(\(spec.args.map(Sema.argName).joined(separator: ", ")))")
+      return nil
+    }
+    var ptes: [Int] = []
+    var locks: [Int] = []
+    var values: [[ExprOp]] = []
+    var access: AccessKind?
+    var ok = true
+    for (arg, kind) in zip(args, spec.args) {
+      switch kind {
+      case .pte, .lock, .access:
+        guard case .name(let n) = arg else {
+          error("sema.expected-name", "expected a \(Sema.argName(kind)) name", arg.range)
+          ok = false
+          continue
+        }
+        switch kind {
+        case .pte:
+          if let p = resolve(n, in: pteIndex, "PTE") { ptes.append(p) } else { ok = false }
+        case .lock:
+          if let l = resolve(n, in: lockIndex, "lock") { locks.append(l) } else { ok = false }
+        default:
+          if let a = accessKind(n) { access = a } else { ok = false }
+        }
+      case .value:
+        if let code = expression(arg, registers: registers) { values.append(code) } else { ok = false }
+      }
+    }
+    guard ok else { return nil }
+    switch fn.text {
+    case "spin_lock": return .spinLock(locks[0])
+    case "spin_unlock": return .spinUnlock(locks[0])
+    case "arch_enter_lazy_mmu_mode": return .enterLazy
+    case "arch_leave_lazy_mmu_mode": return .leaveLazy
+    case "arch_flush_lazy_mmu_mode": return .flushLazy
+    case "set_pte", "set_pte_at": return .setPTE(ptes[0], values[0])
+    case "ptep_get": return .ptepGet(ptes[0])
+    case "ptep_get_and_clear": return .getAndClear(ptes[0])
+    case "xchg": return .xchg(ptes[0], values[0])
+    case "cmpxchg": return .cmpxchg(ptes[0], values[0], values[1])
+    case "ptep_modify_prot_start": return .modifyProtStart(ptes[0])
+    case "ptep_modify_prot_commit": return .modifyProtCommit(ptes[0], values[0])
+    case "flush_tlb", "flush_tlb_page": return .flushTLB(ptes[0])
+    case "touch": return .touch(ptes[0], access ?? .read)
+    default: return nil
+    }
+  }
+
+  private static func argName(_ k: ArgKind) -> String {
+    switch k {
+    case .pte: return "pte"
+    case .lock: return "lock"
+    case .value: return "value"
+    case .access: return "read|write"
+    }
+  }
+
+  // MARK: Expressions
+
+  /// Compiles an expression to postfix code, or reports why it cannot.
+  private mutating func expression(_ e: Expr, registers: [String: Int]) -> [ExprOp]? {
+    var code: [ExprOp] = []
+    return emit(e, registers, &code) ? code : nil
+  }
+
+  private mutating func emit(_ e: Expr, _ registers: [String: Int], _ code: inout [ExprOp]) -> Bool {
+    switch e {
+    case .integer(let n, let r):
+      guard n <= 255 else {
+        error("sema.value-range", "value \(n) does not fit in a PTE (0...255)", r)
+        return false
+      }
+      code.append(.constant(UInt8(n)))
+    case .name(let n):
+      if let r = registers[n.text] {
+        code.append(.register(UInt8(r)))
+      } else if let c = Sema.constants[n.text] {
+        code.append(.constant(c))
+      } else if pteIndex[n.text] != nil {
+        error("sema.pte-as-value", "'\(n.text)' is a PTE, not a value", n.range, hint: "read it with ptep_get(\(n.text))")
+        return false
+      } else {
+        var candidates = Array(registers.keys) + Array(Sema.constants.keys)
+        candidates.sort()
+        let hint = closestName(to: n.text, in: candidates).map { "did you mean '\($0)'?" }
+        error("spec.unknown-name", "unknown register or constant '\(n.text)'", n.range, hint: hint ?? "declare it with 'var \(n.text)'")
+        return false
+      }
+    case .unary(let op, let x, _):
+      guard emit(x, registers, &code) else { return false }
+      code.append(op == "~" ? .bitNot : .logicalNot)
+    case .binary(let op, let a, let b, _):
+      guard emit(a, registers, &code), emit(b, registers, &code) else { return false }
+      let table: [String: ExprOp] = ["|": .or, "&": .and, "^": .xor, "==": .equal, "!=": .notEqual, "&&": .logicalAnd, "||": .logicalOr]
+      guard let o = table[op] else { return false }
+      code.append(o)
+    case .call(let fn, let args, let range):
+      if Sema.kernelOps[fn.text] != nil {
+        error("sema.op-in-expression", "kernel operation '\(fn.text)' must be a statement or the whole right-hand side of an assignment", range, hint: "assign its result to a register first")
+        return false
+      }
+      guard let arity = Sema.builtins[fn.text] else {
+        let hint = closestName(to: fn.text, in: Array(Sema.builtins.keys)).map { "did you mean '\($0)'?" }
+        error("spec.unknown-name", "unknown function '\(fn.text)'", fn.range, hint: hint)
+        return false
+      }
+      guard args.count == arity else {
+        error("sema.arity", "'\(fn.text)' takes \(arity) argument\(arity == 1 ? "" : "s"), not \(args.count)", fn.range)
+        return false
+      }
+      for a in args { guard emit(a, registers, &code) else { return false } }
+      switch fn.text {
+      case "pfn":
+        if case .integer(let n, let r) = args[0], n > Int(PTE.maxPFN) {
+          error("sema.value-range", "pfn \(n) is out of range", r, hint: "expected 0...\(PTE.maxPFN)")
+          return false
+        }
+        code.append(.makePFN)
+      case "pte_present": code.append(.testBits(PTE.presentBit))
+      case "pte_write": code.append(.testBits(PTE.writeBit))
+      case "pte_dirty": code.append(.testBits(PTE.dirtyBit))
+      case "pte_young": code.append(.testBits(PTE.accessedBit))
+      case "pte_none": code += [.constant(0), .equal]
+      case "pte_pfn": code.append(.pfnOf)
+      case "pte_wrprotect": code += [.constant(~PTE.writeBit), .and]
+      case "pte_mkwrite": code += [.constant(PTE.writeBit), .or]
+      case "pte_mkclean": code += [.constant(~PTE.dirtyBit), .and]
+      case "pte_mkdirty": code += [.constant(PTE.dirtyBit), .or]
+      case "pte_mkold": code += [.constant(~PTE.accessedBit), .and]
+      case "pte_mkyoung": code += [.constant(PTE.accessedBit), .or]
+      case "pte_same": code.append(.equal)
+      default: return false
+      }
+    }
+    return true
+  }
+
+  /// The value of a constant expression (no registers), evaluated at compile time.
+  static func constantValue(_ code: [ExprOp]) -> UInt8? {
+    if code.contains(where: { if case .register = $0 { return true } else { return false } }) { return nil }
+    return ExpressionEvaluator.evaluate(code[...], registers: { _ in 0 })
+  }
+}

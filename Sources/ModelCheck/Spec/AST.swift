@@ -1,0 +1,80 @@
+/// The parsed spec, as written: names are still strings, nothing is resolved.
+public struct Name: Sendable, Equatable {
+  public var text: String
+  public var range: SourceRange
+}
+
+public indirect enum Expr: Sendable, Equatable {
+  case integer(Int, SourceRange)
+  case name(Name)
+  case unary(String, Expr, SourceRange)
+  case binary(String, Expr, Expr, SourceRange)
+  case call(Name, [Expr], SourceRange)
+
+  public var range: SourceRange {
+    switch self {
+    case .integer(_, let r), .unary(_, _, let r), .binary(_, _, _, let r), .call(_, _, let r): return r
+    case .name(let n): return n.range
+    }
+  }
+}
+
+public indirect enum Stmt: Sendable, Equatable {
+  case varDecl([(Name, Expr?)])
+  /// `x = e`: a register assignment, or `x = op(...)` with a kernel operation.
+  case assign(Name, Expr, SourceRange)
+  /// `op(...)` on its own: a kernel operation whose result (if any) is discarded.
+  case call(Name, [Expr], SourceRange)
+  case ifElse(Expr, [Stmt], [Stmt]?, SourceRange)
+  case repeatN(Int, [Stmt], SourceRange)
+  case loop([Stmt], SourceRange)
+  case breakLoop(SourceRange)
+  case either([[Stmt]], SourceRange)
+
+  public static func == (a: Stmt, b: Stmt) -> Bool { "\(a)" == "\(b)" }
+}
+
+public struct CPUDecl: Sendable {
+  public var name: Name
+  public var body: [Stmt]
+}
+
+public struct PTEDecl: Sendable {
+  public var name: Name
+  public var initial: Expr
+}
+
+public struct LockDecl: Sendable {
+  public var name: Name
+  public var protects: [Name]
+}
+
+public struct HardwareDecl: Sendable {
+  public var cpu: Name
+  public var accesses: [(kind: Name, pte: Name)]
+}
+
+public struct CheckDecl: Sendable {
+  public var property: Name
+  public var bound: Int?
+}
+
+public struct ExpectDecl: Sendable {
+  public var range: SourceRange
+  /// Empty for `expect pass`.
+  public var failing: [Name]
+}
+
+public struct SpecAST: Sendable {
+  public var title: (String, SourceRange)?
+  public var mode: Name?
+  public var batchLimit: (Int, SourceRange)?
+  public var ptes: [PTEDecl] = []
+  public var locks: [LockDecl] = []
+  public var hardware: [HardwareDecl] = []
+  public var checks: [CheckDecl] = []
+  public var tracked: [Name] = []
+  public var expect: ExpectDecl?
+  public var cpus: [CPUDecl] = []
+  public var endOfFile: SourceRange = SourceRange(start: .init(line: 1, column: 1), length: 1)
+}

@@ -1,0 +1,328 @@
+/// Recursive-descent parser for the spec language. The grammar (`docs/spec-language.md`
+/// has the full meaning):
+///
+///     spec      := item*
+///     item      := 'title' STRING | 'mode' IDENT | 'batch_limit' INT
+///                | 'pte' IDENT '=' expr
+///                | 'lock' IDENT ('protects' IDENT (',' IDENT)*)?
+///                | 'hardware' IDENT ':' access (',' access)*     access := ('read'|'write') IDENT
+///                | 'check' check (',' check)*                     check := IDENT ('bound' INT)?
+///                | 'track' IDENT (',' IDENT)*
+///                | 'expect' ('pass' | 'fail' IDENT (',' IDENT)*)
+///                | 'cpu' IDENT block
+///     block     := '{' stmt* '}'
+///     stmt      := ('var' IDENT ('=' expr)? (',' IDENT ('=' expr)?)*
+///                | IDENT '=' expr | IDENT '(' args ')' | 'break'
+///                | 'if' expr block ('else' (block | if-stmt))?
+///                | 'repeat' INT block | 'loop' block
+///                | 'either' block ('or' block)+ ) ';'?
+///     expr      := or ;  or := and ('||' and)* ;  and := cmp ('&&' cmp)*
+///     cmp       := bitor (('=='|'!=') bitor)? ;  bitor := xor ('|' xor)*
+///     xor       := bitand ('^' bitand)* ;  bitand := unary ('&' unary)*
+///     unary     := ('~'|'!') unary | primary
+///     primary   := INT | IDENT | IDENT '(' args ')' | '(' expr ')'
+///
+/// The parser stops at the first error (one clear message beats a cascade) and limits
+/// nesting depth so that no input can exhaust the stack.
+struct Parser {
+  static let maxDepth = 64
+
+  private var tokens: [Token]
+  private var index = 0
+  private var depth = 0
+  private var ast = SpecAST()
+
+  private init(tokens: [Token]) { self.tokens = tokens }
+
+  static func parse(_ text: String) throws(Diagnostic) -> SpecAST {
+    var p = Parser(tokens: try Lexer.tokenize(text))
+    try p.parseSpec()
+    return p.ast
+  }
+
+  // MARK: Token helpers
+
+  private var current: Token { tokens[index] }
+  private mutating func advance() -> Token {
+    let t = tokens[index]
+    if index < tokens.count - 1 { index += 1 }
+    return t
+  }
+
+  private func isSymbol(_ s: String) -> Bool { current.kind == .symbol(s) }
+  private func isKeyword(_ s: String) -> Bool { current.kind == .identifier(s) }
+
+  private func error(_ expected: String, id: String = "spec.expected") -> Diagnostic {
+    Diagnostic(id, "expected \(expected), found \(current.quoted)", at: current.range, hint: "expected \(expected)")
+  }
+
+  private mutating func expectSymbol(_ s: String) throws(Diagnostic) -> Token {
+    guard isSymbol(s) else { throw error("'\(s)'") }
+    return advance()
+  }
+
+  private mutating func expectIdentifier(_ what: String) throws(Diagnostic) -> Name {
+    guard case .identifier(let s) = current.kind else { throw error(what) }
+    return Name(text: s, range: advance().range)
+  }
+
+  private mutating func expectInteger(_ what: String) throws(Diagnostic) -> (Int, SourceRange) {
+    guard case .integer(let n) = current.kind else { throw error(what) }
+    return (n, advance().range)
+  }
+
+  private mutating func nest() throws(Diagnostic) {
+    depth += 1
+    if depth > Parser.maxDepth {
+      throw Diagnostic("spec.too-deep", "nesting deeper than \(Parser.maxDepth) levels", at: current.range, hint: "simplify the program")
+    }
+  }
+
+  // MARK: Items
+
+  private mutating func parseSpec() throws(Diagnostic) {
+    while current.kind != .end {
+      guard case .identifier(let word) = current.kind else {
+        throw error("a declaration ('title', 'mode', 'pte', 'lock', 'cpu', 'hardware', 'check', 'expect', ...)")
+      }
+      let keyword = advance()
+      switch word {
+      case "title":
+        guard case .string(let s) = current.kind else { throw error("a quoted title") }
+        ast.title = (s, advance().range)
+      case "mode":
+        ast.mode = try expectIdentifier("a paging mode ('native', 'direct' or 'shadow')")
+      case "batch_limit":
+        ast.batchLimit = try expectInteger("a batch limit")
+      case "pte":
+        let name = try expectIdentifier("a PTE name")
+        _ = try expectSymbol("=")
+        ast.ptes.append(PTEDecl(name: name, initial: try parseExpr()))
+      case "lock":
+        let name = try expectIdentifier("a lock name")
+        var protects: [Name] = []
+        if isKeyword("protects") {
+          _ = advance()
+          protects.append(try expectIdentifier("a PTE name"))
+          while isSymbol(",") {
+            _ = advance()
+            protects.append(try expectIdentifier("a PTE name"))
+          }
+        }
+        ast.locks.append(LockDecl(name: name, protects: protects))
+      case "hardware":
+        let cpu = try expectIdentifier("a CPU name")
+        _ = try expectSymbol(":")
+        var accesses: [(Name, Name)] = []
+        repeat {
+          if isSymbol(",") { _ = advance() }
+          let kind = try expectIdentifier("'read' or 'write'")
+          accesses.append((kind, try expectIdentifier("a PTE name")))
+        } while isSymbol(",")
+        ast.hardware.append(HardwareDecl(cpu: cpu, accesses: accesses))
+      case "check":
+        repeat {
+          if isSymbol(",") { _ = advance() }
+          let name = try expectIdentifier("a property name")
+          var bound: Int?
+          if isKeyword("bound") {
+            _ = advance()
+            bound = try expectInteger("a retry bound").0
+          }
+          ast.checks.append(CheckDecl(property: name, bound: bound))
+        } while isSymbol(",")
+      case "track":
+        repeat {
+          if isSymbol(",") { _ = advance() }
+          ast.tracked.append(try expectIdentifier("a hardware bit ('accessed')"))
+        } while isSymbol(",")
+      case "expect":
+        if isKeyword("pass") {
+          ast.expect = ExpectDecl(range: keyword.range, failing: [])
+          _ = advance()
+        } else if isKeyword("fail") {
+          _ = advance()
+          var names = [try expectIdentifier("the property expected to fail")]
+          while isSymbol(",") {
+            _ = advance()
+            names.append(try expectIdentifier("a property name"))
+          }
+          ast.expect = ExpectDecl(range: keyword.range, failing: names)
+        } else {
+          throw error("'pass' or 'fail <property>'")
+        }
+      case "cpu":
+        let name = try expectIdentifier("a CPU name")
+        ast.cpus.append(CPUDecl(name: name, body: try parseBlock()))
+      default:
+        throw Diagnostic(
+          "spec.unknown-declaration", "unknown declaration '\(word)'", at: keyword.range,
+          hint: closestName(to: word, in: ["title", "mode", "batch_limit", "pte", "lock", "hardware", "check", "track", "expect", "cpu"]).map { "did you mean '\($0)'?" }
+            ?? "expected 'title', 'mode', 'batch_limit', 'pte', 'lock', 'hardware', 'check', 'track', 'expect' or 'cpu'")
+      }
+      if isSymbol(";") { _ = advance() }
+    }
+    ast.endOfFile = current.range
+  }
+
+  // MARK: Statements
+
+  private mutating func parseBlock() throws(Diagnostic) -> [Stmt] {
+    try nest()
+    defer { depth -= 1 }
+    _ = try expectSymbol("{")
+    var body: [Stmt] = []
+    while !isSymbol("}") {
+      if current.kind == .end { throw error("'}' to close the block") }
+      body.append(try parseStatement())
+      if isSymbol(";") { _ = advance() }
+    }
+    _ = advance()
+    return body
+  }
+
+  private mutating func parseStatement() throws(Diagnostic) -> Stmt {
+    guard case .identifier(let word) = current.kind else { throw error("a statement") }
+    let start = current.range
+    switch word {
+    case "var":
+      _ = advance()
+      var decls: [(Name, Expr?)] = []
+      repeat {
+        if isSymbol(",") { _ = advance() }
+        let name = try expectIdentifier("a register name")
+        var initial: Expr?
+        if isSymbol("=") {
+          _ = advance()
+          initial = try parseExpr()
+        }
+        decls.append((name, initial))
+      } while isSymbol(",")
+      return .varDecl(decls)
+    case "if":
+      return try parseIf()
+    case "repeat":
+      _ = advance()
+      let (n, _) = try expectInteger("a repeat count")
+      return .repeatN(n, try parseBlock(), start)
+    case "loop":
+      _ = advance()
+      return .loop(try parseBlock(), start)
+    case "break":
+      _ = advance()
+      return .breakLoop(start)
+    case "either":
+      _ = advance()
+      var branches = [try parseBlock()]
+      guard isKeyword("or") else { throw error("'or' and a second branch") }
+      while isKeyword("or") {
+        _ = advance()
+        branches.append(try parseBlock())
+      }
+      return .either(branches, start)
+    default:
+      let name = try expectIdentifier("a statement")
+      if isSymbol("=") {
+        _ = advance()
+        let value = try parseExpr()
+        return .assign(name, value, SourceRange(start: start.start, length: span(from: start, to: value.range)))
+      }
+      if isSymbol("(") {
+        let (args, close) = try parseArguments()
+        return .call(name, args, SourceRange(start: start.start, length: span(from: start, to: close)))
+      }
+      throw error("'=' or '(' after '\(word)'")
+    }
+  }
+
+  private mutating func parseIf() throws(Diagnostic) -> Stmt {
+    let start = advance().range
+    try nest()
+    defer { depth -= 1 }
+    let cond = try parseExpr()
+    let thenBody = try parseBlock()
+    var elseBody: [Stmt]?
+    if isKeyword("else") {
+      _ = advance()
+      elseBody = isKeyword("if") ? [try parseIf()] : try parseBlock()
+    }
+    return .ifElse(cond, thenBody, elseBody, SourceRange(start: start.start, length: span(from: start, to: cond.range)))
+  }
+
+  /// Length from the start of `a` to the end of `b` when both are on one line, else to
+  /// the end of `a`'s token (source ranges are single-line).
+  private func span(from a: SourceRange, to b: SourceRange) -> Int {
+    b.start.line == a.start.line ? b.start.column + b.length - a.start.column : a.length
+  }
+
+  private mutating func parseArguments() throws(Diagnostic) -> ([Expr], SourceRange) {
+    _ = try expectSymbol("(")
+    var args: [Expr] = []
+    if !isSymbol(")") {
+      args.append(try parseExpr())
+      while isSymbol(",") {
+        _ = advance()
+        args.append(try parseExpr())
+      }
+    }
+    guard isSymbol(")") else { throw error("',' or ')'") }
+    return (args, advance().range)
+  }
+
+  // MARK: Expressions
+
+  private mutating func parseExpr() throws(Diagnostic) -> Expr {
+    try nest()
+    defer { depth -= 1 }
+    return try parseBinary(level: 0)
+  }
+
+  private static let levels: [[String]] = [["||"], ["&&"], ["==", "!="], ["|"], ["^"], ["&"]]
+
+  private mutating func parseBinary(level: Int) throws(Diagnostic) -> Expr {
+    if level == Parser.levels.count { return try parseUnary() }
+    var lhs = try parseBinary(level: level + 1)
+    while case .symbol(let op) = current.kind, Parser.levels[level].contains(op) {
+      let opRange = advance().range
+      try nest()
+      let rhs = try parseBinary(level: level + 1)
+      depth -= 1
+      lhs = .binary(op, lhs, rhs, opRange)
+      if level == 2 { break }  // comparisons do not chain
+    }
+    return lhs
+  }
+
+  private mutating func parseUnary() throws(Diagnostic) -> Expr {
+    if case .symbol(let op) = current.kind, op == "~" || op == "!" {
+      let r = advance().range
+      try nest()
+      defer { depth -= 1 }
+      return .unary(op, try parseUnary(), r)
+    }
+    return try parsePrimary()
+  }
+
+  private mutating func parsePrimary() throws(Diagnostic) -> Expr {
+    switch current.kind {
+    case .integer(let n):
+      return .integer(n, advance().range)
+    case .identifier(let s):
+      let r = advance().range
+      let name = Name(text: s, range: r)
+      if isSymbol("(") {
+        let (args, close) = try parseArguments()
+        let length = close.start.line == r.start.line ? close.start.column + 1 - r.start.column : r.length
+        return .call(name, args, SourceRange(start: r.start, length: length))
+      }
+      return .name(name)
+    case .symbol("("):
+      _ = advance()
+      let e = try parseExpr()
+      _ = try expectSymbol(")")
+      return e
+    default:
+      throw error("an expression")
+    }
+  }
+}

@@ -1,0 +1,47 @@
+/// A position in a spec file: 1-based line and column (columns count Unicode scalars).
+public struct SourceLocation: Hashable, Sendable, Comparable {
+  public var line: Int
+  public var column: Int
+  public init(line: Int, column: Int) {
+    self.line = line
+    self.column = column
+  }
+  public static func < (a: Self, b: Self) -> Bool { (a.line, a.column) < (b.line, b.column) }
+}
+
+/// A half-open range on one line (a token, or the start of a longer construct).
+public struct SourceRange: Hashable, Sendable {
+  public var start: SourceLocation
+  public var length: Int
+  public init(start: SourceLocation, length: Int) {
+    self.start = start
+    self.length = max(length, 1)
+  }
+}
+
+/// The text of one spec file, split into lines once for diagnostics and source maps.
+public struct SourceFile: Sendable {
+  public let path: String
+  public let text: String
+  public let lines: [Substring]
+
+  public init(path: String, text: String) {
+    self.path = path
+    self.text = text
+    self.lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
+      $0.hasSuffix("\r") ? $0.dropLast() : $0
+    }
+  }
+
+  public func line(_ n: Int) -> Substring { n >= 1 && n <= lines.count ? lines[n - 1] : "" }
+
+  /// The spec text covered by `range` (used to show an operation as written).
+  public func text(_ range: SourceRange) -> String {
+    let l = Array(line(range.start.line).unicodeScalars)
+    let from = min(max(range.start.column - 1, 0), l.count)
+    let to = min(from + range.length, l.count)
+    var s = String.UnicodeScalarView()
+    s.append(contentsOf: l[from..<to])
+    return String(s)
+  }
+}

@@ -1,0 +1,87 @@
+/// Where each part of the machine lives in a packed state (a few `UInt64` words).
+///
+/// Computed once from a `MachineConfig`, as Rumur does: every field gets a word, a shift
+/// and a width; fields never straddle words. The layout is what makes a state a compact,
+/// hashable value type: the explorer only ever sees `wordCount` words.
+public struct StateLayout: Sendable {
+  public private(set) var wordCount: Int = 0
+
+  // Per PTE.
+  public private(set) var mem: [Field] = []  // the PTE in the (guest) page table
+  public private(set) var shadow: [Field] = []  // the shadow PTE the hardware walks (shadow mode)
+  public private(set) var logical: [Field] = []  // ghost: last software value | hardware bits since
+  public private(set) var unowned: [Field] = []  // ghost: A/D set by hardware, not yet read atomically
+  public private(set) var tlbFlushed: [Field] = []  // ghost: a TLB flush was issued after the last write
+
+  // Per lock.
+  public private(set) var lockHolder: [Field] = []  // 0 = free, c + 1 = held by CPU c
+
+  // Per CPU.
+  public private(set) var pc: [Field] = []
+  public private(set) var registerBase: [Int] = []  // index into `registers`
+  public private(set) var registers: [Field] = []
+  public private(set) var lazy: [Field] = []
+  public private(set) var lazyLocks: [Field] = []  // ghost: locks held when lazy mode was entered
+  public private(set) var batchCount: [Field] = []
+  public private(set) var batchSlots: [Int] = []
+  public private(set) var batchBase: [Int] = []  // index into `batchEntries`
+  public private(set) var batchEntries: [Field] = []
+  public private(set) var tlb: [[Field]] = []  // 2 bits: 0 none, 1 read-only, 2 writable, 3 writable+dirty
+
+  public let pteIndexBits: Int
+
+  private var nextWord = 0
+  private var nextBit = 0
+
+  /// - Parameter batchSlots: entries each CPU's batch can hold at rest (at most `batchLimit - 1`).
+  public init(config: MachineConfig, batchSlots: [Int]) {
+    pteIndexBits = max(bitsToHold(config.pteCount), 1)
+    let pteCount = config.pteCount
+    for _ in 0..<pteCount { mem.append(allocate(8)) }
+    for _ in 0..<pteCount { shadow.append(config.mode == .shadow ? allocate(8) : .absent) }
+    for _ in 0..<pteCount { logical.append(allocate(8)) }
+    for _ in 0..<pteCount { unowned.append(allocate(2)) }
+    for _ in 0..<pteCount { tlbFlushed.append(allocate(1)) }
+    let holderBits = bitsToHold(config.cpuCount + 1)
+    for _ in 0..<config.lockCount { lockHolder.append(allocate(holderBits)) }
+    for c in 0..<config.cpuCount {
+      pc.append(allocate(bitsToHold(config.pcLimit[c])))
+      registerBase.append(registers.count)
+      for _ in 0..<config.registerCount[c] { registers.append(allocate(8)) }
+      lazy.append(allocate(1))
+      lazyLocks.append(allocate(config.lockCount))
+      let slots = batchSlots[c]
+      self.batchSlots.append(slots)
+      batchCount.append(allocate(bitsToHold(slots + 1)))
+      batchBase.append(batchEntries.count)
+      for _ in 0..<slots { batchEntries.append(allocate(pteIndexBits + 9)) }
+      var row: [Field] = []
+      for p in 0..<pteCount { row.append(config.tlbCached[c][p] ? allocate(2) : .absent) }
+      tlb.append(row)
+    }
+    wordCount = max(nextBit == 0 ? nextWord : nextWord + 1, 1)
+  }
+
+  private mutating func allocate(_ width: Int) -> Field {
+    precondition(width <= 64)
+    if width == 0 { return .absent }
+    if nextBit + width > 64 {
+      nextWord += 1
+      nextBit = 0
+    }
+    let mask: UInt64 = width == 64 ? ~0 : (UInt64(1) << UInt64(width)) - 1
+    let field = Field(word: Int32(nextWord), shift: UInt8(nextBit), mask: mask)
+    nextBit += width
+    return field
+  }
+
+  /// Bits actually used (for the statistics line).
+  public var usedBits: Int {
+    var total = 0
+    for f in mem + shadow + logical + unowned + tlbFlushed + lockHolder + pc + registers
+      + lazy + lazyLocks + batchCount + batchEntries
+    { total += f.width }
+    for row in tlb { for f in row { total += f.width } }
+    return total
+  }
+}

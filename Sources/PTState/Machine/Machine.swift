@@ -1,0 +1,65 @@
+/// The machine: a configuration and the layout of its packed state.
+///
+/// Every kernel operation is a method on `Machine` (see `Semantics/`), acting on a
+/// `PackedState` and reporting what the checker must know in `Events`. The machine knows
+/// nothing of search: it answers "what does this operation do to this state".
+public struct Machine: Sendable {
+  public let config: MachineConfig
+  public let layout: StateLayout
+
+  public init(config: MachineConfig, batchSlots: [Int]) {
+    self.config = config
+    self.layout = StateLayout(config: config, batchSlots: batchSlots)
+  }
+
+  /// Writes the initial state: PTEs (and shadow, and logical values) as declared, all
+  /// locks free, every CPU at pc 0, outside lazy mode, with empty batches and TLBs.
+  public func writeInitialState(_ words: UnsafeMutablePointer<UInt64>) {
+    words.update(repeating: 0, count: layout.wordCount)
+    let s = PackedState(words)
+    for p in 0..<config.pteCount {
+      let v = UInt64(config.initialPTEs[p].rawValue)
+      s[layout.mem[p]] = v
+      s[layout.shadow[p]] = v
+      s[layout.logical[p]] = v
+    }
+  }
+
+  /// The value the hardware walks: the shadow PTE in `shadow` mode, else the PTE itself.
+  @inlinable public func hardwareVisible(_ s: PackedState, _ p: Int) -> PTE {
+    config.mode == .shadow ? s.pte(layout.shadow[p]) : s.pte(layout.mem[p])
+  }
+
+  /// Bitmask of the locks CPU `cpu` holds.
+  @inlinable public func locksHeld(_ s: PackedState, by cpu: Int) -> UInt64 {
+    var mask: UInt64 = 0
+    let me = UInt64(cpu + 1)
+    for l in 0..<config.lockCount where s[layout.lockHolder[l]] == me { mask |= 1 << UInt64(l) }
+    return mask
+  }
+
+  @inlinable public func holdsPTL(_ s: PackedState, cpu: Int, pte p: Int) -> Bool {
+    guard let l = config.ptlOf[p] else { return false }
+    return s[layout.lockHolder[l]] == UInt64(cpu + 1)
+  }
+}
+
+/// What an operation tells the checker: property-relevant events and runtime faults.
+public struct Events: OptionSet, Sendable {
+  public var rawValue: UInt16
+  @inlinable public init(rawValue: UInt16) { self.rawValue = rawValue }
+
+  /// An entitled reader saw a value other than the PTE's logical value.
+  public static let staleRead = Events(rawValue: 1 << 0)
+  /// A hardware-set tracked bit (dirty, or accessed on request) was overwritten.
+  public static let lostDirty = Events(rawValue: 1 << 1)
+  /// Lazy mode entered twice, left when not entered, left open at the end of a program,
+  /// or its lock released while the batch still held entries.
+  public static let lazyUnbalanced = Events(rawValue: 1 << 2)
+  /// A cmpxchg compared unequal (the caller's retry loop, if any, goes round again).
+  public static let cmpxchgFailed = Events(rawValue: 1 << 3)
+  /// A CPU released a lock it does not hold: the spec is wrong, not the kernel.
+  public static let unlockNotHeld = Events(rawValue: 1 << 4)
+  /// The batch overflowed the slots allotted by the static bound (an internal fault).
+  public static let batchOverflow = Events(rawValue: 1 << 5)
+}

@@ -1,0 +1,41 @@
+/// The static shape of one machine: how many CPUs, PTEs and locks, which lock protects
+/// which PTE, the paging mode and batch limit. Fixed for a whole run; the state layout
+/// is computed from it once.
+public struct MachineConfig: Sendable {
+  public var mode: ParavirtMode
+  public var cpuCount: Int
+  public var pteCount: Int
+  public var lockCount: Int
+  /// `ptlOf[p]` is the lock that protects PTE `p` (its page-table page's spinlock), or nil.
+  public var ptlOf: [Int?]
+  /// Entries a lazy batch holds; queuing the `batchLimit`-th entry flushes the batch.
+  public var batchLimit: Int
+  /// Local registers of each CPU's program.
+  public var registerCount: [Int]
+  /// Program counter values each CPU needs (instruction count + 1).
+  public var pcLimit: [Int]
+  /// `tlbCached[c][p]`: whether CPU `c`'s hardware may ever hold a TLB entry for `p`
+  /// (only then is a TLB slot allotted in the state).
+  public var tlbCached: [[Bool]]
+  /// Which hardware bits `no_lost_dirty` protects: `dirty` always, `accessed` on request.
+  public var trackedHardwareBits: UInt8
+  public var initialPTEs: [PTE]
+
+  public init(
+    mode: ParavirtMode, cpuCount: Int, pteCount: Int, lockCount: Int, ptlOf: [Int?],
+    batchLimit: Int, registerCount: [Int], pcLimit: [Int], tlbCached: [[Bool]],
+    trackedHardwareBits: UInt8, initialPTEs: [PTE]
+  ) {
+    self.mode = mode
+    self.cpuCount = cpuCount
+    self.pteCount = pteCount
+    self.lockCount = lockCount
+    self.ptlOf = ptlOf
+    self.batchLimit = batchLimit
+    self.registerCount = registerCount
+    self.pcLimit = pcLimit
+    self.tlbCached = tlbCached
+    self.trackedHardwareBits = trackedHardwareBits
+    self.initialPTEs = initialPTEs
+  }
+}

@@ -1,0 +1,58 @@
+/// A decoded, readable copy of one packed state, for reports and tests (never used in
+/// the explorer's inner loop).
+public struct MachineSnapshot: Equatable, Sendable {
+  public struct CPU: Equatable, Sendable {
+    public var pc: Int
+    public var registers: [UInt8]
+    public var lazy: Bool
+    public var lazyLocks: UInt64
+    public var batch: [BatchEntry]
+    /// Per PTE: 0 none, 1 read-only, 2 writable clean, 3 writable dirty.
+    public var tlb: [UInt8]
+  }
+
+  public struct BatchEntry: Equatable, Sendable {
+    public var pte: Int
+    public var value: PTE
+    public var preserveAD: Bool
+  }
+
+  public var mem: [PTE]
+  public var shadow: [PTE]?
+  public var logical: [PTE]
+  public var unowned: [UInt8]
+  public var tlbFlushed: [Bool]
+  /// nil = free, else the holding CPU.
+  public var lockHolder: [Int?]
+  public var cpus: [CPU]
+}
+
+extension Machine {
+  public func snapshot(_ words: UnsafePointer<UInt64>) -> MachineSnapshot {
+    let s = PackedState(UnsafeMutablePointer(mutating: words))
+    let l = layout
+    let ptes = 0..<config.pteCount
+    var cpus: [MachineSnapshot.CPU] = []
+    for c in 0..<config.cpuCount {
+      let base = l.registerBase[c]
+      let regs = (0..<config.registerCount[c]).map { UInt8(truncatingIfNeeded: s[l.registers[base + $0]]) }
+      let batch = (0..<batchCount(s, cpu: c)).map { i -> MachineSnapshot.BatchEntry in
+        let e = batchEntry(s, cpu: c, i)
+        return .init(pte: e.pte, value: e.value, preserveAD: e.preserveAD)
+      }
+      cpus.append(
+        .init(
+          pc: Int(s[l.pc[c]]), registers: regs, lazy: s[l.lazy[c]] != 0,
+          lazyLocks: s[l.lazyLocks[c]], batch: batch,
+          tlb: ptes.map { UInt8(s[l.tlb[c][$0]]) }))
+    }
+    return MachineSnapshot(
+      mem: ptes.map { s.pte(l.mem[$0]) },
+      shadow: config.mode == .shadow ? ptes.map { s.pte(l.shadow[$0]) } : nil,
+      logical: ptes.map { s.pte(l.logical[$0]) },
+      unowned: ptes.map { UInt8(s[l.unowned[$0]]) << 2 },
+      tlbFlushed: ptes.map { s[l.tlbFlushed[$0]] != 0 },
+      lockHolder: (0..<config.lockCount).map { let h = Int(s[l.lockHolder[$0]]); return h == 0 ? nil : h - 1 },
+      cpus: cpus)
+  }
+}

@@ -1,0 +1,51 @@
+// The hardware of one CPU touching a mapping: a TLB hit, or a page walk that sets the
+// Accessed (and, for a write, Dirty) bit atomically and fills the TLB, or a fault.
+
+extension Machine {
+  /// One hardware access by `cpu` to the page mapped by PTE `p`. Returns true when the
+  /// access completed, false when it faulted. Hardware only ever sets A/D from 0 to 1.
+  @inlinable public func hardwareAccess(
+    _ s: PackedState, cpu: Int, pte p: Int, kind: AccessKind, _ events: inout Events
+  ) -> Bool {
+    let tlbField = layout.tlb[cpu][p]
+    let cached = s[tlbField]
+    if kind == .read ? cached != 0 : cached == 3 { return true }  // TLB hit: no walk
+
+    let h = hardwareVisible(s, p)
+    // A walk after a flush issued later than the last write must see that write.
+    if s[layout.tlbFlushed[p]] != 0, UInt64(h.rawValue) != s[layout.logical[p]] {
+      events.insert(.staleRead)
+    }
+    guard h.isPresent, kind == .read || h.isWritable else { return false }  // fault
+
+    let setBits = PTE.accessedBit | (kind == .write ? PTE.dirtyBit : 0)
+    let added = setBits & ~h.rawValue
+    let now = h.rawValue | setBits
+    if added != 0 {
+      switch config.mode {
+      case .native, .direct:
+        s[layout.mem[p]] = UInt64(now)
+        recordHardwareBits(s, pte: p, added)
+      case .shadow:
+        s[layout.shadow[p]] = UInt64(now)
+        // The hypervisor reflects A/D into the guest entry the shadow was made from. If the
+        // guest entry no longer maps that page, the bit has nowhere to go: it is lost.
+        let g = s.pte(layout.mem[p])
+        if g.isPresent, g.pfn == h.pfn {
+          s[layout.mem[p]] = UInt64(g.rawValue | added)
+          recordHardwareBits(s, pte: p, added)
+        } else if added & config.trackedHardwareBits != 0 {
+          events.insert(.lostDirty)
+        }
+      }
+    }
+    let fill: UInt64 = !h.isWritable ? 1 : (now & PTE.dirtyBit != 0 ? 3 : 2)
+    s[tlbField] = fill
+    return true
+  }
+
+  @inlinable func recordHardwareBits(_ s: PackedState, pte p: Int, _ added: UInt8) {
+    s[layout.unowned[p]] |= UInt64(added >> 2)
+    s[layout.logical[p]] |= UInt64(added)
+  }
+}

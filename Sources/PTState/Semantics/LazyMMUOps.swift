@@ -1,0 +1,99 @@
+// arch_enter_lazy_mmu_mode / arch_leave_lazy_mmu_mode / arch_flush_lazy_mmu_mode and the
+// per-CPU FIFO batch (Xen's multicall buffer, VMI's queued shadow syncs).
+//
+// A batch entry packs: PTE index (pteIndexBits), value (8 bits), preserve-A/D flag (1 bit).
+// A flush applies the whole batch in FIFO order as one atomic step (one hypercall).
+
+extension Machine {
+  /// `arch_enter_lazy_mmu_mode()`. Entering twice is flagged (`lazy_balanced`): the
+  /// flag-based hooks of v1 do not nest.
+  @inlinable public func enterLazy(_ s: PackedState, cpu: Int, _ events: inout Events) {
+    if s[layout.lazy[cpu]] != 0 { events.insert(.lazyUnbalanced) }
+    s[layout.lazy[cpu]] = 1
+    s[layout.lazyLocks[cpu]] = locksHeld(s, by: cpu)
+  }
+
+  /// `arch_leave_lazy_mmu_mode()`: flush the batch, then leave.
+  @inlinable public func leaveLazy(_ s: PackedState, cpu: Int, _ events: inout Events) {
+    if s[layout.lazy[cpu]] == 0 { events.insert(.lazyUnbalanced) }
+    flushBatch(s, cpu: cpu, &events)
+    s[layout.lazy[cpu]] = 0
+    s[layout.lazyLocks[cpu]] = 0
+  }
+
+  /// `arch_flush_lazy_mmu_mode()`: leave then re-enter, i.e. flush and stay lazy.
+  @inlinable public func flushLazy(_ s: PackedState, cpu: Int, _ events: inout Events) {
+    flushBatch(s, cpu: cpu, &events)
+  }
+
+  @inlinable public func isLazy(_ s: PackedState, cpu: Int) -> Bool { s[layout.lazy[cpu]] != 0 }
+
+  @inlinable public func batchCount(_ s: PackedState, cpu: Int) -> Int { Int(s[layout.batchCount[cpu]]) }
+
+  /// Entry `i` of CPU `cpu`'s batch: (PTE index, value, preserve A/D).
+  @inlinable public func batchEntry(_ s: PackedState, cpu: Int, _ i: Int) -> (pte: Int, value: PTE, preserveAD: Bool) {
+    let raw = s[layout.batchEntries[layout.batchBase[cpu] + i]]
+    let bits = UInt64(layout.pteIndexBits)
+    let pte = Int(raw & ((1 << bits) - 1))
+    let value = PTE(rawValue: UInt8(truncatingIfNeeded: raw >> bits))
+    return (pte, value, (raw >> (bits + 8)) & 1 != 0)
+  }
+
+  /// Whether CPU `cpu` has a write to PTE `p` queued in its batch.
+  @inlinable public func hasQueuedWrite(_ s: PackedState, cpu: Int, pte p: Int) -> Bool {
+    let n = batchCount(s, cpu: cpu)
+    for i in 0..<n where batchEntry(s, cpu: cpu, i).pte == p { return true }
+    return false
+  }
+
+  /// Queues an update. Queuing the `batchLimit`-th entry issues the hypercall at once:
+  /// the batch and this entry are applied together (a full batch flushes).
+  @inlinable public func enqueue(
+    _ s: PackedState, cpu: Int, pte p: Int, value v: PTE, preserveAD: Bool, _ events: inout Events
+  ) {
+    let n = batchCount(s, cpu: cpu)
+    if n + 1 >= config.batchLimit {
+      flushBatch(s, cpu: cpu, &events)
+      applyBatchEntry(s, pte: p, value: v, preserveAD: preserveAD, &events)
+      return
+    }
+    guard n < layout.batchSlots[cpu] else {
+      events.insert(.batchOverflow)
+      return
+    }
+    let bits = UInt64(layout.pteIndexBits)
+    let raw = UInt64(p) | (UInt64(v.rawValue) << bits) | ((preserveAD ? 1 : 0) << (bits + 8))
+    s[layout.batchEntries[layout.batchBase[cpu] + n]] = raw
+    s[layout.batchCount[cpu]] = UInt64(n + 1)
+  }
+
+  /// Applies and empties the batch (one hypercall). Unused slots are zeroed so that equal
+  /// machines have equal words.
+  @inlinable public func flushBatch(_ s: PackedState, cpu: Int, _ events: inout Events) {
+    let n = batchCount(s, cpu: cpu)
+    if n == 0 { return }
+    let base = layout.batchBase[cpu]
+    for i in 0..<n {
+      let e = batchEntry(s, cpu: cpu, i)
+      applyBatchEntry(s, pte: e.pte, value: e.value, preserveAD: e.preserveAD, &events)
+      s[layout.batchEntries[base + i]] = 0
+    }
+    s[layout.batchCount[cpu]] = 0
+  }
+
+  /// What the hypervisor does with one entry: in `direct` mode the write lands in the
+  /// page table; in `shadow` mode the shadow PTE is synced to the queued value.
+  @inlinable public func applyBatchEntry(
+    _ s: PackedState, pte p: Int, value v: PTE, preserveAD: Bool, _ events: inout Events
+  ) {
+    switch config.mode {
+    case .shadow:
+      let f = layout.shadow[p]
+      var nv = v.rawValue
+      if preserveAD { nv |= UInt8(truncatingIfNeeded: s[f]) & PTE.hardwareBits }
+      s[f] = UInt64(nv)
+    case .direct, .native:
+      land(s, pte: p, value: v, preserveAD: preserveAD, &events)
+    }
+  }
+}

@@ -1,0 +1,160 @@
+// set_pte, ptep_get, ptep_get_and_clear, xchg, cmpxchg, ptep_modify_prot_start/commit.
+//
+// Two ghost fields per PTE carry the checker's knowledge (never visible to the program):
+// `logical` = the last value software issued, with every A/D bit hardware set since OR-ed
+// in; `unowned` = the A/D bits hardware set that no software has read atomically since.
+
+extension Machine {
+  // MARK: Writes
+
+  /// Software issues a write: the logical value becomes `v` (even if the write is queued),
+  /// and any earlier TLB flush no longer covers it.
+  @inlinable func issueWrite(_ s: PackedState, pte p: Int, value v: PTE) {
+    s[layout.logical[p]] = UInt64(v.rawValue)
+    s[layout.tlbFlushed[p]] = 0
+  }
+
+  /// A software write reaches the page table. A tracked hardware bit set since the last
+  /// atomic read and absent from the new value is lost (`no_lost_dirty`); a preserving
+  /// update (Xen's MMU_PT_UPDATE_PRESERVE_AD) ORs the current A/D bits in instead.
+  @inlinable func land(_ s: PackedState, pte p: Int, value v: PTE, preserveAD: Bool, _ events: inout Events) {
+    let memField = layout.mem[p]
+    var nv = v.rawValue
+    if preserveAD {
+      nv |= UInt8(truncatingIfNeeded: s[memField]) & PTE.hardwareBits
+      // The preserved bits are part of what this update means: if it is still the latest
+      // software write, its logical value carries them too.
+      let logicalField = layout.logical[p]
+      if s[logicalField] & ~UInt64(PTE.hardwareBits) == UInt64(v.rawValue & ~PTE.hardwareBits) {
+        s[logicalField] |= UInt64(nv & PTE.hardwareBits)
+      }
+    }
+    let unownedBits = UInt8(truncatingIfNeeded: s[layout.unowned[p]]) << 2
+    let lost = unownedBits & ~nv
+    if lost & config.trackedHardwareBits != 0 { events.insert(.lostDirty) }
+    if lost != 0 { s[layout.logical[p]] &= ~UInt64(lost) }
+    s[layout.unowned[p]] = 0
+    s[memField] = UInt64(nv)
+  }
+
+  /// In shadow mode the hypervisor must sync the shadow PTE after a guest write: queued
+  /// in lazy mode, at once otherwise.
+  @inlinable func syncShadow(_ s: PackedState, cpu: Int, pte p: Int, value v: PTE, _ events: inout Events) {
+    if isLazy(s, cpu: cpu) {
+      enqueue(s, cpu: cpu, pte: p, value: v, preserveAD: false, &events)
+    } else {
+      s[layout.shadow[p]] = UInt64(v.rawValue)
+    }
+  }
+
+  /// `set_pte(p, v)` (set_pte_at): a plain store.
+  @inlinable public func setPTE(_ s: PackedState, cpu: Int, pte p: Int, value v: PTE, _ events: inout Events) {
+    issueWrite(s, pte: p, value: v)
+    switch config.mode {
+    case .native:
+      land(s, pte: p, value: v, preserveAD: false, &events)
+    case .direct:
+      if isLazy(s, cpu: cpu) {
+        enqueue(s, cpu: cpu, pte: p, value: v, preserveAD: false, &events)
+      } else {
+        land(s, pte: p, value: v, preserveAD: false, &events)
+      }
+    case .shadow:
+      land(s, pte: p, value: v, preserveAD: false, &events)
+      syncShadow(s, cpu: cpu, pte: p, value: v, &events)
+    }
+  }
+
+  // MARK: Reads
+
+  /// Whether a software read of `p` by `cpu` is entitled to the latest value: under the
+  /// PTE's lock, or with a write to it queued in the reader's own batch (the read hazard).
+  @inlinable public func isEntitledRead(_ s: PackedState, cpu: Int, pte p: Int) -> Bool {
+    holdsPTL(s, cpu: cpu, pte: p) || hasQueuedWrite(s, cpu: cpu, pte: p)
+  }
+
+  /// Checks an observation `seen` of `p` against its logical value.
+  @inlinable func observe(_ s: PackedState, cpu: Int, pte p: Int, seen: PTE, _ events: inout Events) {
+    if UInt64(seen.rawValue) != s[layout.logical[p]], isEntitledRead(s, cpu: cpu, pte: p) {
+      events.insert(.staleRead)
+    }
+  }
+
+  /// `ptep_get(p)` (a plain `*ptep`): reads the page table the kernel sees.
+  @inlinable public func ptepGet(_ s: PackedState, cpu: Int, pte p: Int, _ events: inout Events) -> PTE {
+    let v = s.pte(layout.mem[p])
+    observe(s, cpu: cpu, pte: p, seen: v, &events)
+    return v
+  }
+
+  // MARK: Atomics (never batched: they act on the page table at once)
+
+  /// The write half of an atomic: lands at once (nothing can be lost, the read half just
+  /// took responsibility for every A/D bit), and the shadow is synced as for a store.
+  @inlinable func atomicWrite(_ s: PackedState, cpu: Int, pte p: Int, value v: PTE, _ events: inout Events) {
+    issueWrite(s, pte: p, value: v)
+    s[layout.mem[p]] = UInt64(v.rawValue)
+    if config.mode == .shadow { syncShadow(s, cpu: cpu, pte: p, value: v, &events) }
+  }
+
+  /// The read half of an atomic: an observation that also takes responsibility for the
+  /// A/D bits it saw.
+  @inlinable func atomicRead(_ s: PackedState, cpu: Int, pte p: Int, _ events: inout Events) -> PTE {
+    let v = s.pte(layout.mem[p])
+    observe(s, cpu: cpu, pte: p, seen: v, &events)
+    s[layout.unowned[p]] = 0
+    return v
+  }
+
+  /// `xchg(p, v)`: returns the old value.
+  @inlinable public func xchg(_ s: PackedState, cpu: Int, pte p: Int, value v: PTE, _ events: inout Events) -> PTE {
+    let old = atomicRead(s, cpu: cpu, pte: p, &events)
+    atomicWrite(s, cpu: cpu, pte: p, value: v, &events)
+    return old
+  }
+
+  /// `ptep_get_and_clear(p)`: xchg with `none`.
+  @inlinable public func ptepGetAndClear(_ s: PackedState, cpu: Int, pte p: Int, _ events: inout Events) -> PTE {
+    xchg(s, cpu: cpu, pte: p, value: .none, &events)
+  }
+
+  /// `cmpxchg(p, expected, new)`: returns the value seen; stores `new` only if it equals
+  /// `expected`. A failure reports `cmpxchgFailed` for the retry analysis.
+  @inlinable public func cmpxchg(
+    _ s: PackedState, cpu: Int, pte p: Int, expected: PTE, new: PTE, _ events: inout Events
+  ) -> PTE {
+    let seen = atomicRead(s, cpu: cpu, pte: p, &events)
+    if seen == expected {
+      atomicWrite(s, cpu: cpu, pte: p, value: new, &events)
+    } else {
+      events.insert(.cmpxchgFailed)
+    }
+    return seen
+  }
+
+  // MARK: The read-modify-write transaction
+
+  /// `ptep_modify_prot_start(p)`: natively an xchg to `none` (the PTE is non-present during
+  /// the transaction, so hardware cannot set A/D behind the caller's back); in `direct`
+  /// mode Xen's plain read (the commit preserves hardware updates instead).
+  @inlinable public func modifyProtStart(_ s: PackedState, cpu: Int, pte p: Int, _ events: inout Events) -> PTE {
+    config.mode == .direct
+      ? ptepGet(s, cpu: cpu, pte: p, &events)
+      : ptepGetAndClear(s, cpu: cpu, pte: p, &events)
+  }
+
+  /// `ptep_modify_prot_commit(p, v)`: natively a plain store; in `direct` mode an
+  /// `mmu_update` with MMU_PT_UPDATE_PRESERVE_AD, queued in lazy mode.
+  @inlinable public func modifyProtCommit(_ s: PackedState, cpu: Int, pte p: Int, value v: PTE, _ events: inout Events) {
+    guard config.mode == .direct else {
+      setPTE(s, cpu: cpu, pte: p, value: v, &events)
+      return
+    }
+    issueWrite(s, pte: p, value: v)
+    if isLazy(s, cpu: cpu) {
+      enqueue(s, cpu: cpu, pte: p, value: v, preserveAD: true, &events)
+    } else {
+      land(s, pte: p, value: v, preserveAD: true, &events)
+    }
+  }
+}
