@@ -87,4 +87,6 @@ public struct CheckedSpec: Sendable {
   public var retryBound: Int?
   public var trackAccessed: Bool
   public var expectation: Expectation
+  /// The text it came from, for quoting operations in reports.
+  public var sourceFile: SourceFile?
 }

@@ -193,7 +193,8 @@ struct Sema {
     return CheckedSpec(
       title: ast.title?.0 ?? "", mode: mode, batchLimit: batchLimit, pteNames: pteNames,
       initialPTEs: initial, lockNames: lockNames, ptlOf: ptlOf, cpus: cpus, hardware: hardware,
-      properties: properties, retryBound: bound, trackAccessed: trackAccessed, expectation: expectation)
+      properties: properties, retryBound: bound, trackAccessed: trackAccessed, expectation: expectation,
+      sourceFile: nil)
   }
 
   private mutating func property(_ name: Name) -> PropertyKind? {

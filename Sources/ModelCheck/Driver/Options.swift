@@ -1,0 +1,127 @@
+/// Command-line options, parsed by hand (no dependencies).
+public struct Options: Sendable, Equatable {
+  public var paths: [String] = []
+  public var maxStates: Int?
+  public var maxMemoryBytes: Int?
+  public var quiet = false
+  public var json = false
+  public var writeTraces = true
+  public var outputDirectory = "counterexamples"
+  public var showHelp = false
+  public var showVersion = false
+
+  public struct UsageError: Error, Sendable, Equatable {
+    public var message: String
+  }
+
+  public static let version = "modelcheck 1.0.0"
+
+  public static let help = """
+    USAGE: modelcheck [options] <spec-file-or-directory>...
+
+    Explores every interleaving of the CPUs, hardware and hypervisor described by each
+    spec, decides each property it checks, and compares the verdicts with its `expect`.
+    A directory is searched recursively for *.spec files, checked in sorted order.
+
+    OPTIONS:
+      --max-states N        stop after N distinct states (the result is incomplete)
+      --max-memory SIZE     stop when the state store reaches SIZE (e.g. 512M, 4G);
+                            the result is incomplete, never a pass
+      --quiet               one line per spec
+      --json                print the summary as JSON (schema modelcheck.summary/1)
+      --output-dir DIR      where counterexample traces go (default: counterexamples)
+      --no-traces           do not write trace files
+      --version             print the version
+      -h, --help            print this help
+
+    PROPERTIES (a spec's `check` line picks them; default: the first four):
+      no_stale_read         no entitled read sees a value other than the PTE's latest
+      cmpxchg_terminates    every cmpxchg retry loop terminates under weak fairness;
+                            reports the most retries, checks `check ... bound N`
+      no_lost_dirty         no hardware-set dirty (or, with `track accessed`, accessed)
+                            bit is overwritten by a write whose author never read it
+                            atomically
+      deadlock_free         no state where some CPU is unfinished and no CPU can move
+      lazy_balanced         (opt-in) lazy mode left before the program ends and before
+                            the lock it was entered under is released with a non-empty batch
+
+    OUTPUT:
+      For each spec: its title, mode and CPUs, each property's verdict (pass, FAIL or
+      incomplete), states, transitions, depth, time and states per second. For each
+      violation: a shortest counterexample (a lasso for a livelock) with source lines
+      and a one-sentence explanation, also written to
+      <output-dir>/<spec>.<property>.txt and .json.
+
+    EXIT STATUS:
+      0  every spec's verdicts match its `expect`
+      1  some verdict differs from its `expect`, or a run was incomplete
+      2  usage error, or a spec with an error (file:line:col: error: ...)
+
+    See README.md and docs/ for the spec language and the exact semantics.
+    """
+
+  public static func parse(_ args: [String]) throws(UsageError) -> Options {
+    var o = Options()
+    var i = 0
+    func value(_ flag: String) throws(UsageError) -> String {
+      i += 1
+      guard i < args.count else { throw UsageError(message: "option '\(flag)' needs a value") }
+      return args[i]
+    }
+    var onlyPaths = false
+    while i < args.count {
+      let a = args[i]
+      if onlyPaths || !a.hasPrefix("-") || a == "-" {
+        o.paths.append(a)
+        i += 1
+        continue
+      }
+      var flag = a
+      var inline: String?
+      if let eq = a.firstIndex(of: "="), a.hasPrefix("--") {
+        flag = String(a[..<eq])
+        inline = String(a[a.index(after: eq)...])
+      }
+      func arg() throws(UsageError) -> String {
+        if let inline { return inline }
+        return try value(flag)
+      }
+      switch flag {
+      case "--": onlyPaths = true
+      case "-h", "--help": o.showHelp = true
+      case "--version": o.showVersion = true
+      case "--quiet", "-q": o.quiet = true
+      case "--json": o.json = true
+      case "--no-traces": o.writeTraces = false
+      case "--output-dir": o.outputDirectory = try arg()
+      case "--max-states":
+        let v = try arg()
+        guard let n = Int(v), n > 0 else { throw UsageError(message: "--max-states needs a positive integer, not '\(v)'") }
+        o.maxStates = n
+      case "--max-memory":
+        let v = try arg()
+        guard let b = parseSize(v) else { throw UsageError(message: "--max-memory needs a size such as 512M or 4G, not '\(v)'") }
+        o.maxMemoryBytes = b
+      default:
+        throw UsageError(message: "unknown option '\(a)' (see --help)")
+      }
+      i += 1
+    }
+    if o.paths.isEmpty, !o.showHelp, !o.showVersion { throw UsageError(message: "no spec given (see --help)") }
+    return o
+  }
+
+  /// "512M", "4G", "100K", "1000" (bytes).
+  static func parseSize(_ s: String) -> Int? {
+    guard let last = s.last else { return nil }
+    let multipliers: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30]
+    var digits = s
+    var m = 1
+    if let mult = multipliers[last] {
+      m = mult
+      digits.removeLast()
+    }
+    guard let n = Int(digits), n > 0, n <= Int.max / m else { return nil }
+    return n * m
+  }
+}

@@ -1,0 +1,180 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// Where a violation was seen: the state, and the action taken from it (nil when the
+/// state itself is the violation, as for a deadlock).
+public struct Witness: Sendable, Equatable {
+  public var state: Int
+  public var action: Int?
+}
+
+/// Exhaustive breadth-first exploration of a `TransitionSystem`.
+///
+/// States are appended to the store in discovery order, so the store *is* the queue and
+/// the first violation found for each property is at the smallest depth: every safety
+/// counterexample is a shortest one. Successor generation allocates nothing: one scratch
+/// buffer is reused for every successor.
+struct BreadthFirst<System: TransitionSystem>: ~Copyable {
+  let system: System
+  var store: StateStore
+  var visited: VisitedSet
+  var statistics = Statistics()
+  /// Bit per property: the first witness of each.
+  var witnesses: [UInt8: Witness] = [:]
+  var stopReason: StopReason?
+  var faultWitness: Witness?
+  private let processOfAction: [Int]
+
+  init(system: System) {
+    self.system = system
+    self.store = StateStore(wordCount: system.wordCount)
+    self.visited = VisitedSet(wordCount: system.wordCount)
+    self.processOfAction = (0..<system.actionCount).map { system.process(of: $0) }
+    statistics.wordsPerState = system.wordCount
+  }
+
+  var isComplete: Bool { stopReason == nil }
+
+  /// Explores until every state is seen, or every property in `stopWhenFound` has a
+  /// witness (when the full graph is not needed), or a limit is reached.
+  /// - Parameter deadlockBit: the bit to record deadlocks under (0: do not check).
+  mutating func run(limits: Limits, safetyBits: UInt8, deadlockBit: UInt8, needsFullGraph: Bool) {
+    let start = monotonicSeconds()
+    let wordCount = system.wordCount
+    let scratch = UnsafeMutablePointer<UInt64>.allocate(capacity: wordCount)
+    defer { scratch.deallocate() }
+
+    let initial = system.writeInitialState(scratch)
+    _ = visited.insert(scratch, parent: nil, into: &store)
+    record(initial, Witness(state: 0, action: nil))
+
+    var found: UInt8 = 0
+    for (bit, _) in witnesses { found |= bit }
+    var next = 0
+    var levelEnd = 1
+    var depth = 0
+    var transitions = 0
+    let actionCount = system.actionCount
+
+    exploring: while next < store.count, stopReason == nil {
+      if next == levelEnd {
+        depth += 1
+        levelEnd = store.count
+      }
+      if next & 1023 == 0 {
+        if let m = limits.maxMemoryBytes, store.residentBytes + visited.residentBytes > m {
+          stopReason = .memoryLimit(m)
+          break
+        }
+      }
+      let source = store.state(next)
+      var processMoved = false
+      for a in 0..<actionCount {
+        scratch.update(from: source, count: wordCount)
+        let outcome = system.apply(a, to: scratch)
+        if !outcome.enabled { continue }
+        transitions += 1
+        if processOfAction[a] >= 0 { processMoved = true }
+        if outcome.fault != 0 || outcome.violations & ~found != 0 {
+          record(outcome, Witness(state: next, action: a))
+          for (bit, _) in witnesses { found |= bit }
+          if stopReason != nil { break exploring }
+        }
+        // A step that changed nothing (a TLB hit) leads back to its source.
+        if VisitedSet.equal(scratch, source, wordCount) { continue }
+        if let maxStates = limits.maxStates, store.count >= maxStates, visited.find(scratch, in: store) == nil {
+          stopReason = .stateLimit(maxStates)
+          break exploring
+        }
+        if case .outOfMemory = visited.insert(scratch, parent: next, into: &store) {
+          stopReason = .outOfMemory
+          break exploring
+        }
+      }
+      if !processMoved, deadlockBit != 0, found & deadlockBit == 0, !system.isFinished(source) {
+        witnesses[deadlockBit] = Witness(state: next, action: nil)
+        found |= deadlockBit
+      }
+      next += 1
+      if !needsFullGraph, safetyBits & ~found == 0 { break }
+    }
+
+    statistics.states = store.count
+    statistics.transitions = transitions
+    statistics.depth = depth
+    statistics.seconds = monotonicSeconds() - start
+    statistics.storeBytes = store.residentBytes + visited.residentBytes
+  }
+
+  private mutating func record(_ outcome: StepOutcome, _ w: Witness) {
+    if outcome.fault != 0 {
+      faultWitness = w
+      stopReason = .fault(RuntimeFault(rawValue: outcome.fault) ?? .localLoop)
+      return
+    }
+    var bits = outcome.violations
+    while bits != 0 {
+      let bit = bits & (~bits &+ 1)
+      if witnesses[bit] == nil { witnesses[bit] = w }
+      bits &= bits - 1
+    }
+  }
+
+  /// State ids from the initial state to `id`, following parent links.
+  func path(to id: Int) -> [Int] {
+    var ids = [id]
+    var current = id
+    while let p = store.parent(of: current) {
+      ids.append(p)
+      current = p
+    }
+    return ids.reversed()
+  }
+
+  /// The id of the successor of `from` under `action`, if enabled (it was explored).
+  func successor(of from: Int, action: Int, scratch: UnsafeMutablePointer<UInt64>) -> (Int, StepOutcome)? {
+    scratch.update(from: store.state(from), count: system.wordCount)
+    let outcome = system.apply(action, to: scratch)
+    guard outcome.enabled, let id = visited.find(scratch, in: store) else { return nil }
+    return (id, outcome)
+  }
+
+  /// The action that leads from `from` to `to` (for rebuilding traces without storing it).
+  func action(from: Int, to: Int) -> Int? {
+    let scratch = UnsafeMutablePointer<UInt64>.allocate(capacity: system.wordCount)
+    defer { scratch.deallocate() }
+    let target = store.state(to)
+    for a in 0..<system.actionCount {
+      scratch.update(from: store.state(from), count: system.wordCount)
+      if system.apply(a, to: scratch).enabled, VisitedSet.equal(scratch, target, system.wordCount) { return a }
+    }
+    return nil
+  }
+}
+
+func monotonicSeconds() -> Double {
+  var ts = timespec()
+  clock_gettime(CLOCK_MONOTONIC, &ts)
+  return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+/// Peak resident set size of this process, from the OS.
+func peakResidentBytes() -> Int? {
+  var usage = rusage()
+  #if canImport(Glibc)
+    let who = __rusage_who_t(RUSAGE_SELF.rawValue)
+  #else
+    let who = RUSAGE_SELF
+  #endif
+  guard getrusage(who, &usage) == 0 else { return nil }
+  #if canImport(Darwin)
+    return Int(usage.ru_maxrss)
+  #else
+    return Int(usage.ru_maxrss) * 1024
+  #endif
+}

@@ -1,0 +1,14 @@
+/// Counters of one exploration, printed for every run.
+public struct Statistics: Sendable {
+  public var states = 0
+  public var transitions = 0
+  public var depth = 0
+  public var seconds = 0.0
+  public var wordsPerState = 0
+  /// Bytes held by the state store and visited set at the end (the explorer's own count).
+  public var storeBytes = 0
+  /// Peak resident memory of the whole process (from the OS), if known.
+  public var peakResidentBytes: Int?
+
+  public var statesPerSecond: Double { seconds > 0 ? Double(states) / seconds : 0 }
+}

@@ -1,0 +1,50 @@
+/// A counterexample, as actions from the initial state: a finite run (safety), or a lasso
+/// (a prefix, then a cycle that repeats forever).
+public enum Counterexample: Sendable {
+  case run([Int])
+  case lasso(prefix: [Int], cycle: [Int])
+
+  public var length: Int {
+    switch self {
+    case .run(let a): return a.count
+    case .lasso(let p, let c): return p.count + c.count
+    }
+  }
+}
+
+/// The verdict on one property.
+public struct PropertyResult: Sendable {
+  public enum Status: String, Sendable { case pass, fail, incomplete }
+  public var kind: PropertyKind
+  public var status: Status
+  public var counterexample: Counterexample?
+  /// Extra facts, e.g. the retry counts of each cmpxchg loop.
+  public var details: [String] = []
+}
+
+/// The outcome of checking one spec.
+public struct CheckResult: Sendable {
+  public var program: Program
+  public var file: SourceFile
+  public var properties: [PropertyResult]
+  public var statistics: Statistics
+  public var stopReason: StopReason?
+  /// The run a runtime fault happened on (the spec is wrong).
+  public var faultRun: [Int]?
+
+  public var expectation: Expectation { program.spec.expectation }
+
+  /// Whether every property's verdict is what the spec expects (an incomplete verdict
+  /// never matches).
+  public var matchesExpectation: Bool {
+    guard stopReason.map({ if case .fault = $0 { return false } else { return true } }) ?? true else { return false }
+    for p in properties {
+      switch p.status {
+      case .incomplete: return false
+      case .pass: if expectation.failing.contains(p.kind) { return false }
+      case .fail: if !expectation.failing.contains(p.kind) { return false }
+      }
+    }
+    return true
+  }
+}

@@ -1,0 +1,167 @@
+import PTState
+
+/// One sentence, in kernel terms, that says why a property failed on a trace.
+enum Explanation {
+  static func why(_ property: PropertyKind, _ trace: Trace, _ program: Program) -> String {
+    guard let last = trace.steps.last else { return "the initial state already violates \(property.name)" }
+    switch property {
+    case .noStaleRead: return staleRead(last, trace, program)
+    case .noLostDirty: return lostDirty(last, trace, program)
+    case .deadlockFree: return deadlock(last.after, program)
+    case .lazyBalanced: return lazyBalanced(last, program)
+    case .cmpxchgTerminates: return retries(trace, program)
+    }
+  }
+
+  static func cpuName(_ p: Program, _ c: Int) -> String { p.spec.cpus[c].name }
+
+  static func line(_ r: SourceRange?) -> String { r.map { " (line \($0.start.line))" } ?? "" }
+
+  /// The PTE an instruction reads, if any.
+  static func readPTE(_ p: Program, _ step: TraceStep) -> Int? {
+    guard step.action.kind == .cpuStep else { return step.action.kind == .hardwareAccess ? step.action.pte : nil }
+    switch p.instruction(cpu: step.action.cpu, pc: step.before.cpus[step.action.cpu].pc) {
+    case .ptepGet(_, let x), .getAndClear(_, let x), .xchg(_, let x, _), .cmpxchg(_, let x, _, _, _),
+      .modifyProtStart(_, let x), .touch(_, let x, _):
+      return Int(x)
+    default: return nil
+    }
+  }
+
+  /// The last step at which `cpu` released `lock` with its lazy batch still holding entries.
+  static func earlyUnlock(_ trace: Trace, _ p: Program, cpu: Int, lock: Int) -> TraceStep? {
+    trace.steps.last { s in
+      s.action.kind == .cpuStep && s.action.cpu == cpu && s.before.lockHolder[lock] == cpu
+        && s.after.lockHolder[lock] == nil && !s.before.cpus[cpu].batch.isEmpty
+    }
+  }
+
+  /// The step that issued the software write giving `pte` its logical value.
+  static func lastWrite(_ trace: Trace, pte: Int, before index: Int) -> TraceStep? {
+    trace.steps[..<index].last { step in
+      guard step.action.kind == .cpuStep else { return false }
+      let mask = ~PTE.hardwareBits
+      return step.before.logical[pte].rawValue & mask != step.after.logical[pte].rawValue & mask
+    }
+  }
+
+  static func staleRead(_ step: TraceStep, _ trace: Trace, _ p: Program) -> String {
+    let names = p.spec.pteNames
+    guard let x = readPTE(p, step) else { return "an entitled reader saw a stale PTE" }
+    let s = step.before
+    let latest = s.logical[x]
+    let writer = lastWrite(trace, pte: x, before: trace.steps.count - 1)
+    let writerText = writer.map { "\(cpuName(p, $0.action.cpu)) had already written \(latest)\(line($0.location))" } ?? "its latest value is \(latest)"
+    let isHardware = step.action.kind == .hardwareAccess || Trace.isTouch(p, step.action, s)
+    let reader = cpuName(p, step.action.cpu)
+    if isHardware {
+      let seen = p.machine.config.mode == .shadow ? (s.shadow?[x] ?? s.mem[x]) : s.mem[x]
+      let queued = (0..<p.spec.cpus.count).first { c in s.cpus[c].batch.contains { $0.pte == x } }
+      let flush = trace.steps.last { step in
+        if step.action.kind == .cpuStep, case .flushTLB(let f) = p.instruction(cpu: step.action.cpu, pc: step.before.cpus[step.action.cpu].pc) { return Int(f) == x }
+        return false
+      }
+      let reason = queued.map { "; the write is still queued in \(cpuName(p, $0))'s lazy batch, so the TLB flush\(line(flush?.location)) came before the update it was meant to follow" } ?? ""
+      return "\(reader)'s hardware walked pte \(names[x]) after a TLB flush and saw \(seen), but \(writerText)\(reason)"
+    }
+    let seen: PTE = s.mem[x]
+    if s.cpus[step.action.cpu].batch.contains(where: { $0.pte == x }) {
+      return "\(reader) read pte \(names[x]) back inside its lazy section and saw \(seen), but it had written \(latest)\(line(writer?.location)), which is still queued in its own batch (a read hazard: flush with arch_flush_lazy_mmu_mode() before reading)"
+    }
+    let lockName = p.spec.ptlOf[x].map { p.spec.lockNames[$0] } ?? "its lock"
+    if let w = (0..<p.spec.cpus.count).first(where: { c in s.cpus[c].batch.contains { $0.pte == x } }) {
+      var why = "it is still queued in \(cpuName(p, w))'s lazy batch"
+      if let l = p.spec.ptlOf[x], let u = earlyUnlock(trace, p, cpu: w, lock: l) {
+        why += " because \(cpuName(p, w)) released \(p.spec.lockNames[l])\(line(u.location)) before leaving lazy mode"
+      }
+      return "\(reader) read pte \(names[x]) under \(lockName) and saw \(seen), but \(writerText); \(why)"
+    }
+    return "\(reader) read pte \(names[x]) under \(lockName) and saw \(seen), but \(writerText)"
+  }
+
+  static func bitNames(_ bits: UInt8) -> String {
+    var parts: [String] = []
+    if bits & PTE.dirtyBit != 0 { parts.append("dirty") }
+    if bits & PTE.accessedBit != 0 { parts.append("accessed") }
+    return parts.joined(separator: " and ")
+  }
+
+  static func lostDirty(_ step: TraceStep, _ trace: Trace, _ p: Program) -> String {
+    let names = p.spec.pteNames
+    let tracked = p.machine.config.trackedHardwareBits
+    let a = step.before, b = step.after
+    // A software write dropped bits that hardware set.
+    for x in names.indices {
+      let lost = a.unowned[x] & ~b.mem[x].rawValue & tracked
+      guard lost != 0, a.mem[x] != b.mem[x] || a.unowned[x] != b.unowned[x] else { continue }
+      let setter = trace.steps.last { s in
+        (s.action.kind == .hardwareAccess || Trace.isTouch(p, s.action, s.before)) && (s.after.mem[x].rawValue & ~s.before.mem[x].rawValue & lost) != 0
+      }
+      let setterText = setter.map { "\(cpuName(p, $0.action.cpu))'s hardware set \(bitNames(lost)) on pte \(names[x])" } ?? "hardware set \(bitNames(lost)) on pte \(names[x])"
+      let who: String
+      switch step.action.kind {
+      case .earlyFlush: who = "the hypervisor's early flush of \(cpuName(p, step.action.cpu))'s batch"
+      default: who = "\(cpuName(p, step.action.cpu))'s write\(line(step.location))"
+      }
+      return "\(setterText), then \(who) stored \(b.mem[x]) over it: the \(bitNames(lost)) bit is lost because the writer computed its value from a plain read and never read the PTE atomically (use ptep_modify_prot_start/commit or an atomic read-modify-write)"
+    }
+    if p.machine.config.mode == .shadow, let x = readPTE(p, step) {
+      return "\(cpuName(p, step.action.cpu))'s hardware set \(bitNames(tracked & (PTE.hardwareBits))) through a stale shadow entry of pte \(names[x]) after the guest entry was changed to \(a.mem[x]): the hypervisor has nowhere to record it, so it is lost"
+    }
+    return "a hardware-set dirty bit was overwritten by a write whose author never read it atomically"
+  }
+
+  static func deadlock(_ s: MachineSnapshot, _ p: Program) -> String {
+    var waits: [String] = []
+    for c in p.spec.cpus.indices {
+      let instr = p.instruction(cpu: c, pc: s.cpus[c].pc)
+      if case .spinLock(let l) = instr {
+        let holder = s.lockHolder[Int(l)].map { cpuName(p, $0) } ?? "nobody"
+        waits.append("\(cpuName(p, c)) waits for \(p.spec.lockNames[Int(l)]) held by \(holder)")
+      }
+    }
+    if waits.isEmpty { return "some CPU has not finished and no CPU can move" }
+    return waits.joined(separator: ", and ") + ": nobody can move (the locks are taken in opposite orders)"
+  }
+
+  static func lazyBalanced(_ step: TraceStep, _ p: Program) -> String {
+    let c = step.action.cpu
+    let name = cpuName(p, c)
+    let a = step.before.cpus[c], b = step.after.cpus[c]
+    if step.action.kind == .cpuStep {
+      switch p.instruction(cpu: c, pc: a.pc) {
+      case .enterLazy where a.lazy: return "\(name) entered lazy mode\(line(step.location)) while already in it: the flag-based hooks do not nest"
+      case .leaveLazy where !a.lazy: return "\(name) left lazy mode\(line(step.location)) without having entered it"
+      case .spinUnlock(let l):
+        return "\(name) released \(p.spec.lockNames[Int(l)])\(line(step.location)), which it entered lazy mode under, while its batch still held \(a.batch.count) queued \(a.batch.count == 1 ? "update" : "updates"): other CPUs can now race ahead of them"
+      default: break
+      }
+      if b.lazy, case .end = p.instruction(cpu: c, pc: b.pc) {
+        return "\(name)'s program ends in lazy mode: arch_leave_lazy_mmu_mode() is missing"
+      }
+    }
+    return "\(name) broke the lazy-mode discipline"
+  }
+
+  static func retries(_ trace: Trace, _ p: Program) -> String {
+    guard let retry = trace.steps.last(where: { $0.retried }) else { return "a cmpxchg loop retries without bound" }
+    let c = retry.action.cpu
+    let loop = p.loops.first { $0.cpu == c && $0.pcs.contains(retry.before.cpus[c].pc) }
+    let loopText = "\(cpuName(p, c))'s cmpxchg loop\(line(loop?.source))"
+    if let start = trace.cycleStart {
+      let cycle = trace.steps[start...]
+      var writers: [String] = []
+      for s in cycle where s.action.kind == .cpuStep && s.action.cpu != c {
+        let changed = p.spec.pteNames.indices.contains { s.before.mem[$0] != s.after.mem[$0] }
+        if changed {
+          let text = "\(cpuName(p, s.action.cpu)) (\(s.operation)\(line(s.location)))"
+          if !writers.contains(text) { writers.append(text) }
+        }
+      }
+      let who = writers.isEmpty ? "another agent" : writers.joined(separator: " and ")
+      return "\(loopText) can fail forever: in the repeating cycle \(who) rewrites the PTE between its read and its cmpxchg, outside the lock that would exclude it, so hardware is not the only writer and the value it expects is never there"
+    }
+    let count = trace.steps.filter { $0.retried && $0.action.cpu == c }.count
+    return "\(loopText) retried \(count) times, more than the declared bound \(p.spec.retryBound ?? 0)"
+  }
+}

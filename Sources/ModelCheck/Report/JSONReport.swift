@@ -1,0 +1,91 @@
+import PTState
+
+/// JSON forms of the summary and of counterexamples (schemas in docs/json-format.md).
+public enum JSONReport {
+  public static let counterexampleSchema = "modelcheck.counterexample/1"
+  public static let summarySchema = "modelcheck.summary/1"
+
+  static func snapshot(_ s: MachineSnapshot, _ p: Program) -> JSON {
+    let spec = p.spec
+    let ptes: [(String, JSON)] = spec.pteNames.enumerated().map { i, name in
+      var f: [(String, JSON)] = [("value", .string("\(s.mem[i])"))]
+      if let sh = s.shadow { f.append(("shadow", .string("\(sh[i])"))) }
+      f.append(("logical", .string("\(s.logical[i])")))
+      return (name, .object(f))
+    }
+    let locks: [(String, JSON)] = spec.lockNames.enumerated().map { i, name in
+      (name, s.lockHolder[i].map { .string(spec.cpus[$0].name) } ?? .null)
+    }
+    let cpus: [(String, JSON)] = spec.cpus.enumerated().map { c, cpu in
+      let x = s.cpus[c]
+      let line = p.source(cpu: c, pc: x.pc).map { JSON.int($0.start.line) } ?? .null
+      return (cpu.name, .object([
+        ("finished", .bool({ if case .end = p.instruction(cpu: c, pc: x.pc) { return true } else { return false } }())),
+        ("next_line", line),
+        ("lazy", .bool(x.lazy)),
+        ("batch", .array(x.batch.map { .object([("pte", .string(spec.pteNames[$0.pte])), ("value", .string("\($0.value)")), ("preserve_ad", .bool($0.preserveAD))]) })),
+        ("registers", .object(cpu.registers.enumerated().map { ($0.element, .string("\(PTE(rawValue: x.registers[$0.offset]))")) })),
+        ("tlb", .object(spec.pteNames.enumerated().compactMap { i, n in x.tlb[i] == 0 ? nil : (n, .string(Trace.tlbNames[Int(x.tlb[i])])) })),
+      ]))
+    }
+    return .object([("ptes", .object(ptes)), ("locks", .object(locks)), ("cpus", .object(cpus))])
+  }
+
+  public static func counterexample(_ prop: PropertyResult, _ trace: Trace, _ r: CheckResult) -> JSON {
+    let p = r.program
+    let steps: [JSON] = trace.steps.enumerated().map { i, s in
+      .object([
+        ("index", .int(i + 1)),
+        ("actor", .string(s.actor)),
+        ("operation", .string(s.operation)),
+        ("location", s.location.map { .object([("line", .int($0.start.line)), ("column", .int($0.start.column))]) } ?? .null),
+        ("effects", .array(s.effects.map { .string($0) })),
+        ("state", snapshot(s.after, p)),
+      ])
+    }
+    return .object([
+      ("schema", .string(counterexampleSchema)),
+      ("spec", .string(r.file.path)),
+      ("title", .string(p.spec.title)),
+      ("mode", .string(p.spec.mode.rawValue)),
+      ("property", .string(prop.kind.name)),
+      ("kind", .string(trace.cycleStart == nil ? "run" : "lasso")),
+      ("cycle_start", trace.cycleStart.map { .int($0 + 1) } ?? .null),
+      ("why", .string(Explanation.why(prop.kind, trace, p))),
+      ("initial", snapshot(trace.initial, p)),
+      ("steps", .array(steps)),
+    ])
+  }
+
+  public static func statistics(_ s: Statistics) -> JSON {
+    .object([
+      ("states", .int(s.states)), ("transitions", .int(s.transitions)), ("depth", .int(s.depth)),
+      ("seconds", .double(s.seconds)), ("states_per_second", .int(Int(s.statesPerSecond.rounded()))),
+      ("bytes_per_state_packed", .int(s.wordsPerState * 8)), ("store_bytes", .int(s.storeBytes)),
+      ("peak_rss_bytes", s.peakResidentBytes.map { .int($0) } ?? .null),
+    ])
+  }
+
+  public static func summary(_ r: CheckResult, traceFiles: [PropertyKind: String]) -> JSON {
+    let spec = r.program.spec
+    return .object([
+      ("path", .string(r.file.path)),
+      ("title", .string(spec.title)),
+      ("mode", .string(spec.mode.rawValue)),
+      ("cpus", .array(spec.cpus.map { .string($0.name) })),
+      ("expect", .string(spec.expectation.description)),
+      ("as_expected", .bool(r.matchesExpectation)),
+      ("stopped", r.stopReason.map { .string($0.message) } ?? .null),
+      ("properties", .array(r.properties.map { p in
+        .object([
+          ("name", .string(p.kind.name)),
+          ("status", .string(p.status.rawValue)),
+          ("details", .array(p.details.map { .string($0) })),
+          ("counterexample_steps", p.counterexample.map { .int($0.length) } ?? .null),
+          ("trace_file", traceFiles[p.kind].map { .string($0) } ?? .null),
+        ])
+      })),
+      ("statistics", statistics(r.statistics)),
+    ])
+  }
+}

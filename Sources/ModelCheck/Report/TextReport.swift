@@ -1,0 +1,81 @@
+import PTState
+
+/// Human-readable reports: the per-spec summary and counterexample tables.
+public enum TextReport {
+  public static func grouped(_ n: Int) -> String {
+    let s = String(n)
+    var out = ""
+    for (i, ch) in s.reversed().enumerated() {
+      if i > 0, i % 3 == 0 { out.append(",") }
+      out.append(ch)
+    }
+    return String(out.reversed())
+  }
+
+  public static func statisticsLine(_ s: Statistics) -> String {
+    var line = "\(grouped(s.states)) states, \(grouped(s.transitions)) transitions, depth \(s.depth), \(format2(s.seconds)) s, \(grouped(Int(s.statesPerSecond.rounded()))) states/s"
+    line += ", \(s.wordsPerState * 8) B/state packed, store \(formatBytes(s.storeBytes))"
+    if let peak = s.peakResidentBytes { line += ", peak RSS \(formatBytes(peak))" }
+    return line
+  }
+
+  /// The summary of one spec: header, each property's verdict, statistics.
+  public static func summary(_ r: CheckResult) -> String {
+    let spec = r.program.spec
+    var out = "modelcheck: \(r.file.path)"
+    if !spec.title.isEmpty { out += " — \(spec.title)" }
+    out += "\n  mode \(spec.mode.rawValue), cpus \(spec.cpus.map(\.name).joined(separator: ", ")), batch limit \(spec.batchLimit); expect \(spec.expectation.description)\n"
+    for p in r.properties {
+      let status: String
+      switch p.status {
+      case .pass: status = "pass      "
+      case .fail: status = "FAIL      "
+      case .incomplete: status = "incomplete"
+      }
+      out += "  \(status) \(p.kind.name)"
+      if let c = p.counterexample { out += " (counterexample: \(c.length) steps)" }
+      out += "\n"
+      for d in p.details { out += "             \(d)\n" }
+    }
+    out += "  \(statisticsLine(r.statistics))\n"
+    if let stop = r.stopReason { out += "  INCOMPLETE: \(stop.message); properties not yet violated are not verified\n" }
+    out += "  verdict: \(r.matchesExpectation ? "as expected" : "NOT as expected (exit 1)")\n"
+    return out
+  }
+
+  /// The counterexample table for one failing property.
+  public static func counterexample(_ p: PropertyResult, _ trace: Trace, _ r: CheckResult) -> String {
+    let program = r.program
+    let kind: String
+    switch p.counterexample {
+    case .lasso: kind = "livelock (lasso: a prefix, then a cycle that repeats forever)"
+    default: kind = p.kind == .cmpxchgTerminates ? "run over the retry bound" : "shortest counterexample"
+    }
+    var out = "FAIL \(p.kind.name): \(kind), \(trace.steps.count) steps\n"
+    var rows: [[String]] = [["#", "actor", "operation", "at", "effects"], ["0", "-", "initial state", "", initialText(trace.initial, program)]]
+    let fileName = r.file.path.split(separator: "/").last.map(String.init) ?? r.file.path
+    for (i, s) in trace.steps.enumerated() {
+      if i == trace.cycleStart { rows.append(["", "", "-- cycle starts here (repeats forever) --", "", ""]) }
+      let at = s.location.map { "\(fileName):\($0.start.line):\($0.start.column)" } ?? "(hardware)"
+      rows.append([String(i + 1), s.actor, s.operation, s.action.kind == .earlyFlush ? "(hypervisor)" : at, s.effects.joined(separator: "; ")])
+    }
+    if trace.cycleStart != nil { rows.append(["", "", "-- back to the start of the cycle --", "", ""]) }
+    var widths = [Int](repeating: 0, count: 4)
+    for row in rows { for c in 0..<4 { widths[c] = min(max(widths[c], row[c].count), c == 2 ? 48 : 40) } }
+    for row in rows {
+      var line = "  "
+      for c in 0..<4 {
+        let cell = row[c]
+        line += c == 0 ? String(repeating: " ", count: max(widths[c] - cell.count, 0)) + cell : cell + String(repeating: " ", count: max(widths[c] - cell.count, 0))
+        line += "  "
+      }
+      out += line + row[4] + "\n"
+    }
+    out += "  why: \(Explanation.why(p.kind, trace, program))\n"
+    return out
+  }
+
+  static func initialText(_ s: MachineSnapshot, _ p: Program) -> String {
+    p.spec.pteNames.enumerated().map { "\($0.element) = \(s.mem[$0.offset])" }.joined(separator: "; ")
+  }
+}

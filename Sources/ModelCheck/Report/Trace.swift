@@ -1,0 +1,146 @@
+import PTState
+
+/// One step of a counterexample, rebuilt by replaying its actions from the initial state.
+public struct TraceStep: Sendable {
+  public var action: Action
+  /// Who moved: "cpu0", "cpu1/hw" (its hardware), "hyp" (the hypervisor, for cpuN's batch).
+  public var actor: String
+  /// The operation as written in the spec, or a description of a hardware action.
+  public var operation: String
+  /// `file:line:col` of the operation, if it comes from the spec.
+  public var location: SourceRange?
+  /// What changed, one entry per field ("ptl0: free -> cpu0", "a: none -> present").
+  public var effects: [String]
+  public var before: MachineSnapshot
+  public var after: MachineSnapshot
+  public var violations: UInt8
+  public var retried: Bool
+}
+
+/// A replayed counterexample.
+public struct Trace: Sendable {
+  public var initial: MachineSnapshot
+  public var steps: [TraceStep]
+  /// For a lasso, the index of the first step of the repeating cycle.
+  public var cycleStart: Int?
+
+  public init(program: Program, counterexample: Counterexample) {
+    let actions: [Int]
+    switch counterexample {
+    case .run(let a):
+      actions = a
+      cycleStart = nil
+    case .lasso(let p, let c):
+      actions = p + c
+      cycleStart = p.count
+    }
+    let m = program.machine
+    let words = UnsafeMutablePointer<UInt64>.allocate(capacity: program.wordCount)
+    defer { words.deallocate() }
+    _ = program.writeInitialState(words)
+    initial = m.snapshot(words)
+    steps = []
+    var before = initial
+    for a in actions {
+      let action = program.actions[a]
+      let (actor, operation, location) = Trace.describe(program, action, before)
+      let outcome = program.apply(a, to: words)
+      let after = m.snapshot(words)
+      var effects = Trace.effects(program, before, after)
+      if action.kind == .hardwareAccess, effects.isEmpty { effects = ["TLB hit"] }
+      if action.kind == .hardwareAccess || (action.kind == .cpuStep && Trace.isTouch(program, action, before)) {
+        if let note = Trace.hardwareNote(program, action, before, after) { effects.insert(note, at: 0) }
+      }
+      steps.append(TraceStep(
+        action: action, actor: actor, operation: operation, location: location, effects: effects,
+        before: before, after: after, violations: outcome.violations, retried: outcome.retryLoop != 0))
+      before = after
+    }
+  }
+
+  static func isTouch(_ program: Program, _ action: Action, _ s: MachineSnapshot) -> Bool {
+    if case .touch = program.instruction(cpu: action.cpu, pc: s.cpus[action.cpu].pc) { return true }
+    return false
+  }
+
+  static func describe(_ program: Program, _ action: Action, _ s: MachineSnapshot) -> (String, String, SourceRange?) {
+    let cpu = program.spec.cpus[action.cpu].name
+    let pte = action.pte < program.spec.pteNames.count ? program.spec.pteNames[action.pte] : "?"
+    switch action.kind {
+    case .cpuStep:
+      let pc = s.cpus[action.cpu].pc
+      let range = program.source(cpu: action.cpu, pc: pc)
+      var text = range.map { program.spec.sourceText($0) } ?? "?"
+      if case .choose = program.instruction(cpu: action.cpu, pc: pc) { text = "either: branch \(Int(action.arg) + 1)" }
+      return (cpu, text, range)
+    case .hardwareAccess:
+      return ("\(cpu)/hw", "hardware \(action.arg == 1 ? "write" : "read") through \(pte)", nil)
+    case .tlbEvict:
+      return ("\(cpu)/hw", "TLB evicts its entry for \(pte)", nil)
+    case .earlyFlush:
+      let n = s.cpus[action.cpu].batch.count
+      return ("hyp", "flushes \(cpu)'s batch early (\(n) \(n == 1 ? "entry" : "entries"))", nil)
+    }
+  }
+
+  static func hardwareNote(_ program: Program, _ action: Action, _ before: MachineSnapshot, _ after: MachineSnapshot) -> String? {
+    let p = action.kind == .hardwareAccess ? action.pte : touchedPTE(program, action, before)
+    guard let p else { return nil }
+    let cached = before.cpus[action.cpu].tlb[p]
+    let write = action.kind == .hardwareAccess ? action.arg == 1 : touchIsWrite(program, action, before)
+    if write ? cached == 3 : cached != 0 { return "TLB hit" }
+    let seen = program.machine.config.mode == .shadow ? before.shadow?[p] ?? before.mem[p] : before.mem[p]
+    let ok = seen.isPresent && (!write || seen.isWritable)
+    let table = program.machine.config.mode == .shadow ? "shadow " : ""
+    return ok ? "walk of \(table)\(program.spec.pteNames[p]) sees \(seen)" : "walk of \(table)\(program.spec.pteNames[p]) sees \(seen): page fault"
+  }
+
+  static func touchedPTE(_ program: Program, _ action: Action, _ s: MachineSnapshot) -> Int? {
+    if case .touch(_, let p, _) = program.instruction(cpu: action.cpu, pc: s.cpus[action.cpu].pc) { return Int(p) }
+    return nil
+  }
+
+  static func touchIsWrite(_ program: Program, _ action: Action, _ s: MachineSnapshot) -> Bool {
+    if case .touch(_, _, let k) = program.instruction(cpu: action.cpu, pc: s.cpus[action.cpu].pc) { return k == .write }
+    return false
+  }
+
+  static let tlbNames = ["none", "read-only", "writable", "writable+dirty"]
+
+  /// The fields that differ between two snapshots, in kernel words.
+  static func effects(_ program: Program, _ a: MachineSnapshot, _ b: MachineSnapshot) -> [String] {
+    let spec = program.spec
+    var out: [String] = []
+    for (l, name) in spec.lockNames.enumerated() where a.lockHolder[l] != b.lockHolder[l] {
+      out.append("\(name): \(a.lockHolder[l].map { spec.cpus[$0].name } ?? "free") -> \(b.lockHolder[l].map { spec.cpus[$0].name } ?? "free")")
+    }
+    for (c, cpu) in spec.cpus.enumerated() {
+      let x = a.cpus[c], y = b.cpus[c]
+      if x.lazy != y.lazy { out.append("\(cpu.name) lazy: \(y.lazy ? "on" : "off")") }
+      if x.batch != y.batch { out.append("\(cpu.name) batch: \(batchText(program, y.batch))") }
+      for (r, name) in cpu.registers.enumerated() where x.registers[r] != y.registers[r] {
+        out.append("\(cpu.name).\(name) = \(PTE(rawValue: y.registers[r]))")
+      }
+    }
+    for (p, name) in spec.pteNames.enumerated() {
+      if a.mem[p] != b.mem[p] { out.append("\(name): \(a.mem[p]) -> \(b.mem[p])") }
+      if let sa = a.shadow, let sb = b.shadow, sa[p] != sb[p] { out.append("shadow \(name): \(sa[p]) -> \(sb[p])") }
+      if a.logical[p] != b.logical[p] { out.append("logical \(name): \(a.logical[p]) -> \(b.logical[p])") }
+    }
+    for (c, cpu) in spec.cpus.enumerated() {
+      for (p, name) in spec.pteNames.enumerated() where a.cpus[c].tlb[p] != b.cpus[c].tlb[p] {
+        out.append("\(cpu.name) TLB \(name): \(tlbNames[Int(b.cpus[c].tlb[p])])")
+      }
+    }
+    return out
+  }
+
+  static func batchText(_ program: Program, _ batch: [MachineSnapshot.BatchEntry]) -> String {
+    if batch.isEmpty { return "[]" }
+    return "[" + batch.map { "\(program.spec.pteNames[$0.pte]) <- \($0.value)\($0.preserveAD ? " (preserve A/D)" : "")" }.joined(separator: ", ") + "]"
+  }
+}
+
+extension CheckedSpec {
+  func sourceText(_ range: SourceRange) -> String { sourceFile?.text(range) ?? "line \(range.start.line)" }
+}
