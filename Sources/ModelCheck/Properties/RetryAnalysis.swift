@@ -187,33 +187,32 @@ extension BreadthFirst {
     component: [UInt32], me: UInt32, edge: (Int, Int) -> (v: Int, retry: Bool)?
   ) -> (prefix: [Int], cycle: [Int]) {
     let inside: (Int) -> Bool = { component[$0] == me }
-    let start = members.min { nodes[$0] < nodes[$1] } ?? members[0]  // shallowest in BFS order
-    var cycle: [Int] = []
-    var at = start
-    // Through the retry edge.
-    if let leg = search(from: at, allowed: inside, goal: { $0 == retry.u }, edge: edge) {
-      cycle += leg.path
-      at = leg.end
-    }
-    cycle.append(retry.a)
-    at = edge(at, retry.a)?.v ?? at
     let system = self.system
     let words = store.words
     let wordCount = system.wordCount
-    // Through a step of every process that is never disabled in the component.
-    for p in 0..<system.processCount where !disabledSomewhere[p] {
-      let stepsHere: (Int) -> Bool = { x in
-        (0..<system.actionCount).contains { a in
-          system.process(of: a) == p && (edge(x, a).map { inside($0.v) } ?? false)
-        }
+    let start = members.min { nodes[$0] < nodes[$1] } ?? members[0]  // shallowest in BFS order
+    var cycle: [Int] = []
+    var at = start
+
+    /// Walks to the nearest node with an internal edge satisfying `want`, then takes it.
+    func take(_ want: @escaping (Int, Int, Bool) -> Bool) {
+      let has: (Int) -> Bool = { x in
+        (0..<system.actionCount).contains { a in edge(x, a).map { inside($0.v) && want(x, a, $0.retry) } ?? false }
       }
-      guard let leg = search(from: at, allowed: inside, goal: stepsHere, edge: edge) else { continue }
+      guard let leg = search(from: at, allowed: inside, goal: has, edge: edge) else { return }
       cycle += leg.path
       at = leg.end
-      if let a = (0..<system.actionCount).first(where: { system.process(of: $0) == p && (edge(leg.end, $0).map { inside($0.v) } ?? false) }) {
-        cycle.append(a)
-        at = edge(at, a)?.v ?? at
-      }
+      let here = at
+      guard let a = (0..<system.actionCount).first(where: { a in edge(here, a).map { inside($0.v) && want(here, a, $0.retry) } ?? false }) else { return }
+      cycle.append(a)
+      at = edge(at, a)?.v ?? at
+    }
+
+    // Through a retry of the looping CPU (the nearest one).
+    take { _, _, isRetry in isRetry }
+    // Through a step of every process that is never disabled in the component.
+    for p in 0..<system.processCount where !disabledSomewhere[p] && !cycle.contains(where: { system.process(of: $0) == p }) {
+      take { _, a, _ in system.process(of: a) == p }
     }
     // Processes disabled somewhere: pass through such a state.
     for p in 0..<system.processCount where disabledSomewhere[p] {
@@ -233,6 +232,7 @@ extension BreadthFirst {
     }
     // Back to the start.
     if let leg = search(from: at, allowed: inside, goal: { $0 == start }, edge: edge) { cycle += leg.path }
+    _ = retry
     return (actions(to: nodes[start]), cycle)
   }
 

@@ -149,17 +149,17 @@ enum Explanation {
     let loop = p.loops.first { $0.cpu == c && $0.pcs.contains(retry.before.cpus[c].pc) }
     let loopText = "\(cpuName(p, c))'s cmpxchg loop\(line(loop?.source))"
     if let start = trace.cycleStart {
-      let cycle = trace.steps[start...]
-      var writers: [String] = []
-      for s in cycle where s.action.kind == .cpuStep && s.action.cpu != c {
-        let changed = p.spec.pteNames.indices.contains { s.before.mem[$0] != s.after.mem[$0] }
-        if changed {
-          let text = "\(cpuName(p, s.action.cpu)) (\(s.operation)\(line(s.location)))"
-          if !writers.contains(text) { writers.append(text) }
-        }
+      var writers: [Int: [Int]] = [:]  // cpu -> lines
+      var order: [Int] = []
+      for s in trace.steps[start...] where s.action.kind == .cpuStep && s.action.cpu != c {
+        guard p.spec.pteNames.indices.contains(where: { s.before.mem[$0] != s.after.mem[$0] }) else { continue }
+        if writers[s.action.cpu] == nil { order.append(s.action.cpu) }
+        if let l = s.location?.start.line, !(writers[s.action.cpu] ?? []).contains(l) { writers[s.action.cpu, default: []].append(l) }
       }
-      let who = writers.isEmpty ? "another agent" : writers.joined(separator: " and ")
-      return "\(loopText) can fail forever: in the repeating cycle \(who) rewrites the PTE between its read and its cmpxchg, outside the lock that would exclude it, so hardware is not the only writer and the value it expects is never there"
+      let who = order.isEmpty
+        ? "another agent rewrites the PTE"
+        : order.map { "\(cpuName(p, $0)) rewrites the PTE (line\(writers[$0]!.count == 1 ? "" : "s") \(writers[$0]!.sorted().map(String.init).joined(separator: ", ")))" }.joined(separator: " and ")
+      return "\(loopText) can fail forever: in the repeating cycle \(who) between its read and its cmpxchg, without the lock that would exclude it, so hardware is not the only writer and the value it expects is never there when it compares"
     }
     let count = trace.steps.filter { $0.retried && $0.action.cpu == c }.count
     return "\(loopText) retried \(count) times, more than the declared bound \(p.spec.retryBound ?? 0)"
