@@ -28,6 +28,8 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
   var witnesses: [UInt8: Witness] = [:]
   var stopReason: StopReason?
   var faultWitness: Witness?
+  /// Folds the prefetching loads so the optimizer keeps them.
+  var prefetchSink: UInt64 = 0
   private let processOfAction: [Int]
 
   init(system: System) {
@@ -47,7 +49,18 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
     let start = monotonicSeconds()
     let wordCount = system.wordCount
     let scratch = UnsafeMutablePointer<UInt64>.allocate(capacity: wordCount)
-    defer { scratch.deallocate() }
+    // The state being expanded, copied out of the arena: inserting a successor may grow
+    // (and move) the arena, so no pointer into it is held across an insert.
+    let source = UnsafeMutablePointer<UInt64>.allocate(capacity: wordCount)
+    // The successors of one state, and their hashes, generated before any is inserted.
+    let successors = UnsafeMutablePointer<UInt64>.allocate(capacity: max(system.actionCount, 1) * wordCount)
+    let hashes = UnsafeMutablePointer<UInt64>.allocate(capacity: max(system.actionCount, 1))
+    defer {
+      scratch.deallocate()
+      source.deallocate()
+      successors.deallocate()
+      hashes.deallocate()
+    }
 
     let initial = system.writeInitialState(scratch)
     _ = visited.insert(scratch, parent: nil, into: &store)
@@ -72,11 +85,14 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
           break
         }
       }
-      let source = store.state(next)
+      copyState(store.state(next), to: source, wordCount)
       var processMoved = false
+      // Pass 1: generate every successor into the batch buffer.
+      var produced = 0
       for a in 0..<actionCount {
-        scratch.update(from: source, count: wordCount)
-        let outcome = system.apply(a, to: scratch)
+        let successor = successors + produced * wordCount
+        copyState(source, to: successor, wordCount)
+        let outcome = system.apply(a, to: successor)
         if !outcome.enabled { continue }
         transitions += 1
         if processOfAction[a] >= 0 { processMoved = true }
@@ -86,12 +102,20 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
           if stopReason != nil { break exploring }
         }
         // A step that changed nothing (a TLB hit) leads back to its source.
-        if VisitedSet.equal(scratch, source, wordCount) { continue }
-        if let maxStates = limits.maxStates, store.count >= maxStates, visited.find(scratch, in: store) == nil {
+        if VisitedSet.equal(successor, source, wordCount) { continue }
+        hashes[produced] = VisitedSet.hash(successor, wordCount)
+        produced += 1
+      }
+      // Pass 2: touch the slot and candidate state of each, so the misses overlap.
+      for k in 0..<produced { prefetchSink ^= visited.touch(hash: hashes[k], in: store) }
+      // Pass 3: insert in action order (the BFS order, and so every trace, is unchanged).
+      for k in 0..<produced {
+        let successor = successors + k * wordCount
+        if let maxStates = limits.maxStates, store.count >= maxStates, visited.find(successor, in: store) == nil {
           stopReason = .stateLimit(maxStates)
           break exploring
         }
-        if case .outOfMemory = visited.insert(scratch, parent: next, into: &store) {
+        if case .outOfMemory = visited.insert(successor, hash: hashes[k], parent: next, into: &store) {
           stopReason = .outOfMemory
           break exploring
         }

@@ -43,7 +43,7 @@ struct StateStore: ~Copyable {
   /// Appends a copy of `state`; returns false if memory could not be had.
   @inline(__always) mutating func append(_ state: UnsafePointer<UInt64>, parent: Int?) -> Bool {
     if count == capacity, !grow() { return false }
-    (words + count * wordCount).update(from: state, count: wordCount)
+    copyState(state, to: words + count * wordCount, wordCount)
     parents[count] = parent.map { UInt32($0) } ?? .max
     count += 1
     return true
@@ -79,3 +79,26 @@ struct StateStore: ~Copyable {
 #elseif canImport(Darwin)
   import Darwin
 #endif
+
+/// Copies a state: states are a few words, and a `memcpy` call costs more than the copy
+/// itself in the inner loop (a plain loop is turned back into a `memcpy` call by the
+/// optimizer, hence the unrolled cases).
+@inline(__always)
+func copyState(_ from: UnsafePointer<UInt64>, to: UnsafeMutablePointer<UInt64>, _ wordCount: Int) {
+  switch wordCount {
+  case 1:
+    to[0] = from[0]
+  case 2:
+    to[0] = from[0]; to[1] = from[1]
+  case 3:
+    to[0] = from[0]; to[1] = from[1]; to[2] = from[2]
+  case 4:
+    to[0] = from[0]; to[1] = from[1]; to[2] = from[2]; to[3] = from[3]
+  case 5:
+    to[0] = from[0]; to[1] = from[1]; to[2] = from[2]; to[3] = from[3]; to[4] = from[4]
+  case 6:
+    to[0] = from[0]; to[1] = from[1]; to[2] = from[2]; to[3] = from[3]; to[4] = from[4]; to[5] = from[5]
+  default:
+    to.update(from: from, count: wordCount)
+  }
+}

@@ -1,7 +1,12 @@
-/// The set of states seen: open addressing over `UInt32` slots holding `StateID + 1`
-/// (0 = empty); the states themselves live in the `StateStore` arena and are compared
-/// word by word. Capacity is a power of two, probing is linear, and the table doubles
-/// at 70% load. 4 bytes a slot keeps the table small (4-6 B a state at that load).
+/// The set of states seen: open addressing over `UInt32` slots; the states themselves
+/// live in the `StateStore` arena and are compared word by word. Capacity is a power of
+/// two (2^k), probing is linear, and the table doubles at 70% load. 4 bytes a slot keeps
+/// the table small (6-11 B a state).
+///
+/// A slot holds `StateID + 1` in its low k bits (ids stay below 0.7 * 2^k, so they fit,
+/// and 0 means empty) and a tag of the state's hash in the other 32 - k bits, as Rumur
+/// keeps hash bits beside pointers: a probe only reads the arena (a likely cache miss)
+/// when the tags agree.
 ///
 /// The hash has a fixed seed (never `Hasher`, which is seeded per process), so state
 /// numbering, traces and statistics are the same on every run.
@@ -18,6 +23,15 @@ struct VisitedSet: ~Copyable {
   private(set) var capacity: Int
   private(set) var count = 0
   private let wordCount: Int
+
+  /// Low bits of a slot that hold the id.
+  private var idMask: UInt32 { UInt32(truncatingIfNeeded: capacity - 1) }
+
+  @inline(__always) private func tag(_ hash: UInt64) -> UInt32 {
+    UInt32(truncatingIfNeeded: hash >> 32) & ~idMask
+  }
+
+  static let maxCapacity = 1 << 31
 
   init(wordCount: Int, initialCapacity: Int = 1 << 14) {
     self.wordCount = wordCount
@@ -45,16 +59,32 @@ struct VisitedSet: ~Copyable {
     return true
   }
 
+  /// Loads the slot `hash` lands on and the first word of the state it names, and returns
+  /// them folded together. A later `insert` of the same state then finds both in cache:
+  /// issuing these loads for every successor first lets their cache misses overlap.
+  @inline(__always)
+  func touch(hash: UInt64, in store: borrowing StateStore) -> UInt64 {
+    // Branch-free: a branch on the slot would wait for its cache miss. An empty slot
+    // reads state 0, which is harmless.
+    let slot = slots[Int(truncatingIfNeeded: hash) & (capacity - 1)]
+    let id = max(Int(slot & idMask) - 1, 0)
+    return store.state(id)[0] ^ UInt64(slot)
+  }
+
   /// The id of `state` if it was seen.
   @inline(__always)
   func find(_ state: UnsafePointer<UInt64>, in store: borrowing StateStore) -> Int? {
     let mask = capacity - 1
-    var i = Int(truncatingIfNeeded: VisitedSet.hash(state, wordCount)) & mask
+    let hash = VisitedSet.hash(state, wordCount)
+    let t = tag(hash)
+    var i = Int(truncatingIfNeeded: hash) & mask
     while true {
       let slot = slots[i]
       if slot == 0 { return nil }
-      let id = Int(slot - 1)
-      if VisitedSet.equal(store.state(id), state, wordCount) { return id }
+      if slot & ~idMask == t {
+        let id = Int((slot & idMask) - 1)
+        if VisitedSet.equal(store.state(id), state, wordCount) { return id }
+      }
       i = (i + 1) & mask
     }
   }
@@ -68,39 +98,46 @@ struct VisitedSet: ~Copyable {
   /// Finds `state`, or appends it to `store` (with `parent`) and records it.
   @inline(__always)
   mutating func insert(_ state: UnsafePointer<UInt64>, parent: Int?, into store: inout StateStore) -> InsertResult {
+    insert(state, hash: VisitedSet.hash(state, wordCount), parent: parent, into: &store)
+  }
+
+  @inline(__always)
+  mutating func insert(_ state: UnsafePointer<UInt64>, hash: UInt64, parent: Int?, into store: inout StateStore) -> InsertResult {
     if (count + 1) * 10 > capacity * 7, !grow(store) { return .outOfMemory }
     let mask = capacity - 1
-    var i = Int(truncatingIfNeeded: VisitedSet.hash(state, wordCount)) & mask
+    let t = tag(hash)
+    var i = Int(truncatingIfNeeded: hash) & mask
     while true {
       let slot = slots[i]
       if slot == 0 { break }
-      let id = Int(slot - 1)
-      if VisitedSet.equal(store.state(id), state, wordCount) { return .existing(id) }
+      if slot & ~idMask == t {
+        let id = Int((slot & idMask) - 1)
+        if VisitedSet.equal(store.state(id), state, wordCount) { return .existing(id) }
+      }
       i = (i + 1) & mask
     }
     let id = store.count
-    guard id < StateStore.maxStates, store.append(state, parent: parent) else { return .outOfMemory }
-    slots[i] = UInt32(id + 1)
+    guard store.append(state, parent: parent) else { return .outOfMemory }
+    slots[i] = t | UInt32(id + 1)
     count += 1
     return .inserted(id)
   }
 
-  /// Doubles the table and re-inserts every id (hashes are recomputed from the arena).
+  /// Doubles the table and re-inserts every id. Hashes and tags are recomputed from the
+  /// arena, read in order (sequential reads; only the table writes are scattered).
   private mutating func grow(_ store: borrowing StateStore) -> Bool {
     let newCapacity = capacity * 2
-    guard let raw = calloc(newCapacity, 4) else { return false }
-    let newSlots = raw.assumingMemoryBound(to: UInt32.self)
-    let mask = newCapacity - 1
-    for j in 0..<capacity {
-      let slot = slots[j]
-      if slot == 0 { continue }
-      var i = Int(truncatingIfNeeded: VisitedSet.hash(store.state(Int(slot - 1)), wordCount)) & mask
-      while newSlots[i] != 0 { i = (i + 1) & mask }
-      newSlots[i] = slot
-    }
+    guard newCapacity <= VisitedSet.maxCapacity, let raw = calloc(newCapacity, 4) else { return false }
     free(slots)
-    slots = newSlots
+    slots = raw.assumingMemoryBound(to: UInt32.self)
     capacity = newCapacity
+    let mask = newCapacity - 1
+    for id in 0..<store.count {
+      let hash = VisitedSet.hash(store.state(id), wordCount)
+      var i = Int(truncatingIfNeeded: hash) & mask
+      while slots[i] != 0 { i = (i + 1) & mask }
+      slots[i] = tag(hash) | UInt32(id + 1)
+    }
     return true
   }
 

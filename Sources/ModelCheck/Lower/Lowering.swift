@@ -46,7 +46,10 @@ struct Lowering {
       let cap = spec.mode == .native || !mayEnterLazy[c] ? 0 : spec.batchLimit - 1
       batchSlots.append(l.hasBackEdge ? cap : min(cap, queueing))
     }
-    for h in spec.hardware { tlbCached[h.cpu][h.pte] = true }
+    // Spontaneous hardware accesses get no TLB slot: for them a TLB hit changes nothing,
+    // which is the same as the hardware not acting (always possible), so a TLB would only
+    // multiply states. Programs that `touch` a PTE observe hits (a stale translation that
+    // still works), so they keep one.
 
     var tracked = PTE.dirtyBit
     if spec.trackAccessed { tracked |= PTE.accessedBit }

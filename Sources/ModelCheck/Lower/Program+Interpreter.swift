@@ -72,11 +72,11 @@ extension Program: TransitionSystem {
 
   @inline(__always)
   func evaluate(_ ref: ExprRef, _ s: PackedState, cpu: Int) -> UInt8 {
-    let layout = machine.layout
-    let base = layout.registerBase[cpu]
+    let m = machine
+    let base = m.layout.registerBase[cpu]
     let start = Int(ref.start)
     return ExpressionEvaluator.evaluate(expressionCode[start..<(start + Int(ref.count))]) {
-      UInt8(truncatingIfNeeded: s[layout.registers[base + Int($0)]])
+      UInt8(truncatingIfNeeded: s[m.layout.registers[base + Int($0)]])
     }
   }
 

@@ -36,8 +36,9 @@ public enum RuntimeFault: UInt8, Sendable {
 
 /// The compiled transition system of one spec: the machine, each CPU's flat instruction
 /// array with its source map, and the table of actions. Built by `Lowering`; executed by
-/// the interpreter (`Program+Interpreter.swift`).
-public struct Program: Sendable {
+/// the interpreter (`Program+Interpreter.swift`). A class: the explorer calls into it for
+/// every action, and a reference is passed where a struct this size would be copied.
+public final class Program: Sendable {
   public static let maxLocalSteps = 100_000
   public static let maxInstructionsPerCPU = 60_000
 

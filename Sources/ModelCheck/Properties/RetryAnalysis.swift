@@ -25,6 +25,15 @@ struct RetryReport: Sendable {
   var subgraphStates = 0
 }
 
+/// One frame of the iterative Tarjan search.
+private struct TarjanFrame {
+  var node: UInt32
+  var nextAction: UInt32
+  var best: UInt32  // longest retry path leaving the component from here
+  var retryInside: Bool
+  var childRetry: Bool  // the retry flag of the tree edge being explored
+}
+
 extension BreadthFirst {
   func analyzeRetries(process c: Int, loopTag: UInt16, bound: Int?, inLoop: (UnsafePointer<UInt64>) -> Bool) -> RetryReport {
     let n = store.count
@@ -35,17 +44,18 @@ extension BreadthFirst {
 
     // Local numbering of the subgraph.
     var local = [UInt32](repeating: .max, count: n)
-    var nodes: [Int] = []
+    var nodes: [UInt32] = []
     for id in 0..<n where inLoop(store.state(id)) {
       local[id] = UInt32(nodes.count)
-      nodes.append(id)
+      nodes.append(UInt32(id))
     }
     var report = RetryReport(maxRetries: 0, subgraphStates: nodes.count)
     if nodes.isEmpty { return report }
 
-    /// The successor of node `u` under action `a` inside the subgraph, and its weight.
+    /// The successor of node `u` under action `a` inside the subgraph, and whether the
+    /// step is a retry of this loop.
     func edge(_ u: Int, _ a: Int) -> (v: Int, retry: Bool)? {
-      scratch.update(from: store.state(nodes[u]), count: wordCount)
+      scratch.update(from: store.state(Int(nodes[u])), count: wordCount)
       let out = system.apply(a, to: scratch)
       guard out.enabled, let id = visited.find(scratch, in: store) else { return nil }
       let v = local[id]
@@ -53,93 +63,103 @@ extension BreadthFirst {
       return (Int(v), out.retryLoop == loopTag && system.process(of: a) == c)
     }
 
-    // Iterative Tarjan.
+    // Iterative Tarjan. `lowlink[v]` gets the high bit once v's component is complete, and
+    // then holds the component's number. A node that is not the root of its component is
+    // in its DFS parent's component, so "longest retry path out of the component" and
+    // "a retry edge inside it" are carried up the DFS frames, not stored per node.
+    let done: UInt32 = 0x8000_0000
+    let unbounded = UInt32.max
     let m = nodes.count
     var index = [UInt32](repeating: .max, count: m)
     var lowlink = [UInt32](repeating: 0, count: m)
-    var onStack = [Bool](repeating: false, count: m)
-    var component = [UInt32](repeating: .max, count: m)
-    var longest = [Int](repeating: 0, count: m)  // per component; Int.max = unbounded
-    var tarjanStack: [Int] = []
-    var callStack: [(node: Int, nextAction: Int)] = []
+    var longest: [UInt32] = []  // per component; `unbounded` = retries forever
+    var retryComponents: [UInt32] = []  // components with a retry edge inside
+    var tarjanStack: [UInt32] = []
+    var callStack: [TarjanFrame] = []
     var nextIndex: UInt32 = 0
-    var componentCount = 0
+
+    @inline(__always) func add(_ w: UInt32, _ retry: Bool) -> UInt32 {
+      w == unbounded ? unbounded : w + (retry ? 1 : 0)
+    }
 
     for root in 0..<m where index[root] == .max {
-      callStack.append((root, 0))
       index[root] = nextIndex
       lowlink[root] = nextIndex
       nextIndex += 1
-      tarjanStack.append(root)
-      onStack[root] = true
-      while let frame = callStack.last {
-        let u = frame.node
-        if frame.nextAction < actionCount {
-          callStack[callStack.count - 1].nextAction += 1
-          guard let (v, _) = edge(u, frame.nextAction) else { continue }
-          if index[v] == .max {
+      tarjanStack.append(UInt32(root))
+      callStack.append(TarjanFrame(node: UInt32(root), nextAction: 0, best: 0, retryInside: false, childRetry: false))
+      while !callStack.isEmpty {
+        let top = callStack.count - 1
+        let u = Int(callStack[top].node)
+        if Int(callStack[top].nextAction) < actionCount {
+          let a = Int(callStack[top].nextAction)
+          callStack[top].nextAction += 1
+          guard let (v, retry) = edge(u, a) else { continue }
+          if index[v] == .max {  // tree edge
             index[v] = nextIndex
             lowlink[v] = nextIndex
             nextIndex += 1
-            tarjanStack.append(v)
-            onStack[v] = true
-            callStack.append((v, 0))
-          } else if onStack[v] {
+            tarjanStack.append(UInt32(v))
+            callStack[top].childRetry = retry
+            callStack.append(TarjanFrame(node: UInt32(v), nextAction: 0, best: 0, retryInside: false, childRetry: false))
+          } else if lowlink[v] & done == 0 {  // on the stack: inside u's component
             lowlink[u] = min(lowlink[u], index[v])
+            if retry { callStack[top].retryInside = true }
+          } else {  // a completed component
+            callStack[top].best = max(callStack[top].best, add(longest[Int(lowlink[v] & ~done)], retry))
           }
           continue
         }
-        callStack.removeLast()
-        if let parent = callStack.last { lowlink[parent.node] = min(lowlink[parent.node], lowlink[u]) }
-        guard lowlink[u] == index[u] else { continue }
-        // u is the root of a component: pop it.
-        var members: [Int] = []
-        while true {
-          let w = tarjanStack.removeLast()
-          onStack[w] = false
-          component[w] = UInt32(componentCount)
-          members.append(w)
-          if w == u { break }
-        }
-        let me = UInt32(componentCount)
-        componentCount += 1
-        // Its longest retry path, fairness, and whether it can retry forever.
-        var best = 0
-        var internalRetry: (u: Int, a: Int)?
-        var stepsInside = [Bool](repeating: false, count: system.processCount)
-        var disabledSomewhere = [Bool](repeating: false, count: system.processCount)
-        for x in members {
-          var enabled = [Bool](repeating: false, count: system.processCount)
-          for a in 0..<actionCount {
-            let p = system.process(of: a)
-            scratch.update(from: store.state(nodes[x]), count: wordCount)
-            if p >= 0, system.apply(a, to: scratch).enabled { enabled[p] = true }
-            guard let (y, retry) = edge(x, a) else { continue }
-            if component[y] == me {
-              if p >= 0 { stepsInside[p] = true }
-              if retry, internalRetry == nil { internalRetry = (x, a) }
-            } else {
-              let w = longest[Int(component[y])]
-              best = max(best, w == .max ? .max : w + (retry ? 1 : 0))
-            }
+        let frame = callStack.removeLast()
+        if lowlink[u] == index[u] {
+          // u roots a component: pop it.
+          let id = UInt32(longest.count)
+          while true {
+            let w = Int(tarjanStack.removeLast())
+            lowlink[w] = done | id
+            if w == u { break }
           }
-          for p in 0..<system.processCount where !enabled[p] { disabledSomewhere[p] = true }
-        }
-        if let r = internalRetry {
-          best = .max
-          let fair = (0..<system.processCount).allSatisfy { stepsInside[$0] || disabledSomewhere[$0] }
-          if fair, report.lasso == nil {
-            report.lasso = lasso(members: members, retry: r, disabledSomewhere: disabledSomewhere, nodes: nodes, local: local, component: component, me: me, edge: edge)
+          longest.append(frame.retryInside ? unbounded : frame.best)
+          if frame.retryInside { retryComponents.append(id) }
+          if let p = callStack.indices.last {  // the tree edge into u leaves p's component
+            callStack[p].best = max(callStack[p].best, add(longest[Int(id)], callStack[p].childRetry))
           }
+        } else if let p = callStack.indices.last {
+          // u is in its parent's component: hand up what it found.
+          let parent = Int(callStack[p].node)
+          lowlink[parent] = min(lowlink[parent], lowlink[u])
+          callStack[p].best = max(callStack[p].best, frame.best)
+          if frame.retryInside || callStack[p].childRetry { callStack[p].retryInside = true }
         }
-        longest[Int(me)] = best
+      }
+    }
+    let component: (Int) -> Int = { Int(lowlink[$0] & ~done) }
+
+    // Components where the loop retries forever: is one of them fair?
+    for id in retryComponents where report.lasso == nil {
+      let members = (0..<m).filter { component($0) == Int(id) }
+      var stepsInside = [Bool](repeating: false, count: system.processCount)
+      var disabledSomewhere = [Bool](repeating: false, count: system.processCount)
+      for x in members {
+        var enabled = [Bool](repeating: false, count: system.processCount)
+        for a in 0..<actionCount {
+          let p = system.process(of: a)
+          guard p >= 0 else { continue }
+          scratch.update(from: store.state(Int(nodes[x])), count: wordCount)
+          if system.apply(a, to: scratch).enabled { enabled[p] = true }
+          if let (y, _) = edge(x, a), component(y) == Int(id) { stepsInside[p] = true }
+        }
+        for p in 0..<system.processCount where !enabled[p] { disabledSomewhere[p] = true }
+      }
+      if (0..<system.processCount).allSatisfy({ stepsInside[$0] || disabledSomewhere[$0] }) {
+        report.lasso = lasso(members: members, disabledSomewhere: disabledSomewhere, nodes: nodes, inside: { component($0) == Int(id) }, edge: edge)
       }
     }
 
-    let most = (0..<componentCount).map { longest[$0] }.max() ?? 0
-    report.maxRetries = most == .max ? nil : most
-    if let bound, most > bound {
-      report.overBound = overBoundRun(bound: bound, nodes: nodes, component: component, longest: longest, edge: edge)
+    let most = longest.max() ?? 0
+    report.maxRetries = most == unbounded ? nil : Int(most)
+    if let bound, Int(most) > bound {
+      report.overBound = overBoundRun(bound: bound, nodes: nodes, value: { Int(longest[component($0)]) }, unbounded: Int(unbounded), edge: edge)
     }
     return report
   }
@@ -183,10 +203,9 @@ extension BreadthFirst {
   }
 
   private func lasso(
-    members: [Int], retry: (u: Int, a: Int), disabledSomewhere: [Bool], nodes: [Int], local: [UInt32],
-    component: [UInt32], me: UInt32, edge: (Int, Int) -> (v: Int, retry: Bool)?
+    members: [Int], disabledSomewhere: [Bool], nodes: [UInt32], inside: @escaping (Int) -> Bool,
+    edge: (Int, Int) -> (v: Int, retry: Bool)?
   ) -> (prefix: [Int], cycle: [Int]) {
-    let inside: (Int) -> Bool = { component[$0] == me }
     let system = self.system
     let words = store.words
     let wordCount = system.wordCount
@@ -221,7 +240,7 @@ extension BreadthFirst {
           guard system.process(of: a) == p else { return false }
           let scratch = UnsafeMutablePointer<UInt64>.allocate(capacity: wordCount)
           defer { scratch.deallocate() }
-          scratch.update(from: words + nodes[x] * wordCount, count: wordCount)
+          scratch.update(from: words + Int(nodes[x]) * wordCount, count: wordCount)
           return system.apply(a, to: scratch).enabled
         }
       }
@@ -232,18 +251,16 @@ extension BreadthFirst {
     }
     // Back to the start.
     if let leg = search(from: at, allowed: inside, goal: { $0 == start }, edge: edge) { cycle += leg.path }
-    _ = retry
-    return (actions(to: nodes[start]), cycle)
+    return (actions(to: Int(nodes[start])), cycle)
   }
 
   /// A run with `bound + 1` retries: the BFS path to a node whose longest retry path
   /// exceeds the bound, then retry edges along the longest path.
   private func overBoundRun(
-    bound: Int, nodes: [Int], component: [UInt32], longest: [Int], edge: (Int, Int) -> (v: Int, retry: Bool)?
+    bound: Int, nodes: [UInt32], value: @escaping (Int) -> Int, unbounded: Int, edge: (Int, Int) -> (v: Int, retry: Bool)?
   ) -> [Int] {
-    let value: (Int) -> Int = { longest[Int(component[$0])] }
     guard let start = (0..<nodes.count).filter({ value($0) > bound }).min(by: { nodes[$0] < nodes[$1] }) else { return [] }
-    var run = actions(to: nodes[start])
+    var run = actions(to: Int(nodes[start]))
     var at = start
     var retries = 0
     let system = self.system
@@ -254,7 +271,7 @@ extension BreadthFirst {
       let goal: (Int) -> Bool = { x in
         (0..<system.actionCount).contains { a in
           guard let (y, r) = edge(x, a), r else { return false }
-          return d == .max ? value(y) == .max || value(y) >= bound - done : value(y) == d - 1
+          return d == unbounded ? value(y) == unbounded || value(y) >= bound - done : value(y) == d - 1
         }
       }
       guard let leg = search(from: at, allowed: { value($0) == d }, goal: goal, edge: edge) else { break }
@@ -262,7 +279,7 @@ extension BreadthFirst {
       at = leg.end
       guard let a = (0..<system.actionCount).first(where: { a in
         guard let (y, r) = edge(at, a), r else { return false }
-        return d == .max ? value(y) == .max || value(y) >= bound - retries : value(y) == d - 1
+        return d == unbounded ? value(y) == unbounded || value(y) >= bound - retries : value(y) == d - 1
       }) else { break }
       run.append(a)
       at = edge(at, a)?.v ?? at

@@ -3,7 +3,8 @@
 /// Every kernel operation is a method on `Machine` (see `Semantics/`), acting on a
 /// `PackedState` and reporting what the checker must know in `Events`. The machine knows
 /// nothing of search: it answers "what does this operation do to this state".
-public struct Machine: Sendable {
+/// A class, so that the inner loop passes one reference, never a copy of the layout.
+public final class Machine: Sendable {
   public let config: MachineConfig
   public let layout: StateLayout
 
