@@ -55,12 +55,18 @@ extension BreadthFirst {
     /// The successor of node `u` under action `a` inside the subgraph, and whether the
     /// step is a retry of this loop.
     func edge(_ u: Int, _ a: Int) -> (v: Int, retry: Bool)? {
-      scratch.update(from: store.state(Int(nodes[u])), count: wordCount)
+      let source = store.state(Int(nodes[u]))
+      copyState(source, to: scratch, wordCount)
       let out = system.apply(a, to: scratch)
-      guard out.enabled, let id = visited.find(scratch, in: store) else { return nil }
+      guard out.enabled else { return nil }
+      let retry = out.retryLoop == loopTag && system.process(of: a) == c
+      // Cheap cases first: a self-loop needs no lookup, and a state outside the loop is
+      // not in the subgraph.
+      if VisitedSet.equal(scratch, source, wordCount) { return (u, retry) }
+      guard inLoop(scratch), let id = visited.find(scratch, in: store) else { return nil }
       let v = local[id]
       guard v != .max else { return nil }
-      return (Int(v), out.retryLoop == loopTag && system.process(of: a) == c)
+      return (Int(v), retry)
     }
 
     // Iterative Tarjan. `lowlink[v]` gets the high bit once v's component is complete, and
