@@ -6,6 +6,7 @@ public struct Options: Sendable, Equatable {
   public var quiet = false
   public var json = false
   public var writeTraces = true
+  public var showRun = false
   public var outputDirectory = "counterexamples"
   public var showHelp = false
   public var showVersion = false
@@ -31,6 +32,8 @@ public struct Options: Sendable, Equatable {
       --json                print the summary as JSON (schema modelcheck.summary/1)
       --output-dir DIR      where counterexample traces go (default: counterexamples)
       --no-traces           do not write trace files
+      --show-run            also print a shortest run in which every CPU finishes
+                            (to watch a passing spec execute: batches, flushes, locks)
       --version             print the version
       -h, --help            print this help
 
@@ -93,6 +96,7 @@ public struct Options: Sendable, Equatable {
       case "--quiet", "-q": o.quiet = true
       case "--json": o.json = true
       case "--no-traces": o.writeTraces = false
+      case "--show-run": o.showRun = true
       case "--output-dir": o.outputDirectory = try arg()
       case "--max-states":
         let v = try arg()

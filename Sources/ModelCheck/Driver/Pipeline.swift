@@ -50,10 +50,16 @@ public enum Pipeline {
         results.append(PropertyResult(kind: kind, status: explorer.isComplete ? .pass : .incomplete))
       }
     }
-    if checksRetries { results.append(retryVerdict(program, explorer)) }
+    var stats = explorer.statistics
+    if checksRetries {
+      let start = monotonicSeconds()
+      let (verdict, subgraphStates) = retryVerdict(program, explorer)
+      results.append(verdict)
+      stats.livenessSeconds = monotonicSeconds() - start
+      stats.livenessStates = subgraphStates
+    }
     results.sort { $0.kind < $1.kind }
 
-    var stats = explorer.statistics
     stats.peakResidentBytes = peakResidentBytes()
     var faultRun: [Int]?
     if let w = explorer.faultWitness {
@@ -61,21 +67,24 @@ public enum Pipeline {
       if let a = w.action { run.append(a) }
       faultRun = run
     }
-    return CheckResult(program: program, file: file, properties: results, statistics: stats, stopReason: explorer.stopReason, faultRun: faultRun)
+    let completeRun = explorer.firstFinished.map { explorer.actions(to: $0) }
+    return CheckResult(program: program, file: file, properties: results, statistics: stats, stopReason: explorer.stopReason, faultRun: faultRun, completeRun: completeRun)
   }
 
-  private static func retryVerdict(_ program: Program, _ explorer: borrowing BreadthFirst<Program>) -> PropertyResult {
+  private static func retryVerdict(_ program: Program, _ explorer: borrowing BreadthFirst<Program>) -> (PropertyResult, Int) {
     var result = PropertyResult(kind: .cmpxchgTerminates, status: .pass)
     guard explorer.isComplete else {
       result.status = .incomplete
-      return result
+      return (result, 0)
     }
+    var subgraphStates = 0
     let bound = program.spec.retryBound
     for (id, loop) in program.loops.enumerated() {
       let tag = UInt16(id + 1)
       let owns = program.code.contains { if case .cmpxchg(_, _, _, _, let l) = $0 { return l == tag } else { return false } }
       guard owns else { continue }
       let report = explorer.analyzeRetries(process: loop.cpu, loopTag: tag, bound: bound) { program.isInLoop($0, loop: id) }
+      subgraphStates += report.subgraphStates
       let cpuName = program.spec.cpus[loop.cpu].name
       let where_ = "cmpxchg loop of \(cpuName) at line \(loop.source.start.line)"
       if let lasso = report.lasso {
@@ -96,6 +105,6 @@ public enum Pipeline {
       }
     }
     if result.details.isEmpty { result.details.append("no cmpxchg retry loop in the spec") }
-    return result
+    return (result, subgraphStates)
   }
 }

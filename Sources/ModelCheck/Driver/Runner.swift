@@ -96,6 +96,14 @@ public enum Runner {
           }
         }
       }
+      if options.showRun {
+        if let run = result.completeRun {
+          let trace = Trace(program: program, counterexample: .run(run))
+          details += "\n" + TextReport.table("A shortest complete run (every CPU finishes), \(trace.steps.count) steps", trace, result)
+        } else {
+          details += "\nNo run in which every CPU finishes was found.\n"
+        }
+      }
       if let faultRun = result.faultRun, case .fault(let f)? = result.stopReason {
         let trace = Trace(program: program, counterexample: .run(faultRun))
         let location = trace.steps.last?.location.map { "\(path):\($0.start.line):\($0.start.column)" } ?? path

@@ -28,6 +28,8 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
   var witnesses: [UInt8: Witness] = [:]
   var stopReason: StopReason?
   var faultWitness: Witness?
+  /// The first state (in BFS order, so a shallowest one) where every process finished.
+  var firstFinished: Int?
   /// Folds the prefetching loads so the optimizer keeps them.
   var prefetchSink: UInt64 = 0
   private let processOfAction: [Int]
@@ -120,6 +122,7 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
           break exploring
         }
       }
+      if !processMoved, firstFinished == nil, system.isFinished(source) { firstFinished = next }
       if !processMoved, deadlockBit != 0, found & deadlockBit == 0, !system.isFinished(source) {
         witnesses[deadlockBit] = Witness(state: next, action: nil)
         found |= deadlockBit

@@ -4,6 +4,10 @@ public struct Statistics: Sendable {
   public var transitions = 0
   public var depth = 0
   public var seconds = 0.0
+  /// Time of the liveness pass (`cmpxchg_terminates`) after exploration, and the states
+  /// of the loop subgraphs it searched.
+  public var livenessSeconds = 0.0
+  public var livenessStates = 0
   public var wordsPerState = 0
   /// Bytes held by the state store and visited set at the end (the explorer's own count).
   public var storeBytes = 0

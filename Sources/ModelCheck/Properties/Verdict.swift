@@ -31,6 +31,8 @@ public struct CheckResult: Sendable {
   public var stopReason: StopReason?
   /// The run a runtime fault happened on (the spec is wrong).
   public var faultRun: [Int]?
+  /// A shortest run in which every CPU finishes (for `--show-run`), if one was found.
+  public var completeRun: [Int]?
 
   public var expectation: Expectation { program.spec.expectation }
 

@@ -24,7 +24,7 @@ public enum JSONReport {
         ("next_line", line),
         ("lazy", .bool(x.lazy)),
         ("batch", .array(x.batch.map { .object([("pte", .string(spec.pteNames[$0.pte])), ("value", .string("\($0.value)")), ("preserve_ad", .bool($0.preserveAD))]) })),
-        ("registers", .object(cpu.registers.enumerated().map { ($0.element, .string("\(PTE(rawValue: x.registers[$0.offset]))")) })),
+        ("registers", .object(cpu.registers.enumerated().map { ($0.element, .string(Trace.registerText(cpu, $0.offset, x.registers[$0.offset]))) })),
         ("tlb", .object(spec.pteNames.enumerated().compactMap { i, n in x.tlb[i] == 0 ? nil : (n, .string(Trace.tlbNames[Int(x.tlb[i])])) })),
       ]))
     }

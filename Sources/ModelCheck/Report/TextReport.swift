@@ -16,6 +16,7 @@ public enum TextReport {
     var line = "\(grouped(s.states)) states, \(grouped(s.transitions)) transitions, depth \(s.depth), \(format2(s.seconds)) s, \(grouped(Int(s.statesPerSecond.rounded()))) states/s"
     line += ", \(s.wordsPerState * 8) B/state packed, store \(formatBytes(s.storeBytes))"
     if let peak = s.peakResidentBytes { line += ", peak RSS \(formatBytes(peak))" }
+    if s.livenessStates > 0 { line += "\n  liveness pass: \(grouped(s.livenessStates)) states in retry-loop subgraphs, \(format2(s.livenessSeconds)) s" }
     return line
   }
 
@@ -45,13 +46,19 @@ public enum TextReport {
 
   /// The counterexample table for one failing property.
   public static func counterexample(_ p: PropertyResult, _ trace: Trace, _ r: CheckResult) -> String {
-    let program = r.program
     let kind: String
     switch p.counterexample {
     case .lasso: kind = "livelock (lasso: a prefix, then a cycle that repeats forever)"
     default: kind = p.kind == .cmpxchgTerminates ? "run over the retry bound" : "shortest counterexample"
     }
-    var out = "FAIL \(p.kind.name): \(kind), \(trace.steps.count) steps\n"
+    return table("FAIL \(p.kind.name): \(kind), \(trace.steps.count) steps", trace, r)
+      + "  why: \(Explanation.why(p.kind, trace, r.program))\n"
+  }
+
+  /// A run as a table: numbered steps, actor, operation, source location, effects.
+  public static func table(_ heading: String, _ trace: Trace, _ r: CheckResult) -> String {
+    let program = r.program
+    var out = heading + "\n"
     var rows: [[String]] = [["#", "actor", "operation", "at", "effects"], ["0", "-", "initial state", "", initialText(trace.initial, program)]]
     let fileName = r.file.path.split(separator: "/").last.map(String.init) ?? r.file.path
     for (i, s) in trace.steps.enumerated() {
@@ -71,7 +78,6 @@ public enum TextReport {
       }
       out += line + row[4] + "\n"
     }
-    out += "  why: \(Explanation.why(p.kind, trace, program))\n"
     return out
   }
 

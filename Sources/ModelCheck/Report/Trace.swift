@@ -47,6 +47,9 @@ public struct Trace: Sendable {
       let outcome = program.apply(a, to: words)
       let after = m.snapshot(words)
       var effects = Trace.effects(program, before, after)
+      if action.kind == .cpuStep, Trace.isMidSectionFlush(program, action, before, after) {
+        effects.insert("batch full: one hypercall applies \(before.cpus[action.cpu].batch.count + 1) entries", at: 0)
+      }
       if action.kind == .hardwareAccess, effects.isEmpty { effects = ["TLB hit"] }
       if action.kind == .hardwareAccess || (action.kind == .cpuStep && Trace.isTouch(program, action, before)) {
         if let note = Trace.hardwareNote(program, action, before, after) { effects.insert(note, at: 0) }
@@ -55,6 +58,16 @@ public struct Trace: Sendable {
         action: action, actor: actor, operation: operation, location: location, effects: effects,
         before: before, after: after, violations: outcome.violations, retried: outcome.retryLoop != 0))
       before = after
+    }
+  }
+
+  /// A queuing write that found the batch full and flushed it (not leave or an explicit flush).
+  static func isMidSectionFlush(_ program: Program, _ action: Action, _ a: MachineSnapshot, _ b: MachineSnapshot) -> Bool {
+    let x = a.cpus[action.cpu], y = b.cpus[action.cpu]
+    guard x.lazy, y.lazy, !x.batch.isEmpty, y.batch.count < x.batch.count else { return false }
+    switch program.instruction(cpu: action.cpu, pc: x.pc) {
+    case .leaveLazy, .flushLazy: return false
+    default: return true
     }
   }
 
@@ -119,7 +132,7 @@ public struct Trace: Sendable {
       if x.lazy != y.lazy { out.append("\(cpu.name) lazy: \(y.lazy ? "on" : "off")") }
       if x.batch != y.batch { out.append("\(cpu.name) batch: \(batchText(program, y.batch))") }
       for (r, name) in cpu.registers.enumerated() where x.registers[r] != y.registers[r] {
-        out.append("\(cpu.name).\(name) = \(PTE(rawValue: y.registers[r]))")
+        out.append("\(cpu.name).\(name) = \(registerText(cpu, r, y.registers[r]))")
       }
     }
     for (p, name) in spec.pteNames.enumerated() {
@@ -137,6 +150,10 @@ public struct Trace: Sendable {
       }
     }
     return out
+  }
+
+  static func registerText(_ cpu: CheckedCPU, _ r: Int, _ value: UInt8) -> String {
+    cpu.booleanRegisters.contains(r) ? (value != 0 ? "true" : "false") : "\(PTE(rawValue: value))"
   }
 
   static func batchText(_ program: Program, _ batch: [MachineSnapshot.BatchEntry]) -> String {

@@ -59,6 +59,9 @@ public indirect enum CheckedStmt: Sendable {
 public struct CheckedCPU: Sendable {
   public var name: String
   public var registers: [String]
+  /// Registers only ever given truth values (from `touch`, comparisons, `pte_present`...),
+  /// shown as true/false in traces.
+  public var booleanRegisters: Set<Int>
   public var body: [CheckedStmt]
   public var range: SourceRange
 }

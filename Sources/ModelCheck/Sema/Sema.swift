@@ -233,7 +233,33 @@ struct Sema {
     var order: [String] = []
     collectRegisters(d.body, &registers, &order)
     let body = statements(d.body, registers: registers, loopDepth: 0)
-    return CheckedCPU(name: d.name.text, registers: order, body: body, range: d.name.range)
+    var boolean = Set(0..<order.count)
+    Sema.markNonBoolean(body, &boolean)
+    return CheckedCPU(name: d.name.text, registers: order, booleanRegisters: boolean, body: body, range: d.name.range)
+  }
+
+  /// Removes from `boolean` every register assigned a value that may be other than 0 or 1.
+  private static func markNonBoolean(_ body: [CheckedStmt], _ boolean: inout Set<Int>) {
+    for s in body {
+      switch s {
+      case .assign(let r, let code):
+        switch code.last {
+        case .equal?, .notEqual?, .logicalAnd?, .logicalOr?, .logicalNot?, .testBits?: break
+        case .constant(let v)? where code.count == 1 && v <= 1: break
+        default: boolean.remove(r)
+        }
+      case .op(let op, let dst?, _):
+        if case .touch = op { break }
+        boolean.remove(dst)
+      case .op: break
+      case .ifElse(_, let a, let b):
+        markNonBoolean(a, &boolean)
+        markNonBoolean(b, &boolean)
+      case .repeatN(_, let b), .loop(let b, _): markNonBoolean(b, &boolean)
+      case .either(let bs, _): for b in bs { markNonBoolean(b, &boolean) }
+      case .breakLoop: break
+      }
+    }
   }
 
   private mutating func collectRegisters(_ body: [Stmt], _ registers: inout [String: Int], _ order: inout [String]) {
