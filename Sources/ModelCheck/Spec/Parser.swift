@@ -31,6 +31,7 @@ struct Parser {
   private var index = 0
   private var depth = 0
   private var ast = SpecAST()
+  private var seenOnce: [String: SourceRange] = [:]
 
   private init(tokens: [Token]) { self.tokens = tokens }
 
@@ -86,6 +87,10 @@ struct Parser {
         throw error("a declaration ('title', 'mode', 'pte', 'lock', 'cpu', 'hardware', 'check', 'expect', ...)")
       }
       let keyword = advance()
+      if ["title", "mode", "batch_limit", "expect"].contains(word), let first = seenOnce[word] {
+        throw Diagnostic("spec.duplicate-declaration", "'\(word)' is declared twice", at: keyword.range, hint: "a spec has one '\(word)'", notes: [.init(range: first, message: "first '\(word)' here")])
+      }
+      seenOnce[word] = keyword.range
       switch word {
       case "title":
         guard case .string(let s) = current.kind else { throw error("a quoted title") }

@@ -1,0 +1,113 @@
+import Testing
+@testable import ModelCheck
+
+/// The explorer on hand-sized models whose state spaces are counted by hand.
+@Suite struct ExplorerTests {
+  @Test("one CPU, two writes: initial, after the first, after the second (3 states)")
+  func straightLine() throws {
+    let r = try check(spec(mode: "native", "cpu c0 {\n set_pte(a, none)\n set_pte(b, present)\n}"))
+    #expect(r.statistics.states == 3)
+    #expect(r.statistics.transitions == 2)
+    #expect(r.statistics.depth == 2)
+    #expect(r.matchesExpectation)
+  }
+
+  @Test("two CPUs with one independent write each: a 2 x 2 grid (4 states, 4 transitions)")
+  func interleaving() throws {
+    let r = try check(spec(mode: "native", "cpu c0 {\n set_pte(a, none)\n}\ncpu c1 {\n set_pte(b, present)\n}"))
+    #expect(r.statistics.states == 4)
+    #expect(r.statistics.transitions == 4)
+    #expect(r.statistics.depth == 2)
+  }
+
+  @Test("local code runs in the step before it: registers add no interleavings")
+  func localCodeIsFolded() throws {
+    let r = try check(spec(mode: "native", "cpu c0 {\n var x, y\n x = present\n y = x | write\n set_pte(a, y)\n}"))
+    #expect(r.statistics.states == 2)
+  }
+
+  @Test("either: the choice is a step of its own (7 states)")
+  func either() throws {
+    let r = try check(spec(mode: "native", "cpu c0 {\n either { set_pte(a, none) } or { set_pte(a, present) }\n set_pte(b, none)\n}"))
+    // initial; the choice (2 states, one per branch); the write of a in each branch (2);
+    // the write of b after each (2, a differs): 1 + 2 + 2 + 2.
+    #expect(r.statistics.states == 7)
+  }
+
+  @Test("direct-mode lazy write: queued state and flushed state differ (enter, set, leave: 4 states)")
+  func lazyDirect() throws {
+    let r = try check(spec("cpu c0 {\n arch_enter_lazy_mmu_mode()\n set_pte(a, none)\n arch_leave_lazy_mmu_mode()\n}"))
+    // initial, lazy, queued, and after leave; the early-flush action adds one state
+    // (flushed but still lazy) and one transition into the final state.
+    #expect(r.statistics.states == 5)
+  }
+
+  @Test("BFS finds the shortest deadlock")
+  func shortestDeadlock() throws {
+    let text = """
+      mode native
+      pte a = none
+      pte b = none
+      lock l1 protects a
+      lock l2 protects b
+      check deadlock_free
+      expect fail deadlock_free
+      cpu c0 { set_pte(a, none)
+       set_pte(a, none)
+       spin_lock(l1)
+       spin_lock(l2)
+       spin_unlock(l2)
+       spin_unlock(l1) }
+      cpu c1 { spin_lock(l2)
+       spin_lock(l1)
+       spin_unlock(l1)
+       spin_unlock(l2) }
+      """
+    let r = try check(text)
+    let c = try #require(r.result(.deadlockFree)?.counterexample)
+    #expect(c.length == 4)  // two writes, then each CPU takes its first lock
+    #expect(r.matchesExpectation)
+  }
+
+  @Test("a state limit stops the run and reports incomplete, never pass")
+  func stateLimit() throws {
+    let r = try check(spec(mode: "native", "cpu c0 {\n set_pte(a, none)\n set_pte(b, present)\n}"), limits: Limits(maxStates: 2))
+    #expect(r.stopReason == .stateLimit(2))
+    #expect(r.properties.allSatisfy { $0.status == .incomplete })
+    #expect(!r.matchesExpectation)
+  }
+
+  @Test("a memory limit stops the run cleanly")
+  func memoryLimit() throws {
+    let r = try check(spec(mode: "native", "cpu c0 {\n set_pte(a, none)\n}"), limits: Limits(maxMemoryBytes: 1))
+    #expect(r.stopReason == .memoryLimit(1))
+    #expect(!r.matchesExpectation)
+  }
+
+  @Test("runs are deterministic: same counts and same trace twice")
+  func deterministic() throws {
+    let text = try String(contentsOf: packageRoot.appendingPathComponent("Specs/lazy-hooks/mprotect-leave-after-unlock.spec"), encoding: .utf8)
+    let a = try check(text), b = try check(text)
+    #expect(a.statistics.states == b.statistics.states)
+    #expect(a.statistics.transitions == b.statistics.transitions)
+    guard case .run(let x)? = a.result(.noStaleRead)?.counterexample, case .run(let y)? = b.result(.noStaleRead)?.counterexample else {
+      Issue.record("no counterexample")
+      return
+    }
+    #expect(x == y)
+  }
+
+  @Test("a spec that releases a lock it does not hold at run time is a runtime fault")
+  func runtimeFault() throws {
+    let text = spec(mode: "native", "cpu c0 {\n var x\n x = ptep_get(b)\n if x { spin_lock(ptl) }\n spin_unlock(ptl)\n}")
+    let r = try check(text)
+    #expect(r.stopReason == .fault(.unlockNotHeld))
+    #expect(!r.matchesExpectation)
+  }
+
+  @Test("a loop without a kernel operation is a runtime fault, not a hang")
+  func localLoop() throws {
+    let r = try check(spec(mode: "native", "cpu c0 {\n var x\n set_pte(a, none)\n loop { x = x ^ 1 }\n}"))
+    #expect(r.stopReason == .fault(.localLoop))
+  }
+}

@@ -1,0 +1,59 @@
+import Foundation
+import Testing
+@testable import ModelCheck
+
+/// Every spec under Specs/ is a test: its verdicts must match the `expect` it declares.
+/// For failing specs the shape of the counterexample is pinned too (the property, its
+/// length, and whether it is a lasso), so a change in the semantics shows up here.
+@Suite struct SpecSuiteTests {
+  static let specFiles: [String] = {
+    let root = packageRoot.appendingPathComponent("Specs").path
+    let files = FileManager.default.enumerator(atPath: root)?.compactMap { $0 as? String } ?? []
+    return files.filter { $0.hasSuffix(".spec") }.sorted()
+  }()
+
+  /// Failing specs: property -> (counterexample steps, is a lasso).
+  static let counterexamples: [String: (PropertyKind, Int, Bool)] = [
+    "lazy-hooks/mprotect-leave-after-unlock.spec": (.noStaleRead, 10, false),
+    "read-hazard/read-back-direct.spec": (.noStaleRead, 4, false),
+    "prot-rmw/mprotect-plain-rmw.spec": (.noLostDirty, 5, false),
+    "copy-pte-range/two-ptls-opposite-order.spec": (.deadlockFree, 2, false),
+    "xen-preserve-ad/update-intpte-unlocked-writer.spec": (.cmpxchgTerminates, 8, true),
+  ]
+
+  @Test("the suite finds the specs") func suiteIsNotEmpty() {
+    #expect(Self.specFiles.count >= 14)
+  }
+
+  @Test("each spec's verdicts match its expect", arguments: specFiles)
+  func specMatchesExpectation(_ relative: String) throws {
+    let path = packageRoot.appendingPathComponent("Specs").appendingPathComponent(relative).path
+    let text = try String(contentsOfFile: path, encoding: .utf8)
+    let file = SourceFile(path: path, text: text)
+    let program = try Pipeline.compile(file)
+    let result = Pipeline.check(program, file: file)
+    #expect(result.stopReason == nil)
+    #expect(result.matchesExpectation, "verdicts: \(result.properties.map { "\($0.kind.name)=\($0.status)" })")
+    let failing = Set(result.properties.filter { $0.status == .fail }.map(\.kind))
+    #expect(failing == program.spec.expectation.failing)
+    if let (kind, steps, isLasso) = Self.counterexamples[relative] {
+      let c = try #require(result.result(kind)?.counterexample)
+      #expect(c.length == steps)
+      if case .lasso = c { #expect(isLasso) } else { #expect(!isLasso) }
+      // Every counterexample explains itself in one sentence.
+      let why = Explanation.why(kind, Trace(program: program, counterexample: c), program)
+      #expect(!why.isEmpty && !why.contains("\n"))
+    } else {
+      #expect(failing.isEmpty, "a failing spec needs its counterexample pinned in SpecSuiteTests")
+    }
+  }
+
+  @Test("the Xen loop under page_lock reports at most 2 retries (3 attempts)")
+  func xenLoopRetries() throws {
+    let path = packageRoot.appendingPathComponent("Specs/xen-preserve-ad/update-intpte-locked.spec").path
+    let text = try String(contentsOfFile: path, encoding: .utf8)
+    let result = try check(text)
+    let details = try #require(result.result(.cmpxchgTerminates)).details
+    #expect(details.contains { $0.contains("at most 2 retries (3 attempts)") })
+  }
+}
