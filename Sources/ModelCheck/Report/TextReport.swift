@@ -59,11 +59,10 @@ public enum TextReport {
   public static func table(_ heading: String, _ trace: Trace, _ r: CheckResult) -> String {
     let program = r.program
     var out = heading + "\n"
-    var rows: [[String]] = [["#", "actor", "operation", "at", "effects"], ["0", "-", "initial state", "", initialText(trace.initial, program)]]
-    let fileName = r.file.path.split(separator: "/").last.map(String.init) ?? r.file.path
+    var rows: [[String]] = [["#", "actor", "operation", "line", "effects"], ["0", "-", "initial state", "", initialText(trace.initial, program)]]
     for (i, s) in trace.steps.enumerated() {
       if i == trace.cycleStart { rows.append(["", "", "-- cycle starts here (repeats forever) --", "", ""]) }
-      let at = s.location.map { "\(fileName):\($0.start.line):\($0.start.column)" } ?? "(hardware)"
+      let at = s.location.map { "\($0.start.line):\($0.start.column)" } ?? "(hardware)"
       rows.append([String(i + 1), s.actor, s.operation, s.action.kind == .earlyFlush ? "(hypervisor)" : at, s.effects.joined(separator: "; ")])
     }
     if trace.cycleStart != nil { rows.append(["", "", "-- back to the start of the cycle --", "", ""]) }
