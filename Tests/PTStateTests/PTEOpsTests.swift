@@ -287,7 +287,8 @@ struct PTEOpsTests {
     let f = Fixture(mode: mode)
     #expect(f.access(0, 0, .write).0)
     #expect(f.setPTE(1, 0, PTE.ro(1).with(PTE.ad)).isEmpty)
-    #expect(f.snap.unowned == [0])
+    // Carried over by a plain write, the bits are still nobody's: they stay unowned.
+    #expect(f.snap.unowned == [PTE.ad])
   }
 
   @Test("accessed alone lost is not reported unless accessed is tracked", arguments: ParavirtMode.allCases)
@@ -370,7 +371,19 @@ struct PTEOpsTests {
     let snap = f.snap
     #expect(snap.mem == [PTE.ro(1).with(PTE.ad)])
     #expect(snap.logical == [PTE.ro(1).with(PTE.ad)])
-    #expect(snap.unowned == [0])
+    // Nobody read the preserved bits atomically: they stay unowned, so a later plain
+    // write that drops dirty loses it.
+    #expect(snap.unowned == [PTE.ad])
+    #expect(f.setPTE(0, 0, .ro(1)) == .lostDirty)
+  }
+
+  @Test("a write that maps another page loses the old page's dirty bit even if it sets dirty")
+  func remapLosesOldDirty() {
+    let f = Fixture(mode: .native)
+    #expect(f.access(1, 0, .write) == (true, []))
+    #expect(f.setPTE(0, 0, PTE.rw(2).with(PTE.dirtyBit)) == .lostDirty)
+    #expect(f.snap.unowned == [0])
+    #expect(f.snap.logical == [PTE.rw(2).with(PTE.dirtyBit)])
   }
 
   @Test("direct lazy: the commit is queued with preserve-A/D; bits set before the flush survive")
@@ -390,7 +403,7 @@ struct PTEOpsTests {
     snap = f.snap
     #expect(snap.mem == [PTE.ro(1).with(PTE.ad)])
     #expect(snap.logical == [PTE.ro(1).with(PTE.ad)])
-    #expect(snap.unowned == [0])
+    #expect(snap.unowned == [PTE.ad])
     #expect(snap.cpus[0].batch.isEmpty)
   }
 

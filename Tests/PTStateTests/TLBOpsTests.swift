@@ -113,4 +113,27 @@ struct TLBOpsTests {
     #expect(f.access(1, 0, .write) == (true, []))
     #expect(f.snap.tlbFlushed == [true])
   }
+
+  @Test("shadow lazy: A/D set through the stale shadow before the flush are in the guest, not the synced shadow")
+  func shadowSyncKeepsReflectedBits() {
+    let f = Fixture(mode: .shadow, tlb: true)
+    f.lock(0)
+    f.enter(0)
+    f.setPTE(0, 0, .ro(1))  // write-protect; shadow sync queued
+    #expect(f.access(1, 0, .write) == (true, []))  // through the stale writable shadow
+    #expect(f.leave(0).isEmpty)
+    var snap = f.snap
+    // The sync copies the guest entry as it is now, with the bits hardware reflected.
+    #expect(snap.shadow == [PTE.ro(1).with(PTE.ad)])
+    #expect(snap.mem == [PTE.ro(1).with(PTE.ad)])
+    #expect(snap.logical == [PTE.ro(1).with(PTE.ad)])
+    f.flushTLB(0)
+    // Every write was synced before flush_tlb: the walk is not stale.
+    #expect(f.access(1, 0, .read) == (true, []))
+    snap = f.snap
+    #expect(snap.shadow == [PTE.ro(1).with(PTE.ad)])
+    #expect(snap.cpus[1].tlb == [1])
+    // The software view is consistent: a locked read sees the logical value.
+    #expect(f.get(0, 0) == (PTE.ro(1).with(PTE.ad), []))
+  }
 }

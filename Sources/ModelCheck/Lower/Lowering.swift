@@ -5,6 +5,9 @@ import PTState
 /// every visible instruction keeps its source range, and the action table and the state
 /// layout are fixed.
 struct Lowering {
+  /// Loops are numbered in a `UInt16` (0 meaning none).
+  static let maxLoops = Int(UInt16.max) - 1
+
   private var code: [Instruction] = []
   private var sourceMap: [SourceRange?] = []
   private var expressionCode: [ExprOp] = []
@@ -149,6 +152,9 @@ struct Lowering {
         for _ in 0..<n { try lower(b, cpuName: cpuName) }
         for at in breakPatches.removeLast() { patch(at, to: pc) }
       case .loop(let b, let range):
+        guard loops.count < Lowering.maxLoops else {
+          throw Diagnostic("sema.program-too-large", "more than \(Lowering.maxLoops) loops after unrolling 'repeat'", at: range, hint: "use fewer repetitions")
+        }
         let head = pc
         let id = loops.count
         loops.append(RetryLoop(cpu: cpu, pcs: head..<head, source: range))
@@ -164,6 +170,9 @@ struct Lowering {
         breakPatches[breakPatches.count - 1].append(code.count)
         emit(.jump(to: 0), nil)
       case .either(let branches, let range):
+        guard choiceTargets.count + branches.count <= Int(UInt16.max) else {
+          throw Diagnostic("sema.program-too-large", "more than \(UInt16.max) 'either' branches after unrolling 'repeat'", at: range, hint: "use fewer repetitions")
+        }
         let first = choiceTargets.count
         choiceTargets += [UInt32](repeating: 0, count: branches.count)
         emit(.choose(first: UInt16(first), count: UInt8(branches.count)), range)

@@ -399,10 +399,34 @@ struct Sema {
 
   // MARK: Expressions
 
+  /// Longest postfix code of one expression, and the deepest evaluation stack it may use
+  /// (the evaluator's stack lives on the machine stack, so its size is fixed).
+  static let maxExpressionOps = 1024
+  static let maxExpressionStack = 64
+
   /// Compiles an expression to postfix code, or reports why it cannot.
   private mutating func expression(_ e: Expr, registers: [String: Int]) -> [ExprOp]? {
     var code: [ExprOp] = []
-    return emit(e, registers, &code) ? code : nil
+    guard emit(e, registers, &code) else { return nil }
+    guard code.count <= Sema.maxExpressionOps, Sema.stackDepth(code) <= Sema.maxExpressionStack else {
+      error("sema.expression-too-complex", "expression too complex", e.range, hint: "at most \(Sema.maxExpressionOps) operations and \(Sema.maxExpressionStack) pending values; use registers for parts")
+      return nil
+    }
+    return code
+  }
+
+  /// The most values on the evaluation stack at once while running `code`.
+  static func stackDepth(_ code: [ExprOp]) -> Int {
+    var depth = 0, most = 0
+    for op in code {
+      switch op {
+      case .constant, .register: depth += 1
+      case .bitNot, .logicalNot, .testBits, .pfnOf, .makePFN: break
+      default: depth -= 1
+      }
+      most = max(most, depth)
+    }
+    return most
   }
 
   private mutating func emit(_ e: Expr, _ registers: [String: Int], _ code: inout [ExprOp]) -> Bool {

@@ -276,9 +276,19 @@ struct Parser {
 
   // MARK: Expressions
 
+  /// Operands in one expression: a flat chain (`1 | 1 | ...`) is not nesting, but its
+  /// tree is as deep as it is long, and later passes walk it recursively.
+  static let maxOperands = 256
+  private var operands = 0
+  private var inExpression = false
+
   private mutating func parseExpr() throws(Diagnostic) -> Expr {
     try nest()
     defer { depth -= 1 }
+    if inExpression { return try parseBinary(level: 0) }
+    inExpression = true
+    operands = 0
+    defer { inExpression = false }
     return try parseBinary(level: 0)
   }
 
@@ -309,6 +319,10 @@ struct Parser {
   }
 
   private mutating func parsePrimary() throws(Diagnostic) -> Expr {
+    operands += 1
+    if operands > Parser.maxOperands {
+      throw Diagnostic("spec.expression-too-long", "expression has more than \(Parser.maxOperands) operands", at: current.range, hint: "split it with registers")
+    }
     switch current.kind {
     case .integer(let n):
       return .integer(n, advance().range)

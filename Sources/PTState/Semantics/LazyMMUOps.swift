@@ -82,16 +82,14 @@ extension Machine {
   }
 
   /// What the hypervisor does with one entry: in `direct` mode the write lands in the
-  /// page table; in `shadow` mode the shadow PTE is synced to the queued value.
+  /// page table; in `shadow` mode the shadow PTE is re-synced from the guest entry as it is
+  /// now (the hypervisor re-reads the guest PTE, so the shadow lags but never goes back).
   @inlinable public func applyBatchEntry(
     _ s: PackedState, pte p: Int, value v: PTE, preserveAD: Bool, _ events: inout Events
   ) {
     switch config.mode {
     case .shadow:
-      let f = layout.shadow[p]
-      var nv = v.rawValue
-      if preserveAD { nv |= UInt8(truncatingIfNeeded: s[f]) & PTE.hardwareBits }
-      s[f] = UInt64(nv)
+      s[layout.shadow[p]] = s[layout.mem[p]]
     case .direct, .native:
       land(s, pte: p, value: v, preserveAD: preserveAD, &events)
     }

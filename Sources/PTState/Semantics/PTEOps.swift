@@ -14,14 +14,18 @@ extension Machine {
     s[layout.tlbFlushed[p]] = 0
   }
 
-  /// A software write reaches the page table. A tracked hardware bit set since the last
-  /// atomic read and absent from the new value is lost (`no_lost_dirty`); a preserving
-  /// update (Xen's MMU_PT_UPDATE_PRESERVE_AD) ORs the current A/D bits in instead.
+  /// A software write reaches the page table. Hardware-set bits that no software has read
+  /// atomically (`unowned`) are lost when the new value drops them, or when it maps another
+  /// page (or none): a Dirty bit of the old page then has nowhere to go (`no_lost_dirty`,
+  /// for the tracked bits). A preserving update (Xen's MMU_PT_UPDATE_PRESERVE_AD) ORs the
+  /// current A/D bits in instead. Bits that survive stay unowned: only an atomic read takes
+  /// responsibility for them.
   @inlinable func land(_ s: PackedState, pte p: Int, value v: PTE, preserveAD: Bool, _ events: inout Events) {
     let memField = layout.mem[p]
+    let old = s.pte(memField)
     var nv = v.rawValue
     if preserveAD {
-      nv |= UInt8(truncatingIfNeeded: s[memField]) & PTE.hardwareBits
+      nv |= old.rawValue & PTE.hardwareBits
       // The preserved bits are part of what this update means: if it is still the latest
       // software write, its logical value carries them too.
       let logicalField = layout.logical[p]
@@ -30,15 +34,20 @@ extension Machine {
       }
     }
     let unownedBits = UInt8(truncatingIfNeeded: s[layout.unowned[p]]) << 2
-    let lost = unownedBits & ~nv
+    let new = PTE(rawValue: nv)
+    // A preserving update carries the bits into the new entry, whatever it maps.
+    let remapped = !preserveAD && (!new.isPresent || new.pfn != old.pfn)
+    let lost = remapped ? unownedBits : unownedBits & ~nv
     if lost & config.trackedHardwareBits != 0 { events.insert(.lostDirty) }
-    if lost != 0 { s[layout.logical[p]] &= ~UInt64(lost) }
-    s[layout.unowned[p]] = 0
+    // The logical value no longer carries bits that are gone (unless this write sets them).
+    let gone = lost & ~nv
+    if gone != 0 { s[layout.logical[p]] &= ~UInt64(gone) }
+    s[layout.unowned[p]] = remapped ? 0 : UInt64((unownedBits & nv) >> 2)
     s[memField] = UInt64(nv)
   }
 
   /// In shadow mode the hypervisor must sync the shadow PTE after a guest write: queued
-  /// in lazy mode, at once otherwise.
+  /// in lazy mode (the entry records the value written, for traces), at once otherwise.
   @inlinable func syncShadow(_ s: PackedState, cpu: Int, pte p: Int, value v: PTE, _ events: inout Events) {
     if isLazy(s, cpu: cpu) {
       enqueue(s, cpu: cpu, pte: p, value: v, preserveAD: false, &events)
