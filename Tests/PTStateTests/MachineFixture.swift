@@ -28,9 +28,9 @@ final class Fixture {
   init(
     mode: ParavirtMode, cpus: Int = 2, ptes: [PTE] = [.rw(1)], locks: Int = 1,
     ptlOf: [Int?]? = nil, batchLimit: Int = 4, batchSlots: [Int]? = nil, tlb: Bool = false,
-    tracked: UInt8 = PTE.dirtyBit, registers: Int = 2, pcLimit: Int = 4
+    tracked: UInt8 = PTE.dirtyBit, registers: Int = 2, pcLimit: Int = 4, lostUpdates: Bool = false
   ) {
-    let config = MachineConfig(
+    var config = MachineConfig(
       mode: mode, cpuCount: cpus, pteCount: ptes.count, lockCount: locks,
       ptlOf: ptlOf ?? ptes.map { _ in locks > 0 ? 0 : nil },
       batchLimit: batchLimit,
@@ -38,6 +38,7 @@ final class Fixture {
       pcLimit: Array(repeating: pcLimit, count: cpus),
       tlbCached: Array(repeating: Array(repeating: tlb, count: ptes.count), count: cpus),
       trackedHardwareBits: tracked, initialPTEs: ptes)
+    config.tracksLostUpdates = lostUpdates
     machine = Machine(
       config: config,
       batchSlots: batchSlots ?? Array(repeating: max(batchLimit - 1, 0), count: cpus))
@@ -131,9 +132,10 @@ final class Fixture {
     return e
   }
 
-  func access(_ cpu: Int, _ p: Int, _ kind: AccessKind) -> (Bool, Events) {
+  /// A spontaneous hardware access (`byProgram`: the CPU's own code using the mapping).
+  func access(_ cpu: Int, _ p: Int, _ kind: AccessKind, byProgram: Bool = false) -> (Bool, Events) {
     var e = Events()
-    let ok = machine.hardwareAccess(s, cpu: cpu, pte: p, kind: kind, &e)
+    let ok = machine.hardwareAccess(s, cpu: cpu, pte: p, kind: kind, byProgram: byProgram, &e)
     return (ok, e)
   }
 

@@ -231,15 +231,28 @@ struct PTEOpsTests {
     #expect(snap.logical == [.rw(1)])
   }
 
-  @Test("a failed cmpxchg also takes responsibility for the A/D bits it saw")
-  func failedCmpxchgClearsUnowned() {
+  @Test("a cmpxchg is an update: it takes no responsibility for the A/D bits it sees")
+  func cmpxchgKeepsBitsUnowned() {
     let f = Fixture(mode: .native)
     #expect(f.access(0, 0, .write).0)
     let (seen, e) = f.cmpxchg(0, 0, expected: .rw(1), new: .none)
     #expect(seen == PTE.rw(1).with(PTE.ad))
     #expect(e == .cmpxchgFailed)
-    #expect(f.snap.unowned == [0])
+    #expect(f.snap.unowned == [PTE.ad])
     #expect(f.snap.mem == [PTE.rw(1).with(PTE.ad)])
+    // A retry that carries the bits it saw loses nothing ...
+    #expect(f.cmpxchg(0, 0, expected: seen, new: PTE.ro(1).with(PTE.ad)).1.isEmpty)
+    // ... and one that drops them loses dirty.
+    let (again, _) = f.cmpxchg(0, 0, expected: PTE.ro(1).with(PTE.ad), new: .ro(1))
+    #expect(again == PTE.ro(1).with(PTE.ad))
+    #expect(f.snap.mem == [.ro(1)])
+  }
+
+  @Test("a cmpxchg that drops a hardware-set dirty bit reports lostDirty")
+  func cmpxchgDroppingDirty() {
+    let f = Fixture(mode: .native)
+    #expect(f.access(0, 0, .write).0)
+    #expect(f.cmpxchg(0, 0, expected: PTE.rw(1).with(PTE.ad), new: .ro(1)).1 == .lostDirty)
   }
 
   // MARK: Lost dirty

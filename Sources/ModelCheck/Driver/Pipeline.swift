@@ -32,7 +32,7 @@ public enum Pipeline {
   /// Explores every interleaving and decides every property the spec checks.
   public static func check(_ program: Program, file: SourceFile, limits: Limits = Limits()) -> CheckResult {
     let checksRetries = program.checks(.cmpxchgTerminates)
-    var safetyBits: UInt8 = 0
+    var safetyBits: UInt16 = 0
     for p in program.spec.properties where p != .cmpxchgTerminates { safetyBits |= p.bit }
     var explorer = BreadthFirst(system: program)
     explorer.run(

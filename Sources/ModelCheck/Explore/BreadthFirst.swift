@@ -25,7 +25,7 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
   var visited: VisitedSet
   var statistics = Statistics()
   /// Bit per property: the first witness of each.
-  var witnesses: [UInt8: Witness] = [:]
+  var witnesses: [UInt16: Witness] = [:]
   var stopReason: StopReason?
   var faultWitness: Witness?
   /// The first state (in BFS order, so a shallowest one) where every process finished.
@@ -47,7 +47,7 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
   /// Explores until every state is seen, or every property in `stopWhenFound` has a
   /// witness (when the full graph is not needed), or a limit is reached.
   /// - Parameter deadlockBit: the bit to record deadlocks under (0: do not check).
-  mutating func run(limits: Limits, safetyBits: UInt8, deadlockBit: UInt8, needsFullGraph: Bool) {
+  mutating func run(limits: Limits, safetyBits: UInt16, deadlockBit: UInt16, needsFullGraph: Bool) {
     let start = monotonicSeconds()
     let wordCount = system.wordCount
     let scratch = UnsafeMutablePointer<UInt64>.allocate(capacity: wordCount)
@@ -68,7 +68,7 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
     _ = visited.insert(scratch, parent: nil, into: &store)
     record(initial, Witness(state: 0, action: nil))
 
-    var found: UInt8 = 0
+    var found: UInt16 = 0
     for (bit, _) in witnesses { found |= bit }
     var next = 0
     var levelEnd = 1

@@ -23,13 +23,13 @@ public protocol TransitionSystem {
 public struct StepOutcome: Sendable {
   public var enabled: Bool
   /// Bit per property (`PropertyKind.bit`) violated by this step.
-  public var violations: UInt8
+  public var violations: UInt16
   /// Nonzero: the step hit a `RuntimeFault`; exploration stops.
   public var fault: UInt8
   /// Nonzero: a cmpxchg owned by retry loop `retryLoop - 1` failed in this step.
   public var retryLoop: UInt16
 
-  @inlinable public init(enabled: Bool, violations: UInt8 = 0, fault: UInt8 = 0, retryLoop: UInt16 = 0) {
+  @inlinable public init(enabled: Bool, violations: UInt16 = 0, fault: UInt8 = 0, retryLoop: UInt16 = 0) {
     self.enabled = enabled
     self.violations = violations
     self.fault = fault

@@ -56,10 +56,11 @@ struct Lowering {
 
     var tracked = PTE.dirtyBit
     if spec.trackAccessed { tracked |= PTE.accessedBit }
-    let config = MachineConfig(
+    var config = MachineConfig(
       mode: spec.mode, cpuCount: spec.cpus.count, pteCount: spec.pteNames.count, lockCount: spec.lockNames.count,
       ptlOf: spec.ptlOf, batchLimit: spec.batchLimit, registerCount: spec.cpus.map(\.registers.count),
       pcLimit: pcLimit, tlbCached: tlbCached, trackedHardwareBits: tracked, initialPTEs: spec.initialPTEs)
+    config.tracksLostUpdates = spec.properties.contains(.noLostUpdate)
     let machine = Machine(config: config, batchSlots: batchSlots)
 
     // The action table: every CPU step (one per `either` branch), then the hardware.

@@ -44,11 +44,12 @@ extension Program: TransitionSystem {
   }
 
   @inline(__always)
-  func violations(_ events: Events) -> UInt8 {
-    var v: UInt8 = 0
+  func violations(_ events: Events) -> UInt16 {
+    var v: UInt16 = 0
     if events.contains(.staleRead) { v |= PropertyKind.noStaleRead.bit }
     if events.contains(.lostDirty) { v |= PropertyKind.noLostDirty.bit }
     if events.contains(.lazyUnbalanced) { v |= PropertyKind.lazyBalanced.bit }
+    if events.contains(.lostUpdate) { v |= PropertyKind.noLostUpdate.bit }
     return v & propertyMask
   }
 
@@ -60,7 +61,7 @@ extension Program: TransitionSystem {
     case .cpuStep:
       return step(s, cpu: action.cpu, branch: Int(action.arg))
     case .hardwareAccess:
-      _ = machine.hardwareAccess(s, cpu: action.cpu, pte: action.pte, kind: AccessKind(rawValue: action.arg) ?? .read, &events)
+      _ = machine.hardwareAccess(s, cpu: action.cpu, pte: action.pte, kind: AccessKind(rawValue: action.arg) ?? .read, byProgram: false, &events)
     case .tlbEvict:
       guard machine.evictTLB(s, cpu: action.cpu, pte: action.pte) else { return .disabled }
     case .earlyFlush:
@@ -131,7 +132,7 @@ extension Program: TransitionSystem {
     case .flushTLB(let p):
       machine.flushTLB(s, pte: Int(p))
     case .touch(let dst, let p, let kind):
-      let ok = machine.hardwareAccess(s, cpu: cpu, pte: Int(p), kind: kind, &events)
+      let ok = machine.hardwareAccess(s, cpu: cpu, pte: Int(p), kind: kind, byProgram: true, &events)
       store(s, cpu: cpu, dst, ok ? 1 : 0)
     case .choose(let first, _):
       pc = Int(choiceTargets[Int(first) + branch])

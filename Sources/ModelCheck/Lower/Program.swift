@@ -53,7 +53,7 @@ public final class Program: Sendable {
   public let loops: [RetryLoop]
   public let actions: [Action]
   /// Bit per `PropertyKind` checked by this spec.
-  public let propertyMask: UInt8
+  public let propertyMask: UInt16
 
   init(
     spec: CheckedSpec, machine: Machine, code: [Instruction], cpuStart: [Int], sourceMap: [SourceRange?],

@@ -10,7 +10,50 @@ enum Explanation {
     case .deadlockFree: return deadlock(last.after, program)
     case .lazyBalanced: return lazyBalanced(last, program)
     case .cmpxchgTerminates: return retries(trace, program)
+    case .noLostUpdate: return lostUpdate(last, trace, program)
     }
+  }
+
+  /// The PTE a software write step writes, if any.
+  static func writtenPTE(_ p: Program, _ step: TraceStep) -> Int? {
+    guard step.action.kind == .cpuStep else { return nil }
+    switch p.instruction(cpu: step.action.cpu, pc: step.before.cpus[step.action.cpu].pc) {
+    case .setPTE(let x, _), .modifyProtCommit(let x, _), .getAndClear(_, let x), .xchg(_, let x, _), .cmpxchg(_, let x, _, _, _):
+      return Int(x)
+    default: return nil
+    }
+  }
+
+  static func lostUpdate(_ step: TraceStep, _ trace: Trace, _ p: Program) -> String {
+    let names = p.spec.pteNames
+    let c = step.action.cpu
+    let me = cpuName(p, c)
+    let index = trace.steps.count - 1
+    // A batched write landing over a newer one.
+    if let x = names.indices.first(where: { x in
+      step.before.mem[x] != step.after.mem[x] && step.before.cpus[c].batch.contains { $0.pte == x }
+    }) {
+      let queued = trace.steps[..<index].last { $0.action.kind == .cpuStep && $0.action.cpu == c && writtenPTE(p, $0) == x }
+      let newer = trace.steps[..<index].last { $0.action.cpu != c && writtenPTE(p, $0) == x }
+      var why = "\(me)'s batched write to pte \(names[x])\(line(queued?.location)) landed as \(step.after.mem[x])"
+      if let newer { why += " over \(cpuName(p, newer.action.cpu))'s newer write of \(newer.after.logical[x])\(line(newer.location)), which is lost" }
+      if let l = p.spec.ptlOf[x], let u = earlyUnlock(trace, p, cpu: c, lock: l) {
+        why += ": \(me) released \(p.spec.lockNames[l])\(line(u.location)) before its batch was flushed"
+      }
+      return why
+    }
+    // A write based on a stale view.
+    guard let x = writtenPTE(p, step) else { return "a software update of a PTE was lost" }
+    let read = trace.steps[..<index].last { $0.action.cpu == c && readPTE(p, $0) == x && $0.action.kind == .cpuStep }
+    let other = trace.steps[..<index].last { $0.action.cpu != c && writtenPTE(p, $0) == x }
+    var why = "\(me) wrote pte \(names[x])\(line(step.location))"
+    if let read { why += " on the strength of its read\(line(read.location)), which saw \(read.before.mem[x])" }
+    if let other {
+      why += ", but the latest write to it was \(cpuName(p, other.action.cpu))'s \(other.after.logical[x])\(line(other.location)), which that read did not see: \(cpuName(p, other.action.cpu))'s update is lost"
+    } else {
+      why += ", but its view of the PTE was no longer current: an update is lost"
+    }
+    return why + " (re-check the PTE under the lock before acting on it)"
   }
 
   static func cpuName(_ p: Program, _ c: Int) -> String { p.spec.cpus[c].name }
@@ -56,6 +99,9 @@ enum Explanation {
     let reader = cpuName(p, step.action.cpu)
     if isHardware {
       let seen = p.machine.config.mode == .shadow ? (s.shadow?[x] ?? s.mem[x]) : s.mem[x]
+      if step.action.kind == .cpuStep, s.cpus[step.action.cpu].batch.contains(where: { $0.pte == x }) {
+        return "\(reader) used the mapping of pte \(names[x])\(line(step.location)) right after writing \(latest) to it\(line(writer?.location)), but that write is still queued in its lazy batch, so the access walked the old entry \(seen) (apply it first with arch_flush_lazy_mmu_mode(), as kmap_atomic() does)"
+      }
       let queued = (0..<p.spec.cpus.count).first { c in s.cpus[c].batch.contains { $0.pte == x } }
       let flush = trace.steps.last { step in
         if step.action.kind == .cpuStep, case .flushTLB(let f) = p.instruction(cpu: step.action.cpu, pc: step.before.cpus[step.action.cpu].pc) { return Int(f) == x }
@@ -102,6 +148,12 @@ enum Explanation {
       switch step.action.kind {
       case .earlyFlush: who = "the hypervisor's early flush of \(cpuName(p, step.action.cpu))'s batch"
       default: who = "\(cpuName(p, step.action.cpu))'s write\(line(step.location))"
+      }
+      if step.action.kind == .cpuStep, case .cmpxchg = p.instruction(cpu: step.action.cpu, pc: a.cpus[step.action.cpu].pc) {
+        return "\(setterText), then \(cpuName(p, step.action.cpu))'s cmpxchg\(line(step.location)) stored \(b.mem[x]) over it without carrying the \(bitNames(lost)) bit it replaced: the bit is lost (a cmpxchg update must carry the A/D bits it saw, as update_intpte() does)"
+      }
+      if a.mem[x].pfn != b.mem[x].pfn || !b.mem[x].isPresent {
+        return "\(setterText), then \(who) replaced the entry with \(b.mem[x]) without reading it atomically: the old page's \(bitNames(lost)) bit is lost (use ptep_get_and_clear() and pass the bit on to the page)"
       }
       return "\(setterText), then \(who) stored \(b.mem[x]) over it: the \(bitNames(lost)) bit is lost because the writer computed its value from a plain read and never read the PTE atomically (use ptep_modify_prot_start/commit or an atomic read-modify-write)"
     }

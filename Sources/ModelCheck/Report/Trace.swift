@@ -13,7 +13,7 @@ public struct TraceStep: Sendable {
   public var effects: [String]
   public var before: MachineSnapshot
   public var after: MachineSnapshot
-  public var violations: UInt8
+  public var violations: UInt16
   public var retried: Bool
 }
 

@@ -7,6 +7,7 @@ public enum PropertyKind: Int, Sendable, CaseIterable, Comparable {
   case noLostDirty = 2
   case deadlockFree = 3
   case lazyBalanced = 4
+  case noLostUpdate = 5
 
   public var name: String {
     switch self {
@@ -15,6 +16,7 @@ public enum PropertyKind: Int, Sendable, CaseIterable, Comparable {
     case .noLostDirty: return "no_lost_dirty"
     case .deadlockFree: return "deadlock_free"
     case .lazyBalanced: return "lazy_balanced"
+    case .noLostUpdate: return "no_lost_update"
     }
   }
 
@@ -26,7 +28,7 @@ public enum PropertyKind: Int, Sendable, CaseIterable, Comparable {
   /// Checked when a spec has no `check` line (`lazy_balanced` is opt-in).
   public static let defaults: [PropertyKind] = [.noStaleRead, .cmpxchgTerminates, .noLostDirty, .deadlockFree]
 
-  public var bit: UInt8 { 1 << UInt8(rawValue) }
+  public var bit: UInt16 { 1 << UInt16(rawValue) }
   public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
 }
 

@@ -12,6 +12,7 @@ public struct StateLayout: Sendable {
   public private(set) var logical: [Field] = []  // ghost: last software value | hardware bits since
   public private(set) var unowned: [Field] = []  // ghost: A/D set by hardware, not yet read atomically
   public private(set) var tlbFlushed: [Field] = []  // ghost: a TLB flush was issued after the last write
+  public private(set) var lastWriter: [Field] = []  // ghost: 0 = initial, c + 1 = CPU c issued the latest write
 
   // Per lock.
   public private(set) var lockHolder: [Field] = []  // 0 = free, c + 1 = held by CPU c
@@ -27,6 +28,9 @@ public struct StateLayout: Sendable {
   public private(set) var batchBase: [Int] = []  // index into `batchEntries`
   public private(set) var batchEntries: [Field] = []
   public private(set) var tlb: [[Field]] = []  // 2 bits: 0 none, 1 read-only, 2 writable, 3 writable+dirty
+  /// Ghost, per CPU and PTE (only with `no_lost_update`): bit 0 = the CPU has read the PTE,
+  /// bit 1 = what it last read or wrote is no longer the PTE's latest software value.
+  public private(set) var view: [[Field]] = []
 
   public let pteIndexBits: Int
 
@@ -42,6 +46,8 @@ public struct StateLayout: Sendable {
     for _ in 0..<pteCount { logical.append(allocate(8)) }
     for _ in 0..<pteCount { unowned.append(allocate(2)) }
     for _ in 0..<pteCount { tlbFlushed.append(allocate(1)) }
+    let writerBits = config.tracksLostUpdates ? bitsToHold(config.cpuCount + 1) : 0
+    for _ in 0..<pteCount { lastWriter.append(allocate(writerBits)) }
     let holderBits = bitsToHold(config.cpuCount + 1)
     for _ in 0..<config.lockCount { lockHolder.append(allocate(holderBits)) }
     for c in 0..<config.cpuCount {
@@ -58,6 +64,7 @@ public struct StateLayout: Sendable {
       var row: [Field] = []
       for p in 0..<pteCount { row.append(config.tlbCached[c][p] ? allocate(2) : .absent) }
       tlb.append(row)
+      view.append((0..<pteCount).map { _ in config.tracksLostUpdates ? allocate(2) : .absent })
     }
     wordCount = max(nextBit == 0 ? nextWord : nextWord + 1, 1)
   }
@@ -78,10 +85,10 @@ public struct StateLayout: Sendable {
   /// Bits actually used (for the statistics line).
   public var usedBits: Int {
     var total = 0
-    for f in mem + shadow + logical + unowned + tlbFlushed + lockHolder + pc + registers
-      + lazy + lazyLocks + batchCount + batchEntries
+    for f in mem + shadow + logical + unowned + tlbFlushed + lastWriter + lockHolder + pc
+      + registers + lazy + lazyLocks + batchCount + batchEntries
     { total += f.width }
-    for row in tlb { for f in row { total += f.width } }
+    for row in tlb + view { for f in row { total += f.width } }
     return total
   }
 }

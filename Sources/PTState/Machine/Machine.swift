@@ -63,4 +63,7 @@ public struct Events: OptionSet, Sendable {
   public static let unlockNotHeld = Events(rawValue: 1 << 4)
   /// The batch overflowed the slots allotted by the static bound (an internal fault).
   public static let batchOverflow = Events(rawValue: 1 << 5)
+  /// A software write based on a stale view of the PTE, or an older batched write landing
+  /// over a newer one: someone's update is lost.
+  public static let lostUpdate = Events(rawValue: 1 << 6)
 }

@@ -20,6 +20,8 @@ public struct MachineConfig: Sendable {
   /// Which hardware bits `no_lost_dirty` protects: `dirty` always, `accessed` on request.
   public var trackedHardwareBits: UInt8
   public var initialPTEs: [PTE]
+  /// Whether `no_lost_update` is checked (only then are its ghost fields allotted).
+  public var tracksLostUpdates: Bool = false
 
   public init(
     mode: ParavirtMode, cpuCount: Int, pteCount: Int, lockCount: Int, ptlOf: [Int?],

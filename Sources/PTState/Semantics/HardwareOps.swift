@@ -4,16 +4,21 @@
 extension Machine {
   /// One hardware access by `cpu` to the page mapped by PTE `p`. Returns true when the
   /// access completed, false when it faulted. Hardware only ever sets A/D from 0 to 1.
+  /// `byProgram`: the access is the CPU's own code using a mapping (`touch`), which is
+  /// entitled to its own queued writes (kmap_atomic's set_pte, then the access).
   @inlinable public func hardwareAccess(
-    _ s: PackedState, cpu: Int, pte p: Int, kind: AccessKind, _ events: inout Events
+    _ s: PackedState, cpu: Int, pte p: Int, kind: AccessKind, byProgram: Bool, _ events: inout Events
   ) -> Bool {
     let tlbField = layout.tlb[cpu][p]
     let cached = s[tlbField]
     if kind == .read ? cached != 0 : cached == 3 { return true }  // TLB hit: no walk
 
     let h = hardwareVisible(s, p)
-    // A walk after a flush issued later than the last write must see that write.
-    if s[layout.tlbFlushed[p]] != 0, UInt64(h.rawValue) != s[layout.logical[p]] {
+    // A walk after a flush issued later than the last write must see that write, and so
+    // must the CPU's own code walking a PTE it has a write queued for.
+    if UInt64(h.rawValue) != s[layout.logical[p]],
+      s[layout.tlbFlushed[p]] != 0 || (byProgram && hasQueuedWrite(s, cpu: cpu, pte: p))
+    {
       events.insert(.staleRead)
     }
     guard h.isPresent, kind == .read || h.isWritable else { return false }  // fault

@@ -54,7 +54,7 @@ extension Machine {
     let n = batchCount(s, cpu: cpu)
     if n + 1 >= config.batchLimit {
       flushBatch(s, cpu: cpu, &events)
-      applyBatchEntry(s, pte: p, value: v, preserveAD: preserveAD, &events)
+      applyBatchEntry(s, cpu: cpu, pte: p, value: v, preserveAD: preserveAD, &events)
       return
     }
     guard n < layout.batchSlots[cpu] else {
@@ -75,22 +75,24 @@ extension Machine {
     let base = layout.batchBase[cpu]
     for i in 0..<n {
       let e = batchEntry(s, cpu: cpu, i)
-      applyBatchEntry(s, pte: e.pte, value: e.value, preserveAD: e.preserveAD, &events)
+      applyBatchEntry(s, cpu: cpu, pte: e.pte, value: e.value, preserveAD: e.preserveAD, &events)
       s[layout.batchEntries[base + i]] = 0
     }
     s[layout.batchCount[cpu]] = 0
   }
 
-  /// What the hypervisor does with one entry: in `direct` mode the write lands in the
-  /// page table; in `shadow` mode the shadow PTE is re-synced from the guest entry as it is
-  /// now (the hypervisor re-reads the guest PTE, so the shadow lags but never goes back).
+  /// What the hypervisor does with CPU `cpu`'s entry: in `direct` mode the write lands in
+  /// the page table (over a newer write by another CPU, it loses that update); in `shadow`
+  /// mode the shadow PTE is re-synced from the guest entry as it is now (the hypervisor
+  /// re-reads the guest PTE, so the shadow lags but never goes back).
   @inlinable public func applyBatchEntry(
-    _ s: PackedState, pte p: Int, value v: PTE, preserveAD: Bool, _ events: inout Events
+    _ s: PackedState, cpu: Int, pte p: Int, value v: PTE, preserveAD: Bool, _ events: inout Events
   ) {
     switch config.mode {
     case .shadow:
       s[layout.shadow[p]] = s[layout.mem[p]]
     case .direct, .native:
+      if config.tracksLostUpdates, s[layout.lastWriter[p]] != UInt64(cpu + 1) { events.insert(.lostUpdate) }
       land(s, pte: p, value: v, preserveAD: preserveAD, &events)
     }
   }

@@ -8,10 +8,27 @@ extension Machine {
   // MARK: Writes
 
   /// Software issues a write: the logical value becomes `v` (even if the write is queued),
-  /// and any earlier TLB flush no longer covers it.
-  @inlinable func issueWrite(_ s: PackedState, pte p: Int, value v: PTE) {
+  /// and any earlier TLB flush no longer covers it. With `no_lost_update`: a writer whose
+  /// last look at the PTE is no longer current loses someone's update; every other CPU
+  /// that has looked at the PTE now has a stale view of it.
+  @inlinable func issueWrite(_ s: PackedState, cpu: Int, pte p: Int, value v: PTE, _ events: inout Events) {
     s[layout.logical[p]] = UInt64(v.rawValue)
     s[layout.tlbFlushed[p]] = 0
+    guard config.tracksLostUpdates else { return }
+    if s[layout.view[cpu][p]] == 3 { events.insert(.lostUpdate) }
+    for c in 0..<config.cpuCount {
+      let f = layout.view[c][p]
+      s[f] = c == cpu ? 1 : (s[f] == 0 ? 0 : 3)
+    }
+    s[layout.lastWriter[p]] = UInt64(cpu + 1)
+  }
+
+  /// With `no_lost_update`: CPU `cpu` has looked at `p` and seen `seen`.
+  @inlinable func recordView(_ s: PackedState, cpu: Int, pte p: Int, seen: PTE) {
+    guard config.tracksLostUpdates else { return }
+    let mask = ~PTE.hardwareBits
+    let current = UInt8(truncatingIfNeeded: s[layout.logical[p]]) & mask
+    s[layout.view[cpu][p]] = seen.rawValue & mask == current ? 1 : 3
   }
 
   /// A software write reaches the page table. Hardware-set bits that no software has read
@@ -58,7 +75,7 @@ extension Machine {
 
   /// `set_pte(p, v)` (set_pte_at): a plain store.
   @inlinable public func setPTE(_ s: PackedState, cpu: Int, pte p: Int, value v: PTE, _ events: inout Events) {
-    issueWrite(s, pte: p, value: v)
+    issueWrite(s, cpu: cpu, pte: p, value: v, &events)
     switch config.mode {
     case .native:
       land(s, pte: p, value: v, preserveAD: false, &events)
@@ -93,6 +110,7 @@ extension Machine {
   @inlinable public func ptepGet(_ s: PackedState, cpu: Int, pte p: Int, _ events: inout Events) -> PTE {
     let v = s.pte(layout.mem[p])
     observe(s, cpu: cpu, pte: p, seen: v, &events)
+    recordView(s, cpu: cpu, pte: p, seen: v)
     return v
   }
 
@@ -101,23 +119,25 @@ extension Machine {
   /// The write half of an atomic: lands at once (nothing can be lost, the read half just
   /// took responsibility for every A/D bit), and the shadow is synced as for a store.
   @inlinable func atomicWrite(_ s: PackedState, cpu: Int, pte p: Int, value v: PTE, _ events: inout Events) {
-    issueWrite(s, pte: p, value: v)
+    issueWrite(s, cpu: cpu, pte: p, value: v, &events)
     s[layout.mem[p]] = UInt64(v.rawValue)
     if config.mode == .shadow { syncShadow(s, cpu: cpu, pte: p, value: v, &events) }
   }
 
-  /// The read half of an atomic: an observation that also takes responsibility for the
-  /// A/D bits it saw.
-  @inlinable func atomicRead(_ s: PackedState, cpu: Int, pte p: Int, _ events: inout Events) -> PTE {
+  /// The read half of an atomic: an observation. An exchange (`xchg`,
+  /// `ptep_get_and_clear`) also takes responsibility for the A/D bits it removes: they are
+  /// handed to the caller as its result (as zap_pte_range then calls set_page_dirty()).
+  @inlinable func atomicRead(_ s: PackedState, cpu: Int, pte p: Int, takesBits: Bool, _ events: inout Events) -> PTE {
     let v = s.pte(layout.mem[p])
     observe(s, cpu: cpu, pte: p, seen: v, &events)
-    s[layout.unowned[p]] = 0
+    recordView(s, cpu: cpu, pte: p, seen: v)
+    if takesBits { s[layout.unowned[p]] = 0 }
     return v
   }
 
   /// `xchg(p, v)`: returns the old value.
   @inlinable public func xchg(_ s: PackedState, cpu: Int, pte p: Int, value v: PTE, _ events: inout Events) -> PTE {
-    let old = atomicRead(s, cpu: cpu, pte: p, &events)
+    let old = atomicRead(s, cpu: cpu, pte: p, takesBits: true, &events)
     atomicWrite(s, cpu: cpu, pte: p, value: v, &events)
     return old
   }
@@ -128,13 +148,18 @@ extension Machine {
   }
 
   /// `cmpxchg(p, expected, new)`: returns the value seen; stores `new` only if it equals
-  /// `expected`. A failure reports `cmpxchgFailed` for the retry analysis.
+  /// `expected`. A failure reports `cmpxchgFailed` for the retry analysis. Unlike an
+  /// exchange, a cmpxchg is an *update*: the value it stores must carry the hardware bits
+  /// it replaces (as Xen's update_intpte() and ptep_set_wrprotect() loops do), so a stored
+  /// value that drops them loses them (`no_lost_dirty`).
   @inlinable public func cmpxchg(
     _ s: PackedState, cpu: Int, pte p: Int, expected: PTE, new: PTE, _ events: inout Events
   ) -> PTE {
-    let seen = atomicRead(s, cpu: cpu, pte: p, &events)
+    let seen = atomicRead(s, cpu: cpu, pte: p, takesBits: false, &events)
     if seen == expected {
-      atomicWrite(s, cpu: cpu, pte: p, value: new, &events)
+      issueWrite(s, cpu: cpu, pte: p, value: new, &events)
+      land(s, pte: p, value: new, preserveAD: false, &events)
+      if config.mode == .shadow { syncShadow(s, cpu: cpu, pte: p, value: new, &events) }
     } else {
       events.insert(.cmpxchgFailed)
     }
@@ -159,7 +184,7 @@ extension Machine {
       setPTE(s, cpu: cpu, pte: p, value: v, &events)
       return
     }
-    issueWrite(s, pte: p, value: v)
+    issueWrite(s, cpu: cpu, pte: p, value: v, &events)
     if isLazy(s, cpu: cpu) {
       enqueue(s, cpu: cpu, pte: p, value: v, preserveAD: true, &events)
     } else {

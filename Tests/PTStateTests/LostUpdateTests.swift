@@ -1,0 +1,68 @@
+import PTState
+import Testing
+
+/// The `no_lost_update` ghost: a CPU's view of a PTE (has it read it; is what it saw still
+/// the latest software value), and the writer of the latest value.
+@Suite("Lost updates: stale views and late batches")
+struct LostUpdateTests {
+  @Test("a read-modify-write under a fresh view loses nothing")
+  func freshView() {
+    let f = Fixture(mode: .native, lostUpdates: true)
+    #expect(f.get(0, 0).1.isEmpty)
+    #expect(f.setPTE(0, 0, .ro(1)).isEmpty)
+    #expect(f.get(1, 0).1.isEmpty)
+    #expect(f.setPTE(1, 0, .rw(1)).isEmpty)
+  }
+
+  @Test("a write after another CPU's write, based on an older read, loses that update")
+  func staleView() {
+    let f = Fixture(mode: .native, lostUpdates: true)
+    #expect(f.get(1, 0).1.isEmpty)  // cpu1 looks at the PTE
+    #expect(f.setPTE(0, 0, .ro(1)).isEmpty)  // cpu0 changes it
+    #expect(f.setPTE(1, 0, .rw(2)) == .lostUpdate)  // cpu1 acts on what it saw
+  }
+
+  @Test("a blind write (no earlier read) is not a lost update")
+  func blindWrite() {
+    let f = Fixture(mode: .native, lostUpdates: true)
+    #expect(f.setPTE(0, 0, .ro(1)).isEmpty)
+    #expect(f.setPTE(1, 0, .rw(2)).isEmpty)
+  }
+
+  @Test("hardware A/D bits do not make a view stale")
+  func hardwareBitsDoNotCount() {
+    let f = Fixture(mode: .native, lostUpdates: true)
+    #expect(f.get(1, 0).1.isEmpty)
+    #expect(f.access(0, 0, .write).0)
+    #expect(f.setPTE(1, 0, PTE.ro(1).with(PTE.ad)).isEmpty)
+  }
+
+  @Test("direct: a batched write landing over another CPU's newer write loses it")
+  func lateBatch() {
+    let f = Fixture(mode: .direct, lostUpdates: true)
+    f.enter(0)
+    #expect(f.setPTE(0, 0, .ro(1)).isEmpty)  // queued
+    #expect(f.setPTE(1, 0, .rw(2)).isEmpty)  // cpu1's blind write lands at once
+    #expect(f.leave(0) == .lostUpdate)  // cpu0's older write lands over it
+    #expect(f.snap.mem == [.ro(1)])
+  }
+
+  @Test("direct: the same CPU's later queued writes are not lost updates")
+  func ownQueue() {
+    let f = Fixture(mode: .direct, lostUpdates: true)
+    f.enter(0)
+    #expect(f.setPTE(0, 0, .ro(1)).isEmpty)
+    #expect(f.setPTE(0, 0, .ro(2)).isEmpty)
+    #expect(f.leave(0).isEmpty)
+    #expect(f.snap.mem == [.ro(2)])
+  }
+
+  @Test("without no_lost_update the ghost fields take no space")
+  func noSpaceWhenUnchecked() {
+    let with = Fixture(mode: .direct, lostUpdates: true)
+    let without = Fixture(mode: .direct)
+    #expect(without.layout.view.allSatisfy { $0.allSatisfy { $0.width == 0 } })
+    #expect(without.layout.lastWriter.allSatisfy { $0.width == 0 })
+    #expect(with.layout.usedBits > without.layout.usedBits)
+  }
+}
