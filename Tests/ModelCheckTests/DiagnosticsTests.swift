@@ -55,6 +55,8 @@ import Testing
     ("frob(a)", "unknown kernel operation 'frob' [spec.unknown-name]"),
     ("set_pte(a, a)", "'a' is a PTE, not a value [sema.pte-as-value]"),
     ("repeat 65 { arch_enter_lazy_mmu_mode() }", "repeat count 65 is out of range [sema.bad-repeat]"),
+    ("mmput()", "'mmput' needs an 'mm' declaration [sema.mm-not-tracked]"),
+    ("var x, f\n x = ptep_get_and_clear_full(a, f)", "the 'full' argument of ptep_get_and_clear_full must be a constant [sema.not-constant]"),
   ])
   func semanticError(_ body: String, _ message: String) {
     let e = errors("mode direct\npte a = none\nlock ptl protects a\ncpu cpu0 {\n \(body)\n}\nexpect pass\n")

@@ -23,6 +23,8 @@ import Testing
     "kmap-atomic/kmap-in-lazy-section.spec": [.noStaleRead: (7, false)],
     "apply-to-page-range/callback-reads-back.spec": [.noStaleRead: (3, false)],
     "spurious-fault/act-on-unlocked-read.spec": [.noLostUpdate: (9, false)],
+    "full-mm-teardown/zap-live-mm-native.spec": [.noLostDirty: (4, false)],
+    "full-mm-teardown/zap-live-mm-shadow.spec": [.noLostDirty: (4, false)],
   ]
 
   @Test("the suite finds the specs") func suiteIsNotEmpty() {

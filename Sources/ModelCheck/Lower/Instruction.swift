@@ -48,6 +48,11 @@ public enum Instruction: Sendable, Hashable {
   case modifyProtCommit(pte: UInt16, value: ExprRef)
   case flushTLB(pte: UInt16)
   case touch(dst: Register, pte: UInt16, kind: AccessKind)
+  /// The two halves of `ptep_get_and_clear_full(p, 1)`: a plain read, then a plain store.
+  case fullTeardownRead(dst: Register, pte: UInt16)
+  case nativeClear(pte: UInt16)
+  case mmget
+  case mmput(dst: Register)
   /// `either`: branch k jumps to `choiceTargets[first + k]`.
   case choose(first: UInt16, count: UInt8)
   case end

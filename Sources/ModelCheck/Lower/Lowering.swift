@@ -61,6 +61,7 @@ struct Lowering {
       ptlOf: spec.ptlOf, batchLimit: spec.batchLimit, registerCount: spec.cpus.map(\.registers.count),
       pcLimit: pcLimit, tlbCached: tlbCached, trackedHardwareBits: tracked, initialPTEs: spec.initialPTEs)
     config.tracksLostUpdates = spec.properties.contains(.noLostUpdate)
+    config.initialMMUsers = spec.mmUsers
     let machine = Machine(config: config, batchSlots: batchSlots)
 
     // The action table: every CPU step (one per `either` branch), then the hardware.
@@ -132,6 +133,10 @@ struct Lowering {
       switch s {
       case .assign(let r, let ops):
         emit(.assign(dst: UInt8(r), value: expr(ops)), nil)
+      case .op(.getAndClearFull(let p, true), let dst, let range):
+        // The kernel's two separate accesses: `pte = *ptep; native_pte_clear(ptep)`.
+        emit(.fullTeardownRead(dst: dst.map { UInt8($0) } ?? Register.discard, pte: UInt16(p)), range)
+        emit(.nativeClear(pte: UInt16(p)), range)
       case .op(let op, let dst, let range):
         let d = dst.map { UInt8($0) } ?? Register.discard
         emit(instruction(op, dst: d), range)
@@ -207,6 +212,9 @@ struct Lowering {
     case .modifyProtCommit(let p, let v): return .modifyProtCommit(pte: UInt16(p), value: expr(v))
     case .flushTLB(let p): return .flushTLB(pte: UInt16(p))
     case .touch(let p, let k): return .touch(dst: dst, pte: UInt16(p), kind: k)
+    case .getAndClearFull(let p, _): return .getAndClear(dst: dst, pte: UInt16(p))  // full = 0: atomic
+    case .mmget: return .mmget
+    case .mmput: return .mmput(dst: dst)
     }
   }
 }

@@ -61,6 +61,7 @@ extension Program: TransitionSystem {
     case .cpuStep:
       return step(s, cpu: action.cpu, branch: Int(action.arg))
     case .hardwareAccess:
+      guard machine.runsMM(s, cpu: action.cpu) else { return .disabled }
       _ = machine.hardwareAccess(s, cpu: action.cpu, pte: action.pte, kind: AccessKind(rawValue: action.arg) ?? .read, byProgram: false, &events)
     case .tlbEvict:
       guard machine.evictTLB(s, cpu: action.cpu, pte: action.pte) else { return .disabled }
@@ -134,6 +135,14 @@ extension Program: TransitionSystem {
     case .touch(let dst, let p, let kind):
       let ok = machine.hardwareAccess(s, cpu: cpu, pte: Int(p), kind: kind, byProgram: true, &events)
       store(s, cpu: cpu, dst, ok ? 1 : 0)
+    case .fullTeardownRead(let dst, let p):
+      store(s, cpu: cpu, dst, machine.fullTeardownRead(s, cpu: cpu, pte: Int(p), &events).rawValue)
+    case .nativeClear(let p):
+      machine.nativeClear(s, cpu: cpu, pte: Int(p), &events)
+    case .mmget:
+      machine.mmget(s, cpu: cpu)
+    case .mmput(let dst):
+      store(s, cpu: cpu, dst, machine.mmput(s, cpu: cpu) ? 1 : 0)
     case .choose(let first, _):
       pc = Int(choiceTargets[Int(first) + branch])
     case .end:

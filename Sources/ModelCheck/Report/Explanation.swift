@@ -149,6 +149,10 @@ enum Explanation {
       case .earlyFlush: who = "the hypervisor's early flush of \(cpuName(p, step.action.cpu))'s batch"
       default: who = "\(cpuName(p, step.action.cpu))'s write\(line(step.location))"
       }
+      if step.action.kind == .cpuStep, case .nativeClear = p.instruction(cpu: step.action.cpu, pc: a.cpus[step.action.cpu].pc) {
+        let users = p.machine.config.initialMMUsers == nil ? "" : " (mm_users is \(a.cpus.indices.filter { a.runsMM[$0] }.count))"
+        return "\(cpuName(p, step.action.cpu))'s ptep_get_and_clear_full(\(names[x]), 1)\(line(step.location)) read the PTE and then cleared it with a plain store (native_pte_clear); in between, \(setterText.replacingPrefix("hardware", with: "the hardware of a CPU that still runs the mm"))\(users): the \(bitNames(lost)) bit is lost (the full-mm shortcut is safe only after the last mmput)"
+      }
       if step.action.kind == .cpuStep, case .cmpxchg = p.instruction(cpu: step.action.cpu, pc: a.cpus[step.action.cpu].pc) {
         return "\(setterText), then \(cpuName(p, step.action.cpu))'s cmpxchg\(line(step.location)) stored \(b.mem[x]) over it without carrying the \(bitNames(lost)) bit it replaced: the bit is lost (a cmpxchg update must carry the A/D bits it saw, as update_intpte() does)"
       }
@@ -215,5 +219,11 @@ enum Explanation {
     }
     let count = trace.steps.filter { $0.retried && $0.action.cpu == c }.count
     return "\(loopText) retried \(count) times, more than the declared bound \(p.spec.retryBound ?? 0)"
+  }
+}
+
+extension String {
+  fileprivate func replacingPrefix(_ prefix: String, with other: String) -> String {
+    hasPrefix(prefix) ? other + dropFirst(prefix.count) : self
   }
 }

@@ -45,6 +45,9 @@ public enum KernelOp: Sendable, Hashable {
   case modifyProtCommit(Int, [ExprOp])
   case flushTLB(Int)
   case touch(Int, AccessKind)
+  /// `ptep_get_and_clear_full(p, full)`: `full` is a compile-time constant.
+  case getAndClearFull(Int, full: Bool)
+  case mmget, mmput
 }
 
 /// A statement with every name resolved and every expression in postfix form.
@@ -92,6 +95,8 @@ public struct CheckedSpec: Sendable {
   public var retryBound: Int?
   public var trackAccessed: Bool
   public var expectation: Expectation
+  /// CPUs that run the mm at the start (`mm cpu0, cpu1`), or nil when mm_users is not tracked.
+  public var mmUsers: [Int]?
   /// The text it came from, for quoting operations in reports.
   public var sourceFile: SourceFile?
 }

@@ -28,6 +28,8 @@ struct Sema {
     "ptep_modify_prot_start": ([.pte], true), "ptep_modify_prot_commit": ([.pte, .value], false),
     "flush_tlb": ([.pte], false), "flush_tlb_page": ([.pte], false),
     "touch": ([.pte, .access], true),
+    "ptep_get_and_clear_full": ([.pte, .value], true),
+    "mmget": ([], false), "mmput": ([], true),
   ]
 
   enum ArgKind { case pte, lock, value, access }
@@ -139,6 +141,11 @@ struct Sema {
       }
     }
 
+    var mmUsers: [Int]?
+    if let names = ast.mm {
+      mmUsers = names.compactMap { resolve($0, in: cpuIndex, "CPU") }
+    }
+
     // 3. Properties and expectation.
     var properties: [PropertyKind] = []
     var bound: Int?
@@ -194,7 +201,7 @@ struct Sema {
       title: ast.title?.0 ?? "", mode: mode, batchLimit: batchLimit, pteNames: pteNames,
       initialPTEs: initial, lockNames: lockNames, ptlOf: ptlOf, cpus: cpus, hardware: hardware,
       properties: properties, retryBound: bound, trackAccessed: trackAccessed, expectation: expectation,
-      sourceFile: nil)
+      mmUsers: mmUsers, sourceFile: nil)
   }
 
   private mutating func property(_ name: Name) -> PropertyKind? {
@@ -249,8 +256,10 @@ struct Sema {
         default: boolean.remove(r)
         }
       case .op(let op, let dst?, _):
-        if case .touch = op { break }
-        boolean.remove(dst)
+        switch op {
+        case .touch, .mmput: break
+        default: boolean.remove(dst)
+        }
       case .op: break
       case .ifElse(_, let a, let b):
         markNonBoolean(a, &boolean)
@@ -384,6 +393,18 @@ struct Sema {
     case "ptep_modify_prot_commit": return .modifyProtCommit(ptes[0], values[0])
     case "flush_tlb", "flush_tlb_page": return .flushTLB(ptes[0])
     case "touch": return .touch(ptes[0], access ?? .read)
+    case "ptep_get_and_clear_full":
+      guard let full = Sema.constantValue(values[0]) else {
+        error("sema.not-constant", "the 'full' argument of ptep_get_and_clear_full must be a constant", args[1].range, hint: "0 (an atomic get-and-clear) or 1 (full-mm teardown: a plain read, then a plain clear)")
+        return nil
+      }
+      return .getAndClearFull(ptes[0], full: full != 0)
+    case "mmget":
+      if ast.mm == nil { error("sema.mm-not-tracked", "'mmget' needs an 'mm' declaration", fn.range, hint: "add 'mm cpu0, ...' naming the CPUs that run the mm") }
+      return .mmget
+    case "mmput":
+      if ast.mm == nil { error("sema.mm-not-tracked", "'mmput' needs an 'mm' declaration", fn.range, hint: "add 'mm cpu0, ...' naming the CPUs that run the mm") }
+      return .mmput
     default: return nil
     }
   }

@@ -87,7 +87,7 @@ struct Parser {
         throw error("a declaration ('title', 'mode', 'pte', 'lock', 'cpu', 'hardware', 'check', 'expect', ...)")
       }
       let keyword = advance()
-      if ["title", "mode", "batch_limit", "expect"].contains(word), let first = seenOnce[word] {
+      if ["title", "mode", "batch_limit", "expect", "mm"].contains(word), let first = seenOnce[word] {
         throw Diagnostic("spec.duplicate-declaration", "'\(word)' is declared twice", at: keyword.range, hint: "a spec has one '\(word)'", notes: [.init(range: first, message: "first '\(word)' here")])
       }
       seenOnce[word] = keyword.range
@@ -156,13 +156,25 @@ struct Parser {
         } else {
           throw error("'pass' or 'fail <property>'")
         }
+      case "mm":
+        var names: [Name] = []
+        if case .identifier(let w) = current.kind, w != "none" {
+          names.append(try expectIdentifier("a CPU name"))
+          while isSymbol(",") {
+            _ = advance()
+            names.append(try expectIdentifier("a CPU name"))
+          }
+        } else if isKeyword("none") {
+          _ = advance()
+        }
+        ast.mm = names
       case "cpu":
         let name = try expectIdentifier("a CPU name")
         ast.cpus.append(CPUDecl(name: name, body: try parseBlock()))
       default:
         throw Diagnostic(
           "spec.unknown-declaration", "unknown declaration '\(word)'", at: keyword.range,
-          hint: closestName(to: word, in: ["title", "mode", "batch_limit", "pte", "lock", "hardware", "check", "track", "expect", "cpu"]).map { "did you mean '\($0)'?" }
+          hint: closestName(to: word, in: ["title", "mode", "batch_limit", "pte", "lock", "hardware", "check", "track", "expect", "cpu", "mm"]).map { "did you mean '\($0)'?" }
             ?? "expected 'title', 'mode', 'batch_limit', 'pte', 'lock', 'hardware', 'check', 'track', 'expect' or 'cpu'")
       }
       if isSymbol(";") { _ = advance() }

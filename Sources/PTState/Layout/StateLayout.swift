@@ -31,6 +31,8 @@ public struct StateLayout: Sendable {
   /// Ghost, per CPU and PTE (only with `no_lost_update`): bit 0 = the CPU has read the PTE,
   /// bit 1 = what it last read or wrote is no longer the PTE's latest software value.
   public private(set) var view: [[Field]] = []
+  /// Per CPU (only when mm_users is tracked): the CPU runs the mm (holds an mm_users reference).
+  public private(set) var runsMM: [Field] = []
 
   public let pteIndexBits: Int
 
@@ -65,6 +67,7 @@ public struct StateLayout: Sendable {
       for p in 0..<pteCount { row.append(config.tlbCached[c][p] ? allocate(2) : .absent) }
       tlb.append(row)
       view.append((0..<pteCount).map { _ in config.tracksLostUpdates ? allocate(2) : .absent })
+      runsMM.append(config.initialMMUsers != nil ? allocate(1) : .absent)
     }
     wordCount = max(nextBit == 0 ? nextWord : nextWord + 1, 1)
   }
@@ -86,7 +89,7 @@ public struct StateLayout: Sendable {
   public var usedBits: Int {
     var total = 0
     for f in mem + shadow + logical + unowned + tlbFlushed + lastWriter + lockHolder + pc
-      + registers + lazy + lazyLocks + batchCount + batchEntries
+      + registers + lazy + lazyLocks + batchCount + batchEntries + runsMM
     { total += f.width }
     for row in tlb + view { for f in row { total += f.width } }
     return total

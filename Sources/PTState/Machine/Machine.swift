@@ -24,6 +24,7 @@ public final class Machine: Sendable {
       s[layout.shadow[p]] = v
       s[layout.logical[p]] = v
     }
+    for c in config.initialMMUsers ?? [] { s[layout.runsMM[c]] = 1 }
   }
 
   /// The value the hardware walks: the shadow PTE in `shadow` mode, else the PTE itself.

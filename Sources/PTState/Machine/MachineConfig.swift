@@ -22,6 +22,9 @@ public struct MachineConfig: Sendable {
   public var initialPTEs: [PTE]
   /// Whether `no_lost_update` is checked (only then are its ghost fields allotted).
   public var tracksLostUpdates: Bool = false
+  /// CPUs that run the mm at the start, when the spec tracks mm_users (nil: it does not,
+  /// and every CPU's hardware may always act).
+  public var initialMMUsers: [Int]? = nil
 
   public init(
     mode: ParavirtMode, cpuCount: Int, pteCount: Int, lockCount: Int, ptlOf: [Int?],

@@ -24,6 +24,8 @@ public struct MachineSnapshot: Equatable, Sendable {
   public var tlbFlushed: [Bool]
   /// nil = free, else the holding CPU.
   public var lockHolder: [Int?]
+  /// Per CPU: it runs the mm (always true when mm_users is not tracked).
+  public var runsMM: [Bool]
   public var cpus: [CPU]
 }
 
@@ -53,6 +55,7 @@ extension Machine {
       unowned: ptes.map { UInt8(s[l.unowned[$0]]) << 2 },
       tlbFlushed: ptes.map { s[l.tlbFlushed[$0]] != 0 },
       lockHolder: (0..<config.lockCount).map { let h = Int(s[l.lockHolder[$0]]); return h == 0 ? nil : h - 1 },
+      runsMM: (0..<config.cpuCount).map { runsMM(s, cpu: $0) },
       cpus: cpus)
   }
 }
