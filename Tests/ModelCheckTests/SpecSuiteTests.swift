@@ -24,6 +24,8 @@ import Testing
     "apply-to-page-range/callback-reads-back.spec": [.noStaleRead: (3, false)],
     "spurious-fault/act-on-unlocked-read.spec": [.noLostUpdate: (9, false)],
     "full-mm-teardown/zap-live-mm-native.spec": [.noLostDirty: (4, false)],
+    "sleeping/alloc-in-lazy-section.spec": [.noSleepInAtomic: (2, false)],
+    "nesting/set-ptes-flag-hooks.spec": [.lazyNesting: (4, false)],
     "full-mm-teardown/zap-live-mm-shadow.spec": [.noLostDirty: (4, false)],
   ]
 

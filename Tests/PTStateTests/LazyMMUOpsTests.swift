@@ -24,19 +24,19 @@ struct LazyMMUOpsTests {
     #expect(snap.lockHolder == [1, 0, 1])
   }
 
-  @Test("entering lazy mode twice reports lazyUnbalanced", arguments: ParavirtMode.allCases)
+  @Test("entering lazy mode twice reports lazyNesting (the flag hooks do not nest)", arguments: ParavirtMode.allCases)
   func enterTwice(mode: ParavirtMode) {
     let f = Fixture(mode: mode)
     #expect(f.enter(0).isEmpty)
-    #expect(f.enter(0) == .lazyUnbalanced)
+    #expect(f.enter(0) == .lazyNesting)
     #expect(f.snap.cpus[0].lazy)
   }
 
-  @Test("leaving lazy mode without entering reports lazyUnbalanced", arguments: ParavirtMode.allCases)
+  @Test("leaving lazy mode without entering reports lazyNesting", arguments: ParavirtMode.allCases)
   func leaveWithoutEnter(mode: ParavirtMode) {
     let f = Fixture(mode: mode)
     let before = f.raw
-    #expect(f.leave(0) == .lazyUnbalanced)
+    #expect(f.leave(0) == .lazyNesting)
     #expect(f.raw == before)
   }
 
@@ -170,7 +170,7 @@ struct LazyMMUOpsTests {
   func leaveWithoutEnterStillFlushes() {
     let f = Fixture(mode: .direct)
     f.enqueue(0, 0, .ro(2))
-    #expect(f.leave(0) == .lazyUnbalanced)
+    #expect(f.leave(0) == .lazyNesting)
     #expect(f.snap.mem == [.ro(2)])
     #expect(f.snap.cpus[0].batch.isEmpty)
   }

@@ -28,7 +28,8 @@ final class Fixture {
   init(
     mode: ParavirtMode, cpus: Int = 2, ptes: [PTE] = [.rw(1)], locks: Int = 1,
     ptlOf: [Int?]? = nil, batchLimit: Int = 4, batchSlots: [Int]? = nil, tlb: Bool = false,
-    tracked: UInt8 = PTE.dirtyBit, registers: Int = 2, pcLimit: Int = 4, lostUpdates: Bool = false
+    tracked: UInt8 = PTE.dirtyBit, registers: Int = 2, pcLimit: Int = 4, lostUpdates: Bool = false,
+    counters: Bool = false, lazyDisablesPreemption: Bool = false
   ) {
     var config = MachineConfig(
       mode: mode, cpuCount: cpus, pteCount: ptes.count, lockCount: locks,
@@ -39,6 +40,9 @@ final class Fixture {
       tlbCached: Array(repeating: Array(repeating: tlb, count: ptes.count), count: cpus),
       trackedHardwareBits: tracked, initialPTEs: ptes)
     config.tracksLostUpdates = lostUpdates
+    config.usesNestingCounters = counters
+    config.usesPreemptCount = counters
+    config.lazyDisablesPreemption = lazyDisablesPreemption
     machine = Machine(
       config: config,
       batchSlots: batchSlots ?? Array(repeating: max(batchLimit - 1, 0), count: cpus))

@@ -53,6 +53,8 @@ public enum Instruction: Sendable, Hashable {
   case nativeClear(pte: UInt16)
   case mmget
   case mmput(dst: Register)
+  case lazyMMUEnable, lazyMMUDisable, lazyMMUPause, lazyMMUResume
+  case preemptDisable, preemptEnable, mightSleep
   /// `either`: branch k jumps to `choiceTargets[first + k]`.
   case choose(first: UInt16, count: UInt8)
   case end

@@ -45,7 +45,7 @@ struct Lowering {
         if Lowering.mayQueue(instr, mode: spec.mode) { queueing += 1 }
         if case .touch(_, let p, _) = instr { tlbCached[c][Int(p)] = true }
       }
-      mayEnterLazy.append(cpuCode.contains(.enterLazy))
+      mayEnterLazy.append(cpuCode.contains(.enterLazy) || cpuCode.contains(.lazyMMUEnable) || cpuCode.contains(.lazyMMUResume))
       let cap = spec.mode == .native || !mayEnterLazy[c] ? 0 : spec.batchLimit - 1
       batchSlots.append(l.hasBackEdge ? cap : min(cap, queueing))
     }
@@ -62,6 +62,9 @@ struct Lowering {
       pcLimit: pcLimit, tlbCached: tlbCached, trackedHardwareBits: tracked, initialPTEs: spec.initialPTEs)
     config.tracksLostUpdates = spec.properties.contains(.noLostUpdate)
     config.initialMMUsers = spec.mmUsers
+    config.lazyDisablesPreemption = spec.lazyDisablesPreemption
+    config.usesNestingCounters = l.code.contains { [.lazyMMUEnable, .lazyMMUDisable, .lazyMMUPause, .lazyMMUResume].contains($0) }
+    config.usesPreemptCount = l.code.contains { $0 == .preemptDisable || $0 == .preemptEnable }
     let machine = Machine(config: config, batchSlots: batchSlots)
 
     // The action table: every CPU step (one per `either` branch), then the hardware.
@@ -213,6 +216,13 @@ struct Lowering {
     case .flushTLB(let p): return .flushTLB(pte: UInt16(p))
     case .touch(let p, let k): return .touch(dst: dst, pte: UInt16(p), kind: k)
     case .getAndClearFull(let p, _): return .getAndClear(dst: dst, pte: UInt16(p))  // full = 0: atomic
+    case .lazyMMUEnable: return .lazyMMUEnable
+    case .lazyMMUDisable: return .lazyMMUDisable
+    case .lazyMMUPause: return .lazyMMUPause
+    case .lazyMMUResume: return .lazyMMUResume
+    case .preemptDisable: return .preemptDisable
+    case .preemptEnable: return .preemptEnable
+    case .mightSleep: return .mightSleep
     case .mmget: return .mmget
     case .mmput: return .mmput(dst: dst)
     }

@@ -50,6 +50,8 @@ extension Program: TransitionSystem {
     if events.contains(.lostDirty) { v |= PropertyKind.noLostDirty.bit }
     if events.contains(.lazyUnbalanced) { v |= PropertyKind.lazyBalanced.bit }
     if events.contains(.lostUpdate) { v |= PropertyKind.noLostUpdate.bit }
+    if events.contains(.lazyNesting) { v |= PropertyKind.lazyNesting.bit }
+    if events.contains(.sleepInAtomic) { v |= PropertyKind.noSleepInAtomic.bit }
     return v & propertyMask
   }
 
@@ -139,6 +141,13 @@ extension Program: TransitionSystem {
       store(s, cpu: cpu, dst, machine.fullTeardownRead(s, cpu: cpu, pte: Int(p), &events).rawValue)
     case .nativeClear(let p):
       machine.nativeClear(s, cpu: cpu, pte: Int(p), &events)
+    case .lazyMMUEnable: machine.lazyMMUEnable(s, cpu: cpu, &events)
+    case .lazyMMUDisable: machine.lazyMMUDisable(s, cpu: cpu, &events)
+    case .lazyMMUPause: machine.lazyMMUPause(s, cpu: cpu, &events)
+    case .lazyMMUResume: machine.lazyMMUResume(s, cpu: cpu, &events)
+    case .preemptDisable: machine.preemptDisable(s, cpu: cpu, &events)
+    case .preemptEnable: machine.preemptEnable(s, cpu: cpu, &events)
+    case .mightSleep: machine.mightSleep(s, cpu: cpu, &events)
     case .mmget:
       machine.mmget(s, cpu: cpu)
     case .mmput(let dst):
@@ -153,6 +162,8 @@ extension Program: TransitionSystem {
     var outcome = StepOutcome(enabled: true, retryLoop: retryLoop)
     if events.contains(.unlockNotHeld) { outcome.fault = RuntimeFault.unlockNotHeld.rawValue }
     if events.contains(.batchOverflow) { outcome.fault = RuntimeFault.batchOverflow.rawValue }
+    if events.contains(.preemptUnderflow) { outcome.fault = RuntimeFault.preemptUnderflow.rawValue }
+    if events.contains(.counterOverflow) { outcome.fault = RuntimeFault.counterOverflow.rawValue }
     if !runLocal(s, cpu: cpu, pc: &pc) { outcome.fault = RuntimeFault.localLoop.rawValue }
     s[pcField] = UInt64(pc)
     if case .end = instruction(cpu: cpu, pc: pc), machine.isLazy(s, cpu: cpu) { events.insert(.lazyUnbalanced) }

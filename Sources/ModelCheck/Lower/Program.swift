@@ -24,12 +24,16 @@ public enum RuntimeFault: UInt8, Sendable {
   case unlockNotHeld = 1
   case batchOverflow = 2
   case localLoop = 3
+  case preemptUnderflow = 4
+  case counterOverflow = 5
 
   public var message: String {
     switch self {
     case .unlockNotHeld: return "a CPU released a lock it does not hold"
     case .batchOverflow: return "internal error: a lazy batch outgrew its static bound"
     case .localLoop: return "a CPU looped more than \(Program.maxLocalSteps) times without a kernel operation"
+    case .preemptUnderflow: return "a CPU called preempt_enable() without a matching preempt_disable()"
+    case .counterOverflow: return "a CPU nested lazy_mmu_mode_enable/pause or preempt_disable more than \(MachineConfig.maxCount) deep"
     }
   }
 }

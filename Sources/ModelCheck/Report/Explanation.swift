@@ -11,6 +11,8 @@ enum Explanation {
     case .lazyBalanced: return lazyBalanced(last, program)
     case .cmpxchgTerminates: return retries(trace, program)
     case .noLostUpdate: return lostUpdate(last, trace, program)
+    case .lazyNesting: return lazyNesting(last, program)
+    case .noSleepInAtomic: return sleepInAtomic(last, program)
     }
   }
 
@@ -180,14 +182,38 @@ enum Explanation {
     return waits.joined(separator: ", and ") + ": nobody can move (the locks are taken in opposite orders)"
   }
 
+  static func lazyNesting(_ step: TraceStep, _ p: Program) -> String {
+    let c = step.action.cpu
+    let name = cpuName(p, c)
+    let a = step.before.cpus[c]
+    switch p.instruction(cpu: c, pc: a.pc) {
+    case .enterLazy, .lazyMMUEnable, .lazyMMUResume:
+      return "\(name) entered lazy mode\(line(step.location)) while already in it: the flag-based arch_enter_lazy_mmu_mode() does not nest (only the outermost lazy_mmu_mode_enable() may call it)"
+    case .leaveLazy: return "\(name) left lazy mode\(line(step.location)) without having entered it"
+    case .lazyMMUDisable where a.enableCount == 0: return "\(name) called lazy_mmu_mode_disable()\(line(step.location)) with enable_count already 0: the counter underflows"
+    case .lazyMMUResume: return "\(name) called lazy_mmu_mode_resume()\(line(step.location)) with pause_count already 0: the counter underflows"
+    case .lazyMMUDisable: return "after \(name)'s lazy_mmu_mode_disable()\(line(step.location)) its earlier page-table writes have not all taken effect"
+    default: return "\(name) broke the lazy-mode nesting rules"
+    }
+  }
+
+  static func sleepInAtomic(_ step: TraceStep, _ p: Program) -> String {
+    let c = step.action.cpu
+    let a = step.before.cpus[c]
+    var why: [String] = []
+    if a.preemptCount > 0 { why.append("preempt_count is \(a.preemptCount)") }
+    let held = p.spec.lockNames.indices.filter { step.before.lockHolder[$0] == c }.map { p.spec.lockNames[$0] }
+    if !held.isEmpty { why.append("it holds \(held.joined(separator: ", ")) (a spinlock disables preemption)") }
+    if a.lazy, p.machine.config.lazyDisablesPreemption { why.append("it is inside a lazy MMU section, and this arch disables preemption there") }
+    return "\(cpuName(p, c)) may sleep\(line(step.location)) in atomic context: \(why.joined(separator: "; ")) (allocate before entering the section, or with GFP_ATOMIC)"
+  }
+
   static func lazyBalanced(_ step: TraceStep, _ p: Program) -> String {
     let c = step.action.cpu
     let name = cpuName(p, c)
     let a = step.before.cpus[c], b = step.after.cpus[c]
     if step.action.kind == .cpuStep {
       switch p.instruction(cpu: c, pc: a.pc) {
-      case .enterLazy where a.lazy: return "\(name) entered lazy mode\(line(step.location)) while already in it: the flag-based hooks do not nest"
-      case .leaveLazy where !a.lazy: return "\(name) left lazy mode\(line(step.location)) without having entered it"
       case .spinUnlock(let l):
         return "\(name) released \(p.spec.lockNames[Int(l)])\(line(step.location)), which it entered lazy mode under, while its batch still held \(a.batch.count) queued \(a.batch.count == 1 ? "update" : "updates"): other CPUs can now race ahead of them"
       default: break

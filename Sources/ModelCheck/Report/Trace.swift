@@ -130,6 +130,9 @@ public struct Trace: Sendable {
     for (c, cpu) in spec.cpus.enumerated() {
       let x = a.cpus[c], y = b.cpus[c]
       if x.lazy != y.lazy { out.append("\(cpu.name) lazy: \(y.lazy ? "on" : "off")") }
+      if x.enableCount != y.enableCount { out.append("\(cpu.name) enable_count: \(x.enableCount) -> \(y.enableCount)") }
+      if x.pauseCount != y.pauseCount { out.append("\(cpu.name) pause_count: \(x.pauseCount) -> \(y.pauseCount)") }
+      if x.preemptCount != y.preemptCount { out.append("\(cpu.name) preempt_count: \(x.preemptCount) -> \(y.preemptCount)") }
       if x.batch != y.batch { out.append("\(cpu.name) batch: \(batchText(program, y.batch))") }
       for (r, name) in cpu.registers.enumerated() where x.registers[r] != y.registers[r] {
         out.append("\(cpu.name).\(name) = \(registerText(cpu, r, y.registers[r]))")
@@ -143,6 +146,9 @@ public struct Trace: Sendable {
       if a.logical[p] != b.logical[p], b.logical[p] != b.mem[p] {
         out.append("logical \(name): \(a.logical[p]) -> \(b.logical[p])")
       }
+    }
+    for (c, cpu) in spec.cpus.enumerated() where a.runsMM[c] != b.runsMM[c] {
+      out.append("\(cpu.name) \(b.runsMM[c] ? "runs the mm" : "no longer runs the mm") (mm_users \(b.runsMM.filter { $0 }.count))")
     }
     for (c, cpu) in spec.cpus.enumerated() {
       for (p, name) in spec.pteNames.enumerated() where a.cpus[c].tlb[p] != b.cpus[c].tlb[p] {

@@ -8,6 +8,8 @@ public enum PropertyKind: Int, Sendable, CaseIterable, Comparable {
   case deadlockFree = 3
   case lazyBalanced = 4
   case noLostUpdate = 5
+  case lazyNesting = 6
+  case noSleepInAtomic = 7
 
   public var name: String {
     switch self {
@@ -17,6 +19,8 @@ public enum PropertyKind: Int, Sendable, CaseIterable, Comparable {
     case .deadlockFree: return "deadlock_free"
     case .lazyBalanced: return "lazy_balanced"
     case .noLostUpdate: return "no_lost_update"
+    case .lazyNesting: return "lazy_nesting"
+    case .noSleepInAtomic: return "no_sleep_in_atomic"
     }
   }
 
@@ -48,6 +52,8 @@ public enum KernelOp: Sendable, Hashable {
   /// `ptep_get_and_clear_full(p, full)`: `full` is a compile-time constant.
   case getAndClearFull(Int, full: Bool)
   case mmget, mmput
+  case lazyMMUEnable, lazyMMUDisable, lazyMMUPause, lazyMMUResume
+  case preemptDisable, preemptEnable, mightSleep
 }
 
 /// A statement with every name resolved and every expression in postfix form.
@@ -97,6 +103,8 @@ public struct CheckedSpec: Sendable {
   public var expectation: Expectation
   /// CPUs that run the mm at the start (`mm cpu0, cpu1`), or nil when mm_users is not tracked.
   public var mmUsers: [Int]?
+  /// `lazy_disables_preemption`: the arch disables preemption for a lazy section.
+  public var lazyDisablesPreemption: Bool
   /// The text it came from, for quoting operations in reports.
   public var sourceFile: SourceFile?
 }

@@ -30,6 +30,9 @@ struct Sema {
     "touch": ([.pte, .access], true),
     "ptep_get_and_clear_full": ([.pte, .value], true),
     "mmget": ([], false), "mmput": ([], true),
+    "lazy_mmu_mode_enable": ([], false), "lazy_mmu_mode_disable": ([], false),
+    "lazy_mmu_mode_pause": ([], false), "lazy_mmu_mode_resume": ([], false),
+    "preempt_disable": ([], false), "preempt_enable": ([], false), "might_sleep": ([], false),
   ]
 
   enum ArgKind { case pte, lock, value, access }
@@ -201,7 +204,7 @@ struct Sema {
       title: ast.title?.0 ?? "", mode: mode, batchLimit: batchLimit, pteNames: pteNames,
       initialPTEs: initial, lockNames: lockNames, ptlOf: ptlOf, cpus: cpus, hardware: hardware,
       properties: properties, retryBound: bound, trackAccessed: trackAccessed, expectation: expectation,
-      mmUsers: mmUsers, sourceFile: nil)
+      mmUsers: mmUsers, lazyDisablesPreemption: ast.lazyDisablesPreemption, sourceFile: nil)
   }
 
   private mutating func property(_ name: Name) -> PropertyKind? {
@@ -399,6 +402,13 @@ struct Sema {
         return nil
       }
       return .getAndClearFull(ptes[0], full: full != 0)
+    case "lazy_mmu_mode_enable": return .lazyMMUEnable
+    case "lazy_mmu_mode_disable": return .lazyMMUDisable
+    case "lazy_mmu_mode_pause": return .lazyMMUPause
+    case "lazy_mmu_mode_resume": return .lazyMMUResume
+    case "preempt_disable": return .preemptDisable
+    case "preempt_enable": return .preemptEnable
+    case "might_sleep": return .mightSleep
     case "mmget":
       if ast.mm == nil { error("sema.mm-not-tracked", "'mmget' needs an 'mm' declaration", fn.range, hint: "add 'mm cpu0, ...' naming the CPUs that run the mm") }
       return .mmget

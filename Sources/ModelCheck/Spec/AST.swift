@@ -77,6 +77,7 @@ public struct SpecAST: Sendable {
   public var expect: ExpectDecl?
   /// `mm cpu0, cpu1`: the CPUs that run the mm at the start (mm_users is tracked).
   public var mm: [Name]?
+  public var lazyDisablesPreemption = false
   public var cpus: [CPUDecl] = []
   public var endOfFile: SourceRange = SourceRange(start: .init(line: 1, column: 1), length: 1)
 }

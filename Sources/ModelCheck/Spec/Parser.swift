@@ -9,6 +9,7 @@
 ///                | 'check' check (',' check)*                     check := IDENT ('bound' INT)?
 ///                | 'track' IDENT (',' IDENT)*
 ///                | 'expect' ('pass' | 'fail' IDENT (',' IDENT)*)
+///                | 'mm' (IDENT (',' IDENT)* | 'none') | 'lazy_disables_preemption'
 ///                | 'cpu' IDENT block
 ///     block     := '{' stmt* '}'
 ///     stmt      := ('var' IDENT ('=' expr)? (',' IDENT ('=' expr)?)*
@@ -87,7 +88,7 @@ struct Parser {
         throw error("a declaration ('title', 'mode', 'pte', 'lock', 'cpu', 'hardware', 'check', 'expect', ...)")
       }
       let keyword = advance()
-      if ["title", "mode", "batch_limit", "expect", "mm"].contains(word), let first = seenOnce[word] {
+      if ["title", "mode", "batch_limit", "expect", "mm", "lazy_disables_preemption"].contains(word), let first = seenOnce[word] {
         throw Diagnostic("spec.duplicate-declaration", "'\(word)' is declared twice", at: keyword.range, hint: "a spec has one '\(word)'", notes: [.init(range: first, message: "first '\(word)' here")])
       }
       seenOnce[word] = keyword.range
@@ -156,6 +157,8 @@ struct Parser {
         } else {
           throw error("'pass' or 'fail <property>'")
         }
+      case "lazy_disables_preemption":
+        ast.lazyDisablesPreemption = true
       case "mm":
         var names: [Name] = []
         if case .identifier(let w) = current.kind, w != "none" {
@@ -174,7 +177,7 @@ struct Parser {
       default:
         throw Diagnostic(
           "spec.unknown-declaration", "unknown declaration '\(word)'", at: keyword.range,
-          hint: closestName(to: word, in: ["title", "mode", "batch_limit", "pte", "lock", "hardware", "check", "track", "expect", "cpu", "mm"]).map { "did you mean '\($0)'?" }
+          hint: closestName(to: word, in: ["title", "mode", "batch_limit", "pte", "lock", "hardware", "check", "track", "expect", "cpu", "mm", "lazy_disables_preemption"]).map { "did you mean '\($0)'?" }
             ?? "expected 'title', 'mode', 'batch_limit', 'pte', 'lock', 'hardware', 'check', 'track', 'expect' or 'cpu'")
       }
       if isSymbol(";") { _ = advance() }

@@ -33,6 +33,10 @@ public struct StateLayout: Sendable {
   public private(set) var view: [[Field]] = []
   /// Per CPU (only when mm_users is tracked): the CPU runs the mm (holds an mm_users reference).
   public private(set) var runsMM: [Field] = []
+  /// Per CPU: the 2025 generic lazy_mmu_state counters, and the preempt count.
+  public private(set) var enableCount: [Field] = []
+  public private(set) var pauseCount: [Field] = []
+  public private(set) var preemptCount: [Field] = []
 
   public let pteIndexBits: Int
 
@@ -68,6 +72,10 @@ public struct StateLayout: Sendable {
       tlb.append(row)
       view.append((0..<pteCount).map { _ in config.tracksLostUpdates ? allocate(2) : .absent })
       runsMM.append(config.initialMMUsers != nil ? allocate(1) : .absent)
+      let counterBits = bitsToHold(MachineConfig.maxCount + 1)
+      enableCount.append(config.usesNestingCounters ? allocate(counterBits) : .absent)
+      pauseCount.append(config.usesNestingCounters ? allocate(counterBits) : .absent)
+      preemptCount.append(config.usesPreemptCount ? allocate(counterBits) : .absent)
     }
     wordCount = max(nextBit == 0 ? nextWord : nextWord + 1, 1)
   }
@@ -89,7 +97,8 @@ public struct StateLayout: Sendable {
   public var usedBits: Int {
     var total = 0
     for f in mem + shadow + logical + unowned + tlbFlushed + lastWriter + lockHolder + pc
-      + registers + lazy + lazyLocks + batchCount + batchEntries + runsMM
+      + registers + lazy + lazyLocks + batchCount + batchEntries + runsMM + enableCount + pauseCount
+      + preemptCount
     { total += f.width }
     for row in tlb + view { for f in row { total += f.width } }
     return total

@@ -55,8 +55,8 @@ public struct Events: OptionSet, Sendable {
   public static let staleRead = Events(rawValue: 1 << 0)
   /// A hardware-set tracked bit (dirty, or accessed on request) was overwritten.
   public static let lostDirty = Events(rawValue: 1 << 1)
-  /// Lazy mode entered twice, left when not entered, left open at the end of a program,
-  /// or its lock released while the batch still held entries.
+  /// Lazy mode left open at the end of a program, or the lock it was entered under
+  /// released while the batch still held entries.
   public static let lazyUnbalanced = Events(rawValue: 1 << 2)
   /// A cmpxchg compared unequal (the caller's retry loop, if any, goes round again).
   public static let cmpxchgFailed = Events(rawValue: 1 << 3)
@@ -67,4 +67,15 @@ public struct Events: OptionSet, Sendable {
   /// A software write based on a stale view of the PTE, or an older batched write landing
   /// over a newer one: someone's update is lost.
   public static let lostUpdate = Events(rawValue: 1 << 6)
+  /// The flag-based arch_enter_lazy_mmu_mode() entered twice, arch_leave without a
+  /// matching enter, a nesting counter underflow, or a disable after which the caller's
+  /// earlier writes have not taken effect.
+  public static let lazyNesting = Events(rawValue: 1 << 7)
+  /// A sleeping operation in atomic context: preemption disabled (preempt_disable(), a
+  /// held spinlock, or a lazy section on an arch that disables preemption there).
+  public static let sleepInAtomic = Events(rawValue: 1 << 8)
+  /// preempt_enable() without a matching preempt_disable(): the spec is wrong.
+  public static let preemptUnderflow = Events(rawValue: 1 << 9)
+  /// A nesting or preempt counter went past `MachineConfig.maxCount`: the spec nests too deep.
+  public static let counterOverflow = Events(rawValue: 1 << 10)
 }

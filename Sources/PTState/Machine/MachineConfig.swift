@@ -25,6 +25,15 @@ public struct MachineConfig: Sendable {
   /// CPUs that run the mm at the start, when the spec tracks mm_users (nil: it does not,
   /// and every CPU's hardware may always act).
   public var initialMMUsers: [Int]? = nil
+  /// Whether programs use the nesting counters (lazy_mmu_mode_enable/disable/pause/resume)
+  /// or preempt_disable/enable: only then are those counters allotted.
+  public var usesNestingCounters: Bool = false
+  public var usesPreemptCount: Bool = false
+  /// The arch disables preemption for the whole lazy section (powerpc since b9ef323ea168,
+  /// sparc since a1d416bf9faf): sleeping inside one is sleeping in atomic context.
+  public var lazyDisablesPreemption: Bool = false
+  /// Largest nesting / preempt count a CPU can reach before it saturates (3 bits).
+  public static let maxCount = 7
 
   public init(
     mode: ParavirtMode, cpuCount: Int, pteCount: Int, lockCount: Int, ptlOf: [Int?],

@@ -9,6 +9,9 @@ public struct MachineSnapshot: Equatable, Sendable {
     public var batch: [BatchEntry]
     /// Per PTE: 0 none, 1 read-only, 2 writable clean, 3 writable dirty.
     public var tlb: [UInt8]
+    public var enableCount: Int = 0
+    public var pauseCount: Int = 0
+    public var preemptCount: Int = 0
   }
 
   public struct BatchEntry: Equatable, Sendable {
@@ -46,7 +49,8 @@ extension Machine {
         .init(
           pc: Int(s[l.pc[c]]), registers: regs, lazy: s[l.lazy[c]] != 0,
           lazyLocks: s[l.lazyLocks[c]], batch: batch,
-          tlb: ptes.map { UInt8(s[l.tlb[c][$0]]) }))
+          tlb: ptes.map { UInt8(s[l.tlb[c][$0]]) }, enableCount: Int(s[l.enableCount[c]]),
+          pauseCount: Int(s[l.pauseCount[c]]), preemptCount: Int(s[l.preemptCount[c]])))
     }
     return MachineSnapshot(
       mem: ptes.map { s.pte(l.mem[$0]) },

@@ -5,17 +5,18 @@
 // A flush applies the whole batch in FIFO order as one atomic step (one hypercall).
 
 extension Machine {
-  /// `arch_enter_lazy_mmu_mode()`. Entering twice is flagged (`lazy_balanced`): the
-  /// flag-based hooks of v1 do not nest.
+  /// `arch_enter_lazy_mmu_mode()`. Entering twice is flagged (`lazy_nesting`): the
+  /// flag-based arch hooks do not nest (the generic counters of 2025 call them only at the
+  /// outermost level).
   @inlinable public func enterLazy(_ s: PackedState, cpu: Int, _ events: inout Events) {
-    if s[layout.lazy[cpu]] != 0 { events.insert(.lazyUnbalanced) }
+    if s[layout.lazy[cpu]] != 0 { events.insert(.lazyNesting) }
     s[layout.lazy[cpu]] = 1
     s[layout.lazyLocks[cpu]] = locksHeld(s, by: cpu)
   }
 
   /// `arch_leave_lazy_mmu_mode()`: flush the batch, then leave.
   @inlinable public func leaveLazy(_ s: PackedState, cpu: Int, _ events: inout Events) {
-    if s[layout.lazy[cpu]] == 0 { events.insert(.lazyUnbalanced) }
+    if s[layout.lazy[cpu]] == 0 { events.insert(.lazyNesting) }
     flushBatch(s, cpu: cpu, &events)
     s[layout.lazy[cpu]] = 0
     s[layout.lazyLocks[cpu]] = 0

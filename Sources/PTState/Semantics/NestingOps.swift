@@ -1,0 +1,82 @@
+// The 2025 generic lazy MMU API with nesting ("mm: enable lazy_mmu sections to nest",
+// Kevin Brodsky): lazy_mmu_mode_enable/disable/pause/resume over per-task counters
+// enable_count and pause_count (here per CPU: a CPU runs one program). Only the outermost
+// enable/disable reach arch_enter/arch_leave; a nested disable flushes; pause leaves the
+// mode whatever the depth and resume re-enters it; calls between pause and resume have no
+// effect. Also preempt_disable/enable and might_sleep().
+
+extension Machine {
+  @inlinable func bump(_ s: PackedState, _ f: Field, _ events: inout Events) -> Bool {
+    let n = s[f]
+    guard n < UInt64(MachineConfig.maxCount) else {
+      events.insert(.counterOverflow)
+      return false
+    }
+    s[f] = n + 1
+    return true
+  }
+
+  /// `lazy_mmu_mode_enable()`.
+  @inlinable public func lazyMMUEnable(_ s: PackedState, cpu: Int, _ events: inout Events) {
+    guard s[layout.pauseCount[cpu]] == 0 else { return }
+    guard bump(s, layout.enableCount[cpu], &events) else { return }
+    if s[layout.enableCount[cpu]] == 1 { enterLazy(s, cpu: cpu, &events) }
+  }
+
+  /// `lazy_mmu_mode_disable()`: the outermost leaves, a nested one flushes; afterwards the
+  /// caller's earlier writes must have taken effect.
+  @inlinable public func lazyMMUDisable(_ s: PackedState, cpu: Int, _ events: inout Events) {
+    guard s[layout.pauseCount[cpu]] == 0 else { return }
+    let f = layout.enableCount[cpu]
+    guard s[f] > 0 else {
+      events.insert(.lazyNesting)  // underflow
+      return
+    }
+    s[f] -= 1
+    if s[f] == 0 { leaveLazy(s, cpu: cpu, &events) } else { flushLazy(s, cpu: cpu, &events) }
+    if batchCount(s, cpu: cpu) != 0 { events.insert(.lazyNesting) }
+  }
+
+  /// `lazy_mmu_mode_pause()`: leaves the mode whatever the depth.
+  @inlinable public func lazyMMUPause(_ s: PackedState, cpu: Int, _ events: inout Events) {
+    guard bump(s, layout.pauseCount[cpu], &events) else { return }
+    if s[layout.pauseCount[cpu]] == 1, s[layout.enableCount[cpu]] > 0 { leaveLazy(s, cpu: cpu, &events) }
+  }
+
+  /// `lazy_mmu_mode_resume()`: re-enters at the same depth.
+  @inlinable public func lazyMMUResume(_ s: PackedState, cpu: Int, _ events: inout Events) {
+    let f = layout.pauseCount[cpu]
+    guard s[f] > 0 else {
+      events.insert(.lazyNesting)  // underflow
+      return
+    }
+    s[f] -= 1
+    if s[f] == 0, s[layout.enableCount[cpu]] > 0 { enterLazy(s, cpu: cpu, &events) }
+  }
+
+  /// `preempt_disable()` / `preempt_enable()`.
+  @inlinable public func preemptDisable(_ s: PackedState, cpu: Int, _ events: inout Events) {
+    _ = bump(s, layout.preemptCount[cpu], &events)
+  }
+
+  @inlinable public func preemptEnable(_ s: PackedState, cpu: Int, _ events: inout Events) {
+    let f = layout.preemptCount[cpu]
+    guard s[f] > 0 else {
+      events.insert(.preemptUnderflow)
+      return
+    }
+    s[f] -= 1
+  }
+
+  /// Whether the CPU is in atomic context: preemption disabled explicitly, by a held
+  /// spinlock, or by a lazy section on an arch that disables preemption there.
+  @inlinable public func isAtomic(_ s: PackedState, cpu: Int) -> Bool {
+    s[layout.preemptCount[cpu]] != 0 || locksHeld(s, by: cpu) != 0
+      || (config.lazyDisablesPreemption && isLazy(s, cpu: cpu))
+  }
+
+  /// `might_sleep()` (a GFP_KERNEL allocation, a mutex): sleeping in atomic context is a bug.
+  @inlinable public func mightSleep(_ s: PackedState, cpu: Int, _ events: inout Events) {
+    if isAtomic(s, cpu: cpu) { events.insert(.sleepInAtomic) }
+  }
+}
