@@ -25,6 +25,8 @@ import Testing
     "spurious-fault/act-on-unlocked-read.spec": [.noLostUpdate: (9, false)],
     "full-mm-teardown/zap-live-mm-native.spec": [.noLostDirty: (4, false)],
     "sleeping/alloc-in-lazy-section.spec": [.noSleepInAtomic: (2, false)],
+    "tlb-discipline/mremap-flush-after-unlock.spec": [.noStaleTLB: (7, false)],
+    "tlb-discipline/mremap-shootdown-wait-after-unlock.spec": [.noStaleTLB: (8, false)],
     "nesting/set-ptes-flag-hooks.spec": [.lazyNesting: (4, false)],
     "full-mm-teardown/zap-live-mm-shadow.spec": [.noLostDirty: (4, false)],
   ]

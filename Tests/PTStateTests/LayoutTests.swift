@@ -100,7 +100,7 @@ struct LayoutTests {
     // The snapshot of a machine without shadow/TLB slots shows none.
     f.machine.writeInitialState(f.words)
     #expect(f.snap.shadow == nil)
-    #expect(f.snap.cpus.map(\.tlb) == [[0], [0]])
+    #expect(f.snap.cpus.map(\.tlb) == [[.none], [.none]])
   }
 
   @Test("a CPU with no batch slots and a one-value pc has absent fields")
@@ -137,28 +137,30 @@ struct LayoutTests {
 
     // direct, 2 CPUs, 2 PTEs, 1 lock, 2 registers, pc limit 4, 1 batch slot (limit 2):
     // word 0: 16 mem + 16 logical + 4 unowned + 2 tlbFlushed + 2 holder + CPU0 (2 pc +
-    // 16 regs + lazy + lazyLocks + 1 count) = 61 bits; CPU0's 10-bit entry opens word 1.
+    // 16 regs + lazy + lazyLocks + 1 count) = 61 bits; CPU0's 11-bit entry (1 PTE-index
+    // bit, 8 value bits, preserve-A/D, flush) opens word 1, then CPU1's 21 bits and entry.
     let small = Fixture(mode: .direct, cpus: 2, ptes: [.rw(1), .ro(2)], locks: 1, batchLimit: 2)
     #expect(small.layout.wordCount == 2)
     #expect(small.layout.pteIndexBits == 1)
     #expect(small.layout.batchCount[0] == Field(word: 0, shift: 60, mask: 1))
-    #expect(small.layout.batchEntries[0] == Field(word: 1, shift: 0, mask: 0x3FF))
-    #expect(small.layout.batchEntries[1] == Field(word: 1, shift: 31, mask: 0x3FF))
-    #expect(small.layout.usedBits == 61 + 10 + 31)
+    #expect(small.layout.batchEntries[0] == Field(word: 1, shift: 0, mask: 0x7FF))
+    #expect(small.layout.batchEntries[1] == Field(word: 1, shift: 32, mask: 0x7FF))
+    #expect(small.layout.usedBits == 61 + 11 + 21 + 11)
 
-    // shadow, 2 CPUs, 2 PTEs, 1 lock, 2 registers, pc limit 4, 3 slots (limit 4), TLB slots:
-    // 168 bits in 3 words. CPU1's first register fills word 1 exactly (bits 56...63);
-    // its second would straddle, so it opens word 2.
+    // shadow, 2 CPUs, 2 PTEs, 1 lock, 2 registers, pc limit 4, 3 slots (limit 4), 8-bit TLB
+    // slots: 198 bits in 4 words. Word 1: CPU0's registers, lazy, lock mask, count, three
+    // 11-bit entries (bits 20...52) and its first TLB slot (53...60); the second would
+    // straddle, so it opens word 2, followed by CPU1's pc and registers.
     let big = Fixture(mode: .shadow, cpus: 2, ptes: [.rw(1), .ro(2)], locks: 1, batchLimit: 4, tlb: true)
-    #expect(big.layout.wordCount == 3)
-    #expect(big.layout.usedBits == 168)
+    #expect(big.layout.wordCount == 4)
+    #expect(big.layout.usedBits == 198)
     // CPU0's first register would straddle word 0 (pc ends at bit 58), so it opens word 1.
     #expect(big.layout.pc[0] == Field(word: 0, shift: 56, mask: 3))
     #expect(big.layout.registers[0] == Field(word: 1, shift: 0, mask: 0xFF))
     #expect(big.layout.registers[1] == Field(word: 1, shift: 8, mask: 0xFF))
-    #expect(big.layout.registers[2] == Field(word: 1, shift: 56, mask: 0xFF))
-    #expect(big.layout.registers[3] == Field(word: 2, shift: 0, mask: 0xFF))
-    #expect(big.layout.tlb[1][1] == Field(word: 2, shift: 44, mask: 3))
+    #expect(big.layout.registers[2] == Field(word: 2, shift: 10, mask: 0xFF))
+    #expect(big.layout.registers[3] == Field(word: 2, shift: 18, mask: 0xFF))
+    #expect(big.layout.tlb[1][1] == Field(word: 3, shift: 8, mask: 0xFF))
   }
 
   @Test("the initial state holds the declared PTEs and nothing else")
@@ -179,7 +181,7 @@ struct LayoutTests {
       #expect(!cpu.lazy)
       #expect(cpu.lazyLocks == 0)
       #expect(cpu.batch.isEmpty)
-      #expect(cpu.tlb == [0, 0, 0])
+      #expect(cpu.tlb == [.none, .none, .none])
     }
   }
 
@@ -193,7 +195,7 @@ struct LayoutTests {
     s[l.lockHolder[1]] = 2
     s[l.unowned[1]] = 2
     s[l.tlbFlushed[0]] = 1
-    s[l.tlb[0][1]] = 3
+    s[l.tlb[0][1]] = UInt64(PTE.ro(3).rawValue)
     s[l.lazy[1]] = 1
     s[l.lazyLocks[1]] = 2
     let snap = f.snap
@@ -203,7 +205,7 @@ struct LayoutTests {
     #expect(snap.lockHolder == [nil, 1])
     #expect(snap.unowned == [0, PTE.dirtyBit])
     #expect(snap.tlbFlushed == [true, false])
-    #expect(snap.cpus[0].tlb == [0, 3])
+    #expect(snap.cpus[0].tlb == [.none, .ro(3)])
     #expect(snap.cpus[1].lazy)
     #expect(snap.cpus[1].lazyLocks == 2)
     #expect(!snap.cpus[0].lazy)

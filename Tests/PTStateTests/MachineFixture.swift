@@ -29,7 +29,8 @@ final class Fixture {
     mode: ParavirtMode, cpus: Int = 2, ptes: [PTE] = [.rw(1)], locks: Int = 1,
     ptlOf: [Int?]? = nil, batchLimit: Int = 4, batchSlots: [Int]? = nil, tlb: Bool = false,
     tracked: UInt8 = PTE.dirtyBit, registers: Int = 2, pcLimit: Int = 4, lostUpdates: Bool = false,
-    counters: Bool = false, lazyDisablesPreemption: Bool = false
+    counters: Bool = false, lazyDisablesPreemption: Bool = false, staleTLB: Bool = false,
+    asyncShootdown: Bool = false, initialTLB: Bool = false
   ) {
     var config = MachineConfig(
       mode: mode, cpuCount: cpus, pteCount: ptes.count, lockCount: locks,
@@ -43,6 +44,9 @@ final class Fixture {
     config.usesNestingCounters = counters
     config.usesPreemptCount = counters
     config.lazyDisablesPreemption = lazyDisablesPreemption
+    config.tracksStaleTLB = staleTLB
+    config.usesAsyncShootdown = asyncShootdown
+    config.initialTLB = Array(repeating: Array(repeating: initialTLB, count: ptes.count), count: cpus)
     machine = Machine(
       config: config,
       batchSlots: batchSlots ?? Array(repeating: max(batchLimit - 1, 0), count: cpus))
@@ -143,7 +147,11 @@ final class Fixture {
     return (ok, e)
   }
 
-  func flushTLB(_ p: Int) { machine.flushTLB(s, pte: p) }
+  @discardableResult func flushTLB(_ p: Int, cpu: Int = 0) -> Events {
+    var e = Events()
+    machine.flushTLB(s, cpu: cpu, pte: p, &e)
+    return e
+  }
 
   func evict(_ cpu: Int, _ p: Int) -> Bool { machine.evictTLB(s, cpu: cpu, pte: p) }
 }

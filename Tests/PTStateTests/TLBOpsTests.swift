@@ -9,10 +9,10 @@ struct TLBOpsTests {
     #expect(f.access(0, 0, .read) == (true, []))
     #expect(f.access(1, 0, .write) == (true, []))
     #expect(f.access(0, 1, .read) == (true, []))
-    #expect(f.snap.cpus.map(\.tlb) == [[2, 1], [3, 0]])
+    #expect(f.snap.cpus.map(\.tlb) == [[PTE.rw(1).with(PTE.accessedBit), PTE.ro(2).with(PTE.accessedBit)], [PTE.rw(1).with(PTE.ad), .none]])
     f.flushTLB(0)
     let snap = f.snap
-    #expect(snap.cpus.map(\.tlb) == [[0, 1], [0, 0]])
+    #expect(snap.cpus.map(\.tlb) == [[.none, PTE.ro(2).with(PTE.accessedBit)], [.none, .none]])
     #expect(snap.tlbFlushed == [true, false])
     // Only TLB and ghost state change: the PTE keeps its hardware bits.
     #expect(snap.mem[0] == PTE.rw(1).with(PTE.ad))
@@ -25,7 +25,7 @@ struct TLBOpsTests {
     #expect(f.access(0, 0, .read).0)
     #expect(f.access(1, 0, .read).0)
     #expect(f.evict(0, 0))
-    #expect(f.snap.cpus.map(\.tlb) == [[0], [2]])
+    #expect(f.snap.cpus.map(\.tlb) == [[.none], [PTE.rw(1).with(PTE.accessedBit)]])
     #expect(!f.evict(0, 0))
     #expect(f.snap.tlbFlushed == [false])
   }
@@ -37,13 +37,23 @@ struct TLBOpsTests {
     #expect(!f.evict(0, 0))
   }
 
-  @Test("direct lazy: a walk after flush_tlb while the write is still queued reports staleRead")
-  func staleWalkDirect() {
+  @Test("direct lazy: the writer's own flush_tlb is queued behind its write, so no walk is stale")
+  func ownFlushIsQueued() {
     let f = Fixture(mode: .direct, tlb: true)
     f.enter(0)
     f.setPTE(0, 0, .ro(2))
     f.flushTLB(0)
-    let (ok, e) = f.access(1, 0, .read)
+    #expect(f.snap.tlbFlushed == [false])
+    #expect(f.access(1, 0, .read) == (true, []))  // racy, and no flush promise made yet
+  }
+
+  @Test("direct: another CPU's flush_tlb while a write is still queued: the walk is stale")
+  func staleWalkDirect() {
+    let f = Fixture(mode: .direct, cpus: 3, tlb: true)
+    f.enter(0)
+    f.setPTE(0, 0, .ro(2))
+    f.flushTLB(0, cpu: 1)  // cpu1 is not lazy: its flush completes at once
+    let (ok, e) = f.access(2, 0, .read)
     #expect(ok)  // the old mapping is still present in memory
     #expect(e == .staleRead)
     #expect(f.snap.mem == [PTE.rw(1).with(PTE.accessedBit)])
@@ -61,16 +71,16 @@ struct TLBOpsTests {
     #expect(e.isEmpty)
     #expect(f.snap.mem == [PTE.ro(2).with(PTE.accessedBit)])
     #expect(f.snap.logical == [PTE.ro(2).with(PTE.accessedBit)])
-    #expect(f.snap.cpus[1].tlb == [1])
+    #expect(f.snap.cpus[1].tlb == [PTE.ro(2).with(PTE.accessedBit)])
   }
 
-  @Test("shadow lazy: a walk after flush_tlb while the shadow sync is queued reports staleRead")
+  @Test("shadow: another CPU's flush_tlb while the shadow sync is queued: the walk is stale")
   func staleWalkShadow() {
-    let f = Fixture(mode: .shadow, tlb: true)
+    let f = Fixture(mode: .shadow, cpus: 3, tlb: true)
     f.enter(0)
     f.setPTE(0, 0, .ro(2))
-    f.flushTLB(0)
-    #expect(f.access(1, 0, .read).1.contains(.staleRead))
+    f.flushTLB(0, cpu: 1)
+    #expect(f.access(2, 0, .read).1.contains(.staleRead))
   }
 
   @Test("native: the write lands at once, so the walk after flush_tlb is fresh even in lazy mode")
@@ -94,12 +104,12 @@ struct TLBOpsTests {
 
   @Test("a stale walk that faults still reports staleRead")
   func staleFaultingWalk() {
-    let f = Fixture(mode: .direct, ptes: [.none], tlb: true)
+    let f = Fixture(mode: .direct, cpus: 3, ptes: [.none], tlb: true)
     f.enter(0)
     f.setPTE(0, 0, .rw(2))
-    f.flushTLB(0)
+    f.flushTLB(0, cpu: 1)
     let before = f.raw
-    #expect(f.access(1, 0, .read) == (false, .staleRead))
+    #expect(f.access(2, 0, .read) == (false, .staleRead))
     #expect(f.raw == before)
   }
 
@@ -132,7 +142,7 @@ struct TLBOpsTests {
     #expect(f.access(1, 0, .read) == (true, []))
     snap = f.snap
     #expect(snap.shadow == [PTE.ro(1).with(PTE.ad)])
-    #expect(snap.cpus[1].tlb == [1])
+    #expect(snap.cpus[1].tlb == [PTE.ro(1).with(PTE.ad)])
     // The software view is consistent: a locked read sees the logical value.
     #expect(f.get(0, 0) == (PTE.ro(1).with(PTE.ad), []))
   }

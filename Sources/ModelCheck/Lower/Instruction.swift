@@ -47,6 +47,8 @@ public enum Instruction: Sendable, Hashable {
   case modifyProtStart(dst: Register, pte: UInt16)
   case modifyProtCommit(pte: UInt16, value: ExprRef)
   case flushTLB(pte: UInt16)
+  case flushTLBStart(pte: UInt16)
+  case flushTLBWait(pte: UInt16)
   case touch(dst: Register, pte: UInt16, kind: AccessKind)
   /// The two halves of `ptep_get_and_clear_full(p, 1)`: a plain read, then a plain store.
   case fullTeardownRead(dst: Register, pte: UInt16)

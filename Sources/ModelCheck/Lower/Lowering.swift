@@ -49,10 +49,16 @@ struct Lowering {
       let cap = spec.mode == .native || !mayEnterLazy[c] ? 0 : spec.batchLimit - 1
       batchSlots.append(l.hasBackEdge ? cap : min(cap, queueing))
     }
-    // Spontaneous hardware accesses get no TLB slot: for them a TLB hit changes nothing,
-    // which is the same as the hardware not acting (always possible), so a TLB would only
-    // multiply states. Programs that `touch` a PTE observe hits (a stale translation that
-    // still works), so they keep one.
+    // Spontaneous hardware accesses get no TLB slot unless the spec asks (`tlb cpu: pte`):
+    // for them a TLB hit changes nothing, which is the same as the hardware not acting
+    // (always possible), so a TLB would only multiply states. Programs that `touch` a PTE
+    // observe hits (a stale translation that still works), so they keep one, and so does a
+    // `tlb` line, where a stale hit is what `no_stale_tlb` looks for.
+    var initialTLB = [[Bool]](repeating: [Bool](repeating: false, count: spec.pteNames.count), count: spec.cpus.count)
+    for e in spec.tlbEntries {
+      tlbCached[e.cpu][e.pte] = true
+      initialTLB[e.cpu][e.pte] = true
+    }
 
     var tracked = PTE.dirtyBit
     if spec.trackAccessed { tracked |= PTE.accessedBit }
@@ -63,6 +69,9 @@ struct Lowering {
     config.tracksLostUpdates = spec.properties.contains(.noLostUpdate)
     config.initialMMUsers = spec.mmUsers
     config.lazyDisablesPreemption = spec.lazyDisablesPreemption
+    config.initialTLB = initialTLB
+    config.tracksStaleTLB = spec.properties.contains(.noStaleTLB)
+    config.usesAsyncShootdown = l.code.contains { if case .flushTLBStart = $0 { return true } else { return false } }
     config.usesNestingCounters = l.code.contains { [.lazyMMUEnable, .lazyMMUDisable, .lazyMMUPause, .lazyMMUResume].contains($0) }
     config.usesPreemptCount = l.code.contains { $0 == .preemptDisable || $0 == .preemptEnable }
     let machine = Machine(config: config, batchSlots: batchSlots)
@@ -88,6 +97,13 @@ struct Lowering {
     for c in 0..<spec.cpus.count where batchSlots[c] > 0 {
       actions.append(Action(kind: .earlyFlush, cpu: c, pte: 0, arg: 0))
     }
+    if config.usesAsyncShootdown {
+      for c in 0..<spec.cpus.count {
+        for p in 0..<spec.pteNames.count where tlbCached[c][p] {
+          actions.append(Action(kind: .shootdownIPI, cpu: c, pte: p, arg: 0))
+        }
+      }
+    }
 
     return Program(
       spec: spec, machine: machine, code: l.code, cpuStart: cpuStart, sourceMap: l.sourceMap,
@@ -98,7 +114,7 @@ struct Lowering {
   static func mayQueue(_ i: Instruction, mode: ParavirtMode) -> Bool {
     switch (i, mode) {
     case (_, .native): return false
-    case (.setPTE, _), (.modifyProtCommit, _): return true
+    case (.setPTE, _), (.modifyProtCommit, _), (.flushTLB, _): return true
     case (.getAndClear, .shadow), (.xchg, .shadow), (.cmpxchg, .shadow), (.modifyProtStart, .shadow): return true
     default: return false
     }
@@ -214,6 +230,8 @@ struct Lowering {
     case .modifyProtStart(let p): return .modifyProtStart(dst: dst, pte: UInt16(p))
     case .modifyProtCommit(let p, let v): return .modifyProtCommit(pte: UInt16(p), value: expr(v))
     case .flushTLB(let p): return .flushTLB(pte: UInt16(p))
+    case .flushTLBStart(let p): return .flushTLBStart(pte: UInt16(p))
+    case .flushTLBWait(let p): return .flushTLBWait(pte: UInt16(p))
     case .touch(let p, let k): return .touch(dst: dst, pte: UInt16(p), kind: k)
     case .getAndClearFull(let p, _): return .getAndClear(dst: dst, pte: UInt16(p))  // full = 0: atomic
     case .lazyMMUEnable: return .lazyMMUEnable

@@ -8,8 +8,14 @@ extension Program: TransitionSystem {
   public var actionCount: Int { actions.count }
   public var processCount: Int { spec.cpus.count }
 
+  /// CPU steps and a CPU handling its shootdown IPI are that CPU's moves (an IPI is
+  /// delivered eventually: weak fairness applies to it); hardware, TLB eviction and early
+  /// batch flushes are the environment.
   public func process(of action: Int) -> Int {
-    actions[action].kind == .cpuStep ? actions[action].cpu : -1
+    switch actions[action].kind {
+    case .cpuStep, .shootdownIPI: return actions[action].cpu
+    case .hardwareAccess, .tlbEvict, .earlyFlush: return -1
+    }
   }
 
   public func writeInitialState(_ words: UnsafeMutablePointer<UInt64>) -> StepOutcome {
@@ -52,6 +58,7 @@ extension Program: TransitionSystem {
     if events.contains(.lostUpdate) { v |= PropertyKind.noLostUpdate.bit }
     if events.contains(.lazyNesting) { v |= PropertyKind.lazyNesting.bit }
     if events.contains(.sleepInAtomic) { v |= PropertyKind.noSleepInAtomic.bit }
+    if events.contains(.staleTLB) { v |= PropertyKind.noStaleTLB.bit }
     return v & propertyMask
   }
 
@@ -70,6 +77,8 @@ extension Program: TransitionSystem {
     case .earlyFlush:
       guard machine.batchCount(s, cpu: action.cpu) > 0 else { return .disabled }
       machine.flushBatch(s, cpu: action.cpu, &events)
+    case .shootdownIPI:
+      guard machine.handleShootdownIPI(s, cpu: action.cpu, pte: action.pte) else { return .disabled }
     }
     return StepOutcome(enabled: true, violations: violations(events))
   }
@@ -133,7 +142,11 @@ extension Program: TransitionSystem {
     case .modifyProtCommit(let p, let v):
       machine.modifyProtCommit(s, cpu: cpu, pte: Int(p), value: PTE(rawValue: evaluate(v, s, cpu: cpu)), &events)
     case .flushTLB(let p):
-      machine.flushTLB(s, pte: Int(p))
+      machine.flushTLB(s, cpu: cpu, pte: Int(p), &events)
+    case .flushTLBStart(let p):
+      machine.flushTLBStart(s, cpu: cpu, pte: Int(p))
+    case .flushTLBWait(let p):
+      guard machine.flushTLBWait(s, cpu: cpu, pte: Int(p)) else { return .disabled }
     case .touch(let dst, let p, let kind):
       let ok = machine.hardwareAccess(s, cpu: cpu, pte: Int(p), kind: kind, byProgram: true, &events)
       store(s, cpu: cpu, dst, ok ? 1 : 0)

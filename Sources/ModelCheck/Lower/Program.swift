@@ -4,7 +4,7 @@ import PTState
 /// `arg` at an `either`), a spontaneous hardware access, a TLB eviction, or an early
 /// flush of a lazy batch (the hypervisor call issued before `leave`, e.g. a full buffer).
 public struct Action: Sendable, Hashable {
-  public enum Kind: UInt8, Sendable { case cpuStep, hardwareAccess, tlbEvict, earlyFlush }
+  public enum Kind: UInt8, Sendable { case cpuStep, hardwareAccess, tlbEvict, earlyFlush, shootdownIPI }
   public var kind: Kind
   public var cpu: Int
   public var pte: Int

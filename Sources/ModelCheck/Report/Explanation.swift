@@ -13,6 +13,7 @@ enum Explanation {
     case .noLostUpdate: return lostUpdate(last, trace, program)
     case .lazyNesting: return lazyNesting(last, program)
     case .noSleepInAtomic: return sleepInAtomic(last, program)
+    case .noStaleTLB: return staleTLB(last, trace, program)
     }
   }
 
@@ -195,6 +196,25 @@ enum Explanation {
     case .lazyMMUDisable: return "after \(name)'s lazy_mmu_mode_disable()\(line(step.location)) its earlier page-table writes have not all taken effect"
     default: return "\(name) broke the lazy-mode nesting rules"
     }
+  }
+
+  static func staleTLB(_ step: TraceStep, _ trace: Trace, _ p: Program) -> String {
+    let names = p.spec.pteNames
+    let c = step.action.cpu
+    guard let x = readPTE(p, step) else { return "a CPU used a stale TLB entry" }
+    let cached = step.before.cpus[c].tlb[x]
+    let index = trace.steps.count - 1
+    let change = trace.steps[..<index].last { $0.action.kind == .cpuStep && writtenPTE(p, $0) == x }
+    var why = "\(cpuName(p, c)) still used its TLB entry for pte \(names[x]) (\(cached))"
+    if let change {
+      why += " after \(cpuName(p, change.action.cpu)) changed the PTE to \(change.after.logical[x])\(line(change.location))"
+      if let l = p.spec.ptlOf[x], let unlock = trace.steps[..<index].last(where: { s in
+        s.action.kind == .cpuStep && s.before.lockHolder[l] == change.action.cpu && s.after.lockHolder[l] == nil
+      }) {
+        why += " and released \(p.spec.lockNames[l])\(line(unlock.location)) before the TLB flush completed"
+      }
+    }
+    return why + ": the next holder of the lock may already have freed or reused the page (flush the TLB before dropping the lock, as eb66ae030829 does for mremap)"
   }
 
   static func sleepInAtomic(_ step: TraceStep, _ p: Program) -> String {

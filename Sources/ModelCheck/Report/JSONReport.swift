@@ -23,9 +23,11 @@ public enum JSONReport {
         ("finished", .bool({ if case .end = p.instruction(cpu: c, pc: x.pc) { return true } else { return false } }())),
         ("next_line", line),
         ("lazy", .bool(x.lazy)),
-        ("batch", .array(x.batch.map { .object([("pte", .string(spec.pteNames[$0.pte])), ("value", .string("\($0.value)")), ("preserve_ad", .bool($0.preserveAD))]) })),
+        ("batch", .array(x.batch.map {
+          .object([("pte", .string(spec.pteNames[$0.pte])), ("kind", .string($0.isFlush ? "flush_tlb" : "write")), ("value", .string("\($0.value)")), ("preserve_ad", .bool($0.preserveAD))])
+        })),
         ("registers", .object(cpu.registers.enumerated().map { ($0.element, .string(Trace.registerText(cpu, $0.offset, x.registers[$0.offset]))) })),
-        ("tlb", .object(spec.pteNames.enumerated().compactMap { i, n in x.tlb[i] == 0 ? nil : (n, .string(Trace.tlbNames[Int(x.tlb[i])])) })),
+        ("tlb", .object(spec.pteNames.enumerated().compactMap { i, n in x.tlb[i] == .none ? nil : (n, .string("\(x.tlb[i])")) })),
       ]))
     }
     return .object([("ptes", .object(ptes)), ("locks", .object(locks)), ("cpus", .object(cpus))])

@@ -50,7 +50,6 @@ public struct Trace: Sendable {
       if action.kind == .cpuStep, Trace.isMidSectionFlush(program, action, before, after) {
         effects.insert("batch full: one hypercall applies \(before.cpus[action.cpu].batch.count + 1) entries", at: 0)
       }
-      if action.kind == .hardwareAccess, effects.isEmpty { effects = ["TLB hit"] }
       if action.kind == .hardwareAccess || (action.kind == .cpuStep && Trace.isTouch(program, action, before)) {
         if let note = Trace.hardwareNote(program, action, before, after) { effects.insert(note, at: 0) }
       }
@@ -93,6 +92,8 @@ public struct Trace: Sendable {
     case .earlyFlush:
       let n = s.cpus[action.cpu].batch.count
       return ("hyp", "flushes \(cpu)'s batch early (\(n) \(n == 1 ? "entry" : "entries"))", nil)
+    case .shootdownIPI:
+      return (cpu, "handles the TLB shootdown IPI for \(pte)", nil)
     }
   }
 
@@ -101,7 +102,7 @@ public struct Trace: Sendable {
     guard let p else { return nil }
     let cached = before.cpus[action.cpu].tlb[p]
     let write = action.kind == .hardwareAccess ? action.arg == 1 : touchIsWrite(program, action, before)
-    if write ? cached == 3 : cached != 0 { return "TLB hit" }
+    if cached.isPresent, !write || (cached.isWritable && cached.isDirty) { return "TLB hit (\(cached))" }
     let seen = program.machine.config.mode == .shadow ? before.shadow?[p] ?? before.mem[p] : before.mem[p]
     let ok = seen.isPresent && (!write || seen.isWritable)
     let table = program.machine.config.mode == .shadow ? "shadow " : ""
@@ -118,7 +119,6 @@ public struct Trace: Sendable {
     return false
   }
 
-  static let tlbNames = ["none", "read-only", "writable", "writable+dirty"]
 
   /// The fields that differ between two snapshots, in kernel words.
   static func effects(_ program: Program, _ a: MachineSnapshot, _ b: MachineSnapshot) -> [String] {
@@ -152,7 +152,10 @@ public struct Trace: Sendable {
     }
     for (c, cpu) in spec.cpus.enumerated() {
       for (p, name) in spec.pteNames.enumerated() where a.cpus[c].tlb[p] != b.cpus[c].tlb[p] {
-        out.append("\(cpu.name) TLB \(name): \(tlbNames[Int(b.cpus[c].tlb[p])])")
+        out.append("\(cpu.name) TLB \(name): \(b.cpus[c].tlb[p] == .none ? "no entry" : "\(b.cpus[c].tlb[p])")")
+      }
+      for (p, name) in spec.pteNames.enumerated() where a.cpus[c].ipiPending[p] != b.cpus[c].ipiPending[p] {
+        out.append("\(cpu.name): shootdown IPI for \(name) \(b.cpus[c].ipiPending[p] ? "pending" : "handled")")
       }
     }
     return out
@@ -164,7 +167,9 @@ public struct Trace: Sendable {
 
   static func batchText(_ program: Program, _ batch: [MachineSnapshot.BatchEntry]) -> String {
     if batch.isEmpty { return "[]" }
-    return "[" + batch.map { "\(program.spec.pteNames[$0.pte]) <- \($0.value)\($0.preserveAD ? " (preserve A/D)" : "")" }.joined(separator: ", ") + "]"
+    return "[" + batch.map {
+      $0.isFlush ? "flush_tlb(\(program.spec.pteNames[$0.pte]))" : "\(program.spec.pteNames[$0.pte]) <- \($0.value)\($0.preserveAD ? " (preserve A/D)" : "")"
+    }.joined(separator: ", ") + "]"
   }
 }
 

@@ -10,6 +10,7 @@ public enum PropertyKind: Int, Sendable, CaseIterable, Comparable {
   case noLostUpdate = 5
   case lazyNesting = 6
   case noSleepInAtomic = 7
+  case noStaleTLB = 8
 
   public var name: String {
     switch self {
@@ -21,6 +22,7 @@ public enum PropertyKind: Int, Sendable, CaseIterable, Comparable {
     case .noLostUpdate: return "no_lost_update"
     case .lazyNesting: return "lazy_nesting"
     case .noSleepInAtomic: return "no_sleep_in_atomic"
+    case .noStaleTLB: return "no_stale_tlb"
     }
   }
 
@@ -54,6 +56,7 @@ public enum KernelOp: Sendable, Hashable {
   case mmget, mmput
   case lazyMMUEnable, lazyMMUDisable, lazyMMUPause, lazyMMUResume
   case preemptDisable, preemptEnable, mightSleep
+  case flushTLBStart(Int), flushTLBWait(Int)
 }
 
 /// A statement with every name resolved and every expression in postfix form.
@@ -105,6 +108,8 @@ public struct CheckedSpec: Sendable {
   public var mmUsers: [Int]?
   /// `lazy_disables_preemption`: the arch disables preemption for a lazy section.
   public var lazyDisablesPreemption: Bool
+  /// `tlb cpu1: a, b`: (cpu, pte) TLB slots that start filled with the PTE's translation.
+  public var tlbEntries: [(cpu: Int, pte: Int)] = []
   /// The text it came from, for quoting operations in reports.
   public var sourceFile: SourceFile?
 }

@@ -33,6 +33,7 @@ struct Sema {
     "lazy_mmu_mode_enable": ([], false), "lazy_mmu_mode_disable": ([], false),
     "lazy_mmu_mode_pause": ([], false), "lazy_mmu_mode_resume": ([], false),
     "preempt_disable": ([], false), "preempt_enable": ([], false), "might_sleep": ([], false),
+    "flush_tlb_start": ([.pte], false), "flush_tlb_wait": ([.pte], false),
   ]
 
   enum ArgKind { case pte, lock, value, access }
@@ -144,6 +145,11 @@ struct Sema {
       }
     }
 
+    var tlbEntries: [(cpu: Int, pte: Int)] = []
+    for d in ast.tlb {
+      guard let c = resolve(d.cpu, in: cpuIndex, "CPU") else { continue }
+      for p in d.ptes { if let i = resolve(p, in: pteIndex, "PTE") { tlbEntries.append((c, i)) } }
+    }
     var mmUsers: [Int]?
     if let names = ast.mm {
       mmUsers = names.compactMap { resolve($0, in: cpuIndex, "CPU") }
@@ -200,11 +206,13 @@ struct Sema {
       }
     }
 
-    return CheckedSpec(
+    var spec = CheckedSpec(
       title: ast.title?.0 ?? "", mode: mode, batchLimit: batchLimit, pteNames: pteNames,
       initialPTEs: initial, lockNames: lockNames, ptlOf: ptlOf, cpus: cpus, hardware: hardware,
       properties: properties, retryBound: bound, trackAccessed: trackAccessed, expectation: expectation,
       mmUsers: mmUsers, lazyDisablesPreemption: ast.lazyDisablesPreemption, sourceFile: nil)
+    spec.tlbEntries = tlbEntries
+    return spec
   }
 
   private mutating func property(_ name: Name) -> PropertyKind? {
@@ -409,6 +417,8 @@ struct Sema {
     case "preempt_disable": return .preemptDisable
     case "preempt_enable": return .preemptEnable
     case "might_sleep": return .mightSleep
+    case "flush_tlb_start": return .flushTLBStart(ptes[0])
+    case "flush_tlb_wait": return .flushTLBWait(ptes[0])
     case "mmget":
       if ast.mm == nil { error("sema.mm-not-tracked", "'mmget' needs an 'mm' declaration", fn.range, hint: "add 'mm cpu0, ...' naming the CPUs that run the mm") }
       return .mmget

@@ -78,6 +78,8 @@ public struct SpecAST: Sendable {
   /// `mm cpu0, cpu1`: the CPUs that run the mm at the start (mm_users is tracked).
   public var mm: [Name]?
   public var lazyDisablesPreemption = false
+  /// `tlb cpu1: a, b`: TLB slots for a CPU's hardware, filled at the start.
+  public var tlb: [(cpu: Name, ptes: [Name])] = []
   public var cpus: [CPUDecl] = []
   public var endOfFile: SourceRange = SourceRange(start: .init(line: 1, column: 1), length: 1)
 }

@@ -10,6 +10,7 @@
 ///                | 'track' IDENT (',' IDENT)*
 ///                | 'expect' ('pass' | 'fail' IDENT (',' IDENT)*)
 ///                | 'mm' (IDENT (',' IDENT)* | 'none') | 'lazy_disables_preemption'
+///                | 'tlb' IDENT ':' IDENT (',' IDENT)*
 ///                | 'cpu' IDENT block
 ///     block     := '{' stmt* '}'
 ///     stmt      := ('var' IDENT ('=' expr)? (',' IDENT ('=' expr)?)*
@@ -157,6 +158,15 @@ struct Parser {
         } else {
           throw error("'pass' or 'fail <property>'")
         }
+      case "tlb":
+        let cpu = try expectIdentifier("a CPU name")
+        _ = try expectSymbol(":")
+        var ptes = [try expectIdentifier("a PTE name")]
+        while isSymbol(",") {
+          _ = advance()
+          ptes.append(try expectIdentifier("a PTE name"))
+        }
+        ast.tlb.append((cpu, ptes))
       case "lazy_disables_preemption":
         ast.lazyDisablesPreemption = true
       case "mm":
@@ -177,7 +187,7 @@ struct Parser {
       default:
         throw Diagnostic(
           "spec.unknown-declaration", "unknown declaration '\(word)'", at: keyword.range,
-          hint: closestName(to: word, in: ["title", "mode", "batch_limit", "pte", "lock", "hardware", "check", "track", "expect", "cpu", "mm", "lazy_disables_preemption"]).map { "did you mean '\($0)'?" }
+          hint: closestName(to: word, in: ["title", "mode", "batch_limit", "pte", "lock", "hardware", "check", "track", "expect", "cpu", "mm", "lazy_disables_preemption", "tlb"]).map { "did you mean '\($0)'?" }
             ?? "expected 'title', 'mode', 'batch_limit', 'pte', 'lock', 'hardware', 'check', 'track', 'expect' or 'cpu'")
       }
       if isSymbol(";") { _ = advance() }

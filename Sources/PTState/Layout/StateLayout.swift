@@ -27,7 +27,15 @@ public struct StateLayout: Sendable {
   public private(set) var batchSlots: [Int] = []
   public private(set) var batchBase: [Int] = []  // index into `batchEntries`
   public private(set) var batchEntries: [Field] = []
-  public private(set) var tlb: [[Field]] = []  // 2 bits: 0 none, 1 read-only, 2 writable, 3 writable+dirty
+  /// Per CPU and PTE: the cached translation, as the PTE value it was filled from (with the
+  /// A/D bits the fill set); `none` = no entry. Only for PTEs the CPU's TLB may hold.
+  public private(set) var tlb: [[Field]] = []
+  /// Per CPU and PTE: a TLB shootdown IPI for this PTE is waiting to be handled.
+  public private(set) var ipiPending: [[Field]] = []
+  /// Ghost, per PTE (only with `no_stale_tlb`): a write removed or downgraded the
+  /// translation and no flush has completed since; and the PTE's lock was released since.
+  public private(set) var flushOwed: [Field] = []
+  public private(set) var exposed: [Field] = []
   /// Ghost, per CPU and PTE (only with `no_lost_update`): bit 0 = the CPU has read the PTE,
   /// bit 1 = what it last read or wrote is no longer the PTE's latest software value.
   public private(set) var view: [[Field]] = []
@@ -52,6 +60,8 @@ public struct StateLayout: Sendable {
     for _ in 0..<pteCount { logical.append(allocate(8)) }
     for _ in 0..<pteCount { unowned.append(allocate(2)) }
     for _ in 0..<pteCount { tlbFlushed.append(allocate(1)) }
+    for _ in 0..<pteCount { flushOwed.append(config.tracksStaleTLB ? allocate(1) : .absent) }
+    for _ in 0..<pteCount { exposed.append(config.tracksStaleTLB ? allocate(1) : .absent) }
     let writerBits = config.tracksLostUpdates ? bitsToHold(config.cpuCount + 1) : 0
     for _ in 0..<pteCount { lastWriter.append(allocate(writerBits)) }
     let holderBits = bitsToHold(config.cpuCount + 1)
@@ -66,10 +76,11 @@ public struct StateLayout: Sendable {
       self.batchSlots.append(slots)
       batchCount.append(allocate(bitsToHold(slots + 1)))
       batchBase.append(batchEntries.count)
-      for _ in 0..<slots { batchEntries.append(allocate(pteIndexBits + 9)) }
+      for _ in 0..<slots { batchEntries.append(allocate(pteIndexBits + 10)) }
       var row: [Field] = []
-      for p in 0..<pteCount { row.append(config.tlbCached[c][p] ? allocate(2) : .absent) }
+      for p in 0..<pteCount { row.append(config.tlbCached[c][p] ? allocate(8) : .absent) }
       tlb.append(row)
+      ipiPending.append((0..<pteCount).map { config.usesAsyncShootdown && config.tlbCached[c][$0] ? allocate(1) : .absent })
       view.append((0..<pteCount).map { _ in config.tracksLostUpdates ? allocate(2) : .absent })
       runsMM.append(config.initialMMUsers != nil ? allocate(1) : .absent)
       let counterBits = bitsToHold(MachineConfig.maxCount + 1)
@@ -96,11 +107,11 @@ public struct StateLayout: Sendable {
   /// Bits actually used (for the statistics line).
   public var usedBits: Int {
     var total = 0
-    for f in mem + shadow + logical + unowned + tlbFlushed + lastWriter + lockHolder + pc
+    for f in mem + shadow + logical + unowned + tlbFlushed + flushOwed + exposed + lastWriter + lockHolder + pc
       + registers + lazy + lazyLocks + batchCount + batchEntries + runsMM + enableCount + pauseCount
       + preemptCount
     { total += f.width }
-    for row in tlb + view { for f in row { total += f.width } }
+    for row in tlb + view + ipiPending { for f in row { total += f.width } }
     return total
   }
 }

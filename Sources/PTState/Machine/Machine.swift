@@ -25,6 +25,11 @@ public final class Machine: Sendable {
       s[layout.logical[p]] = v
     }
     for c in config.initialMMUsers ?? [] { s[layout.runsMM[c]] = 1 }
+    for (c, row) in config.initialTLB.enumerated() {
+      for (p, cached) in row.enumerated() where cached && config.initialPTEs[p].isPresent {
+        s[layout.tlb[c][p]] = UInt64(config.initialPTEs[p].rawValue)
+      }
+    }
   }
 
   /// The value the hardware walks: the shadow PTE in `shadow` mode, else the PTE itself.
@@ -78,4 +83,7 @@ public struct Events: OptionSet, Sendable {
   public static let preemptUnderflow = Events(rawValue: 1 << 9)
   /// A nesting or preempt counter went past `MachineConfig.maxCount`: the spec nests too deep.
   public static let counterOverflow = Events(rawValue: 1 << 10)
+  /// A CPU used a translation through its TLB after the mapping was removed or downgraded
+  /// and its lock released, before the flush completed.
+  public static let staleTLB = Events(rawValue: 1 << 11)
 }

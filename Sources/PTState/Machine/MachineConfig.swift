@@ -32,6 +32,12 @@ public struct MachineConfig: Sendable {
   /// The arch disables preemption for the whole lazy section (powerpc since b9ef323ea168,
   /// sparc since a1d416bf9faf): sleeping inside one is sleeping in atomic context.
   public var lazyDisablesPreemption: Bool = false
+  /// `initialTLB[c][p]`: CPU `c` starts with `p`'s initial translation in its TLB.
+  public var initialTLB: [[Bool]] = []
+  /// Whether `no_stale_tlb` is checked (only then are its ghost fields allotted).
+  public var tracksStaleTLB: Bool = false
+  /// Whether programs use the asynchronous shootdown (flush_tlb_start / flush_tlb_wait).
+  public var usesAsyncShootdown: Bool = false
   /// Largest nesting / preempt count a CPU can reach before it saturates (3 bits).
   public static let maxCount = 7
 

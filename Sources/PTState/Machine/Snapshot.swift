@@ -7,8 +7,10 @@ public struct MachineSnapshot: Equatable, Sendable {
     public var lazy: Bool
     public var lazyLocks: UInt64
     public var batch: [BatchEntry]
-    /// Per PTE: 0 none, 1 read-only, 2 writable clean, 3 writable dirty.
-    public var tlb: [UInt8]
+    /// Per PTE: the cached translation (`none`: no entry).
+    public var tlb: [PTE]
+    /// Per PTE: a shootdown IPI is pending.
+    public var ipiPending: [Bool] = []
     public var enableCount: Int = 0
     public var pauseCount: Int = 0
     public var preemptCount: Int = 0
@@ -18,6 +20,8 @@ public struct MachineSnapshot: Equatable, Sendable {
     public var pte: Int
     public var value: PTE
     public var preserveAD: Bool
+    /// A queued flush_tlb of the PTE rather than a write.
+    public var isFlush: Bool = false
   }
 
   public var mem: [PTE]
@@ -25,6 +29,9 @@ public struct MachineSnapshot: Equatable, Sendable {
   public var logical: [PTE]
   public var unowned: [UInt8]
   public var tlbFlushed: [Bool]
+  /// Per PTE (with `no_stale_tlb`): a flush is owed, and the lock was released since.
+  public var flushOwed: [Bool] = []
+  public var exposed: [Bool] = []
   /// nil = free, else the holding CPU.
   public var lockHolder: [Int?]
   /// Per CPU: it runs the mm (always true when mm_users is not tracked).
@@ -43,13 +50,13 @@ extension Machine {
       let regs = (0..<config.registerCount[c]).map { UInt8(truncatingIfNeeded: s[l.registers[base + $0]]) }
       let batch = (0..<batchCount(s, cpu: c)).map { i -> MachineSnapshot.BatchEntry in
         let e = batchEntry(s, cpu: c, i)
-        return .init(pte: e.pte, value: e.value, preserveAD: e.preserveAD)
+        return .init(pte: e.pte, value: e.value, preserveAD: e.preserveAD, isFlush: e.isFlush)
       }
       cpus.append(
         .init(
           pc: Int(s[l.pc[c]]), registers: regs, lazy: s[l.lazy[c]] != 0,
           lazyLocks: s[l.lazyLocks[c]], batch: batch,
-          tlb: ptes.map { UInt8(s[l.tlb[c][$0]]) }, enableCount: Int(s[l.enableCount[c]]),
+          tlb: ptes.map { s.pte(l.tlb[c][$0]) }, ipiPending: ptes.map { s[l.ipiPending[c][$0]] != 0 }, enableCount: Int(s[l.enableCount[c]]),
           pauseCount: Int(s[l.pauseCount[c]]), preemptCount: Int(s[l.preemptCount[c]])))
     }
     return MachineSnapshot(
@@ -58,6 +65,8 @@ extension Machine {
       logical: ptes.map { s.pte(l.logical[$0]) },
       unowned: ptes.map { UInt8(s[l.unowned[$0]]) << 2 },
       tlbFlushed: ptes.map { s[l.tlbFlushed[$0]] != 0 },
+      flushOwed: ptes.map { s[l.flushOwed[$0]] != 0 },
+      exposed: ptes.map { s[l.exposed[$0]] != 0 },
       lockHolder: (0..<config.lockCount).map { let h = Int(s[l.lockHolder[$0]]); return h == 0 ? nil : h - 1 },
       runsMM: (0..<config.cpuCount).map { runsMM(s, cpu: $0) },
       cpus: cpus)

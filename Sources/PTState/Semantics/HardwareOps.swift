@@ -10,8 +10,18 @@ extension Machine {
     _ s: PackedState, cpu: Int, pte p: Int, kind: AccessKind, byProgram: Bool, _ events: inout Events
   ) -> Bool {
     let tlbField = layout.tlb[cpu][p]
-    let cached = s[tlbField]
-    if kind == .read ? cached != 0 : cached == 3 { return true }  // TLB hit: no walk
+    let cached = s.pte(tlbField)
+    if cached.isPresent, kind == .read || (cached.isWritable && cached.isDirty) {
+      // A TLB hit: no walk. Using a translation the PTE no longer grants, after its lock
+      // was released and before the flush completed, is a stale TLB use.
+      if s[layout.exposed[p]] != 0 {
+        let now = s.pte(layout.logical[p])
+        if !now.isPresent || now.pfn != cached.pfn || (kind == .write && !now.isWritable) {
+          events.insert(.staleTLB)
+        }
+      }
+      return true
+    }
 
     let h = hardwareVisible(s, p)
     // A walk after a flush issued later than the last write must see that write, and so
@@ -44,8 +54,7 @@ extension Machine {
         }
       }
     }
-    let fill: UInt64 = !h.isWritable ? 1 : (now & PTE.dirtyBit != 0 ? 3 : 2)
-    s[tlbField] = fill
+    s[tlbField] = UInt64(now)
     return true
   }
 

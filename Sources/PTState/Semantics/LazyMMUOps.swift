@@ -1,7 +1,8 @@
 // arch_enter_lazy_mmu_mode / arch_leave_lazy_mmu_mode / arch_flush_lazy_mmu_mode and the
 // per-CPU FIFO batch (Xen's multicall buffer, VMI's queued shadow syncs).
 //
-// A batch entry packs: PTE index (pteIndexBits), value (8 bits), preserve-A/D flag (1 bit).
+// A batch entry packs: PTE index (pteIndexBits), value (8 bits), preserve-A/D flag (1 bit),
+// TLB-flush flag (1 bit: the entry is a queued flush_tlb of the PTE, not a write).
 // A flush applies the whole batch in FIFO order as one atomic step (one hypercall).
 
 extension Machine {
@@ -31,31 +32,34 @@ extension Machine {
 
   @inlinable public func batchCount(_ s: PackedState, cpu: Int) -> Int { Int(s[layout.batchCount[cpu]]) }
 
-  /// Entry `i` of CPU `cpu`'s batch: (PTE index, value, preserve A/D).
-  @inlinable public func batchEntry(_ s: PackedState, cpu: Int, _ i: Int) -> (pte: Int, value: PTE, preserveAD: Bool) {
+  /// Entry `i` of CPU `cpu`'s batch: (PTE index, value, preserve A/D, is a TLB flush).
+  @inlinable public func batchEntry(_ s: PackedState, cpu: Int, _ i: Int) -> (pte: Int, value: PTE, preserveAD: Bool, isFlush: Bool) {
     let raw = s[layout.batchEntries[layout.batchBase[cpu] + i]]
     let bits = UInt64(layout.pteIndexBits)
     let pte = Int(raw & ((1 << bits) - 1))
     let value = PTE(rawValue: UInt8(truncatingIfNeeded: raw >> bits))
-    return (pte, value, (raw >> (bits + 8)) & 1 != 0)
+    return (pte, value, (raw >> (bits + 8)) & 1 != 0, (raw >> (bits + 9)) & 1 != 0)
   }
 
   /// Whether CPU `cpu` has a write to PTE `p` queued in its batch.
   @inlinable public func hasQueuedWrite(_ s: PackedState, cpu: Int, pte p: Int) -> Bool {
     let n = batchCount(s, cpu: cpu)
-    for i in 0..<n where batchEntry(s, cpu: cpu, i).pte == p { return true }
+    for i in 0..<n {
+      let e = batchEntry(s, cpu: cpu, i)
+      if e.pte == p, !e.isFlush { return true }
+    }
     return false
   }
 
   /// Queues an update. Queuing the `batchLimit`-th entry issues the hypercall at once:
   /// the batch and this entry are applied together (a full batch flushes).
   @inlinable public func enqueue(
-    _ s: PackedState, cpu: Int, pte p: Int, value v: PTE, preserveAD: Bool, _ events: inout Events
+    _ s: PackedState, cpu: Int, pte p: Int, value v: PTE, preserveAD: Bool, isFlush: Bool = false, _ events: inout Events
   ) {
     let n = batchCount(s, cpu: cpu)
     if n + 1 >= config.batchLimit {
       flushBatch(s, cpu: cpu, &events)
-      applyBatchEntry(s, cpu: cpu, pte: p, value: v, preserveAD: preserveAD, &events)
+      applyBatchEntry(s, cpu: cpu, pte: p, value: v, preserveAD: preserveAD, isFlush: isFlush, &events)
       return
     }
     guard n < layout.batchSlots[cpu] else {
@@ -64,6 +68,7 @@ extension Machine {
     }
     let bits = UInt64(layout.pteIndexBits)
     let raw = UInt64(p) | (UInt64(v.rawValue) << bits) | ((preserveAD ? 1 : 0) << (bits + 8))
+      | ((isFlush ? 1 : 0) << (bits + 9))
     s[layout.batchEntries[layout.batchBase[cpu] + n]] = raw
     s[layout.batchCount[cpu]] = UInt64(n + 1)
   }
@@ -76,7 +81,7 @@ extension Machine {
     let base = layout.batchBase[cpu]
     for i in 0..<n {
       let e = batchEntry(s, cpu: cpu, i)
-      applyBatchEntry(s, cpu: cpu, pte: e.pte, value: e.value, preserveAD: e.preserveAD, &events)
+      applyBatchEntry(s, cpu: cpu, pte: e.pte, value: e.value, preserveAD: e.preserveAD, isFlush: e.isFlush, &events)
       s[layout.batchEntries[base + i]] = 0
     }
     s[layout.batchCount[cpu]] = 0
@@ -87,8 +92,12 @@ extension Machine {
   /// mode the shadow PTE is re-synced from the guest entry as it is now (the hypervisor
   /// re-reads the guest PTE, so the shadow lags but never goes back).
   @inlinable public func applyBatchEntry(
-    _ s: PackedState, cpu: Int, pte p: Int, value v: PTE, preserveAD: Bool, _ events: inout Events
+    _ s: PackedState, cpu: Int, pte p: Int, value v: PTE, preserveAD: Bool, isFlush: Bool = false, _ events: inout Events
   ) {
+    if isFlush {
+      completeFlush(s, pte: p)
+      return
+    }
     switch config.mode {
     case .shadow:
       s[layout.shadow[p]] = s[layout.mem[p]]

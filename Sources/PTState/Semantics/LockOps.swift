@@ -23,6 +23,7 @@ extension Machine {
     {
       events.insert(.lazyUnbalanced)
     }
+    exposeOwedFlushes(s, lock: l)
     s[f] = 0
   }
 }

@@ -12,6 +12,7 @@ extension Machine {
   /// last look at the PTE is no longer current loses someone's update; every other CPU
   /// that has looked at the PTE now has a stale view of it.
   @inlinable func issueWrite(_ s: PackedState, cpu: Int, pte p: Int, value v: PTE, _ events: inout Events) {
+    noteDowngrade(s, pte: p, from: s.pte(layout.logical[p]), to: v)
     s[layout.logical[p]] = UInt64(v.rawValue)
     s[layout.tlbFlushed[p]] = 0
     guard config.tracksLostUpdates else { return }

@@ -1,14 +1,56 @@
-// flush_tlb (a shootdown of one PTE's entries on every CPU) and TLB eviction.
+// TLB maintenance: flush_tlb (a shootdown of one PTE's entries on every CPU, batched in lazy
+// mode like the writes it follows), the asynchronous shootdown with completion
+// (flush_tlb_start, each CPU handling its IPI, flush_tlb_wait), and eviction.
 //
-// A TLB slot holds 2 bits: 0 = no entry, 1 = read-only translation, 2 = writable but clean
-// (a write must walk to set dirty), 3 = writable and dirty.
+// A TLB slot holds the translation it cached: the PTE value it was filled from.
 
 extension Machine {
-  /// `flush_tlb(p)` (flush_tlb_page + IPIs, one atomic step): drops every CPU's entry for
-  /// `p` and promises that no CPU uses a translation older than the last write.
-  @inlinable public func flushTLB(_ s: PackedState, pte p: Int) {
-    for c in 0..<config.cpuCount { s[layout.tlb[c][p]] = 0 }
+  /// `flush_tlb(p)` (flush_tlb_page + IPIs, waited for): in lazy mode on a paravirt mode it
+  /// is queued in the batch behind the writes it follows (Xen batches the flush into the
+  /// same multicall); otherwise it completes at once.
+  @inlinable public func flushTLB(_ s: PackedState, cpu: Int, pte p: Int, _ events: inout Events) {
+    if config.mode != .native, isLazy(s, cpu: cpu) {
+      enqueue(s, cpu: cpu, pte: p, value: .none, preserveAD: false, isFlush: true, &events)
+    } else {
+      completeFlush(s, pte: p)
+    }
+  }
+
+  /// Every CPU's entry for `p` is gone: the flush promised that no CPU uses a translation
+  /// older than the last write.
+  @inlinable public func completeFlush(_ s: PackedState, pte p: Int) {
+    for c in 0..<config.cpuCount {
+      s[layout.tlb[c][p]] = 0
+      s[layout.ipiPending[c][p]] = 0
+    }
     s[layout.tlbFlushed[p]] = 1
+    s[layout.flushOwed[p]] = 0
+    s[layout.exposed[p]] = 0
+  }
+
+  /// `flush_tlb_start(p)`: the issuing CPU drops its own entry and sends an IPI to every
+  /// other CPU whose TLB may hold `p`; they act on it later (`handleShootdownIPI`).
+  @inlinable public func flushTLBStart(_ s: PackedState, cpu: Int, pte p: Int) {
+    s[layout.tlb[cpu][p]] = 0
+    for c in 0..<config.cpuCount where c != cpu && layout.ipiPending[c][p].width > 0 {
+      s[layout.ipiPending[c][p]] = 1
+    }
+  }
+
+  /// A CPU handles a shootdown IPI for `p`: drops its entry. False when none is pending.
+  @inlinable public func handleShootdownIPI(_ s: PackedState, cpu: Int, pte p: Int) -> Bool {
+    guard s[layout.ipiPending[cpu][p]] != 0 else { return false }
+    s[layout.ipiPending[cpu][p]] = 0
+    s[layout.tlb[cpu][p]] = 0
+    return true
+  }
+
+  /// `flush_tlb_wait(p)`: enabled once every CPU has handled its IPI; then the flush has
+  /// completed. Returns false while some CPU has not.
+  @inlinable public func flushTLBWait(_ s: PackedState, cpu: Int, pte p: Int) -> Bool {
+    for c in 0..<config.cpuCount where s[layout.ipiPending[c][p]] != 0 { return false }
+    completeFlush(s, pte: p)
+    return true
   }
 
   /// The hardware drops a TLB entry on its own (capacity eviction). Returns false when
@@ -18,5 +60,23 @@ extension Machine {
     guard s[f] != 0 else { return false }
     s[f] = 0
     return true
+  }
+
+  /// With `no_stale_tlb`: a software write that removes or downgrades a translation (not
+  /// present any more, another page, or no longer writable) owes a TLB flush.
+  @inlinable func noteDowngrade(_ s: PackedState, pte p: Int, from old: PTE, to new: PTE) {
+    guard config.tracksStaleTLB, old.isPresent else { return }
+    if !new.isPresent || new.pfn != old.pfn || (old.isWritable && !new.isWritable) {
+      s[layout.flushOwed[p]] = 1
+    }
+  }
+
+  /// With `no_stale_tlb`: releasing lock `l` publishes the PTEs it protects; any that still
+  /// owe a flush are exposed to other CPUs using their old translation.
+  @inlinable func exposeOwedFlushes(_ s: PackedState, lock l: Int) {
+    guard config.tracksStaleTLB else { return }
+    for p in 0..<config.pteCount where config.ptlOf[p] == l && s[layout.flushOwed[p]] != 0 {
+      s[layout.exposed[p]] = 1
+    }
   }
 }

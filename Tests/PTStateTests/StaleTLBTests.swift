@@ -1,0 +1,62 @@
+import PTState
+import Testing
+
+/// TLB discipline: cached translations, flush owed after a downgrade, exposure at unlock,
+/// batched flushes in lazy mode, and the asynchronous shootdown.
+@Suite("TLB discipline: no_stale_tlb, batched and asynchronous flushes")
+struct StaleTLBTests {
+  @Test("a TLB slot caches the translation it was filled from")
+  func cachesTranslation() {
+    let f = Fixture(mode: .native, tlb: true)
+    #expect(f.access(1, 0, .read) == (true, []))
+    #expect(f.snap.cpus[1].tlb == [PTE.rw(1).with(PTE.accessedBit)])
+  }
+
+  @Test("a hit on an old translation after the downgrade was published by the unlock is stale")
+  func staleHitAfterUnlock() {
+    let f = Fixture(mode: .native, tlb: true, staleTLB: true, initialTLB: true)
+    f.lock(0)
+    #expect(f.getAndClear(0, 0).1.isEmpty)
+    #expect(f.snap.flushOwed == [true])
+    #expect(f.access(1, 0, .read) == (true, []))  // still under the lock: not exposed
+    f.unlock(0)
+    #expect(f.snap.exposed == [true])
+    #expect(f.access(1, 0, .read) == (true, .staleTLB))
+    f.flushTLB(0)
+    #expect(f.snap.exposed == [false] && f.snap.flushOwed == [false] && f.snap.cpus[1].tlb == [.none])
+  }
+
+  @Test("an upgrade owes no flush")
+  func upgradeOwesNothing() {
+    let f = Fixture(mode: .native, ptes: [.ro(1)], tlb: true, staleTLB: true, initialTLB: true)
+    #expect(f.setPTE(0, 0, .rw(1)).isEmpty)
+    #expect(f.snap.flushOwed == [false])
+  }
+
+  @Test("in lazy direct mode flush_tlb is queued behind the writes and completes at the flush")
+  func batchedFlush() {
+    let f = Fixture(mode: .direct, tlb: true)
+    #expect(f.access(1, 0, .read).0)
+    f.enter(0)
+    #expect(f.setPTE(0, 0, .none).isEmpty)
+    #expect(f.flushTLB(0).isEmpty)
+    #expect(f.snap.cpus[0].batch.map(\.isFlush) == [false, true])
+    #expect(f.snap.cpus[1].tlb != [.none])  // not yet flushed
+    #expect(f.leave(0).isEmpty)
+    #expect(f.snap.cpus[1].tlb == [.none] && f.snap.mem == [.none] && f.snap.tlbFlushed == [true])
+  }
+
+  @Test("asynchronous shootdown: start sends IPIs, each CPU handles its own, wait completes")
+  func asyncShootdown() {
+    let f = Fixture(mode: .native, cpus: 3, tlb: true, asyncShootdown: true, initialTLB: true)
+    f.machine.flushTLBStart(f.s, cpu: 0, pte: 0)
+    #expect(f.snap.cpus.map(\.ipiPending) == [[false], [true], [true]])
+    #expect(f.snap.cpus[0].tlb == [.none])
+    #expect(!f.machine.flushTLBWait(f.s, cpu: 0, pte: 0))
+    #expect(f.machine.handleShootdownIPI(f.s, cpu: 1, pte: 0))
+    #expect(!f.machine.handleShootdownIPI(f.s, cpu: 1, pte: 0))
+    #expect(f.machine.handleShootdownIPI(f.s, cpu: 2, pte: 0))
+    #expect(f.machine.flushTLBWait(f.s, cpu: 0, pte: 0))
+    #expect(f.snap.cpus.map(\.tlb) == [[.none], [.none], [.none]])
+  }
+}
