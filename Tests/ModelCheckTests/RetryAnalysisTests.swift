@@ -26,6 +26,7 @@ struct GraphSystem: TransitionSystem {
   }
   func process(of a: Int) -> Int { edges[a].process }
   func isFinished(_ s: UnsafePointer<UInt64>) -> Bool { false }
+  func finalViolations(_ s: UnsafePointer<UInt64>) -> UInt16 { 0 }
 }
 
 /// The cycle search behind `cmpxchg_terminates`, on graphs small enough to see.

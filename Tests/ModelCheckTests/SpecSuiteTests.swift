@@ -27,6 +27,9 @@ import Testing
     "sleeping/alloc-in-lazy-section.spec": [.noSleepInAtomic: (2, false)],
     "tlb-discipline/mremap-flush-after-unlock.spec": [.noStaleTLB: (7, false)],
     "tlb-discipline/mremap-shootdown-wait-after-unlock.spec": [.noStaleTLB: (8, false)],
+    "pae/pud-populate-no-reload.spec": [.noStaleTLB: (4, false)],
+    "pt-lifetime/pgd-alloc-failure-leaks-pmds.spec": [.noPTLeak: (5, false)],
+    "pt-lifetime/pgd-free-without-mop-up.spec": [.noPTLeak: (8, false)],
     "nesting/set-ptes-flag-hooks.spec": [.lazyNesting: (4, false)],
     "full-mm-teardown/zap-live-mm-shadow.spec": [.noLostDirty: (4, false)],
   ]

@@ -60,3 +60,61 @@ struct StaleTLBTests {
     #expect(f.snap.cpus.map(\.tlb) == [[.none], [.none], [.none]])
   }
 }
+
+/// PAE top-level entries and page-table page lifetime.
+@Suite("PAE PDPTEs and page-table pages")
+struct PageTableOpsTests {
+  @Test("a walk goes through the CPU's cached PDPTE: not present faults; stale after publish is flagged")
+  func cachedPDPTE() {
+    var config = MachineConfig(
+      mode: .native, cpuCount: 2, pteCount: 1, lockCount: 1, ptlOf: [nil], batchLimit: 4,
+      registerCount: [1, 1], pcLimit: [2, 2], tlbCached: [[false], [false]],
+      trackedHardwareBits: PTE.dirtyBit, initialPTEs: [.rw(1)])
+    config.initialPGDs = [.none]
+    config.lockOfPGD = [0]
+    config.pgdOf = [0]
+    config.tracksStaleTLB = true
+    let m = Machine(config: config, batchSlots: [0, 0])
+    let w = UnsafeMutablePointer<UInt64>.allocate(capacity: m.layout.wordCount)
+    defer { w.deallocate() }
+    m.writeInitialState(w)
+    let s = PackedState(w)
+    var e = Events()
+    #expect(!m.hardwareAccess(s, cpu: 1, pte: 0, kind: .read, byProgram: false, &e))  // PDPTE not present
+    #expect(m.spinLock(s, cpu: 0, lock: 0))
+    m.setPGD(s, pgd: 0, value: PTE(rawValue: PTE.presentBit | PTE.pfnBits(9)))
+    #expect(!m.hardwareAccess(s, cpu: 1, pte: 0, kind: .read, byProgram: false, &e) && e.isEmpty)  // racy
+    m.spinUnlock(s, cpu: 0, lock: 0, &e)
+    #expect(!m.hardwareAccess(s, cpu: 1, pte: 0, kind: .read, byProgram: false, &e))
+    #expect(e == .staleTLB)
+    e = []
+    m.loadCR3(s, cpu: 1)
+    #expect(m.hardwareAccess(s, cpu: 1, pte: 0, kind: .read, byProgram: false, &e) && e.isEmpty)
+  }
+
+  @Test("page-table pages: allocation may fail, double free and leaks are caught")
+  func lifetime() {
+    var config = MachineConfig(
+      mode: .native, cpuCount: 1, pteCount: 1, lockCount: 0, ptlOf: [nil], batchLimit: 4,
+      registerCount: [1], pcLimit: [2], tlbCached: [[false]], trackedHardwareBits: PTE.dirtyBit,
+      initialPTEs: [.none])
+    config.ptPageCount = 2
+    let m = Machine(config: config, batchSlots: [0])
+    let w = UnsafeMutablePointer<UInt64>.allocate(capacity: m.layout.wordCount)
+    defer { w.deallocate() }
+    m.writeInitialState(w)
+    let s = PackedState(w)
+    var e = Events()
+    #expect(!m.ptAlloc(s, page: 0, ok: false))
+    #expect(!m.hasLeakedPTPages(s))
+    #expect(m.ptAlloc(s, page: 0, ok: true))
+    #expect(m.hasLeakedPTPages(s))
+    m.ptFree(s, page: 0, &e)
+    #expect(e.isEmpty && !m.hasLeakedPTPages(s))
+    m.ptFree(s, page: 0, &e)
+    #expect(e == .ptLeak)  // double free
+    e = []
+    m.ptFree(s, page: 1, &e)
+    #expect(e == .ptLeak)  // never allocated
+  }
+}

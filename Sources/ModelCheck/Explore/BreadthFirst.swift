@@ -122,7 +122,14 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
           break exploring
         }
       }
-      if !processMoved, firstFinished == nil, system.isFinished(source) { firstFinished = next }
+      if !processMoved, system.isFinished(source) {
+        if firstFinished == nil { firstFinished = next }
+        let final = system.finalViolations(source) & ~found
+        if final != 0 {
+          record(StepOutcome(enabled: true, violations: final), Witness(state: next, action: nil))
+          for (bit, _) in witnesses { found |= bit }
+        }
+      }
       if !processMoved, deadlockBit != 0, found & deadlockBit == 0, !system.isFinished(source) {
         witnesses[deadlockBit] = Witness(state: next, action: nil)
         found |= deadlockBit

@@ -17,6 +17,8 @@ public protocol TransitionSystem {
   func process(of action: Int) -> Int
   /// Whether every process has run to completion.
   func isFinished(_ state: UnsafePointer<UInt64>) -> Bool
+  /// Properties violated by a final state (every process finished), as bits.
+  func finalViolations(_ state: UnsafePointer<UInt64>) -> UInt16
 }
 
 /// What applying one action did.

@@ -49,6 +49,13 @@ public enum Instruction: Sendable, Hashable {
   case flushTLB(pte: UInt16)
   case flushTLBStart(pte: UInt16)
   case flushTLBWait(pte: UInt16)
+  case setPGD(pgd: UInt16, value: ExprRef)
+  case pgdGet(dst: Register, pgd: UInt16)
+  case loadCR3
+  case flushTLBMM
+  /// Two-way: branch 0 the allocation succeeds, branch 1 it fails.
+  case ptAlloc(dst: Register, page: UInt16)
+  case ptFree(page: UInt16)
   case touch(dst: Register, pte: UInt16, kind: AccessKind)
   /// The two halves of `ptep_get_and_clear_full(p, 1)`: a plain read, then a plain store.
   case fullTeardownRead(dst: Register, pte: UInt16)

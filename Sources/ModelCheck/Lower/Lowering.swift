@@ -70,6 +70,10 @@ struct Lowering {
     config.initialMMUsers = spec.mmUsers
     config.lazyDisablesPreemption = spec.lazyDisablesPreemption
     config.initialTLB = initialTLB
+    config.initialPGDs = spec.initialPGDs
+    config.lockOfPGD = spec.lockOfPGD
+    config.pgdOf = spec.pgdOf
+    config.ptPageCount = spec.ptPageNames.count
     config.tracksStaleTLB = spec.properties.contains(.noStaleTLB)
     config.usesAsyncShootdown = l.code.contains { if case .flushTLBStart = $0 { return true } else { return false } }
     config.usesNestingCounters = l.code.contains { [.lazyMMUEnable, .lazyMMUDisable, .lazyMMUPause, .lazyMMUResume].contains($0) }
@@ -82,6 +86,7 @@ struct Lowering {
       var branches = 1
       for instr in l.code[cpuStart[c]..<(cpuStart[c] + pcLimit[c])] {
         if case .choose(_, let n) = instr { branches = max(branches, Int(n)) }
+        if case .ptAlloc = instr { branches = max(branches, 2) }
       }
       for k in 0..<branches { actions.append(Action(kind: .cpuStep, cpu: c, pte: 0, arg: UInt8(k))) }
     }
@@ -230,6 +235,12 @@ struct Lowering {
     case .modifyProtStart(let p): return .modifyProtStart(dst: dst, pte: UInt16(p))
     case .modifyProtCommit(let p, let v): return .modifyProtCommit(pte: UInt16(p), value: expr(v))
     case .flushTLB(let p): return .flushTLB(pte: UInt16(p))
+    case .setPGD(let g, let v): return .setPGD(pgd: UInt16(g), value: expr(v))
+    case .pgdGet(let g): return .pgdGet(dst: dst, pgd: UInt16(g))
+    case .loadCR3: return .loadCR3
+    case .flushTLBMM: return .flushTLBMM
+    case .ptAlloc(let g): return .ptAlloc(dst: dst, page: UInt16(g))
+    case .ptFree(let g): return .ptFree(page: UInt16(g))
     case .flushTLBStart(let p): return .flushTLBStart(pte: UInt16(p))
     case .flushTLBWait(let p): return .flushTLBWait(pte: UInt16(p))
     case .touch(let p, let k): return .touch(dst: dst, pte: UInt16(p), kind: k)

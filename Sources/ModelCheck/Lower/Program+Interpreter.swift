@@ -33,6 +33,12 @@ extension Program: TransitionSystem {
     return outcome
   }
 
+  /// Violations of the final state, where every CPU has finished: leaked page-table pages.
+  public func finalViolations(_ words: UnsafePointer<UInt64>) -> UInt16 {
+    let s = PackedState(UnsafeMutablePointer(mutating: words))
+    return machine.hasLeakedPTPages(s) ? PropertyKind.noPTLeak.bit & propertyMask : 0
+  }
+
   public func isFinished(_ words: UnsafePointer<UInt64>) -> Bool {
     let s = PackedState(UnsafeMutablePointer(mutating: words))
     for c in 0..<spec.cpus.count {
@@ -59,6 +65,7 @@ extension Program: TransitionSystem {
     if events.contains(.lazyNesting) { v |= PropertyKind.lazyNesting.bit }
     if events.contains(.sleepInAtomic) { v |= PropertyKind.noSleepInAtomic.bit }
     if events.contains(.staleTLB) { v |= PropertyKind.noStaleTLB.bit }
+    if events.contains(.ptLeak) { v |= PropertyKind.noPTLeak.bit }
     return v & propertyMask
   }
 
@@ -106,7 +113,11 @@ extension Program: TransitionSystem {
     var pc = Int(s[pcField])
     let instr = instruction(cpu: cpu, pc: pc)
     if branch > 0 {
-      guard case .choose(_, let n) = instr, branch < Int(n) else { return .disabled }
+      switch instr {
+      case .choose(_, let n) where branch < Int(n): break
+      case .ptAlloc where branch == 1: break
+      default: return .disabled
+      }
     }
     var events = Events()
     var retryLoop: UInt16 = 0
@@ -143,6 +154,18 @@ extension Program: TransitionSystem {
       machine.modifyProtCommit(s, cpu: cpu, pte: Int(p), value: PTE(rawValue: evaluate(v, s, cpu: cpu)), &events)
     case .flushTLB(let p):
       machine.flushTLB(s, cpu: cpu, pte: Int(p), &events)
+    case .setPGD(let g, let v):
+      machine.setPGD(s, pgd: Int(g), value: PTE(rawValue: evaluate(v, s, cpu: cpu)))
+    case .pgdGet(let dst, let g):
+      store(s, cpu: cpu, dst, machine.pgdGet(s, pgd: Int(g)).rawValue)
+    case .loadCR3:
+      machine.loadCR3(s, cpu: cpu)
+    case .flushTLBMM:
+      machine.flushTLBMM(s, &events)
+    case .ptAlloc(let dst, let g):
+      store(s, cpu: cpu, dst, machine.ptAlloc(s, page: Int(g), ok: branch == 0) ? 1 : 0)
+    case .ptFree(let g):
+      machine.ptFree(s, page: Int(g), &events)
     case .flushTLBStart(let p):
       machine.flushTLBStart(s, cpu: cpu, pte: Int(p))
     case .flushTLBWait(let p):

@@ -14,6 +14,7 @@ enum Explanation {
     case .lazyNesting: return lazyNesting(last, program)
     case .noSleepInAtomic: return sleepInAtomic(last, program)
     case .noStaleTLB: return staleTLB(last, trace, program)
+    case .noPTLeak: return ptLeak(last, trace, program)
     }
   }
 
@@ -198,10 +199,27 @@ enum Explanation {
     }
   }
 
+  static func ptLeak(_ step: TraceStep, _ trace: Trace, _ p: Program) -> String {
+    let names = p.spec.ptPageNames
+    if step.action.kind == .cpuStep, case .ptFree(let g) = p.instruction(cpu: step.action.cpu, pc: step.before.cpus[step.action.cpu].pc),
+      step.before.ptPages[Int(g)] != 1
+    {
+      let state = step.before.ptPages[Int(g)]
+      return "\(cpuName(p, step.action.cpu)) freed page-table page \(names[Int(g)])\(line(step.location)) \(state == 2 ? "a second time: a double free" : "although it was never allocated")"
+    }
+    let leaked = names.indices.filter { step.after.ptPages[$0] == 1 }.map { names[$0] }
+    return "every CPU has finished, but page-table page\(leaked.count == 1 ? "" : "s") \(leaked.joined(separator: ", ")) \(leaked.count == 1 ? "is" : "are") still allocated and no longer reachable: a leak (free_pgtables() only frees pmds that cover mappings; pgd_free() must mop up the rest)"
+  }
+
   static func staleTLB(_ step: TraceStep, _ trace: Trace, _ p: Program) -> String {
     let names = p.spec.pteNames
     let c = step.action.cpu
     guard let x = readPTE(p, step) else { return "a CPU used a stale TLB entry" }
+    if let g = p.machine.config.pgdOf[x], step.before.pgdCache[step.action.cpu][g] != step.before.pgd[g] {
+      let gname = p.spec.pgdNames[g]
+      let update = trace.steps.last { s in s.before.pgd[g] != s.after.pgd[g] }
+      return "\(cpuName(p, step.action.cpu)) walked pte \(names[x]) through its cached top-level entry \(gname) (\(step.before.pgdCache[step.action.cpu][g])), but \(update.map { cpuName(p, $0.action.cpu) } ?? "software") had changed \(gname) to \(step.before.pgd[g])\(line(update?.location)) without a cr3 reload on this CPU: PAE CPUs cache the PDPTEs at cr3 load, so the update is not seen (reload cr3 on every CPU running the mm, or preallocate the pmds at pgd_alloc)"
+    }
     let cached = step.before.cpus[c].tlb[x]
     let index = trace.steps.count - 1
     let change = trace.steps[..<index].last { $0.action.kind == .cpuStep && writtenPTE(p, $0) == x }

@@ -147,6 +147,18 @@ public struct Trace: Sendable {
         out.append("logical \(name): \(a.logical[p]) -> \(b.logical[p])")
       }
     }
+    for (g, name) in spec.pgdNames.enumerated() where a.pgd[g] != b.pgd[g] {
+      out.append("pgd \(name): \(a.pgd[g]) -> \(b.pgd[g])")
+    }
+    for (c, cpu) in spec.cpus.enumerated() {
+      for (g, name) in spec.pgdNames.enumerated() where a.pgdCache[c][g] != b.pgdCache[c][g] {
+        out.append("\(cpu.name) PDPTE \(name): \(b.pgdCache[c][g])")
+      }
+    }
+    let pageStates = ["never allocated", "allocated", "freed"]
+    for (g, name) in spec.ptPageNames.enumerated() where a.ptPages[g] != b.ptPages[g] {
+      out.append("\(name): \(pageStates[b.ptPages[g]])")
+    }
     for (c, cpu) in spec.cpus.enumerated() where a.runsMM[c] != b.runsMM[c] {
       out.append("\(cpu.name) \(b.runsMM[c] ? "runs the mm" : "no longer runs the mm") (mm_users \(b.runsMM.filter { $0 }.count))")
     }

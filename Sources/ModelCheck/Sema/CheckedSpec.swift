@@ -11,6 +11,7 @@ public enum PropertyKind: Int, Sendable, CaseIterable, Comparable {
   case lazyNesting = 6
   case noSleepInAtomic = 7
   case noStaleTLB = 8
+  case noPTLeak = 9
 
   public var name: String {
     switch self {
@@ -23,6 +24,7 @@ public enum PropertyKind: Int, Sendable, CaseIterable, Comparable {
     case .lazyNesting: return "lazy_nesting"
     case .noSleepInAtomic: return "no_sleep_in_atomic"
     case .noStaleTLB: return "no_stale_tlb"
+    case .noPTLeak: return "no_pt_leak"
     }
   }
 
@@ -57,6 +59,8 @@ public enum KernelOp: Sendable, Hashable {
   case lazyMMUEnable, lazyMMUDisable, lazyMMUPause, lazyMMUResume
   case preemptDisable, preemptEnable, mightSleep
   case flushTLBStart(Int), flushTLBWait(Int)
+  case setPGD(Int, [ExprOp]), pgdGet(Int), loadCR3, flushTLBMM
+  case ptAlloc(Int), ptFree(Int)
 }
 
 /// A statement with every name resolved and every expression in postfix form.
@@ -110,6 +114,11 @@ public struct CheckedSpec: Sendable {
   public var lazyDisablesPreemption: Bool
   /// `tlb cpu1: a, b`: (cpu, pte) TLB slots that start filled with the PTE's translation.
   public var tlbEntries: [(cpu: Int, pte: Int)] = []
+  public var pgdNames: [String] = []
+  public var initialPGDs: [PTE] = []
+  public var lockOfPGD: [Int?] = []
+  public var pgdOf: [Int?] = []
+  public var ptPageNames: [String] = []
   /// The text it came from, for quoting operations in reports.
   public var sourceFile: SourceFile?
 }

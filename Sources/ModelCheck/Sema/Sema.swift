@@ -16,6 +16,8 @@ struct Sema {
   private var pteIndex: [String: Int] = [:]
   private var lockIndex: [String: Int] = [:]
   private var cpuIndex: [String: Int] = [:]
+  private var pgdIndex: [String: Int] = [:]
+  private var ptPageIndex: [String: Int] = [:]
   private var declared: [String: SourceRange] = [:]
 
   static let kernelOps: [String: (args: [ArgKind], returnsValue: Bool)] = [
@@ -34,9 +36,12 @@ struct Sema {
     "lazy_mmu_mode_pause": ([], false), "lazy_mmu_mode_resume": ([], false),
     "preempt_disable": ([], false), "preempt_enable": ([], false), "might_sleep": ([], false),
     "flush_tlb_start": ([.pte], false), "flush_tlb_wait": ([.pte], false),
+    "set_pgd": ([.pgd, .value], false), "pud_populate": ([.pgd, .value], false), "pgd_get": ([.pgd], true),
+    "load_cr3": ([], false), "flush_tlb_mm": ([], false),
+    "pt_alloc": ([.ptpage], true), "pt_free": ([.ptpage], false),
   ]
 
-  enum ArgKind { case pte, lock, value, access }
+  enum ArgKind { case pte, lock, value, access, pgd, ptpage }
 
   static let constants: [String: UInt8] = [
     "none": 0, "present": PTE.presentBit, "write": PTE.writeBit, "accessed": PTE.accessedBit,
@@ -107,6 +112,22 @@ struct Sema {
       }
     }
     if ast.ptes.count > 64 { error("sema.too-many", "more than 64 PTEs", ast.ptes[64].name.range) }
+    var pgdNames: [String] = []
+    var initialPGDs: [PTE] = []
+    for d in ast.pgds where declare(d.name, "pgd entry") {
+      pgdIndex[d.name.text] = pgdNames.count
+      pgdNames.append(d.name.text)
+      let code = expression(d.initial, registers: [:])
+      initialPGDs.append(PTE(rawValue: code.flatMap(Sema.constantValue) ?? 0))
+    }
+    var ptPageNames: [String] = []
+    for n in ast.ptPages where declare(n, "page-table page") {
+      ptPageIndex[n.text] = ptPageNames.count
+      ptPageNames.append(n.text)
+    }
+    if pgdNames.count > 8 { error("sema.too-many", "more than 8 pgd entries", ast.pgds[8].name.range) }
+    if ptPageNames.count > 16 { error("sema.too-many", "more than 16 page-table pages", ast.ptPages[16].range) }
+    let pgdOf: [Int?] = ast.ptes.filter { pteIndex[$0.name.text] != nil }.map { d in d.under.flatMap { resolve($0, in: pgdIndex, "pgd entry") } }
     var lockNames: [String] = []
     for d in ast.locks where declare(d.name, "lock") {
       lockIndex[d.name.text] = lockNames.count
@@ -123,10 +144,15 @@ struct Sema {
 
     // 2. Lock coverage and hardware.
     var ptlOf = [Int?](repeating: nil, count: pteNames.count)
+    var lockOfPGD = [Int?](repeating: nil, count: pgdNames.count)
     var ptlRange: [Int: SourceRange] = [:]
     for d in ast.locks {
       guard let l = lockIndex[d.name.text] else { continue }
       for p in d.protects {
+        if let g = pgdIndex[p.text] {
+          lockOfPGD[g] = l
+          continue
+        }
         guard let i = resolve(p, in: pteIndex, "PTE") else { continue }
         if ptlOf[i] != nil {
           error("sema.pte-two-locks", "PTE '\(p.text)' is already protected by '\(lockNames[ptlOf[i]!])'", p.range, hint: "a PTE belongs to exactly one page-table page", notes: ptlRange[i].map { [.init(range: $0, message: "first lock given here")] } ?? [])
@@ -212,6 +238,11 @@ struct Sema {
       properties: properties, retryBound: bound, trackAccessed: trackAccessed, expectation: expectation,
       mmUsers: mmUsers, lazyDisablesPreemption: ast.lazyDisablesPreemption, sourceFile: nil)
     spec.tlbEntries = tlbEntries
+    spec.pgdNames = pgdNames
+    spec.initialPGDs = initialPGDs
+    spec.lockOfPGD = lockOfPGD
+    spec.pgdOf = pgdOf
+    spec.ptPageNames = ptPageNames
     return spec
   }
 
@@ -268,7 +299,7 @@ struct Sema {
         }
       case .op(let op, let dst?, _):
         switch op {
-        case .touch, .mmput: break
+        case .touch, .mmput, .ptAlloc: break
         default: boolean.remove(dst)
         }
       case .op: break
@@ -364,13 +395,15 @@ struct Sema {
       return nil
     }
     var ptes: [Int] = []
+    var pgds: [Int] = []
+    var pages: [Int] = []
     var locks: [Int] = []
     var values: [[ExprOp]] = []
     var access: AccessKind?
     var ok = true
     for (arg, kind) in zip(args, spec.args) {
       switch kind {
-      case .pte, .lock, .access:
+      case .pte, .lock, .access, .pgd, .ptpage:
         guard case .name(let n) = arg else {
           error("sema.expected-name", "expected a \(Sema.argName(kind)) name", arg.range)
           ok = false
@@ -381,6 +414,10 @@ struct Sema {
           if let p = resolve(n, in: pteIndex, "PTE") { ptes.append(p) } else { ok = false }
         case .lock:
           if let l = resolve(n, in: lockIndex, "lock") { locks.append(l) } else { ok = false }
+        case .pgd:
+          if let g = resolve(n, in: pgdIndex, "pgd entry") { pgds.append(g) } else { ok = false }
+        case .ptpage:
+          if let g = resolve(n, in: ptPageIndex, "page-table page") { pages.append(g) } else { ok = false }
         default:
           if let a = accessKind(n) { access = a } else { ok = false }
         }
@@ -417,6 +454,12 @@ struct Sema {
     case "preempt_disable": return .preemptDisable
     case "preempt_enable": return .preemptEnable
     case "might_sleep": return .mightSleep
+    case "set_pgd", "pud_populate": return .setPGD(pgds[0], values[0])
+    case "pgd_get": return .pgdGet(pgds[0])
+    case "load_cr3": return .loadCR3
+    case "flush_tlb_mm": return .flushTLBMM
+    case "pt_alloc": return .ptAlloc(pages[0])
+    case "pt_free": return .ptFree(pages[0])
     case "flush_tlb_start": return .flushTLBStart(ptes[0])
     case "flush_tlb_wait": return .flushTLBWait(ptes[0])
     case "mmget":
@@ -435,6 +478,8 @@ struct Sema {
     case .lock: return "lock"
     case .value: return "value"
     case .access: return "read|write"
+    case .pgd: return "pgd"
+    case .ptpage: return "ptpage"
     }
   }
 

@@ -42,6 +42,8 @@ public struct CPUDecl: Sendable {
 public struct PTEDecl: Sendable {
   public var name: Name
   public var initial: Expr
+  /// `under g0`: the PAE top-level entry this PTE sits under.
+  public var under: Name?
 }
 
 public struct LockDecl: Sendable {
@@ -80,6 +82,9 @@ public struct SpecAST: Sendable {
   public var lazyDisablesPreemption = false
   /// `tlb cpu1: a, b`: TLB slots for a CPU's hardware, filled at the start.
   public var tlb: [(cpu: Name, ptes: [Name])] = []
+  /// `pgd g0 = expr`: PAE top-level entries; `ptpage pmd0, pmd1`: page-table pages.
+  public var pgds: [PTEDecl] = []
+  public var ptPages: [Name] = []
   public var cpus: [CPUDecl] = []
   public var endOfFile: SourceRange = SourceRange(start: .init(line: 1, column: 1), length: 1)
 }

@@ -3,7 +3,8 @@
 ///
 ///     spec      := item*
 ///     item      := 'title' STRING | 'mode' IDENT | 'batch_limit' INT
-///                | 'pte' IDENT '=' expr
+///                | 'pte' IDENT '=' expr ('under' IDENT)? | 'pgd' IDENT '=' expr
+///                | 'ptpage' IDENT (',' IDENT)*
 ///                | 'lock' IDENT ('protects' IDENT (',' IDENT)*)?
 ///                | 'hardware' IDENT ':' access (',' access)*     access := ('read'|'write') IDENT
 ///                | 'check' check (',' check)*                     check := IDENT ('bound' INT)?
@@ -104,7 +105,22 @@ struct Parser {
       case "pte":
         let name = try expectIdentifier("a PTE name")
         _ = try expectSymbol("=")
-        ast.ptes.append(PTEDecl(name: name, initial: try parseExpr()))
+        let initial = try parseExpr()
+        var under: Name?
+        if isKeyword("under") {
+          _ = advance()
+          under = try expectIdentifier("a pgd entry name")
+        }
+        ast.ptes.append(PTEDecl(name: name, initial: initial, under: under))
+      case "pgd":
+        let name = try expectIdentifier("a pgd entry name")
+        _ = try expectSymbol("=")
+        ast.pgds.append(PTEDecl(name: name, initial: try parseExpr(), under: nil))
+      case "ptpage":
+        repeat {
+          if isSymbol(",") { _ = advance() }
+          ast.ptPages.append(try expectIdentifier("a page-table page name"))
+        } while isSymbol(",")
       case "lock":
         let name = try expectIdentifier("a lock name")
         var protects: [Name] = []
@@ -187,7 +203,7 @@ struct Parser {
       default:
         throw Diagnostic(
           "spec.unknown-declaration", "unknown declaration '\(word)'", at: keyword.range,
-          hint: closestName(to: word, in: ["title", "mode", "batch_limit", "pte", "lock", "hardware", "check", "track", "expect", "cpu", "mm", "lazy_disables_preemption", "tlb"]).map { "did you mean '\($0)'?" }
+          hint: closestName(to: word, in: ["title", "mode", "batch_limit", "pte", "lock", "hardware", "check", "track", "expect", "cpu", "mm", "lazy_disables_preemption", "tlb", "pgd", "ptpage"]).map { "did you mean '\($0)'?" }
             ?? "expected 'title', 'mode', 'batch_limit', 'pte', 'lock', 'hardware', 'check', 'track', 'expect' or 'cpu'")
       }
       if isSymbol(";") { _ = advance() }

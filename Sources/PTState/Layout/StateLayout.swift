@@ -36,6 +36,13 @@ public struct StateLayout: Sendable {
   /// translation and no flush has completed since; and the PTE's lock was released since.
   public private(set) var flushOwed: [Field] = []
   public private(set) var exposed: [Field] = []
+  /// PAE top-level entries: in memory, and each CPU's cached copy (loaded at cr3 load);
+  /// ghost (with `no_stale_tlb`): a CPU's copy is out of date and the update was published.
+  public private(set) var pgd: [Field] = []
+  public private(set) var pgdCache: [[Field]] = []
+  public private(set) var pgdExposed: [Field] = []
+  /// Page-table pages: 0 never allocated, 1 allocated, 2 freed.
+  public private(set) var ptPage: [Field] = []
   /// Ghost, per CPU and PTE (only with `no_lost_update`): bit 0 = the CPU has read the PTE,
   /// bit 1 = what it last read or wrote is no longer the PTE's latest software value.
   public private(set) var view: [[Field]] = []
@@ -62,6 +69,9 @@ public struct StateLayout: Sendable {
     for _ in 0..<pteCount { tlbFlushed.append(allocate(1)) }
     for _ in 0..<pteCount { flushOwed.append(config.tracksStaleTLB ? allocate(1) : .absent) }
     for _ in 0..<pteCount { exposed.append(config.tracksStaleTLB ? allocate(1) : .absent) }
+    for _ in config.initialPGDs { pgd.append(allocate(8)) }
+    for _ in config.initialPGDs { pgdExposed.append(config.tracksStaleTLB ? allocate(1) : .absent) }
+    for _ in 0..<config.ptPageCount { ptPage.append(allocate(2)) }
     let writerBits = config.tracksLostUpdates ? bitsToHold(config.cpuCount + 1) : 0
     for _ in 0..<pteCount { lastWriter.append(allocate(writerBits)) }
     let holderBits = bitsToHold(config.cpuCount + 1)
@@ -81,6 +91,7 @@ public struct StateLayout: Sendable {
       for p in 0..<pteCount { row.append(config.tlbCached[c][p] ? allocate(8) : .absent) }
       tlb.append(row)
       ipiPending.append((0..<pteCount).map { config.usesAsyncShootdown && config.tlbCached[c][$0] ? allocate(1) : .absent })
+      pgdCache.append(config.initialPGDs.map { _ in allocate(8) })
       view.append((0..<pteCount).map { _ in config.tracksLostUpdates ? allocate(2) : .absent })
       runsMM.append(config.initialMMUsers != nil ? allocate(1) : .absent)
       let counterBits = bitsToHold(MachineConfig.maxCount + 1)
@@ -109,9 +120,9 @@ public struct StateLayout: Sendable {
     var total = 0
     for f in mem + shadow + logical + unowned + tlbFlushed + flushOwed + exposed + lastWriter + lockHolder + pc
       + registers + lazy + lazyLocks + batchCount + batchEntries + runsMM + enableCount + pauseCount
-      + preemptCount
+      + preemptCount + pgd + pgdExposed + ptPage
     { total += f.width }
-    for row in tlb + view + ipiPending { for f in row { total += f.width } }
+    for row in tlb + view + ipiPending + pgdCache { for f in row { total += f.width } }
     return total
   }
 }

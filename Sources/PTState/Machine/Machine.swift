@@ -25,6 +25,10 @@ public final class Machine: Sendable {
       s[layout.logical[p]] = v
     }
     for c in config.initialMMUsers ?? [] { s[layout.runsMM[c]] = 1 }
+    for (g, v) in config.initialPGDs.enumerated() {
+      s[layout.pgd[g]] = UInt64(v.rawValue)
+      for c in 0..<config.cpuCount { s[layout.pgdCache[c][g]] = UInt64(v.rawValue) }
+    }
     for (c, row) in config.initialTLB.enumerated() {
       for (p, cached) in row.enumerated() where cached && config.initialPTEs[p].isPresent {
         s[layout.tlb[c][p]] = UInt64(config.initialPTEs[p].rawValue)
@@ -86,4 +90,6 @@ public struct Events: OptionSet, Sendable {
   /// A CPU used a translation through its TLB after the mapping was removed or downgraded
   /// and its lock released, before the flush completed.
   public static let staleTLB = Events(rawValue: 1 << 11)
+  /// A page-table page freed twice (or never allocated), or still allocated at the end.
+  public static let ptLeak = Events(rawValue: 1 << 12)
 }

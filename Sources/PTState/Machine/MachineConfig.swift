@@ -38,6 +38,13 @@ public struct MachineConfig: Sendable {
   public var tracksStaleTLB: Bool = false
   /// Whether programs use the asynchronous shootdown (flush_tlb_start / flush_tlb_wait).
   public var usesAsyncShootdown: Bool = false
+  /// PAE top-level entries (PDPTEs): their initial values, the lock that protects each,
+  /// and for each PTE the entry it sits under (nil: none is modelled).
+  public var initialPGDs: [PTE] = []
+  public var lockOfPGD: [Int?] = []
+  public var pgdOf: [Int?] = []
+  /// Page-table pages whose lifetime is tracked (`no_pt_leak`).
+  public var ptPageCount: Int = 0
   /// Largest nesting / preempt count a CPU can reach before it saturates (3 bits).
   public static let maxCount = 7
 

@@ -32,6 +32,11 @@ public struct MachineSnapshot: Equatable, Sendable {
   /// Per PTE (with `no_stale_tlb`): a flush is owed, and the lock was released since.
   public var flushOwed: [Bool] = []
   public var exposed: [Bool] = []
+  /// PAE top-level entries in memory, each CPU's cached copies, and page-table pages
+  /// (0 never allocated, 1 allocated, 2 freed).
+  public var pgd: [PTE] = []
+  public var pgdCache: [[PTE]] = []
+  public var ptPages: [Int] = []
   /// nil = free, else the holding CPU.
   public var lockHolder: [Int?]
   /// Per CPU: it runs the mm (always true when mm_users is not tracked).
@@ -67,6 +72,9 @@ extension Machine {
       tlbFlushed: ptes.map { s[l.tlbFlushed[$0]] != 0 },
       flushOwed: ptes.map { s[l.flushOwed[$0]] != 0 },
       exposed: ptes.map { s[l.exposed[$0]] != 0 },
+      pgd: l.pgd.map { s.pte($0) },
+      pgdCache: l.pgdCache.map { $0.map { s.pte($0) } },
+      ptPages: l.ptPage.map { Int(s[$0]) },
       lockHolder: (0..<config.lockCount).map { let h = Int(s[l.lockHolder[$0]]); return h == 0 ? nil : h - 1 },
       runsMM: (0..<config.cpuCount).map { runsMM(s, cpu: $0) },
       cpus: cpus)

@@ -23,6 +23,7 @@ extension Machine {
       return true
     }
 
+    guard walkTopLevel(s, cpu: cpu, pte: p, &events) else { return false }  // PDPTE not present
     let h = hardwareVisible(s, p)
     // A walk after a flush issued later than the last write must see that write, and so
     // must the CPU's own code walking a PTE it has a write queued for.

@@ -24,6 +24,7 @@ extension Machine {
       events.insert(.lazyUnbalanced)
     }
     exposeOwedFlushes(s, lock: l)
+    exposeStalePGDs(s, lock: l)
     s[f] = 0
   }
 }
