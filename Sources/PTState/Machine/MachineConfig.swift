@@ -39,7 +39,8 @@ public struct MachineConfig: Sendable {
   /// Whether programs use the asynchronous shootdown (flush_tlb_start / flush_tlb_wait).
   public var usesAsyncShootdown: Bool = false
   /// PAE top-level entries (PDPTEs): their initial values, the lock that protects each,
-  /// and for each PTE the entry it sits under (nil: none is modelled).
+  /// and for each PTE the entry it sits under (nil: none is modelled; an empty `pgdOf`
+  /// means no PTE sits under one).
   public var initialPGDs: [PTE] = []
   public var lockOfPGD: [Int?] = []
   public var pgdOf: [Int?] = []

@@ -46,7 +46,7 @@ extension Machine {
   /// (a fault) when it is not present; reports a stale PDPTE when it differs from memory
   /// after the update was published.
   @inlinable func walkTopLevel(_ s: PackedState, cpu: Int, pte p: Int, _ events: inout Events) -> Bool {
-    guard let g = config.pgdOf[p] else { return true }
+    guard !config.pgdOf.isEmpty, let g = config.pgdOf[p] else { return true }
     let cached = s[layout.pgdCache[cpu][g]]
     if s[layout.pgdExposed[g]] != 0, cached != s[layout.pgd[g]] { events.insert(.staleTLB) }
     return cached & UInt64(PTE.presentBit) != 0
