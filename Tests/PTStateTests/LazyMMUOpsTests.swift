@@ -148,9 +148,9 @@ struct LazyMMUOpsTests {
     #expect(!e1.preserveAD)
     #expect(f.s[f.layout.batchEntries[0]] == 2 | (0xFF << 2) | (1 << 10))
     #expect(f.machine.batchCount(f.s, cpu: 0) == 2)
-    #expect(f.machine.hasQueuedWrite(f.s, cpu: 0, pte: 1))
-    #expect(f.machine.hasQueuedWrite(f.s, cpu: 0, pte: 2))
-    #expect(!f.machine.hasQueuedWrite(f.s, cpu: 0, pte: 0))
+    #expect(f.machine.hasQueuedWrite(f.s, task: 0, pte: 1))
+    #expect(f.machine.hasQueuedWrite(f.s, task: 0, pte: 2))
+    #expect(!f.machine.hasQueuedWrite(f.s, task: 0, pte: 0))
     // Direct mode: enqueue alone does not touch the ghost values (set_pte does that).
     #expect(f.snap.logical == [.rw(1), .rw(2), .rw(3)])
   }

@@ -15,13 +15,13 @@ struct NestingOpsTests {
     let f = Fixture(mode: .direct, counters: true)
     #expect(run(f) { $0.lazyMMUEnable($1, cpu: 0, &$2) }.isEmpty)
     #expect(run(f) { $0.lazyMMUEnable($1, cpu: 0, &$2) }.isEmpty)
-    #expect(f.snap.cpus[0].enableCount == 2 && f.snap.cpus[0].lazy)
+    #expect(f.snap.contexts[0].enableCount == 2 && f.snap.cpus[0].lazy)
     #expect(f.setPTE(0, 0, .ro(1)).isEmpty)
     #expect(f.snap.cpus[0].batch.count == 1)
     #expect(run(f) { $0.lazyMMUDisable($1, cpu: 0, &$2) }.isEmpty)  // nested: flush, stay lazy
     #expect(f.snap.cpus[0].batch.isEmpty && f.snap.cpus[0].lazy && f.snap.mem == [.ro(1)])
     #expect(run(f) { $0.lazyMMUDisable($1, cpu: 0, &$2) }.isEmpty)  // outermost: leave
-    #expect(!f.snap.cpus[0].lazy && f.snap.cpus[0].enableCount == 0)
+    #expect(!f.snap.cpus[0].lazy && f.snap.contexts[0].enableCount == 0)
   }
 
   @Test("pause leaves whatever the depth, resume re-enters; calls in between do nothing")
@@ -31,7 +31,7 @@ struct NestingOpsTests {
     #expect(run(f) { $0.lazyMMUPause($1, cpu: 0, &$2) }.isEmpty)
     #expect(!f.snap.cpus[0].lazy)
     _ = run(f) { $0.lazyMMUEnable($1, cpu: 0, &$2) }  // no effect while paused
-    #expect(f.snap.cpus[0].enableCount == 1)
+    #expect(f.snap.contexts[0].enableCount == 1)
     #expect(run(f) { $0.lazyMMUResume($1, cpu: 0, &$2) }.isEmpty)
     #expect(f.snap.cpus[0].lazy)
   }

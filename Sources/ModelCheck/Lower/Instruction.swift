@@ -64,6 +64,7 @@ public enum Instruction: Sendable, Hashable {
   case mmput(dst: Register)
   case lazyMMUEnable, lazyMMUDisable, lazyMMUPause, lazyMMUResume
   case preemptDisable, preemptEnable, mightSleep
+  case irqDisable, irqEnable
   /// `either`: branch k jumps to `choiceTargets[first + k]`.
   case choose(first: UInt16, count: UInt8)
   case end

@@ -25,9 +25,18 @@ struct Lowering {
     var l = Lowering()
     var cpuStart: [Int] = []
     var pcLimit: [Int] = []
-    var batchSlots: [Int] = []
-    var tlbCached = [[Bool]](repeating: [Bool](repeating: false, count: spec.pteNames.count), count: spec.cpus.count)
+    let cpuCount = spec.cpuNames.count
+    var batchSlots = [Int](repeating: 0, count: cpuCount)
+    var tlbCached = [[Bool]](repeating: [Bool](repeating: false, count: spec.pteNames.count), count: cpuCount)
     var mayEnterLazy: [Bool] = []
+    let hasMovingPrograms = spec.cpus.contains { $0.pinnedCPU == nil }
+    let bareCPUs = (0..<cpuCount).filter { c in !spec.cpus.contains { $0.pinnedCPU == c } }
+    /// The CPUs a context may run on: its pinned CPU, its handler CPU, or (a task) any CPU
+    /// without a pinned program.
+    func cpusOf(_ cpu: CheckedCPU) -> [Int] {
+      if let c = cpu.pinnedCPU ?? cpu.handlerCPU { return [c] }
+      return bareCPUs
+    }
     for (c, cpu) in spec.cpus.enumerated() {
       l.base = l.code.count
       l.cpu = c
@@ -43,18 +52,25 @@ struct Lowering {
       var queueing = 0
       for instr in cpuCode {
         if Lowering.mayQueue(instr, mode: spec.mode) { queueing += 1 }
-        if case .touch(_, let p, _) = instr { tlbCached[c][Int(p)] = true }
+        if case .touch(_, let p, _) = instr { for x in cpusOf(cpu) { tlbCached[x][Int(p)] = true } }
       }
       mayEnterLazy.append(cpuCode.contains(.enterLazy) || cpuCode.contains(.lazyMMUEnable) || cpuCode.contains(.lazyMMUResume))
       let cap = spec.mode == .native || !mayEnterLazy[c] ? 0 : spec.batchLimit - 1
-      batchSlots.append(l.hasBackEdge ? cap : min(cap, queueing))
+      if let pinned = cpu.pinnedCPU, !hasMovingPrograms {
+        batchSlots[pinned] = l.hasBackEdge ? cap : min(cap, queueing)
+      }
+    }
+    // With tasks and handlers, a CPU's batch holds whatever runs on it queued: its bound is
+    // the batch limit (a handler writing in a lazy CPU's batch is the bug to find).
+    if hasMovingPrograms, spec.mode != .native, mayEnterLazy.contains(true) {
+      batchSlots = [Int](repeating: spec.batchLimit - 1, count: cpuCount)
     }
     // Spontaneous hardware accesses get no TLB slot unless the spec asks (`tlb cpu: pte`):
     // for them a TLB hit changes nothing, which is the same as the hardware not acting
     // (always possible), so a TLB would only multiply states. Programs that `touch` a PTE
     // observe hits (a stale translation that still works), so they keep one, and so does a
     // `tlb` line, where a stale hit is what `no_stale_tlb` looks for.
-    var initialTLB = [[Bool]](repeating: [Bool](repeating: false, count: spec.pteNames.count), count: spec.cpus.count)
+    var initialTLB = [[Bool]](repeating: [Bool](repeating: false, count: spec.pteNames.count), count: cpuCount)
     for e in spec.tlbEntries {
       tlbCached[e.cpu][e.pte] = true
       initialTLB[e.cpu][e.pte] = true
@@ -63,11 +79,18 @@ struct Lowering {
     var tracked = PTE.dirtyBit
     if spec.trackAccessed { tracked |= PTE.accessedBit }
     var config = MachineConfig(
-      mode: spec.mode, cpuCount: spec.cpus.count, pteCount: spec.pteNames.count, lockCount: spec.lockNames.count,
+      mode: spec.mode, cpuCount: cpuCount, pteCount: spec.pteNames.count, lockCount: spec.lockNames.count,
       ptlOf: spec.ptlOf, batchLimit: spec.batchLimit, registerCount: spec.cpus.map(\.registers.count),
       pcLimit: pcLimit, tlbCached: tlbCached, trackedHardwareBits: tracked, initialPTEs: spec.initialPTEs)
     config.tracksLostUpdates = spec.properties.contains(.noLostUpdate)
     config.initialMMUsers = spec.mmUsers
+    config.pinnedCPU = spec.cpus.map(\.pinnedCPU)
+    config.initialCPU = spec.cpus.map(\.initialCPU)
+    config.handlerCPU = spec.cpus.map(\.handlerCPU)
+    config.lazyPerTask = spec.lazyPerTask
+    config.contextSwitchHooks = spec.contextSwitchHooks
+    config.interruptsNeverLazy = spec.interruptsNeverLazy
+    config.usesIRQDisable = l.code.contains { $0 == .irqDisable || $0 == .irqEnable }
     config.lazyDisablesPreemption = spec.lazyDisablesPreemption
     config.initialTLB = initialTLB
     config.initialPGDs = spec.initialPGDs
@@ -94,16 +117,27 @@ struct Lowering {
       let a = Action(kind: .hardwareAccess, cpu: h.cpu, pte: h.pte, arg: h.kind.rawValue)
       if !actions.contains(a) { actions.append(a) }
     }
-    for c in 0..<spec.cpus.count {
+    for c in 0..<cpuCount {
       for p in 0..<spec.pteNames.count where tlbCached[c][p] {
         actions.append(Action(kind: .tlbEvict, cpu: c, pte: p, arg: 0))
       }
     }
-    for c in 0..<spec.cpus.count where batchSlots[c] > 0 {
+    for c in 0..<cpuCount where batchSlots[c] > 0 {
       actions.append(Action(kind: .earlyFlush, cpu: c, pte: 0, arg: 0))
     }
+    // The scheduler: on a CPU without a pinned program, switch to any task, or to idle.
+    let tasks = spec.cpus.indices.filter { spec.cpus[$0].pinnedCPU == nil && spec.cpus[$0].handlerCPU == nil }
+    if !tasks.isEmpty {
+      for c in bareCPUs {
+        for k in tasks { actions.append(Action(kind: .contextSwitch, cpu: c, pte: k + 1, arg: 0)) }
+        actions.append(Action(kind: .contextSwitch, cpu: c, pte: 0, arg: 0))
+      }
+    }
+    for (h, cpu) in spec.cpus.enumerated() where cpu.handlerCPU != nil {
+      actions.append(Action(kind: .interrupt, cpu: h, pte: 0, arg: 0))
+    }
     if config.usesAsyncShootdown {
-      for c in 0..<spec.cpus.count {
+      for c in 0..<cpuCount {
         for p in 0..<spec.pteNames.count where tlbCached[c][p] {
           actions.append(Action(kind: .shootdownIPI, cpu: c, pte: p, arg: 0))
         }
@@ -252,6 +286,8 @@ struct Lowering {
     case .preemptDisable: return .preemptDisable
     case .preemptEnable: return .preemptEnable
     case .mightSleep: return .mightSleep
+    case .irqDisable: return .irqDisable
+    case .irqEnable: return .irqEnable
     case .mmget: return .mmget
     case .mmput: return .mmput(dst: dst)
     }

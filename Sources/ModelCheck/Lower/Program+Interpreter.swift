@@ -8,12 +8,17 @@ extension Program: TransitionSystem {
   public var actionCount: Int { actions.count }
   public var processCount: Int { spec.cpus.count }
 
-  /// CPU steps and a CPU handling its shootdown IPI are that CPU's moves (an IPI is
-  /// delivered eventually: weak fairness applies to it); hardware, TLB eviction and early
-  /// batch flushes are the environment.
+  /// The processes are the programs (contexts). A program's steps are its moves; so are
+  /// being scheduled onto a CPU (a task) and firing (a handler), and a CPU with a pinned
+  /// program handling its shootdown IPI: weak fairness applies to each (an IPI and a
+  /// runnable task are served eventually). Hardware, TLB eviction, early batch flushes and
+  /// switching a CPU to idle are the environment.
   public func process(of action: Int) -> Int {
-    switch actions[action].kind {
-    case .cpuStep, .shootdownIPI: return actions[action].cpu
+    let a = actions[action]
+    switch a.kind {
+    case .cpuStep, .interrupt: return a.cpu
+    case .contextSwitch: return a.pte - 1
+    case .shootdownIPI: return machine.config.pinnedCPU.firstIndex { $0 == a.cpu } ?? -1
     case .hardwareAccess, .tlbEvict, .earlyFlush: return -1
     }
   }
@@ -21,15 +26,12 @@ extension Program: TransitionSystem {
   public func writeInitialState(_ words: UnsafeMutablePointer<UInt64>) -> StepOutcome {
     machine.writeInitialState(words)
     let s = PackedState(words)
-    var events = Events()
     var outcome = StepOutcome(enabled: true)
-    for c in 0..<spec.cpus.count {
+    for k in 0..<spec.cpus.count {
       var pc = 0
-      if !runLocal(s, cpu: c, pc: &pc) { outcome.fault = RuntimeFault.localLoop.rawValue }
-      s[machine.layout.pc[c]] = UInt64(pc)
-      if case .end = instruction(cpu: c, pc: pc), machine.isLazy(s, cpu: c) { events.insert(.lazyUnbalanced) }
+      if !runLocal(s, cpu: k, pc: &pc) { outcome.fault = RuntimeFault.localLoop.rawValue }
+      s[machine.layout.pc[k]] = UInt64(pc)
     }
-    outcome.violations = violations(events)
     return outcome
   }
 
@@ -39,13 +41,23 @@ extension Program: TransitionSystem {
     return machine.hasLeakedPTPages(s) ? PropertyKind.noPTLeak.bit & propertyMask : 0
   }
 
+  /// Every program has finished: CPU programs and tasks at their end, and no handler in the
+  /// middle of running (a handler that never fired is not owed).
   public func isFinished(_ words: UnsafePointer<UInt64>) -> Bool {
     let s = PackedState(UnsafeMutablePointer(mutating: words))
-    for c in 0..<spec.cpus.count {
-      if case .end = instruction(cpu: c, pc: Int(s[machine.layout.pc[c]])) { continue }
+    for k in 0..<spec.cpus.count {
+      if case .end = instruction(cpu: k, pc: Int(s[machine.layout.pc[k]])) { continue }
+      if machine.config.isHandler(k), machine.cpuOf(s, context: k) == nil { continue }
       return false
     }
     return true
+  }
+
+  /// Whether program `k` has run to its end.
+  @inline(__always)
+  func isFinished(_ s: PackedState, context k: Int) -> Bool {
+    if case .end = instruction(cpu: k, pc: Int(s[machine.layout.pc[k]])) { return true }
+    return false
   }
 
   /// Whether CPU `cpu` is inside retry loop `loop` in this state.
@@ -86,6 +98,26 @@ extension Program: TransitionSystem {
       machine.flushBatch(s, cpu: action.cpu, &events)
     case .shootdownIPI:
       guard machine.handleShootdownIPI(s, cpu: action.cpu, pte: action.pte) else { return .disabled }
+    case .contextSwitch:
+      let c = action.cpu
+      let layout = machine.layout
+      guard s[layout.inIRQ[c]] == 0 else { return .disabled }
+      let cur = Int(s[layout.current[c]]) - 1
+      let next = action.pte - 1
+      if cur >= 0 {
+        guard next != cur, isFinished(s, context: cur) || machine.isPreemptible(s, cpu: c, task: cur) else { return .disabled }
+      } else {
+        guard next >= 0 else { return .disabled }  // idle to idle
+      }
+      if next >= 0 {
+        guard !isFinished(s, context: next), machine.cpuOf(s, context: next) == nil else { return .disabled }
+      }
+      if cur >= 0 { machine.switchOut(s, cpu: c, task: cur, &events) }
+      if next >= 0 { machine.switchIn(s, cpu: c, task: next) }
+    case .interrupt:
+      let h = action.cpu
+      guard let c = machine.config.handlerCPU[h], machine.enterInterrupt(s, cpu: c, handler: h) else { return .disabled }
+      if isFinished(s, context: h) { machine.exitInterrupt(s, cpu: c) }  // an empty handler
     }
     return StepOutcome(enabled: true, violations: violations(events))
   }
@@ -106,12 +138,14 @@ extension Program: TransitionSystem {
     s[machine.layout.registers[machine.layout.registerBase[cpu] + Int(r)]] = UInt64(value)
   }
 
-  /// One program step of CPU `cpu`: the visible instruction at its pc (branch `branch` of
-  /// an `either`), then local code up to the next visible instruction.
-  func step(_ s: PackedState, cpu: Int, branch: Int) -> StepOutcome {
-    let pcField = machine.layout.pc[cpu]
+  /// One program step of context `k` (a CPU's program, a task or a handler) on the CPU it
+  /// runs on: the visible instruction at its pc (branch `branch` of an `either` or a
+  /// `pt_alloc`), then local code up to the next visible instruction.
+  func step(_ s: PackedState, cpu k: Int, branch: Int) -> StepOutcome {
+    guard machine.isRunning(s, context: k), let hw = machine.cpuOf(s, context: k) else { return .disabled }
+    let pcField = machine.layout.pc[k]
     var pc = Int(s[pcField])
-    let instr = instruction(cpu: cpu, pc: pc)
+    let instr = instruction(cpu: k, pc: pc)
     if branch > 0 {
       switch instr {
       case .choose(_, let n) where branch < Int(n): break
@@ -124,70 +158,72 @@ extension Program: TransitionSystem {
     pc += 1
     switch instr {
     case .spinLock(let l):
-      guard machine.spinLock(s, cpu: cpu, lock: Int(l)) else { return .disabled }
+      guard machine.spinLock(s, cpu: hw, task: k, lock: Int(l)) else { return .disabled }
     case .spinUnlock(let l):
-      machine.spinUnlock(s, cpu: cpu, lock: Int(l), &events)
+      machine.spinUnlock(s, cpu: hw, task: k, lock: Int(l), &events)
     case .enterLazy:
-      machine.enterLazy(s, cpu: cpu, &events)
+      machine.enterLazy(s, cpu: hw, task: k, &events)
     case .leaveLazy:
-      machine.leaveLazy(s, cpu: cpu, &events)
+      machine.leaveLazy(s, cpu: hw, task: k, &events)
     case .flushLazy:
-      machine.flushLazy(s, cpu: cpu, &events)
+      machine.flushLazy(s, cpu: hw, task: k, &events)
     case .setPTE(let p, let v):
-      machine.setPTE(s, cpu: cpu, pte: Int(p), value: PTE(rawValue: evaluate(v, s, cpu: cpu)), &events)
+      machine.setPTE(s, cpu: hw, task: k, pte: Int(p), value: PTE(rawValue: evaluate(v, s, cpu: k)), &events)
     case .ptepGet(let dst, let p):
-      store(s, cpu: cpu, dst, machine.ptepGet(s, cpu: cpu, pte: Int(p), &events).rawValue)
+      store(s, cpu: k, dst, machine.ptepGet(s, cpu: hw, task: k, pte: Int(p), &events).rawValue)
     case .getAndClear(let dst, let p):
-      store(s, cpu: cpu, dst, machine.ptepGetAndClear(s, cpu: cpu, pte: Int(p), &events).rawValue)
+      store(s, cpu: k, dst, machine.ptepGetAndClear(s, cpu: hw, task: k, pte: Int(p), &events).rawValue)
     case .xchg(let dst, let p, let v):
-      let value = PTE(rawValue: evaluate(v, s, cpu: cpu))
-      store(s, cpu: cpu, dst, machine.xchg(s, cpu: cpu, pte: Int(p), value: value, &events).rawValue)
+      let value = PTE(rawValue: evaluate(v, s, cpu: k))
+      store(s, cpu: k, dst, machine.xchg(s, cpu: hw, task: k, pte: Int(p), value: value, &events).rawValue)
     case .cmpxchg(let dst, let p, let e, let n, let loop):
-      let expected = PTE(rawValue: evaluate(e, s, cpu: cpu))
-      let new = PTE(rawValue: evaluate(n, s, cpu: cpu))
-      let seen = machine.cmpxchg(s, cpu: cpu, pte: Int(p), expected: expected, new: new, &events)
-      store(s, cpu: cpu, dst, seen.rawValue)
+      let expected = PTE(rawValue: evaluate(e, s, cpu: k))
+      let new = PTE(rawValue: evaluate(n, s, cpu: k))
+      let seen = machine.cmpxchg(s, cpu: hw, task: k, pte: Int(p), expected: expected, new: new, &events)
+      store(s, cpu: k, dst, seen.rawValue)
       if events.contains(.cmpxchgFailed) { retryLoop = loop }
     case .modifyProtStart(let dst, let p):
-      store(s, cpu: cpu, dst, machine.modifyProtStart(s, cpu: cpu, pte: Int(p), &events).rawValue)
+      store(s, cpu: k, dst, machine.modifyProtStart(s, cpu: hw, task: k, pte: Int(p), &events).rawValue)
     case .modifyProtCommit(let p, let v):
-      machine.modifyProtCommit(s, cpu: cpu, pte: Int(p), value: PTE(rawValue: evaluate(v, s, cpu: cpu)), &events)
+      machine.modifyProtCommit(s, cpu: hw, task: k, pte: Int(p), value: PTE(rawValue: evaluate(v, s, cpu: k)), &events)
     case .flushTLB(let p):
-      machine.flushTLB(s, cpu: cpu, pte: Int(p), &events)
+      machine.flushTLB(s, cpu: hw, task: k, pte: Int(p), &events)
     case .setPGD(let g, let v):
-      machine.setPGD(s, pgd: Int(g), value: PTE(rawValue: evaluate(v, s, cpu: cpu)))
+      machine.setPGD(s, pgd: Int(g), value: PTE(rawValue: evaluate(v, s, cpu: k)))
     case .pgdGet(let dst, let g):
-      store(s, cpu: cpu, dst, machine.pgdGet(s, pgd: Int(g)).rawValue)
+      store(s, cpu: k, dst, machine.pgdGet(s, pgd: Int(g)).rawValue)
     case .loadCR3:
-      machine.loadCR3(s, cpu: cpu)
+      machine.loadCR3(s, cpu: hw)
     case .flushTLBMM:
       machine.flushTLBMM(s, &events)
     case .ptAlloc(let dst, let g):
-      store(s, cpu: cpu, dst, machine.ptAlloc(s, page: Int(g), ok: branch == 0) ? 1 : 0)
+      store(s, cpu: k, dst, machine.ptAlloc(s, page: Int(g), ok: branch == 0) ? 1 : 0)
     case .ptFree(let g):
       machine.ptFree(s, page: Int(g), &events)
     case .flushTLBStart(let p):
-      machine.flushTLBStart(s, cpu: cpu, pte: Int(p))
+      machine.flushTLBStart(s, cpu: hw, task: k, pte: Int(p))
     case .flushTLBWait(let p):
-      guard machine.flushTLBWait(s, cpu: cpu, pte: Int(p)) else { return .disabled }
+      guard machine.flushTLBWait(s, cpu: hw, task: k, pte: Int(p)) else { return .disabled }
     case .touch(let dst, let p, let kind):
-      let ok = machine.hardwareAccess(s, cpu: cpu, pte: Int(p), kind: kind, byProgram: true, &events)
-      store(s, cpu: cpu, dst, ok ? 1 : 0)
+      let ok = machine.hardwareAccess(s, cpu: hw, task: k, pte: Int(p), kind: kind, byProgram: true, &events)
+      store(s, cpu: k, dst, ok ? 1 : 0)
     case .fullTeardownRead(let dst, let p):
-      store(s, cpu: cpu, dst, machine.fullTeardownRead(s, cpu: cpu, pte: Int(p), &events).rawValue)
+      store(s, cpu: k, dst, machine.fullTeardownRead(s, cpu: hw, task: k, pte: Int(p), &events).rawValue)
     case .nativeClear(let p):
-      machine.nativeClear(s, cpu: cpu, pte: Int(p), &events)
-    case .lazyMMUEnable: machine.lazyMMUEnable(s, cpu: cpu, &events)
-    case .lazyMMUDisable: machine.lazyMMUDisable(s, cpu: cpu, &events)
-    case .lazyMMUPause: machine.lazyMMUPause(s, cpu: cpu, &events)
-    case .lazyMMUResume: machine.lazyMMUResume(s, cpu: cpu, &events)
-    case .preemptDisable: machine.preemptDisable(s, cpu: cpu, &events)
-    case .preemptEnable: machine.preemptEnable(s, cpu: cpu, &events)
-    case .mightSleep: machine.mightSleep(s, cpu: cpu, &events)
+      machine.nativeClear(s, cpu: hw, task: k, pte: Int(p), &events)
+    case .lazyMMUEnable: machine.lazyMMUEnable(s, cpu: hw, task: k, &events)
+    case .lazyMMUDisable: machine.lazyMMUDisable(s, cpu: hw, task: k, &events)
+    case .lazyMMUPause: machine.lazyMMUPause(s, cpu: hw, task: k, &events)
+    case .lazyMMUResume: machine.lazyMMUResume(s, cpu: hw, task: k, &events)
+    case .preemptDisable: machine.preemptDisable(s, cpu: hw, task: k, &events)
+    case .preemptEnable: machine.preemptEnable(s, cpu: hw, task: k, &events)
+    case .mightSleep: machine.mightSleep(s, cpu: hw, task: k, &events)
+    case .irqDisable: machine.setIRQsOff(s, cpu: hw, true)
+    case .irqEnable: machine.setIRQsOff(s, cpu: hw, false)
     case .mmget:
-      machine.mmget(s, cpu: cpu)
+      machine.mmget(s, cpu: hw)
     case .mmput(let dst):
-      store(s, cpu: cpu, dst, machine.mmput(s, cpu: cpu) ? 1 : 0)
+      store(s, cpu: k, dst, machine.mmput(s, cpu: hw) ? 1 : 0)
     case .choose(let first, _):
       pc = Int(choiceTargets[Int(first) + branch])
     case .end:
@@ -200,9 +236,15 @@ extension Program: TransitionSystem {
     if events.contains(.batchOverflow) { outcome.fault = RuntimeFault.batchOverflow.rawValue }
     if events.contains(.preemptUnderflow) { outcome.fault = RuntimeFault.preemptUnderflow.rawValue }
     if events.contains(.counterOverflow) { outcome.fault = RuntimeFault.counterOverflow.rawValue }
-    if !runLocal(s, cpu: cpu, pc: &pc) { outcome.fault = RuntimeFault.localLoop.rawValue }
+    if !runLocal(s, cpu: k, pc: &pc) { outcome.fault = RuntimeFault.localLoop.rawValue }
     s[pcField] = UInt64(pc)
-    if case .end = instruction(cpu: cpu, pc: pc), machine.isLazy(s, cpu: cpu) { events.insert(.lazyUnbalanced) }
+    if case .end = instruction(cpu: k, pc: pc) {
+      if machine.config.isHandler(k) {
+        machine.exitInterrupt(s, cpu: hw)  // the handler returns
+      } else if machine.isLazy(s, cpu: hw, task: k) {
+        events.insert(.lazyUnbalanced)
+      }
+    }
     outcome.violations = violations(events)
     return outcome
   }

@@ -4,7 +4,10 @@ import PTState
 /// `arg` at an `either`), a spontaneous hardware access, a TLB eviction, or an early
 /// flush of a lazy batch (the hypervisor call issued before `leave`, e.g. a full buffer).
 public struct Action: Sendable, Hashable {
-  public enum Kind: UInt8, Sendable { case cpuStep, hardwareAccess, tlbEvict, earlyFlush, shootdownIPI }
+  /// `cpuStep`: `cpu` is the program (context). `contextSwitch`: on CPU `cpu`, switch to
+  /// task `pte - 1` (0: to idle). `interrupt`: handler `cpu` fires. The others: `cpu` is a
+  /// physical CPU.
+  public enum Kind: UInt8, Sendable { case cpuStep, hardwareAccess, tlbEvict, earlyFlush, shootdownIPI, contextSwitch, interrupt }
   public var kind: Kind
   public var cpu: Int
   public var pte: Int

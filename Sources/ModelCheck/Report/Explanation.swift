@@ -21,7 +21,7 @@ enum Explanation {
   /// The PTE a software write step writes, if any.
   static func writtenPTE(_ p: Program, _ step: TraceStep) -> Int? {
     guard step.action.kind == .cpuStep else { return nil }
-    switch p.instruction(cpu: step.action.cpu, pc: step.before.cpus[step.action.cpu].pc) {
+    switch p.instruction(cpu: step.action.cpu, pc: step.before.contexts[step.action.cpu].pc) {
     case .setPTE(let x, _), .modifyProtCommit(let x, _), .getAndClear(_, let x), .xchg(_, let x, _), .cmpxchg(_, let x, _, _, _):
       return Int(x)
     default: return nil
@@ -67,7 +67,7 @@ enum Explanation {
   /// The PTE an instruction reads, if any.
   static func readPTE(_ p: Program, _ step: TraceStep) -> Int? {
     guard step.action.kind == .cpuStep else { return step.action.kind == .hardwareAccess ? step.action.pte : nil }
-    switch p.instruction(cpu: step.action.cpu, pc: step.before.cpus[step.action.cpu].pc) {
+    switch p.instruction(cpu: step.action.cpu, pc: step.before.contexts[step.action.cpu].pc) {
     case .ptepGet(_, let x), .getAndClear(_, let x), .xchg(_, let x, _), .cmpxchg(_, let x, _, _, _),
       .modifyProtStart(_, let x), .touch(_, let x, _):
       return Int(x)
@@ -108,7 +108,7 @@ enum Explanation {
       }
       let queued = (0..<p.spec.cpus.count).first { c in s.cpus[c].batch.contains { $0.pte == x } }
       let flush = trace.steps.last { step in
-        if step.action.kind == .cpuStep, case .flushTLB(let f) = p.instruction(cpu: step.action.cpu, pc: step.before.cpus[step.action.cpu].pc) { return Int(f) == x }
+        if step.action.kind == .cpuStep, case .flushTLB(let f) = p.instruction(cpu: step.action.cpu, pc: step.before.contexts[step.action.cpu].pc) { return Int(f) == x }
         return false
       }
       let reason = queued.map { "; the write is still queued in \(cpuName(p, $0))'s lazy batch, so the TLB flush\(line(flush?.location)) came before the update it was meant to follow" } ?? ""
@@ -153,11 +153,11 @@ enum Explanation {
       case .earlyFlush: who = "the hypervisor's early flush of \(cpuName(p, step.action.cpu))'s batch"
       default: who = "\(cpuName(p, step.action.cpu))'s write\(line(step.location))"
       }
-      if step.action.kind == .cpuStep, case .nativeClear = p.instruction(cpu: step.action.cpu, pc: a.cpus[step.action.cpu].pc) {
+      if step.action.kind == .cpuStep, case .nativeClear = p.instruction(cpu: step.action.cpu, pc: a.contexts[step.action.cpu].pc) {
         let users = p.machine.config.initialMMUsers == nil ? "" : " (mm_users is \(a.cpus.indices.filter { a.runsMM[$0] }.count))"
         return "\(cpuName(p, step.action.cpu))'s ptep_get_and_clear_full(\(names[x]), 1)\(line(step.location)) read the PTE and then cleared it with a plain store (native_pte_clear); in between, \(setterText.replacingPrefix("hardware", with: "the hardware of a CPU that still runs the mm"))\(users): the \(bitNames(lost)) bit is lost (the full-mm shortcut is safe only after the last mmput)"
       }
-      if step.action.kind == .cpuStep, case .cmpxchg = p.instruction(cpu: step.action.cpu, pc: a.cpus[step.action.cpu].pc) {
+      if step.action.kind == .cpuStep, case .cmpxchg = p.instruction(cpu: step.action.cpu, pc: a.contexts[step.action.cpu].pc) {
         return "\(setterText), then \(cpuName(p, step.action.cpu))'s cmpxchg\(line(step.location)) stored \(b.mem[x]) over it without carrying the \(bitNames(lost)) bit it replaced: the bit is lost (a cmpxchg update must carry the A/D bits it saw, as update_intpte() does)"
       }
       if a.mem[x].pfn != b.mem[x].pfn || !b.mem[x].isPresent {
@@ -174,7 +174,7 @@ enum Explanation {
   static func deadlock(_ s: MachineSnapshot, _ p: Program) -> String {
     var waits: [String] = []
     for c in p.spec.cpus.indices {
-      let instr = p.instruction(cpu: c, pc: s.cpus[c].pc)
+      let instr = p.instruction(cpu: c, pc: s.contexts[c].pc)
       if case .spinLock(let l) = instr {
         let holder = s.lockHolder[Int(l)].map { cpuName(p, $0) } ?? "nobody"
         waits.append("\(cpuName(p, c)) waits for \(p.spec.lockNames[Int(l)]) held by \(holder)")
@@ -187,7 +187,7 @@ enum Explanation {
   static func lazyNesting(_ step: TraceStep, _ p: Program) -> String {
     let c = step.action.cpu
     let name = cpuName(p, c)
-    let a = step.before.cpus[c]
+    let a = step.before.contexts[c]
     switch p.instruction(cpu: c, pc: a.pc) {
     case .enterLazy, .lazyMMUEnable, .lazyMMUResume:
       return "\(name) entered lazy mode\(line(step.location)) while already in it: the flag-based arch_enter_lazy_mmu_mode() does not nest (only the outermost lazy_mmu_mode_enable() may call it)"
@@ -201,7 +201,7 @@ enum Explanation {
 
   static func ptLeak(_ step: TraceStep, _ trace: Trace, _ p: Program) -> String {
     let names = p.spec.ptPageNames
-    if step.action.kind == .cpuStep, case .ptFree(let g) = p.instruction(cpu: step.action.cpu, pc: step.before.cpus[step.action.cpu].pc),
+    if step.action.kind == .cpuStep, case .ptFree(let g) = p.instruction(cpu: step.action.cpu, pc: step.before.contexts[step.action.cpu].pc),
       step.before.ptPages[Int(g)] != 1
     {
       let state = step.before.ptPages[Int(g)]
@@ -237,26 +237,29 @@ enum Explanation {
 
   static func sleepInAtomic(_ step: TraceStep, _ p: Program) -> String {
     let c = step.action.cpu
-    let a = step.before.cpus[c]
+    let a = step.before.contexts[c]
     var why: [String] = []
+    if p.machine.config.isHandler(c) { why.append("it is an interrupt handler") }
+    if let cpu = a.cpu, step.before.cpus[cpu].irqsOff { why.append("interrupts are off on \(p.spec.cpuNames[cpu])") }
     if a.preemptCount > 0 { why.append("preempt_count is \(a.preemptCount)") }
     let held = p.spec.lockNames.indices.filter { step.before.lockHolder[$0] == c }.map { p.spec.lockNames[$0] }
     if !held.isEmpty { why.append("it holds \(held.joined(separator: ", ")) (a spinlock disables preemption)") }
-    if a.lazy, p.machine.config.lazyDisablesPreemption { why.append("it is inside a lazy MMU section, and this arch disables preemption there") }
+    if step.before.isLazy(context: c, perTask: p.machine.config.lazyPerTask), p.machine.config.lazyDisablesPreemption { why.append("it is inside a lazy MMU section, and this arch disables preemption there") }
     return "\(cpuName(p, c)) may sleep\(line(step.location)) in atomic context: \(why.joined(separator: "; ")) (allocate before entering the section, or with GFP_ATOMIC)"
   }
 
   static func lazyBalanced(_ step: TraceStep, _ p: Program) -> String {
     let c = step.action.cpu
     let name = cpuName(p, c)
-    let a = step.before.cpus[c], b = step.after.cpus[c]
+    let a = step.before.contexts[c], b = step.after.contexts[c]
+    let queued = a.cpu.map { step.before.cpus[$0].batch.count } ?? 0
     if step.action.kind == .cpuStep {
       switch p.instruction(cpu: c, pc: a.pc) {
       case .spinUnlock(let l):
-        return "\(name) released \(p.spec.lockNames[Int(l)])\(line(step.location)), which it entered lazy mode under, while its batch still held \(a.batch.count) queued \(a.batch.count == 1 ? "update" : "updates"): other CPUs can now race ahead of them"
+        return "\(name) released \(p.spec.lockNames[Int(l)])\(line(step.location)), which it entered lazy mode under, while its batch still held \(queued) queued \(queued == 1 ? "update" : "updates"): other CPUs can now race ahead of them"
       default: break
       }
-      if b.lazy, case .end = p.instruction(cpu: c, pc: b.pc) {
+      if step.after.isLazy(context: c, perTask: p.machine.config.lazyPerTask), case .end = p.instruction(cpu: c, pc: b.pc) {
         return "\(name)'s program ends in lazy mode: arch_leave_lazy_mmu_mode() is missing"
       }
     }
@@ -266,7 +269,7 @@ enum Explanation {
   static func retries(_ trace: Trace, _ p: Program) -> String {
     guard let retry = trace.steps.last(where: { $0.retried }) else { return "a cmpxchg loop retries without bound" }
     let c = retry.action.cpu
-    let loop = p.loops.first { $0.cpu == c && $0.pcs.contains(retry.before.cpus[c].pc) }
+    let loop = p.loops.first { $0.cpu == c && $0.pcs.contains(retry.before.contexts[c].pc) }
     let loopText = "\(cpuName(p, c))'s cmpxchg loop\(line(loop?.source))"
     if let start = trace.cycleStart {
       var writers: [Int: [Int]] = [:]  // cpu -> lines

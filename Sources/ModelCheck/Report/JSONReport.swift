@@ -16,21 +16,30 @@ public enum JSONReport {
     let locks: [(String, JSON)] = spec.lockNames.enumerated().map { i, name in
       (name, s.lockHolder[i].map { .string(spec.cpus[$0].name) } ?? .null)
     }
-    let cpus: [(String, JSON)] = spec.cpus.enumerated().map { c, cpu in
-      let x = s.cpus[c]
-      let line = p.source(cpu: c, pc: x.pc).map { JSON.int($0.start.line) } ?? .null
-      return (cpu.name, .object([
-        ("finished", .bool({ if case .end = p.instruction(cpu: c, pc: x.pc) { return true } else { return false } }())),
+    let programs: [(String, JSON)] = spec.cpus.enumerated().map { k, cpu in
+      let x = s.contexts[k]
+      let line = p.source(cpu: k, pc: x.pc).map { JSON.int($0.start.line) } ?? .null
+      var fields: [(String, JSON)] = [
+        ("cpu", x.cpu.map { .string(spec.cpuNames[$0]) } ?? .null),
+        ("finished", .bool({ if case .end = p.instruction(cpu: k, pc: x.pc) { return true } else { return false } }())),
         ("next_line", line),
+        ("registers", .object(cpu.registers.enumerated().map { ($0.element, .string(Trace.registerText(cpu, $0.offset, x.registers[$0.offset]))) })),
+      ]
+      if p.machine.config.lazyPerTask { fields.append(("lazy", .bool(x.lazy))) }
+      return (cpu.name, .object(fields))
+    }
+    let cpus: [(String, JSON)] = spec.cpuNames.enumerated().map { c, name in
+      let x = s.cpus[c]
+      return (name, .object([
         ("lazy", .bool(x.lazy)),
         ("batch", .array(x.batch.map {
-          .object([("pte", .string(spec.pteNames[$0.pte])), ("kind", .string($0.isFlush ? "flush_tlb" : "write")), ("value", .string("\($0.value)")), ("preserve_ad", .bool($0.preserveAD))])
+          .object([("pte", .string(spec.pteNames[$0.pte])), ("kind", .string($0.isFlush ? "flush_tlb" : "write")), ("value", .string("\($0.value)")), ("preserve_ad", .bool($0.preserveAD)), ("by", .string(spec.cpus[$0.writer].name))])
         })),
-        ("registers", .object(cpu.registers.enumerated().map { ($0.element, .string(Trace.registerText(cpu, $0.offset, x.registers[$0.offset]))) })),
         ("tlb", .object(spec.pteNames.enumerated().compactMap { i, n in x.tlb[i] == .none ? nil : (n, .string("\(x.tlb[i])")) })),
+        ("runs", (x.inIRQ ?? x.current ?? spec.cpus.firstIndex { $0.pinnedCPU == c }).map { .string(spec.cpus[$0].name) } ?? .null),
       ]))
     }
-    return .object([("ptes", .object(ptes)), ("locks", .object(locks)), ("cpus", .object(cpus))])
+    return .object([("ptes", .object(ptes)), ("locks", .object(locks)), ("programs", .object(programs)), ("cpus", .object(cpus))])
   }
 
   public static func counterexample(_ prop: PropertyResult, _ trace: Trace, _ r: CheckResult) -> JSON {

@@ -62,29 +62,44 @@ public struct Trace: Sendable {
 
   /// A queuing write that found the batch full and flushed it (not leave or an explicit flush).
   static func isMidSectionFlush(_ program: Program, _ action: Action, _ a: MachineSnapshot, _ b: MachineSnapshot) -> Bool {
-    let x = a.cpus[action.cpu], y = b.cpus[action.cpu]
+    guard let cpu = a.contexts[action.cpu].cpu else { return false }
+    let x = a.cpus[cpu], y = b.cpus[cpu]
     guard x.lazy, y.lazy, !x.batch.isEmpty, y.batch.count < x.batch.count else { return false }
-    switch program.instruction(cpu: action.cpu, pc: x.pc) {
+    switch program.instruction(cpu: action.cpu, pc: a.contexts[action.cpu].pc) {
     case .leaveLazy, .flushLazy: return false
     default: return true
     }
   }
 
   static func isTouch(_ program: Program, _ action: Action, _ s: MachineSnapshot) -> Bool {
-    if case .touch = program.instruction(cpu: action.cpu, pc: s.cpus[action.cpu].pc) { return true }
+    if case .touch = program.instruction(cpu: action.cpu, pc: s.contexts[action.cpu].pc) { return true }
     return false
   }
 
   static func describe(_ program: Program, _ action: Action, _ s: MachineSnapshot) -> (String, String, SourceRange?) {
-    let cpu = program.spec.cpus[action.cpu].name
-    let pte = action.pte < program.spec.pteNames.count ? program.spec.pteNames[action.pte] : "?"
+    let spec = program.spec
+    // A program's steps are named by the program; the hardware's by the physical CPU.
+    let cpu = action.kind == .cpuStep || action.kind == .interrupt
+      ? spec.cpus[action.cpu].name : spec.cpuNames[action.cpu]
+    let pte = action.pte < spec.pteNames.count ? spec.pteNames[action.pte] : "?"
     switch action.kind {
     case .cpuStep:
-      let pc = s.cpus[action.cpu].pc
+      let pc = s.contexts[action.cpu].pc
       let range = program.source(cpu: action.cpu, pc: pc)
-      var text = range.map { program.spec.sourceText($0) } ?? "?"
-      if case .choose = program.instruction(cpu: action.cpu, pc: pc) { text = "either: branch \(Int(action.arg) + 1)" }
+      var text = range.map { spec.sourceText($0) } ?? "?"
+      switch program.instruction(cpu: action.cpu, pc: pc) {
+      case .choose: text = "either: branch \(Int(action.arg) + 1)"
+      case .ptAlloc: text += action.arg == 0 ? "  [succeeds]" : "  [fails]"
+      default: break
+      }
       return (cpu, text, range)
+    case .contextSwitch:
+      let next = action.pte == 0 ? "idle" : spec.cpus[action.pte - 1].name
+      let prev = s.cpus[action.cpu].current.map { spec.cpus[$0].name } ?? "idle"
+      return ("sched", "\(cpu): switch \(prev) -> \(next)", nil)
+    case .interrupt:
+      let on = spec.cpus[action.cpu].handlerCPU.map { spec.cpuNames[$0] } ?? "?"
+      return ("irq", "interrupt \(cpu) fires on \(on)", nil)
     case .hardwareAccess:
       return ("\(cpu)/hw", "hardware \(action.arg == 1 ? "write" : "read") through \(pte)", nil)
     case .tlbEvict:
@@ -110,12 +125,12 @@ public struct Trace: Sendable {
   }
 
   static func touchedPTE(_ program: Program, _ action: Action, _ s: MachineSnapshot) -> Int? {
-    if case .touch(_, let p, _) = program.instruction(cpu: action.cpu, pc: s.cpus[action.cpu].pc) { return Int(p) }
+    if case .touch(_, let p, _) = program.instruction(cpu: action.cpu, pc: s.contexts[action.cpu].pc) { return Int(p) }
     return nil
   }
 
   static func touchIsWrite(_ program: Program, _ action: Action, _ s: MachineSnapshot) -> Bool {
-    if case .touch(_, _, let k) = program.instruction(cpu: action.cpu, pc: s.cpus[action.cpu].pc) { return k == .write }
+    if case .touch(_, _, let k) = program.instruction(cpu: action.cpu, pc: s.contexts[action.cpu].pc) { return k == .write }
     return false
   }
 
@@ -127,13 +142,21 @@ public struct Trace: Sendable {
     for (l, name) in spec.lockNames.enumerated() where a.lockHolder[l] != b.lockHolder[l] {
       out.append("\(name): \(a.lockHolder[l].map { spec.cpus[$0].name } ?? "free") -> \(b.lockHolder[l].map { spec.cpus[$0].name } ?? "free")")
     }
-    for (c, cpu) in spec.cpus.enumerated() {
+    for (c, name) in spec.cpuNames.enumerated() {
       let x = a.cpus[c], y = b.cpus[c]
+      if x.lazy != y.lazy { out.append("\(name) lazy: \(y.lazy ? "on" : "off")") }
+      if x.batch != y.batch { out.append("\(name) batch: \(batchText(program, y.batch))") }
+      if x.current != y.current { out.append("\(name) runs \(y.current.map { spec.cpus[$0].name } ?? "nothing (idle)")") }
+      if x.inIRQ != y.inIRQ { out.append(y.inIRQ.map { "\(name) takes interrupt \(spec.cpus[$0].name)" } ?? "\(name) returns from interrupt \(x.inIRQ.map { spec.cpus[$0].name } ?? "")") }
+      if x.irqsOff != y.irqsOff { out.append("\(name) interrupts \(y.irqsOff ? "off" : "on")") }
+    }
+    for (k, cpu) in spec.cpus.enumerated() {
+      let x = a.contexts[k], y = b.contexts[k]
       if x.lazy != y.lazy { out.append("\(cpu.name) lazy: \(y.lazy ? "on" : "off")") }
+      if x.tif != y.tif { out.append("\(cpu.name) TIF_LAZY_MMU_UPDATES: \(y.tif ? "set" : "clear")") }
       if x.enableCount != y.enableCount { out.append("\(cpu.name) enable_count: \(x.enableCount) -> \(y.enableCount)") }
       if x.pauseCount != y.pauseCount { out.append("\(cpu.name) pause_count: \(x.pauseCount) -> \(y.pauseCount)") }
       if x.preemptCount != y.preemptCount { out.append("\(cpu.name) preempt_count: \(x.preemptCount) -> \(y.preemptCount)") }
-      if x.batch != y.batch { out.append("\(cpu.name) batch: \(batchText(program, y.batch))") }
       for (r, name) in cpu.registers.enumerated() where x.registers[r] != y.registers[r] {
         out.append("\(cpu.name).\(name) = \(registerText(cpu, r, y.registers[r]))")
       }
@@ -150,24 +173,24 @@ public struct Trace: Sendable {
     for (g, name) in spec.pgdNames.enumerated() where a.pgd[g] != b.pgd[g] {
       out.append("pgd \(name): \(a.pgd[g]) -> \(b.pgd[g])")
     }
-    for (c, cpu) in spec.cpus.enumerated() {
+    for (c, cpu) in spec.cpuNames.enumerated() {
       for (g, name) in spec.pgdNames.enumerated() where a.pgdCache[c][g] != b.pgdCache[c][g] {
-        out.append("\(cpu.name) PDPTE \(name): \(b.pgdCache[c][g])")
+        out.append("\(cpu) PDPTE \(name): \(b.pgdCache[c][g])")
       }
     }
     let pageStates = ["never allocated", "allocated", "freed"]
     for (g, name) in spec.ptPageNames.enumerated() where a.ptPages[g] != b.ptPages[g] {
       out.append("\(name): \(pageStates[b.ptPages[g]])")
     }
-    for (c, cpu) in spec.cpus.enumerated() where a.runsMM[c] != b.runsMM[c] {
-      out.append("\(cpu.name) \(b.runsMM[c] ? "runs the mm" : "no longer runs the mm") (mm_users \(b.runsMM.filter { $0 }.count))")
+    for (c, cpu) in spec.cpuNames.enumerated() where a.runsMM[c] != b.runsMM[c] {
+      out.append("\(cpu) \(b.runsMM[c] ? "runs the mm" : "no longer runs the mm") (mm_users \(b.runsMM.filter { $0 }.count))")
     }
-    for (c, cpu) in spec.cpus.enumerated() {
+    for (c, cpu) in spec.cpuNames.enumerated() {
       for (p, name) in spec.pteNames.enumerated() where a.cpus[c].tlb[p] != b.cpus[c].tlb[p] {
-        out.append("\(cpu.name) TLB \(name): \(b.cpus[c].tlb[p] == .none ? "no entry" : "\(b.cpus[c].tlb[p])")")
+        out.append("\(cpu) TLB \(name): \(b.cpus[c].tlb[p] == .none ? "no entry" : "\(b.cpus[c].tlb[p])")")
       }
       for (p, name) in spec.pteNames.enumerated() where a.cpus[c].ipiPending[p] != b.cpus[c].ipiPending[p] {
-        out.append("\(cpu.name): shootdown IPI for \(name) \(b.cpus[c].ipiPending[p] ? "pending" : "handled")")
+        out.append("\(cpu): shootdown IPI for \(name) \(b.cpus[c].ipiPending[p] ? "pending" : "handled")")
       }
     }
     return out

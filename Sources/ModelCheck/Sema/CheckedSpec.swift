@@ -57,7 +57,7 @@ public enum KernelOp: Sendable, Hashable {
   case getAndClearFull(Int, full: Bool)
   case mmget, mmput
   case lazyMMUEnable, lazyMMUDisable, lazyMMUPause, lazyMMUResume
-  case preemptDisable, preemptEnable, mightSleep
+  case preemptDisable, preemptEnable, mightSleep, irqDisable, irqEnable
   case flushTLBStart(Int), flushTLBWait(Int)
   case setPGD(Int, [ExprOp]), pgdGet(Int), loadCR3, flushTLBMM
   case ptAlloc(Int), ptFree(Int)
@@ -74,8 +74,15 @@ public indirect enum CheckedStmt: Sendable {
   case either([[CheckedStmt]], SourceRange)
 }
 
+/// A context: a CPU's pinned program, a task, or an interrupt handler (the name is kept
+/// for compatibility: in specs without tasks, context k is CPU k's program).
 public struct CheckedCPU: Sendable {
   public var name: String
+  /// The CPU a `cpu` program is pinned to; the CPU a task starts on; the CPU a handler
+  /// interrupts. At most one is set (a task that starts off-CPU has none).
+  public var pinnedCPU: Int?
+  public var initialCPU: Int?
+  public var handlerCPU: Int?
   public var registers: [String]
   /// Registers only ever given truth values (from `touch`, comparisons, `pte_present`...),
   /// shown as true/false in traces.
@@ -119,6 +126,11 @@ public struct CheckedSpec: Sendable {
   public var lockOfPGD: [Int?] = []
   public var pgdOf: [Int?] = []
   public var ptPageNames: [String] = []
+  /// The physical CPUs (`cpu` declarations, with or without a program).
+  public var cpuNames: [String] = []
+  public var lazyPerTask = false
+  public var contextSwitchHooks = false
+  public var interruptsNeverLazy = false
   /// The text it came from, for quoting operations in reports.
   public var sourceFile: SourceFile?
 }

@@ -35,6 +35,7 @@ struct Sema {
     "lazy_mmu_mode_enable": ([], false), "lazy_mmu_mode_disable": ([], false),
     "lazy_mmu_mode_pause": ([], false), "lazy_mmu_mode_resume": ([], false),
     "preempt_disable": ([], false), "preempt_enable": ([], false), "might_sleep": ([], false),
+    "local_irq_disable": ([], false), "local_irq_enable": ([], false),
     "flush_tlb_start": ([.pte], false), "flush_tlb_wait": ([.pte], false),
     "set_pgd": ([.pgd, .value], false), "pud_populate": ([.pgd, .value], false), "pgd_get": ([.pgd], true),
     "load_cr3": ([], false), "flush_tlb_mm": ([], false),
@@ -134,13 +135,20 @@ struct Sema {
       lockNames.append(d.name.text)
     }
     if ast.locks.count > 32 { error("sema.too-many", "more than 32 locks", ast.locks[32].name.range) }
-    for d in ast.cpus where declare(d.name, "CPU") {
-      cpuIndex[d.name.text] = cpuIndex.count
+    // Physical CPUs, then contexts: pinned programs (in CPU order), tasks, handlers.
+    var cpuNames: [String] = []
+    for d in ast.cpus where d.kind == .cpu && declare(d.name, "CPU") {
+      cpuIndex[d.name.text] = cpuNames.count
+      cpuNames.append(d.name.text)
     }
-    if ast.cpus.isEmpty {
+    let contextDecls = ast.cpus.filter { $0.kind == .cpu && $0.body != nil } + ast.cpus.filter { $0.kind == .task }
+      + ast.cpus.filter { $0.kind == .interrupt }
+    for d in contextDecls where d.kind != .cpu { _ = declare(d.name, d.kind == .task ? "task" : "interrupt handler") }
+    if cpuNames.isEmpty {
       error("sema.no-cpus", "the spec declares no CPU", ast.endOfFile, hint: "add 'cpu cpu0 { ... }'")
     }
-    if ast.cpus.count > 14 { error("sema.too-many", "more than 14 CPUs", ast.cpus[14].name.range) }
+    if cpuNames.count > 14 { error("sema.too-many", "more than 14 CPUs", ast.cpus.filter { $0.kind == .cpu }[14].name.range) }
+    if contextDecls.count > 14 { error("sema.too-many", "more than 14 programs (CPU programs, tasks and handlers)", contextDecls[14].name.range) }
 
     // 2. Lock coverage and hardware.
     var ptlOf = [Int?](repeating: nil, count: pteNames.count)
@@ -222,7 +230,36 @@ struct Sema {
 
     // 4. Programs.
     var cpus: [CheckedCPU] = []
-    for d in ast.cpus { cpus.append(checkCPU(d)) }
+    var startsOn: [Int: SourceRange] = [:]
+    for d in contextDecls {
+      var cpu = checkCPU(d)
+      switch d.kind {
+      case .cpu:
+        cpu.pinnedCPU = cpuIndex[d.name.text]
+      case .task:
+        if let on = d.on, let c = resolve(on, in: cpuIndex, "CPU") {
+          if ast.cpus.contains(where: { $0.kind == .cpu && $0.name.text == on.text && $0.body != nil }) {
+            error("sema.cpu-has-program", "task '\(d.name.text)' cannot run on '\(on.text)', which runs its own program", on.range, hint: "declare the CPU without a program: 'cpu \(on.text)'")
+          } else if let first = startsOn[c] {
+            error("sema.cpu-taken", "another task already starts on '\(on.text)'", on.range, notes: [.init(range: first, message: "first task placed here")])
+          } else {
+            startsOn[c] = on.range
+            cpu.initialCPU = c
+          }
+        }
+      case .interrupt:
+        if let on = d.on { cpu.handlerCPU = resolve(on, in: cpuIndex, "CPU") }
+      }
+      cpus.append(cpu)
+    }
+    var lazyPerTask = false
+    if let l = ast.lazyState {
+      switch l.text {
+      case "per_cpu": lazyPerTask = false
+      case "per_task": lazyPerTask = true
+      default: error("sema.bad-lazy-state", "unknown lazy state '\(l.text)'", l.range, hint: "expected 'per_cpu' or 'per_task'")
+      }
+    }
 
     // 5. Lock balance.
     for cpu in cpus {
@@ -243,6 +280,13 @@ struct Sema {
     spec.lockOfPGD = lockOfPGD
     spec.pgdOf = pgdOf
     spec.ptPageNames = ptPageNames
+    spec.cpuNames = cpuNames
+    spec.lazyPerTask = lazyPerTask
+    spec.contextSwitchHooks = ast.contextSwitchHooks
+    spec.interruptsNeverLazy = ast.interruptsNeverLazy
+    if ast.contextSwitchHooks, lazyPerTask {
+      error("sema.hooks-per-task", "'context_switch_hooks' save a per-CPU lazy state; with 'lazy_state per_task' there is none to save", ast.lazyState?.range ?? ast.endOfFile)
+    }
     return spec
   }
 
@@ -280,8 +324,8 @@ struct Sema {
   private mutating func checkCPU(_ d: CPUDecl) -> CheckedCPU {
     var registers: [String: Int] = [:]
     var order: [String] = []
-    collectRegisters(d.body, &registers, &order)
-    let body = statements(d.body, registers: registers, loopDepth: 0)
+    collectRegisters(d.body ?? [], &registers, &order)
+    let body = statements(d.body ?? [], registers: registers, loopDepth: 0)
     var boolean = Set(0..<order.count)
     Sema.markNonBoolean(body, &boolean)
     return CheckedCPU(name: d.name.text, registers: order, booleanRegisters: boolean, body: body, range: d.name.range)
@@ -454,6 +498,8 @@ struct Sema {
     case "preempt_disable": return .preemptDisable
     case "preempt_enable": return .preemptEnable
     case "might_sleep": return .mightSleep
+    case "local_irq_disable": return .irqDisable
+    case "local_irq_enable": return .irqEnable
     case "set_pgd", "pud_populate": return .setPGD(pgds[0], values[0])
     case "pgd_get": return .pgdGet(pgds[0])
     case "load_cr3": return .loadCR3

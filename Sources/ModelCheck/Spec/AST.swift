@@ -34,9 +34,23 @@ public indirect enum Stmt: Sendable, Equatable {
   public static func == (a: Stmt, b: Stmt) -> Bool { "\(a)" == "\(b)" }
 }
 
+/// A `cpu` (with a pinned program, or bare: tasks run on it), a `task` (optionally starting
+/// on a CPU), or an `interrupt` handler on a CPU.
 public struct CPUDecl: Sendable {
+  public enum Kind: Sendable { case cpu, task, interrupt }
+  public var kind: Kind = .cpu
   public var name: Name
-  public var body: [Stmt]
+  /// nil for a bare `cpu`.
+  public var body: [Stmt]?
+  /// `on CPU`: where a task starts, or which CPU a handler interrupts.
+  public var on: Name?
+
+  public init(kind: Kind = .cpu, name: Name, body: [Stmt]?, on: Name? = nil) {
+    self.kind = kind
+    self.name = name
+    self.body = body
+    self.on = on
+  }
 }
 
 public struct PTEDecl: Sendable {
@@ -80,6 +94,10 @@ public struct SpecAST: Sendable {
   /// `mm cpu0, cpu1`: the CPUs that run the mm at the start (mm_users is tracked).
   public var mm: [Name]?
   public var lazyDisablesPreemption = false
+  /// `lazy_state per_task` (default per_cpu), `context_switch_hooks`, `interrupts_never_lazy`.
+  public var lazyState: Name?
+  public var contextSwitchHooks = false
+  public var interruptsNeverLazy = false
   /// `tlb cpu1: a, b`: TLB slots for a CPU's hardware, filled at the start.
   public var tlb: [(cpu: Name, ptes: [Name])] = []
   /// `pgd g0 = expr`: PAE top-level entries; `ptpage pmd0, pmd1`: page-table pages.

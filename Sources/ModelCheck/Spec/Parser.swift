@@ -12,7 +12,9 @@
 ///                | 'expect' ('pass' | 'fail' IDENT (',' IDENT)*)
 ///                | 'mm' (IDENT (',' IDENT)* | 'none') | 'lazy_disables_preemption'
 ///                | 'tlb' IDENT ':' IDENT (',' IDENT)*
-///                | 'cpu' IDENT block
+///                | 'cpu' IDENT block? | 'task' IDENT ('on' IDENT)? block
+///                | 'interrupt' IDENT 'on' IDENT block | 'lazy_state' ('per_cpu'|'per_task')
+///                | 'context_switch_hooks' | 'interrupts_never_lazy'
 ///     block     := '{' stmt* '}'
 ///     stmt      := ('var' IDENT ('=' expr)? (',' IDENT ('=' expr)?)*
 ///                | IDENT '=' expr | IDENT '(' args ')' | 'break'
@@ -90,7 +92,7 @@ struct Parser {
         throw error("a declaration ('title', 'mode', 'pte', 'lock', 'cpu', 'hardware', 'check', 'expect', ...)")
       }
       let keyword = advance()
-      if ["title", "mode", "batch_limit", "expect", "mm", "lazy_disables_preemption"].contains(word), let first = seenOnce[word] {
+      if ["title", "mode", "batch_limit", "expect", "mm", "lazy_disables_preemption", "lazy_state", "context_switch_hooks", "interrupts_never_lazy"].contains(word), let first = seenOnce[word] {
         throw Diagnostic("spec.duplicate-declaration", "'\(word)' is declared twice", at: keyword.range, hint: "a spec has one '\(word)'", notes: [.init(range: first, message: "first '\(word)' here")])
       }
       seenOnce[word] = keyword.range
@@ -199,11 +201,31 @@ struct Parser {
         ast.mm = names
       case "cpu":
         let name = try expectIdentifier("a CPU name")
-        ast.cpus.append(CPUDecl(name: name, body: try parseBlock()))
+        ast.cpus.append(CPUDecl(name: name, body: isSymbol("{") ? try parseBlock() : nil))
+      case "task":
+        let name = try expectIdentifier("a task name")
+        var on: Name?
+        if isKeyword("on") {
+          _ = advance()
+          on = try expectIdentifier("the CPU it starts on")
+        }
+        ast.cpus.append(CPUDecl(kind: .task, name: name, body: try parseBlock(), on: on))
+      case "interrupt":
+        let name = try expectIdentifier("an interrupt handler name")
+        guard isKeyword("on") else { throw error("'on' and the CPU it interrupts") }
+        _ = advance()
+        let on = try expectIdentifier("the CPU it interrupts")
+        ast.cpus.append(CPUDecl(kind: .interrupt, name: name, body: try parseBlock(), on: on))
+      case "lazy_state":
+        ast.lazyState = try expectIdentifier("'per_cpu' or 'per_task'")
+      case "context_switch_hooks":
+        ast.contextSwitchHooks = true
+      case "interrupts_never_lazy":
+        ast.interruptsNeverLazy = true
       default:
         throw Diagnostic(
           "spec.unknown-declaration", "unknown declaration '\(word)'", at: keyword.range,
-          hint: closestName(to: word, in: ["title", "mode", "batch_limit", "pte", "lock", "hardware", "check", "track", "expect", "cpu", "mm", "lazy_disables_preemption", "tlb", "pgd", "ptpage"]).map { "did you mean '\($0)'?" }
+          hint: closestName(to: word, in: ["title", "mode", "batch_limit", "pte", "lock", "hardware", "check", "track", "expect", "cpu", "mm", "lazy_disables_preemption", "tlb", "pgd", "ptpage", "task", "interrupt", "lazy_state", "context_switch_hooks", "interrupts_never_lazy"]).map { "did you mean '\($0)'?" }
             ?? "expected 'title', 'mode', 'batch_limit', 'pte', 'lock', 'hardware', 'check', 'track', 'expect' or 'cpu'")
       }
       if isSymbol(";") { _ = advance() }

@@ -54,6 +54,17 @@ public struct StateLayout: Sendable {
   public private(set) var preemptCount: [Field] = []
 
   public let pteIndexBits: Int
+  public let contextBits: Int
+
+  // Per context (tasks and handlers; with tasks or per-task lazy state only).
+  public private(set) var taskLazy: [Field] = []
+  public private(set) var taskLazyLocks: [Field] = []
+  public private(set) var tif: [Field] = []  // Xen's TIF_LAZY_MMU_UPDATES, kept across a switch
+  public private(set) var fired: [Field] = []  // a handler has fired (each fires at most once)
+  // Per CPU (with tasks or handlers only).
+  public private(set) var current: [Field] = []  // 0 = idle, k + 1 = context k runs here
+  public private(set) var inIRQ: [Field] = []  // 0 = none, h + 1 = handler h is running
+  public private(set) var irqsOff: [Field] = []
 
   private var nextWord = 0
   private var nextBit = 0
@@ -61,6 +72,7 @@ public struct StateLayout: Sendable {
   /// - Parameter batchSlots: entries each CPU's batch can hold at rest (at most `batchLimit - 1`).
   public init(config: MachineConfig, batchSlots: [Int]) {
     pteIndexBits = max(bitsToHold(config.pteCount), 1)
+    contextBits = bitsToHold(config.contextCount)
     let pteCount = config.pteCount
     for _ in 0..<pteCount { mem.append(allocate(8)) }
     for _ in 0..<pteCount { shadow.append(config.mode == .shadow ? allocate(8) : .absent) }
@@ -72,32 +84,46 @@ public struct StateLayout: Sendable {
     for _ in config.initialPGDs { pgd.append(allocate(8)) }
     for _ in config.initialPGDs { pgdExposed.append(config.tracksStaleTLB ? allocate(1) : .absent) }
     for _ in 0..<config.ptPageCount { ptPage.append(allocate(2)) }
-    let writerBits = config.tracksLostUpdates ? bitsToHold(config.cpuCount + 1) : 0
+    let writerBits = config.tracksLostUpdates ? bitsToHold(config.contextCount + 1) : 0
     for _ in 0..<pteCount { lastWriter.append(allocate(writerBits)) }
-    let holderBits = bitsToHold(config.cpuCount + 1)
+    let holderBits = bitsToHold(config.contextCount + 1)
     for _ in 0..<config.lockCount { lockHolder.append(allocate(holderBits)) }
-    for c in 0..<config.cpuCount {
-      pc.append(allocate(bitsToHold(config.pcLimit[c])))
+
+    // Contexts: the programs.
+    let counterBits = bitsToHold(MachineConfig.maxCount + 1)
+    for k in 0..<config.contextCount {
+      pc.append(allocate(bitsToHold(config.pcLimit[k])))
       registerBase.append(registers.count)
-      for _ in 0..<config.registerCount[c] { registers.append(allocate(8)) }
-      lazy.append(allocate(1))
-      lazyLocks.append(allocate(config.lockCount))
+      for _ in 0..<config.registerCount[k] { registers.append(allocate(8)) }
+      enableCount.append(config.usesNestingCounters ? allocate(counterBits) : .absent)
+      pauseCount.append(config.usesNestingCounters ? allocate(counterBits) : .absent)
+      preemptCount.append(config.usesPreemptCount ? allocate(counterBits) : .absent)
+      view.append((0..<pteCount).map { _ in config.tracksLostUpdates ? allocate(2) : .absent })
+      taskLazy.append(config.lazyPerTask ? allocate(1) : .absent)
+      taskLazyLocks.append(config.lazyPerTask ? allocate(config.lockCount) : .absent)
+      tif.append(config.contextSwitchHooks && config.isTask(k) ? allocate(1) : .absent)
+      fired.append(config.isHandler(k) ? allocate(1) : .absent)
+    }
+
+    // CPUs: the batch, the TLB, the hardware's view of the top level.
+    let contextField = bitsToHold(config.contextCount + 1)
+    for c in 0..<config.cpuCount {
+      lazy.append(config.lazyPerTask ? .absent : allocate(1))
+      lazyLocks.append(config.lazyPerTask ? .absent : allocate(config.lockCount))
       let slots = batchSlots[c]
       self.batchSlots.append(slots)
       batchCount.append(allocate(bitsToHold(slots + 1)))
       batchBase.append(batchEntries.count)
-      for _ in 0..<slots { batchEntries.append(allocate(pteIndexBits + 10)) }
+      for _ in 0..<slots { batchEntries.append(allocate(pteIndexBits + 10 + contextBits)) }
       var row: [Field] = []
       for p in 0..<pteCount { row.append(config.tlbCached[c][p] ? allocate(8) : .absent) }
       tlb.append(row)
       ipiPending.append((0..<pteCount).map { config.usesAsyncShootdown && config.tlbCached[c][$0] ? allocate(1) : .absent })
       pgdCache.append(config.initialPGDs.map { _ in allocate(8) })
-      view.append((0..<pteCount).map { _ in config.tracksLostUpdates ? allocate(2) : .absent })
       runsMM.append(config.initialMMUsers != nil ? allocate(1) : .absent)
-      let counterBits = bitsToHold(MachineConfig.maxCount + 1)
-      enableCount.append(config.usesNestingCounters ? allocate(counterBits) : .absent)
-      pauseCount.append(config.usesNestingCounters ? allocate(counterBits) : .absent)
-      preemptCount.append(config.usesPreemptCount ? allocate(counterBits) : .absent)
+      current.append(config.hasTasks ? allocate(contextField) : .absent)
+      inIRQ.append(config.hasHandlers ? allocate(contextField) : .absent)
+      irqsOff.append(config.usesIRQDisable ? allocate(1) : .absent)
     }
     wordCount = max(nextBit == 0 ? nextWord : nextWord + 1, 1)
   }
@@ -120,7 +146,8 @@ public struct StateLayout: Sendable {
     var total = 0
     for f in mem + shadow + logical + unowned + tlbFlushed + flushOwed + exposed + lastWriter + lockHolder + pc
       + registers + lazy + lazyLocks + batchCount + batchEntries + runsMM + enableCount + pauseCount
-      + preemptCount + pgd + pgdExposed + ptPage
+      + preemptCount + pgd + pgdExposed + ptPage + taskLazy + taskLazyLocks + tif + fired + current + inIRQ
+      + irqsOff
     { total += f.width }
     for row in tlb + view + ipiPending + pgdCache { for f in row { total += f.width } }
     return total

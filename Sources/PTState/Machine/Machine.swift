@@ -25,6 +25,7 @@ public final class Machine: Sendable {
       s[layout.logical[p]] = v
     }
     for c in config.initialMMUsers ?? [] { s[layout.runsMM[c]] = 1 }
+    for (k, c) in config.initialCPU.enumerated() { if let c { s[layout.current[c]] = UInt64(k + 1) } }
     for (g, v) in config.initialPGDs.enumerated() {
       s[layout.pgd[g]] = UInt64(v.rawValue)
       for c in 0..<config.cpuCount { s[layout.pgdCache[c][g]] = UInt64(v.rawValue) }
@@ -41,17 +42,58 @@ public final class Machine: Sendable {
     config.mode == .shadow ? s.pte(layout.shadow[p]) : s.pte(layout.mem[p])
   }
 
-  /// Bitmask of the locks CPU `cpu` holds.
-  @inlinable public func locksHeld(_ s: PackedState, by cpu: Int) -> UInt64 {
+  /// Bitmask of the locks context `task` holds (a lock is held by the program that took it).
+  @inlinable public func locksHeld(_ s: PackedState, by task: Int) -> UInt64 {
     var mask: UInt64 = 0
-    let me = UInt64(cpu + 1)
+    let me = UInt64(task + 1)
     for l in 0..<config.lockCount where s[layout.lockHolder[l]] == me { mask |= 1 << UInt64(l) }
     return mask
   }
 
-  @inlinable public func holdsPTL(_ s: PackedState, cpu: Int, pte p: Int) -> Bool {
+  @inlinable public func holdsPTL(_ s: PackedState, task: Int, pte p: Int) -> Bool {
     guard let l = config.ptlOf[p] else { return false }
-    return s[layout.lockHolder[l]] == UInt64(cpu + 1)
+    return s[layout.lockHolder[l]] == UInt64(task + 1)
+  }
+
+  /// The CPU context `k` runs on now, or nil (a task off every CPU, or a handler not running).
+  @inlinable public func cpuOf(_ s: PackedState, context k: Int) -> Int? {
+    if config.pinnedCPU.isEmpty { return k }  // a bare machine: context k is CPU k's program
+    if let c = config.pinnedCPU[k] { return c }
+    if let c = config.handlerCPU[k] { return s[layout.inIRQ[c]] == UInt64(k + 1) ? c : nil }
+    for c in 0..<config.cpuCount where s[layout.current[c]] == UInt64(k + 1) { return c }
+    return nil
+  }
+
+  /// Whether context `k` can execute now: it is on a CPU, and unless it is the handler
+  /// running there, that CPU is not in an interrupt.
+  @inlinable public func isRunning(_ s: PackedState, context k: Int) -> Bool {
+    guard let c = cpuOf(s, context: k) else { return false }
+    if config.isHandler(k) { return true }
+    return layout.inIRQ[c].width == 0 || s[layout.inIRQ[c]] == 0
+  }
+
+  /// The lazy-mode flag (and the locks it was entered under) that governs `task` on `cpu`:
+  /// the CPU's, or with per-task lazy state the task's. In interrupt context it is the
+  /// interrupted program's, unless interrupt context is never lazy (then none: nil).
+  @inlinable public func lazyFields(_ s: PackedState, cpu: Int, task: Int) -> (flag: Field, locks: Field)? {
+    var t = task
+    if config.isHandler(task) {
+      if config.interruptsNeverLazy { return nil }
+      if config.lazyPerTask {
+        guard let interrupted = interruptedContext(s, cpu: cpu) else { return nil }
+        t = interrupted
+      }
+    }
+    return config.lazyPerTask ? (layout.taskLazy[t], layout.taskLazyLocks[t]) : (layout.lazy[cpu], layout.lazyLocks[cpu])
+  }
+
+  /// The program a handler on `cpu` interrupted: the CPU's current task or pinned program.
+  @inlinable public func interruptedContext(_ s: PackedState, cpu: Int) -> Int? {
+    if layout.current[cpu].width > 0 {
+      let cur = Int(s[layout.current[cpu]])
+      return cur > 0 ? cur - 1 : nil
+    }
+    return config.pinnedCPU.firstIndex { $0 == cpu }
   }
 }
 

@@ -10,9 +10,10 @@ public struct MachineConfig: Sendable {
   public var ptlOf: [Int?]
   /// Entries a lazy batch holds; queuing the `batchLimit`-th entry flushes the batch.
   public var batchLimit: Int
-  /// Local registers of each CPU's program.
+  /// Local registers of each context's program (a context is a CPU's pinned program, a
+  /// task, or an interrupt handler; their number is `registerCount.count`).
   public var registerCount: [Int]
-  /// Program counter values each CPU needs (instruction count + 1).
+  /// Program counter values each context needs (instruction count + 1).
   public var pcLimit: [Int]
   /// `tlbCached[c][p]`: whether CPU `c`'s hardware may ever hold a TLB entry for `p`
   /// (only then is a TLB slot allotted in the state).
@@ -46,6 +47,27 @@ public struct MachineConfig: Sendable {
   public var pgdOf: [Int?] = []
   /// Page-table pages whose lifetime is tracked (`no_pt_leak`).
   public var ptPageCount: Int = 0
+  /// Tasks and interrupts. Per context: the CPU a program is pinned to (a `cpu` block), the
+  /// CPU a task starts on (nil: not running), the CPU a handler interrupts (nil: not one).
+  public var pinnedCPU: [Int?] = []
+  public var initialCPU: [Int?] = []
+  public var handlerCPU: [Int?] = []
+  /// Where lazy mode lives: per CPU (sparc, old powerpc: the default) or per task (Xen's
+  /// TIF_LAZY_MMU_UPDATES, arm64, the 2025 generic counters).
+  public var lazyPerTask: Bool = false
+  /// Xen's start/end_context_switch hooks: leave (flush) and remember on the way out,
+  /// re-enter on the way in.
+  public var contextSwitchHooks: Bool = false
+  /// Interrupt context is never lazy (Xen's xen_get_lazy_mode(), the 2025 generic code).
+  public var interruptsNeverLazy: Bool = false
+  public var usesIRQDisable: Bool = false
+
+  public var contextCount: Int { registerCount.count }
+  public var hasTasks: Bool { (0..<contextCount).contains { isTask($0) } }
+  public var hasHandlers: Bool { handlerCPU.contains { $0 != nil } }
+  public func isHandler(_ k: Int) -> Bool { k < handlerCPU.count && handlerCPU[k] != nil }
+  public func isTask(_ k: Int) -> Bool { k < pinnedCPU.count && pinnedCPU[k] == nil && !isHandler(k) }
+
   /// Largest nesting / preempt count a CPU can reach before it saturates (3 bits).
   public static let maxCount = 7
 

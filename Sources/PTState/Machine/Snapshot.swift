@@ -1,9 +1,25 @@
 /// A decoded, readable copy of one packed state, for reports and tests (never used in
 /// the explorer's inner loop).
 public struct MachineSnapshot: Equatable, Sendable {
-  public struct CPU: Equatable, Sendable {
+  /// A program: a CPU's pinned program, a task, or an interrupt handler.
+  public struct Context: Equatable, Sendable {
     public var pc: Int
     public var registers: [UInt8]
+    public var enableCount: Int = 0
+    public var pauseCount: Int = 0
+    public var preemptCount: Int = 0
+    /// With per-task lazy state: the task's lazy flag.
+    public var lazy: Bool = false
+    /// Xen's TIF_LAZY_MMU_UPDATES, remembered across a context switch.
+    public var tif: Bool = false
+    /// A handler has fired.
+    public var fired: Bool = false
+    /// The CPU it runs on now (nil: off every CPU, or a handler not running).
+    public var cpu: Int?
+  }
+
+  /// A physical CPU: its lazy state (when per CPU), batch, TLB and what runs on it.
+  public struct CPU: Equatable, Sendable {
     public var lazy: Bool
     public var lazyLocks: UInt64
     public var batch: [BatchEntry]
@@ -11,9 +27,11 @@ public struct MachineSnapshot: Equatable, Sendable {
     public var tlb: [PTE]
     /// Per PTE: a shootdown IPI is pending.
     public var ipiPending: [Bool] = []
-    public var enableCount: Int = 0
-    public var pauseCount: Int = 0
-    public var preemptCount: Int = 0
+    /// The task running here (nil: idle, or the CPU runs its pinned program).
+    public var current: Int?
+    /// The handler running here, if any.
+    public var inIRQ: Int?
+    public var irqsOff: Bool = false
   }
 
   public struct BatchEntry: Equatable, Sendable {
@@ -22,6 +40,8 @@ public struct MachineSnapshot: Equatable, Sendable {
     public var preserveAD: Bool
     /// A queued flush_tlb of the PTE rather than a write.
     public var isFlush: Bool = false
+    /// The context that queued it.
+    public var writer: Int = 0
   }
 
   public var mem: [PTE]
@@ -37,11 +57,19 @@ public struct MachineSnapshot: Equatable, Sendable {
   public var pgd: [PTE] = []
   public var pgdCache: [[PTE]] = []
   public var ptPages: [Int] = []
-  /// nil = free, else the holding CPU.
+  /// nil = free, else the holding context.
   public var lockHolder: [Int?]
   /// Per CPU: it runs the mm (always true when mm_users is not tracked).
   public var runsMM: [Bool]
+  public var contexts: [Context]
   public var cpus: [CPU]
+
+  /// Whether context `k`'s writes are batched now (its lazy flag, wherever it lives).
+  public func isLazy(context k: Int, perTask: Bool) -> Bool {
+    if perTask { return contexts[k].lazy }
+    guard let c = contexts[k].cpu else { return false }
+    return cpus[c].lazy
+  }
 }
 
 extension Machine {
@@ -49,20 +77,28 @@ extension Machine {
     let s = PackedState(UnsafeMutablePointer(mutating: words))
     let l = layout
     let ptes = 0..<config.pteCount
-    var cpus: [MachineSnapshot.CPU] = []
-    for c in 0..<config.cpuCount {
-      let base = l.registerBase[c]
-      let regs = (0..<config.registerCount[c]).map { UInt8(truncatingIfNeeded: s[l.registers[base + $0]]) }
+    func optional(_ f: Field) -> Int? {
+      let v = Int(s[f])
+      return v == 0 ? nil : v - 1
+    }
+    let contexts = (0..<config.contextCount).map { k -> MachineSnapshot.Context in
+      let base = l.registerBase[k]
+      return .init(
+        pc: Int(s[l.pc[k]]),
+        registers: (0..<config.registerCount[k]).map { UInt8(truncatingIfNeeded: s[l.registers[base + $0]]) },
+        enableCount: Int(s[l.enableCount[k]]), pauseCount: Int(s[l.pauseCount[k]]),
+        preemptCount: Int(s[l.preemptCount[k]]), lazy: s[l.taskLazy[k]] != 0, tif: s[l.tif[k]] != 0,
+        fired: s[l.fired[k]] != 0, cpu: cpuOf(s, context: k))
+    }
+    let cpus = (0..<config.cpuCount).map { c -> MachineSnapshot.CPU in
       let batch = (0..<batchCount(s, cpu: c)).map { i -> MachineSnapshot.BatchEntry in
         let e = batchEntry(s, cpu: c, i)
-        return .init(pte: e.pte, value: e.value, preserveAD: e.preserveAD, isFlush: e.isFlush)
+        return .init(pte: e.pte, value: e.value, preserveAD: e.preserveAD, isFlush: e.isFlush, writer: e.writer)
       }
-      cpus.append(
-        .init(
-          pc: Int(s[l.pc[c]]), registers: regs, lazy: s[l.lazy[c]] != 0,
-          lazyLocks: s[l.lazyLocks[c]], batch: batch,
-          tlb: ptes.map { s.pte(l.tlb[c][$0]) }, ipiPending: ptes.map { s[l.ipiPending[c][$0]] != 0 }, enableCount: Int(s[l.enableCount[c]]),
-          pauseCount: Int(s[l.pauseCount[c]]), preemptCount: Int(s[l.preemptCount[c]])))
+      return .init(
+        lazy: s[l.lazy[c]] != 0, lazyLocks: s[l.lazyLocks[c]], batch: batch,
+        tlb: ptes.map { s.pte(l.tlb[c][$0]) }, ipiPending: ptes.map { s[l.ipiPending[c][$0]] != 0 },
+        current: optional(l.current[c]), inIRQ: optional(l.inIRQ[c]), irqsOff: s[l.irqsOff[c]] != 0)
     }
     return MachineSnapshot(
       mem: ptes.map { s.pte(l.mem[$0]) },
@@ -75,8 +111,8 @@ extension Machine {
       pgd: l.pgd.map { s.pte($0) },
       pgdCache: l.pgdCache.map { $0.map { s.pte($0) } },
       ptPages: l.ptPage.map { Int(s[$0]) },
-      lockHolder: (0..<config.lockCount).map { let h = Int(s[l.lockHolder[$0]]); return h == 0 ? nil : h - 1 },
+      lockHolder: (0..<config.lockCount).map { optional(l.lockHolder[$0]) },
       runsMM: (0..<config.cpuCount).map { runsMM(s, cpu: $0) },
-      cpus: cpus)
+      contexts: contexts, cpus: cpus)
   }
 }

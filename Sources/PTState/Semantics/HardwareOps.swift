@@ -7,7 +7,7 @@ extension Machine {
   /// `byProgram`: the access is the CPU's own code using a mapping (`touch`), which is
   /// entitled to its own queued writes (kmap_atomic's set_pte, then the access).
   @inlinable public func hardwareAccess(
-    _ s: PackedState, cpu: Int, pte p: Int, kind: AccessKind, byProgram: Bool, _ events: inout Events
+    _ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, kind: AccessKind, byProgram: Bool, _ events: inout Events
   ) -> Bool {
     let tlbField = layout.tlb[cpu][p]
     let cached = s.pte(tlbField)
@@ -28,7 +28,7 @@ extension Machine {
     // A walk after a flush issued later than the last write must see that write, and so
     // must the CPU's own code walking a PTE it has a write queued for.
     if UInt64(h.rawValue) != s[layout.logical[p]],
-      s[layout.tlbFlushed[p]] != 0 || (byProgram && hasQueuedWrite(s, cpu: cpu, pte: p))
+      s[layout.tlbFlushed[p]] != 0 || (byProgram && hasQueuedWrite(s, task: task ?? cpu, pte: p))
     {
       events.insert(.staleRead)
     }

@@ -8,45 +8,58 @@
 extension Machine {
   /// `arch_enter_lazy_mmu_mode()`. Entering twice is flagged (`lazy_nesting`): the
   /// flag-based arch hooks do not nest (the generic counters of 2025 call them only at the
-  /// outermost level).
-  @inlinable public func enterLazy(_ s: PackedState, cpu: Int, _ events: inout Events) {
-    if s[layout.lazy[cpu]] != 0 { events.insert(.lazyNesting) }
-    s[layout.lazy[cpu]] = 1
-    s[layout.lazyLocks[cpu]] = locksHeld(s, by: cpu)
+  /// outermost level). `task` (default: the CPU's own program) is the caller.
+  @inlinable public func enterLazy(_ s: PackedState, cpu: Int, task: Int? = nil, _ events: inout Events) {
+    let t = task ?? cpu
+    guard let f = lazyFields(s, cpu: cpu, task: t) else { return }  // interrupt context: no-op
+    if s[f.flag] != 0 { events.insert(.lazyNesting) }
+    s[f.flag] = 1
+    s[f.locks] = locksHeld(s, by: t)
   }
 
   /// `arch_leave_lazy_mmu_mode()`: flush the batch, then leave.
-  @inlinable public func leaveLazy(_ s: PackedState, cpu: Int, _ events: inout Events) {
-    if s[layout.lazy[cpu]] == 0 { events.insert(.lazyNesting) }
+  @inlinable public func leaveLazy(_ s: PackedState, cpu: Int, task: Int? = nil, _ events: inout Events) {
+    guard let f = lazyFields(s, cpu: cpu, task: task ?? cpu) else { return }
+    if s[f.flag] == 0 { events.insert(.lazyNesting) }
     flushBatch(s, cpu: cpu, &events)
-    s[layout.lazy[cpu]] = 0
-    s[layout.lazyLocks[cpu]] = 0
+    s[f.flag] = 0
+    s[f.locks] = 0
   }
 
   /// `arch_flush_lazy_mmu_mode()`: leave then re-enter, i.e. flush and stay lazy.
-  @inlinable public func flushLazy(_ s: PackedState, cpu: Int, _ events: inout Events) {
+  @inlinable public func flushLazy(_ s: PackedState, cpu: Int, task: Int? = nil, _ events: inout Events) {
+    guard lazyFields(s, cpu: cpu, task: task ?? cpu) != nil else { return }
     flushBatch(s, cpu: cpu, &events)
   }
 
-  @inlinable public func isLazy(_ s: PackedState, cpu: Int) -> Bool { s[layout.lazy[cpu]] != 0 }
+  /// Whether `task`'s writes on `cpu` are batched now.
+  @inlinable public func isLazy(_ s: PackedState, cpu: Int, task: Int? = nil) -> Bool {
+    guard let f = lazyFields(s, cpu: cpu, task: task ?? cpu) else { return false }
+    return s[f.flag] != 0
+  }
 
   @inlinable public func batchCount(_ s: PackedState, cpu: Int) -> Int { Int(s[layout.batchCount[cpu]]) }
 
-  /// Entry `i` of CPU `cpu`'s batch: (PTE index, value, preserve A/D, is a TLB flush).
-  @inlinable public func batchEntry(_ s: PackedState, cpu: Int, _ i: Int) -> (pte: Int, value: PTE, preserveAD: Bool, isFlush: Bool) {
+  /// Entry `i` of CPU `cpu`'s batch: (PTE index, value, preserve A/D, is a TLB flush, the
+  /// context that queued it).
+  @inlinable public func batchEntry(_ s: PackedState, cpu: Int, _ i: Int) -> (pte: Int, value: PTE, preserveAD: Bool, isFlush: Bool, writer: Int) {
     let raw = s[layout.batchEntries[layout.batchBase[cpu] + i]]
     let bits = UInt64(layout.pteIndexBits)
     let pte = Int(raw & ((1 << bits) - 1))
     let value = PTE(rawValue: UInt8(truncatingIfNeeded: raw >> bits))
-    return (pte, value, (raw >> (bits + 8)) & 1 != 0, (raw >> (bits + 9)) & 1 != 0)
+    let writer = Int((raw >> (bits + 10)) & ((1 << UInt64(layout.contextBits)) - 1))
+    return (pte, value, (raw >> (bits + 8)) & 1 != 0, (raw >> (bits + 9)) & 1 != 0, writer)
   }
 
-  /// Whether CPU `cpu` has a write to PTE `p` queued in its batch.
-  @inlinable public func hasQueuedWrite(_ s: PackedState, cpu: Int, pte p: Int) -> Bool {
-    let n = batchCount(s, cpu: cpu)
-    for i in 0..<n {
-      let e = batchEntry(s, cpu: cpu, i)
-      if e.pte == p, !e.isFlush { return true }
+  /// Whether context `task` has a write to PTE `p` queued in some CPU's batch (a task that
+  /// migrated may have left it behind on another CPU).
+  @inlinable public func hasQueuedWrite(_ s: PackedState, task: Int, pte p: Int) -> Bool {
+    for c in 0..<config.cpuCount {
+      let n = batchCount(s, cpu: c)
+      for i in 0..<n {
+        let e = batchEntry(s, cpu: c, i)
+        if e.pte == p, !e.isFlush, e.writer == task { return true }
+      }
     }
     return false
   }
@@ -54,12 +67,14 @@ extension Machine {
   /// Queues an update. Queuing the `batchLimit`-th entry issues the hypercall at once:
   /// the batch and this entry are applied together (a full batch flushes).
   @inlinable public func enqueue(
-    _ s: PackedState, cpu: Int, pte p: Int, value v: PTE, preserveAD: Bool, isFlush: Bool = false, _ events: inout Events
+    _ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, value v: PTE, preserveAD: Bool, isFlush: Bool = false,
+    _ events: inout Events
   ) {
+    let writer = task ?? cpu
     let n = batchCount(s, cpu: cpu)
     if n + 1 >= config.batchLimit {
       flushBatch(s, cpu: cpu, &events)
-      applyBatchEntry(s, cpu: cpu, pte: p, value: v, preserveAD: preserveAD, isFlush: isFlush, &events)
+      applyBatchEntry(s, writer: writer, pte: p, value: v, preserveAD: preserveAD, isFlush: isFlush, &events)
       return
     }
     guard n < layout.batchSlots[cpu] else {
@@ -68,7 +83,7 @@ extension Machine {
     }
     let bits = UInt64(layout.pteIndexBits)
     let raw = UInt64(p) | (UInt64(v.rawValue) << bits) | ((preserveAD ? 1 : 0) << (bits + 8))
-      | ((isFlush ? 1 : 0) << (bits + 9))
+      | ((isFlush ? 1 : 0) << (bits + 9)) | (UInt64(writer) << (bits + 10))
     s[layout.batchEntries[layout.batchBase[cpu] + n]] = raw
     s[layout.batchCount[cpu]] = UInt64(n + 1)
   }
@@ -81,18 +96,18 @@ extension Machine {
     let base = layout.batchBase[cpu]
     for i in 0..<n {
       let e = batchEntry(s, cpu: cpu, i)
-      applyBatchEntry(s, cpu: cpu, pte: e.pte, value: e.value, preserveAD: e.preserveAD, isFlush: e.isFlush, &events)
+      applyBatchEntry(s, writer: e.writer, pte: e.pte, value: e.value, preserveAD: e.preserveAD, isFlush: e.isFlush, &events)
       s[layout.batchEntries[base + i]] = 0
     }
     s[layout.batchCount[cpu]] = 0
   }
 
-  /// What the hypervisor does with CPU `cpu`'s entry: in `direct` mode the write lands in
-  /// the page table (over a newer write by another CPU, it loses that update); in `shadow`
+  /// What the hypervisor does with an entry `writer` queued: in `direct` mode the write lands
+  /// in the page table (over a newer write by another program, it loses that update); in `shadow`
   /// mode the shadow PTE is re-synced from the guest entry as it is now (the hypervisor
   /// re-reads the guest PTE, so the shadow lags but never goes back).
   @inlinable public func applyBatchEntry(
-    _ s: PackedState, cpu: Int, pte p: Int, value v: PTE, preserveAD: Bool, isFlush: Bool = false, _ events: inout Events
+    _ s: PackedState, writer: Int, pte p: Int, value v: PTE, preserveAD: Bool, isFlush: Bool = false, _ events: inout Events
   ) {
     if isFlush {
       completeFlush(s, pte: p)
@@ -102,7 +117,7 @@ extension Machine {
     case .shadow:
       s[layout.shadow[p]] = s[layout.mem[p]]
     case .direct, .native:
-      if config.tracksLostUpdates, s[layout.lastWriter[p]] != UInt64(cpu + 1) { events.insert(.lostUpdate) }
+      if config.tracksLostUpdates, s[layout.lastWriter[p]] != UInt64(writer + 1) { events.insert(.lostUpdate) }
       land(s, pte: p, value: v, preserveAD: preserveAD, &events)
     }
   }

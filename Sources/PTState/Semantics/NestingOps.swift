@@ -17,50 +17,50 @@ extension Machine {
   }
 
   /// `lazy_mmu_mode_enable()`.
-  @inlinable public func lazyMMUEnable(_ s: PackedState, cpu: Int, _ events: inout Events) {
-    guard s[layout.pauseCount[cpu]] == 0 else { return }
-    guard bump(s, layout.enableCount[cpu], &events) else { return }
-    if s[layout.enableCount[cpu]] == 1 { enterLazy(s, cpu: cpu, &events) }
+  @inlinable public func lazyMMUEnable(_ s: PackedState, cpu: Int, task: Int? = nil, _ events: inout Events) {
+    guard s[layout.pauseCount[task ?? cpu]] == 0 else { return }
+    guard bump(s, layout.enableCount[task ?? cpu], &events) else { return }
+    if s[layout.enableCount[task ?? cpu]] == 1 { enterLazy(s, cpu: cpu, task: task, &events) }
   }
 
   /// `lazy_mmu_mode_disable()`: the outermost leaves, a nested one flushes; afterwards the
   /// caller's earlier writes must have taken effect.
-  @inlinable public func lazyMMUDisable(_ s: PackedState, cpu: Int, _ events: inout Events) {
-    guard s[layout.pauseCount[cpu]] == 0 else { return }
-    let f = layout.enableCount[cpu]
+  @inlinable public func lazyMMUDisable(_ s: PackedState, cpu: Int, task: Int? = nil, _ events: inout Events) {
+    guard s[layout.pauseCount[task ?? cpu]] == 0 else { return }
+    let f = layout.enableCount[task ?? cpu]
     guard s[f] > 0 else {
       events.insert(.lazyNesting)  // underflow
       return
     }
     s[f] -= 1
-    if s[f] == 0 { leaveLazy(s, cpu: cpu, &events) } else { flushLazy(s, cpu: cpu, &events) }
+    if s[f] == 0 { leaveLazy(s, cpu: cpu, task: task, &events) } else { flushLazy(s, cpu: cpu, task: task, &events) }
     if batchCount(s, cpu: cpu) != 0 { events.insert(.lazyNesting) }
   }
 
   /// `lazy_mmu_mode_pause()`: leaves the mode whatever the depth.
-  @inlinable public func lazyMMUPause(_ s: PackedState, cpu: Int, _ events: inout Events) {
-    guard bump(s, layout.pauseCount[cpu], &events) else { return }
-    if s[layout.pauseCount[cpu]] == 1, s[layout.enableCount[cpu]] > 0 { leaveLazy(s, cpu: cpu, &events) }
+  @inlinable public func lazyMMUPause(_ s: PackedState, cpu: Int, task: Int? = nil, _ events: inout Events) {
+    guard bump(s, layout.pauseCount[task ?? cpu], &events) else { return }
+    if s[layout.pauseCount[task ?? cpu]] == 1, s[layout.enableCount[task ?? cpu]] > 0 { leaveLazy(s, cpu: cpu, task: task, &events) }
   }
 
   /// `lazy_mmu_mode_resume()`: re-enters at the same depth.
-  @inlinable public func lazyMMUResume(_ s: PackedState, cpu: Int, _ events: inout Events) {
-    let f = layout.pauseCount[cpu]
+  @inlinable public func lazyMMUResume(_ s: PackedState, cpu: Int, task: Int? = nil, _ events: inout Events) {
+    let f = layout.pauseCount[task ?? cpu]
     guard s[f] > 0 else {
       events.insert(.lazyNesting)  // underflow
       return
     }
     s[f] -= 1
-    if s[f] == 0, s[layout.enableCount[cpu]] > 0 { enterLazy(s, cpu: cpu, &events) }
+    if s[f] == 0, s[layout.enableCount[task ?? cpu]] > 0 { enterLazy(s, cpu: cpu, task: task, &events) }
   }
 
   /// `preempt_disable()` / `preempt_enable()`.
-  @inlinable public func preemptDisable(_ s: PackedState, cpu: Int, _ events: inout Events) {
-    _ = bump(s, layout.preemptCount[cpu], &events)
+  @inlinable public func preemptDisable(_ s: PackedState, cpu: Int, task: Int? = nil, _ events: inout Events) {
+    _ = bump(s, layout.preemptCount[task ?? cpu], &events)
   }
 
-  @inlinable public func preemptEnable(_ s: PackedState, cpu: Int, _ events: inout Events) {
-    let f = layout.preemptCount[cpu]
+  @inlinable public func preemptEnable(_ s: PackedState, cpu: Int, task: Int? = nil, _ events: inout Events) {
+    let f = layout.preemptCount[task ?? cpu]
     guard s[f] > 0 else {
       events.insert(.preemptUnderflow)
       return
@@ -68,15 +68,17 @@ extension Machine {
     s[f] -= 1
   }
 
-  /// Whether the CPU is in atomic context: preemption disabled explicitly, by a held
-  /// spinlock, or by a lazy section on an arch that disables preemption there.
-  @inlinable public func isAtomic(_ s: PackedState, cpu: Int) -> Bool {
-    s[layout.preemptCount[cpu]] != 0 || locksHeld(s, by: cpu) != 0
-      || (config.lazyDisablesPreemption && isLazy(s, cpu: cpu))
+  /// Whether the program is in atomic context: preemption disabled explicitly, by a held
+  /// spinlock, or by a lazy section on an arch that disables preemption there; or it is an
+  /// interrupt handler, or interrupts are off on its CPU.
+  @inlinable public func isAtomic(_ s: PackedState, cpu: Int, task: Int? = nil) -> Bool {
+    s[layout.preemptCount[task ?? cpu]] != 0 || locksHeld(s, by: task ?? cpu) != 0
+      || (config.lazyDisablesPreemption && isLazy(s, cpu: cpu, task: task))
+      || config.isHandler(task ?? cpu) || s[layout.irqsOff[cpu]] != 0
   }
 
   /// `might_sleep()` (a GFP_KERNEL allocation, a mutex): sleeping in atomic context is a bug.
-  @inlinable public func mightSleep(_ s: PackedState, cpu: Int, _ events: inout Events) {
-    if isAtomic(s, cpu: cpu) { events.insert(.sleepInAtomic) }
+  @inlinable public func mightSleep(_ s: PackedState, cpu: Int, task: Int? = nil, _ events: inout Events) {
+    if isAtomic(s, cpu: cpu, task: task) { events.insert(.sleepInAtomic) }
   }
 }

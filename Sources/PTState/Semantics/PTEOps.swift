@@ -11,25 +11,26 @@ extension Machine {
   /// and any earlier TLB flush no longer covers it. With `no_lost_update`: a writer whose
   /// last look at the PTE is no longer current loses someone's update; every other CPU
   /// that has looked at the PTE now has a stale view of it.
-  @inlinable func issueWrite(_ s: PackedState, cpu: Int, pte p: Int, value v: PTE, _ events: inout Events) {
+  @inlinable func issueWrite(_ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, value v: PTE, _ events: inout Events) {
     noteDowngrade(s, pte: p, from: s.pte(layout.logical[p]), to: v)
     s[layout.logical[p]] = UInt64(v.rawValue)
     s[layout.tlbFlushed[p]] = 0
     guard config.tracksLostUpdates else { return }
-    if s[layout.view[cpu][p]] == 3 { events.insert(.lostUpdate) }
-    for c in 0..<config.cpuCount {
-      let f = layout.view[c][p]
-      s[f] = c == cpu ? 1 : (s[f] == 0 ? 0 : 3)
+    if s[layout.view[task ?? cpu][p]] == 3 { events.insert(.lostUpdate) }
+    let me = task ?? cpu
+    for k in 0..<config.contextCount {
+      let f = layout.view[k][p]
+      s[f] = k == me ? 1 : (s[f] == 0 ? 0 : 3)
     }
-    s[layout.lastWriter[p]] = UInt64(cpu + 1)
+    s[layout.lastWriter[p]] = UInt64(me + 1)
   }
 
   /// With `no_lost_update`: CPU `cpu` has looked at `p` and seen `seen`.
-  @inlinable func recordView(_ s: PackedState, cpu: Int, pte p: Int, seen: PTE) {
+  @inlinable func recordView(_ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, seen: PTE) {
     guard config.tracksLostUpdates else { return }
     let mask = ~PTE.hardwareBits
     let current = UInt8(truncatingIfNeeded: s[layout.logical[p]]) & mask
-    s[layout.view[cpu][p]] = seen.rawValue & mask == current ? 1 : 3
+    s[layout.view[task ?? cpu][p]] = seen.rawValue & mask == current ? 1 : 3
   }
 
   /// A software write reaches the page table. Hardware-set bits that no software has read
@@ -66,29 +67,29 @@ extension Machine {
 
   /// In shadow mode the hypervisor must sync the shadow PTE after a guest write: queued
   /// in lazy mode (the entry records the value written, for traces), at once otherwise.
-  @inlinable func syncShadow(_ s: PackedState, cpu: Int, pte p: Int, value v: PTE, _ events: inout Events) {
-    if isLazy(s, cpu: cpu) {
-      enqueue(s, cpu: cpu, pte: p, value: v, preserveAD: false, &events)
+  @inlinable func syncShadow(_ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, value v: PTE, _ events: inout Events) {
+    if isLazy(s, cpu: cpu, task: task) {
+      enqueue(s, cpu: cpu, task: task, pte: p, value: v, preserveAD: false, &events)
     } else {
       s[layout.shadow[p]] = UInt64(v.rawValue)
     }
   }
 
   /// `set_pte(p, v)` (set_pte_at): a plain store.
-  @inlinable public func setPTE(_ s: PackedState, cpu: Int, pte p: Int, value v: PTE, _ events: inout Events) {
-    issueWrite(s, cpu: cpu, pte: p, value: v, &events)
+  @inlinable public func setPTE(_ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, value v: PTE, _ events: inout Events) {
+    issueWrite(s, cpu: cpu, task: task, pte: p, value: v, &events)
     switch config.mode {
     case .native:
       land(s, pte: p, value: v, preserveAD: false, &events)
     case .direct:
-      if isLazy(s, cpu: cpu) {
-        enqueue(s, cpu: cpu, pte: p, value: v, preserveAD: false, &events)
+      if isLazy(s, cpu: cpu, task: task) {
+        enqueue(s, cpu: cpu, task: task, pte: p, value: v, preserveAD: false, &events)
       } else {
         land(s, pte: p, value: v, preserveAD: false, &events)
       }
     case .shadow:
       land(s, pte: p, value: v, preserveAD: false, &events)
-      syncShadow(s, cpu: cpu, pte: p, value: v, &events)
+      syncShadow(s, cpu: cpu, task: task, pte: p, value: v, &events)
     }
   }
 
@@ -96,22 +97,22 @@ extension Machine {
 
   /// Whether a software read of `p` by `cpu` is entitled to the latest value: under the
   /// PTE's lock, or with a write to it queued in the reader's own batch (the read hazard).
-  @inlinable public func isEntitledRead(_ s: PackedState, cpu: Int, pte p: Int) -> Bool {
-    holdsPTL(s, cpu: cpu, pte: p) || hasQueuedWrite(s, cpu: cpu, pte: p)
+  @inlinable public func isEntitledRead(_ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int) -> Bool {
+    holdsPTL(s, task: task ?? cpu, pte: p) || hasQueuedWrite(s, task: task ?? cpu, pte: p)
   }
 
   /// Checks an observation `seen` of `p` against its logical value.
-  @inlinable func observe(_ s: PackedState, cpu: Int, pte p: Int, seen: PTE, _ events: inout Events) {
-    if UInt64(seen.rawValue) != s[layout.logical[p]], isEntitledRead(s, cpu: cpu, pte: p) {
+  @inlinable func observe(_ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, seen: PTE, _ events: inout Events) {
+    if UInt64(seen.rawValue) != s[layout.logical[p]], isEntitledRead(s, cpu: cpu, task: task, pte: p) {
       events.insert(.staleRead)
     }
   }
 
   /// `ptep_get(p)` (a plain `*ptep`): reads the page table the kernel sees.
-  @inlinable public func ptepGet(_ s: PackedState, cpu: Int, pte p: Int, _ events: inout Events) -> PTE {
+  @inlinable public func ptepGet(_ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, _ events: inout Events) -> PTE {
     let v = s.pte(layout.mem[p])
-    observe(s, cpu: cpu, pte: p, seen: v, &events)
-    recordView(s, cpu: cpu, pte: p, seen: v)
+    observe(s, cpu: cpu, task: task, pte: p, seen: v, &events)
+    recordView(s, cpu: cpu, task: task, pte: p, seen: v)
     return v
   }
 
@@ -119,33 +120,33 @@ extension Machine {
 
   /// The write half of an atomic: lands at once (nothing can be lost, the read half just
   /// took responsibility for every A/D bit), and the shadow is synced as for a store.
-  @inlinable func atomicWrite(_ s: PackedState, cpu: Int, pte p: Int, value v: PTE, _ events: inout Events) {
-    issueWrite(s, cpu: cpu, pte: p, value: v, &events)
+  @inlinable func atomicWrite(_ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, value v: PTE, _ events: inout Events) {
+    issueWrite(s, cpu: cpu, task: task, pte: p, value: v, &events)
     s[layout.mem[p]] = UInt64(v.rawValue)
-    if config.mode == .shadow { syncShadow(s, cpu: cpu, pte: p, value: v, &events) }
+    if config.mode == .shadow { syncShadow(s, cpu: cpu, task: task, pte: p, value: v, &events) }
   }
 
   /// The read half of an atomic: an observation. An exchange (`xchg`,
   /// `ptep_get_and_clear`) also takes responsibility for the A/D bits it removes: they are
   /// handed to the caller as its result (as zap_pte_range then calls set_page_dirty()).
-  @inlinable func atomicRead(_ s: PackedState, cpu: Int, pte p: Int, takesBits: Bool, _ events: inout Events) -> PTE {
+  @inlinable func atomicRead(_ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, takesBits: Bool, _ events: inout Events) -> PTE {
     let v = s.pte(layout.mem[p])
-    observe(s, cpu: cpu, pte: p, seen: v, &events)
-    recordView(s, cpu: cpu, pte: p, seen: v)
+    observe(s, cpu: cpu, task: task, pte: p, seen: v, &events)
+    recordView(s, cpu: cpu, task: task, pte: p, seen: v)
     if takesBits { s[layout.unowned[p]] = 0 }
     return v
   }
 
   /// `xchg(p, v)`: returns the old value.
-  @inlinable public func xchg(_ s: PackedState, cpu: Int, pte p: Int, value v: PTE, _ events: inout Events) -> PTE {
-    let old = atomicRead(s, cpu: cpu, pte: p, takesBits: true, &events)
-    atomicWrite(s, cpu: cpu, pte: p, value: v, &events)
+  @inlinable public func xchg(_ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, value v: PTE, _ events: inout Events) -> PTE {
+    let old = atomicRead(s, cpu: cpu, task: task, pte: p, takesBits: true, &events)
+    atomicWrite(s, cpu: cpu, task: task, pte: p, value: v, &events)
     return old
   }
 
   /// `ptep_get_and_clear(p)`: xchg with `none`.
-  @inlinable public func ptepGetAndClear(_ s: PackedState, cpu: Int, pte p: Int, _ events: inout Events) -> PTE {
-    xchg(s, cpu: cpu, pte: p, value: .none, &events)
+  @inlinable public func ptepGetAndClear(_ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, _ events: inout Events) -> PTE {
+    xchg(s, cpu: cpu, task: task, pte: p, value: .none, &events)
   }
 
   /// `cmpxchg(p, expected, new)`: returns the value seen; stores `new` only if it equals
@@ -154,13 +155,13 @@ extension Machine {
   /// it replaces (as Xen's update_intpte() and ptep_set_wrprotect() loops do), so a stored
   /// value that drops them loses them (`no_lost_dirty`).
   @inlinable public func cmpxchg(
-    _ s: PackedState, cpu: Int, pte p: Int, expected: PTE, new: PTE, _ events: inout Events
+    _ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, expected: PTE, new: PTE, _ events: inout Events
   ) -> PTE {
-    let seen = atomicRead(s, cpu: cpu, pte: p, takesBits: false, &events)
+    let seen = atomicRead(s, cpu: cpu, task: task, pte: p, takesBits: false, &events)
     if seen == expected {
-      issueWrite(s, cpu: cpu, pte: p, value: new, &events)
+      issueWrite(s, cpu: cpu, task: task, pte: p, value: new, &events)
       land(s, pte: p, value: new, preserveAD: false, &events)
-      if config.mode == .shadow { syncShadow(s, cpu: cpu, pte: p, value: new, &events) }
+      if config.mode == .shadow { syncShadow(s, cpu: cpu, task: task, pte: p, value: new, &events) }
     } else {
       events.insert(.cmpxchgFailed)
     }
@@ -172,22 +173,22 @@ extension Machine {
   /// `ptep_modify_prot_start(p)`: natively an xchg to `none` (the PTE is non-present during
   /// the transaction, so hardware cannot set A/D behind the caller's back); in `direct`
   /// mode Xen's plain read (the commit preserves hardware updates instead).
-  @inlinable public func modifyProtStart(_ s: PackedState, cpu: Int, pte p: Int, _ events: inout Events) -> PTE {
+  @inlinable public func modifyProtStart(_ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, _ events: inout Events) -> PTE {
     config.mode == .direct
-      ? ptepGet(s, cpu: cpu, pte: p, &events)
-      : ptepGetAndClear(s, cpu: cpu, pte: p, &events)
+      ? ptepGet(s, cpu: cpu, task: task, pte: p, &events)
+      : ptepGetAndClear(s, cpu: cpu, task: task, pte: p, &events)
   }
 
   /// `ptep_modify_prot_commit(p, v)`: natively a plain store; in `direct` mode an
   /// `mmu_update` with MMU_PT_UPDATE_PRESERVE_AD, queued in lazy mode.
-  @inlinable public func modifyProtCommit(_ s: PackedState, cpu: Int, pte p: Int, value v: PTE, _ events: inout Events) {
+  @inlinable public func modifyProtCommit(_ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, value v: PTE, _ events: inout Events) {
     guard config.mode == .direct else {
-      setPTE(s, cpu: cpu, pte: p, value: v, &events)
+      setPTE(s, cpu: cpu, task: task, pte: p, value: v, &events)
       return
     }
-    issueWrite(s, cpu: cpu, pte: p, value: v, &events)
-    if isLazy(s, cpu: cpu) {
-      enqueue(s, cpu: cpu, pte: p, value: v, preserveAD: true, &events)
+    issueWrite(s, cpu: cpu, task: task, pte: p, value: v, &events)
+    if isLazy(s, cpu: cpu, task: task) {
+      enqueue(s, cpu: cpu, task: task, pte: p, value: v, preserveAD: true, &events)
     } else {
       land(s, pte: p, value: v, preserveAD: true, &events)
     }

@@ -8,9 +8,9 @@ extension Machine {
   /// `flush_tlb(p)` (flush_tlb_page + IPIs, waited for): in lazy mode on a paravirt mode it
   /// is queued in the batch behind the writes it follows (Xen batches the flush into the
   /// same multicall); otherwise it completes at once.
-  @inlinable public func flushTLB(_ s: PackedState, cpu: Int, pte p: Int, _ events: inout Events) {
-    if config.mode != .native, isLazy(s, cpu: cpu) {
-      enqueue(s, cpu: cpu, pte: p, value: .none, preserveAD: false, isFlush: true, &events)
+  @inlinable public func flushTLB(_ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, _ events: inout Events) {
+    if config.mode != .native, isLazy(s, cpu: cpu, task: task) {
+      enqueue(s, cpu: cpu, task: task, pte: p, value: .none, preserveAD: false, isFlush: true, &events)
     } else {
       completeFlush(s, pte: p)
     }
@@ -30,7 +30,7 @@ extension Machine {
 
   /// `flush_tlb_start(p)`: the issuing CPU drops its own entry and sends an IPI to every
   /// other CPU whose TLB may hold `p`; they act on it later (`handleShootdownIPI`).
-  @inlinable public func flushTLBStart(_ s: PackedState, cpu: Int, pte p: Int) {
+  @inlinable public func flushTLBStart(_ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int) {
     s[layout.tlb[cpu][p]] = 0
     for c in 0..<config.cpuCount where c != cpu && layout.ipiPending[c][p].width > 0 {
       s[layout.ipiPending[c][p]] = 1
@@ -38,7 +38,7 @@ extension Machine {
   }
 
   /// A CPU handles a shootdown IPI for `p`: drops its entry. False when none is pending.
-  @inlinable public func handleShootdownIPI(_ s: PackedState, cpu: Int, pte p: Int) -> Bool {
+  @inlinable public func handleShootdownIPI(_ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int) -> Bool {
     guard s[layout.ipiPending[cpu][p]] != 0 else { return false }
     s[layout.ipiPending[cpu][p]] = 0
     s[layout.tlb[cpu][p]] = 0
@@ -47,7 +47,7 @@ extension Machine {
 
   /// `flush_tlb_wait(p)`: enabled once every CPU has handled its IPI; then the flush has
   /// completed. Returns false while some CPU has not.
-  @inlinable public func flushTLBWait(_ s: PackedState, cpu: Int, pte p: Int) -> Bool {
+  @inlinable public func flushTLBWait(_ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int) -> Bool {
     for c in 0..<config.cpuCount where s[layout.ipiPending[c][p]] != 0 { return false }
     completeFlush(s, pte: p)
     return true
@@ -55,7 +55,7 @@ extension Machine {
 
   /// The hardware drops a TLB entry on its own (capacity eviction). Returns false when
   /// there is nothing to evict.
-  @inlinable public func evictTLB(_ s: PackedState, cpu: Int, pte p: Int) -> Bool {
+  @inlinable public func evictTLB(_ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int) -> Bool {
     let f = layout.tlb[cpu][p]
     guard s[f] != 0 else { return false }
     s[f] = 0

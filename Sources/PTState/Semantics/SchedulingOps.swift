@@ -1,0 +1,59 @@
+// Tasks move between CPUs and interrupts break in: the context switch (with Xen's
+// start/end_context_switch hooks, or the per-task lazy state of arm64 and the 2025 generic
+// code, or neither: the sparc bug), local_irq_disable/enable, and interrupt entry/exit.
+
+extension Machine {
+  /// Whether `task` may be switched out on `cpu` now: preemption is enabled (no preempt
+  /// count, no spinlock, interrupts on, not in a lazy section that disables preemption).
+  @inlinable public func isPreemptible(_ s: PackedState, cpu: Int, task: Int) -> Bool {
+    !isAtomic(s, cpu: cpu, task: task)
+  }
+
+  /// The task leaves `cpu` (preempted, or finished). With Xen's hooks
+  /// (xen_start_context_switch): if the CPU is lazy, leave lazy mode, flushing the batch,
+  /// and remember it in the task (TIF_LAZY_MMU_UPDATES). With per-task lazy state the
+  /// arch's switch completes the CPU's pending work (arm64's dsb in __switch_to): the batch
+  /// is flushed and the task keeps its flag. Otherwise nothing: the CPU stays lazy with the
+  /// task's batch, and whatever runs next on it is lazy by accident.
+  @inlinable public func switchOut(_ s: PackedState, cpu: Int, task: Int, _ events: inout Events) {
+    if config.contextSwitchHooks, !config.lazyPerTask, s[layout.lazy[cpu]] != 0 {
+      flushBatch(s, cpu: cpu, &events)
+      s[layout.lazy[cpu]] = 0
+      s[layout.lazyLocks[cpu]] = 0
+      s[layout.tif[task]] = 1
+    } else if config.lazyPerTask {
+      flushBatch(s, cpu: cpu, &events)
+    }
+    s[layout.current[cpu]] = 0
+  }
+
+  /// `task` starts running on `cpu`. With Xen's hooks (xen_end_context_switch): a task that
+  /// was lazy when switched out re-enters lazy mode here.
+  @inlinable public func switchIn(_ s: PackedState, cpu: Int, task: Int) {
+    s[layout.current[cpu]] = UInt64(task + 1)
+    if config.contextSwitchHooks, s[layout.tif[task]] != 0 {
+      s[layout.tif[task]] = 0
+      s[layout.lazy[cpu]] = 1
+      s[layout.lazyLocks[cpu]] = locksHeld(s, by: task)
+    }
+  }
+
+  /// Interrupt `handler` breaks in on `cpu`: enabled once, when the CPU has interrupts on
+  /// and is not already in an interrupt. Returns false when not enabled.
+  @inlinable public func enterInterrupt(_ s: PackedState, cpu: Int, handler h: Int) -> Bool {
+    guard s[layout.fired[h]] == 0, s[layout.irqsOff[cpu]] == 0, s[layout.inIRQ[cpu]] == 0 else { return false }
+    s[layout.fired[h]] = 1
+    s[layout.inIRQ[cpu]] = UInt64(h + 1)
+    return true
+  }
+
+  /// The handler on `cpu` returned: the interrupted program resumes.
+  @inlinable public func exitInterrupt(_ s: PackedState, cpu: Int) {
+    s[layout.inIRQ[cpu]] = 0
+  }
+
+  /// `local_irq_disable()` / `local_irq_enable()` on the caller's CPU.
+  @inlinable public func setIRQsOff(_ s: PackedState, cpu: Int, _ off: Bool) {
+    s[layout.irqsOff[cpu]] = off ? 1 : 0
+  }
+}
