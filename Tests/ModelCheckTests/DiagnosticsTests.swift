@@ -75,6 +75,9 @@ import Testing
     ("mode direct\npte a = none", "'a' is already declared [sema.duplicate-name]"),
     ("mode direct\ncheck no_lost_dirty bound 2", "only 'cmpxchg_terminates' takes a bound [sema.bound-not-allowed]"),
     ("mode direct\nfoo", "unknown declaration 'foo' [spec.unknown-declaration]"),
+    ("mode direct\nlazy_state per_mm", "unknown lazy state 'per_mm' [sema.bad-lazy-state]"),
+    ("mode direct\ntask t on cpu0 { }", "task 't' cannot run on 'cpu0', which runs its own program [sema.cpu-has-program]"),
+    ("mode direct\ninterrupt i on cpu7 { }", "unknown CPU 'cpu7' [spec.unknown-name]"),
   ])
   func declarationError(_ decl: String, _ message: String) {
     let e = errors("pte a = none\nlock ptl protects a\n\(decl)\ncpu cpu0 {\n}\nexpect pass\n")

@@ -29,6 +29,7 @@ struct Lowering {
     var batchSlots = [Int](repeating: 0, count: cpuCount)
     var tlbCached = [[Bool]](repeating: [Bool](repeating: false, count: spec.pteNames.count), count: cpuCount)
     var mayEnterLazy: [Bool] = []
+    var queueingCount: [Int] = []  // per program: its queuing instructions (Int.max with a loop)
     let hasMovingPrograms = spec.cpus.contains { $0.pinnedCPU == nil }
     let bareCPUs = (0..<cpuCount).filter { c in !spec.cpus.contains { $0.pinnedCPU == c } }
     /// The CPUs a context may run on: its pinned CPU, its handler CPU, or (a task) any CPU
@@ -56,14 +57,23 @@ struct Lowering {
       }
       mayEnterLazy.append(cpuCode.contains(.enterLazy) || cpuCode.contains(.lazyMMUEnable) || cpuCode.contains(.lazyMMUResume))
       let cap = spec.mode == .native || !mayEnterLazy[c] ? 0 : spec.batchLimit - 1
+      queueingCount.append(spec.mode == .native ? 0 : (l.hasBackEdge ? Int.max : queueing))
       if let pinned = cpu.pinnedCPU, !hasMovingPrograms {
         batchSlots[pinned] = l.hasBackEdge ? cap : min(cap, queueing)
       }
     }
-    // With tasks and handlers, a CPU's batch holds whatever runs on it queued: its bound is
-    // the batch limit (a handler writing in a lazy CPU's batch is the bug to find).
+    // With tasks and handlers, a CPU's batch holds what any program that may run on it
+    // queued (a handler writing into a lazy CPU's batch is a bug to find): the bound is
+    // their queuing instructions together, or the batch limit.
     if hasMovingPrograms, spec.mode != .native, mayEnterLazy.contains(true) {
-      batchSlots = [Int](repeating: spec.batchLimit - 1, count: cpuCount)
+      for c in 0..<cpuCount {
+        var total = 0
+        for (k, cpu) in spec.cpus.enumerated() where cpusOf(cpu).contains(c) {
+          total = queueingCount[k] == Int.max ? Int.max : min(total + queueingCount[k], Int.max - 1)
+          if total == Int.max { break }
+        }
+        batchSlots[c] = min(spec.batchLimit - 1, total)
+      }
     }
     // Spontaneous hardware accesses get no TLB slot unless the spec asks (`tlb cpu: pte`):
     // for them a TLB hit changes nothing, which is the same as the hardware not acting

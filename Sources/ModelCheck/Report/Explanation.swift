@@ -35,7 +35,7 @@ enum Explanation {
     let index = trace.steps.count - 1
     // A batched write landing over a newer one.
     if let x = names.indices.first(where: { x in
-      step.before.mem[x] != step.after.mem[x] && step.before.cpus[c].batch.contains { $0.pte == x }
+      step.before.mem[x] != step.after.mem[x] && hardwareCPU(p, step).map { step.before.cpus[$0].batch.contains { $0.pte == x } } ?? false
     }) {
       let queued = trace.steps[..<index].last { $0.action.kind == .cpuStep && $0.action.cpu == c && writtenPTE(p, $0) == x }
       let newer = trace.steps[..<index].last { $0.action.cpu != c && writtenPTE(p, $0) == x }
@@ -61,6 +61,26 @@ enum Explanation {
   }
 
   static func cpuName(_ p: Program, _ c: Int) -> String { p.spec.cpus[c].name }
+
+  /// The physical CPU a step happened on.
+  static func hardwareCPU(_ p: Program, _ step: TraceStep) -> Int? {
+    switch step.action.kind {
+    case .cpuStep: return step.before.contexts[step.action.cpu].cpu
+    case .interrupt: return p.spec.cpus[step.action.cpu].handlerCPU
+    default: return step.action.cpu
+    }
+  }
+
+  /// Whether program `k` has a write to `pte` queued in some CPU's batch.
+  static func queued(_ s: MachineSnapshot, by k: Int, pte x: Int) -> Bool {
+    s.cpus.contains { $0.batch.contains { $0.pte == x && !$0.isFlush && $0.writer == k } }
+  }
+
+  /// A program with a write to `pte` queued in some CPU's batch, if any.
+  static func queuedWriter(_ s: MachineSnapshot, pte x: Int) -> Int? {
+    for cpu in s.cpus { if let e = cpu.batch.first(where: { $0.pte == x && !$0.isFlush }) { return e.writer } }
+    return nil
+  }
 
   static func line(_ r: SourceRange?) -> String { r.map { " (line \($0.start.line))" } ?? "" }
 
@@ -103,10 +123,13 @@ enum Explanation {
     let reader = cpuName(p, step.action.cpu)
     if isHardware {
       let seen = p.machine.config.mode == .shadow ? (s.shadow?[x] ?? s.mem[x]) : s.mem[x]
-      if step.action.kind == .cpuStep, s.cpus[step.action.cpu].batch.contains(where: { $0.pte == x }) {
+      if step.action.kind == .cpuStep, p.machine.config.isHandler(step.action.cpu), queued(s, by: step.action.cpu, pte: x) {
+        return "\(reader), an interrupt handler, used the mapping of pte \(names[x])\(line(step.location)) right after writing \(latest) to it\(line(writer?.location)), but that write was queued in the batch of the lazy section it interrupted, so the access walked the old entry \(seen): the handler was lazy by accident (interrupt context must never be lazy)"
+      }
+      if step.action.kind == .cpuStep, queued(s, by: step.action.cpu, pte: x) {
         return "\(reader) used the mapping of pte \(names[x])\(line(step.location)) right after writing \(latest) to it\(line(writer?.location)), but that write is still queued in its lazy batch, so the access walked the old entry \(seen) (apply it first with arch_flush_lazy_mmu_mode(), as kmap_atomic() does)"
       }
-      let queued = (0..<p.spec.cpus.count).first { c in s.cpus[c].batch.contains { $0.pte == x } }
+      let queued = queuedWriter(s, pte: x)
       let flush = trace.steps.last { step in
         if step.action.kind == .cpuStep, case .flushTLB(let f) = p.instruction(cpu: step.action.cpu, pc: step.before.contexts[step.action.cpu].pc) { return Int(f) == x }
         return false
@@ -115,11 +138,18 @@ enum Explanation {
       return "\(reader)'s hardware walked pte \(names[x]) after a TLB flush and saw \(seen), but \(writerText)\(reason)"
     }
     let seen: PTE = s.mem[x]
-    if s.cpus[step.action.cpu].batch.contains(where: { $0.pte == x }) {
+    if let here = s.contexts[step.action.cpu].cpu,
+      let there = s.cpus.indices.first(where: { c in s.cpus[c].batch.contains { $0.pte == x && $0.writer == step.action.cpu } }),
+      there != here
+    {
+      let moved = trace.steps.last { $0.action.kind == .contextSwitch && $0.action.pte == step.action.cpu + 1 }
+      return "\(reader) read pte \(names[x])\(line(step.location)) on \(p.spec.cpuNames[here]) and saw \(seen), but its own write of \(latest)\(line(writer?.location)) is still queued in \(p.spec.cpuNames[there])'s batch: \(reader) was moved to \(p.spec.cpuNames[here])\(moved == nil ? "" : " by the scheduler") inside its lazy section, and with lazy state per CPU and no context-switch hooks its batch stayed behind (disable preemption in the section, or flush on the way out as Xen's hooks do)"
+    }
+    if queued(s, by: step.action.cpu, pte: x) {
       return "\(reader) read pte \(names[x]) back inside its lazy section and saw \(seen), but it had written \(latest)\(line(writer?.location)), which is still queued in its own batch (a read hazard: flush with arch_flush_lazy_mmu_mode() before reading)"
     }
     let lockName = p.spec.ptlOf[x].map { p.spec.lockNames[$0] } ?? "its lock"
-    if let w = (0..<p.spec.cpus.count).first(where: { c in s.cpus[c].batch.contains { $0.pte == x } }) {
+    if let w = queuedWriter(s, pte: x) {
       var why = "it is still queued in \(cpuName(p, w))'s lazy batch"
       if let l = p.spec.ptlOf[x], let u = earlyUnlock(trace, p, cpu: w, lock: l) {
         why += " because \(cpuName(p, w)) released \(p.spec.lockNames[l])\(line(u.location)) before leaving lazy mode"
@@ -215,12 +245,15 @@ enum Explanation {
     let names = p.spec.pteNames
     let c = step.action.cpu
     guard let x = readPTE(p, step) else { return "a CPU used a stale TLB entry" }
-    if let g = p.machine.config.pgdOf[x], step.before.pgdCache[step.action.cpu][g] != step.before.pgd[g] {
+    if !p.machine.config.pgdOf.isEmpty, let g = p.machine.config.pgdOf[x], let hw = hardwareCPU(p, step),
+      step.before.pgdCache[hw][g] != step.before.pgd[g]
+    {
       let gname = p.spec.pgdNames[g]
       let update = trace.steps.last { s in s.before.pgd[g] != s.after.pgd[g] }
-      return "\(cpuName(p, step.action.cpu)) walked pte \(names[x]) through its cached top-level entry \(gname) (\(step.before.pgdCache[step.action.cpu][g])), but \(update.map { cpuName(p, $0.action.cpu) } ?? "software") had changed \(gname) to \(step.before.pgd[g])\(line(update?.location)) without a cr3 reload on this CPU: PAE CPUs cache the PDPTEs at cr3 load, so the update is not seen (reload cr3 on every CPU running the mm, or preallocate the pmds at pgd_alloc)"
+      return "\(p.spec.cpuNames[hw]) walked pte \(names[x]) through its cached top-level entry \(gname) (\(step.before.pgdCache[hw][g])), but \(update.map { cpuName(p, $0.action.cpu) } ?? "software") had changed \(gname) to \(step.before.pgd[g])\(line(update?.location)) without a cr3 reload on this CPU: PAE CPUs cache the PDPTEs at cr3 load, so the update is not seen (reload cr3 on every CPU running the mm, or preallocate the pmds at pgd_alloc)"
     }
-    let cached = step.before.cpus[c].tlb[x]
+    guard let hw = hardwareCPU(p, step) else { return "a CPU used a stale TLB entry" }
+    let cached = step.before.cpus[hw].tlb[x]
     let index = trace.steps.count - 1
     let change = trace.steps[..<index].last { $0.action.kind == .cpuStep && writtenPTE(p, $0) == x }
     var why = "\(cpuName(p, c)) still used its TLB entry for pte \(names[x]) (\(cached))"

@@ -63,7 +63,14 @@ public enum TextReport {
     for (i, s) in trace.steps.enumerated() {
       if i == trace.cycleStart { rows.append(["", "", "-- cycle starts here (repeats forever) --", "", ""]) }
       let at = s.location.map { "\($0.start.line):\($0.start.column)" } ?? "(hardware)"
-      rows.append([String(i + 1), s.actor, s.operation, s.action.kind == .earlyFlush ? "(hypervisor)" : at, s.effects.joined(separator: "; ")])
+      let origin: String
+      switch s.action.kind {
+      case .earlyFlush: origin = "(hypervisor)"
+      case .contextSwitch: origin = "(scheduler)"
+      case .interrupt: origin = "(interrupt)"
+      default: origin = at
+      }
+      rows.append([String(i + 1), s.actor, s.operation, origin, s.effects.joined(separator: "; ")])
     }
     if trace.cycleStart != nil { rows.append(["", "", "-- back to the start of the cycle --", "", ""]) }
     var widths = [Int](repeating: 0, count: 4)

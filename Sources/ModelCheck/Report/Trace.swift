@@ -48,7 +48,8 @@ public struct Trace: Sendable {
       let after = m.snapshot(words)
       var effects = Trace.effects(program, before, after)
       if action.kind == .cpuStep, Trace.isMidSectionFlush(program, action, before, after) {
-        effects.insert("batch full: one hypercall applies \(before.cpus[action.cpu].batch.count + 1) entries", at: 0)
+        let cpu = before.contexts[action.cpu].cpu ?? 0
+        effects.insert("batch full: one hypercall applies \(before.cpus[cpu].batch.count + 1) entries", at: 0)
       }
       if action.kind == .hardwareAccess || (action.kind == .cpuStep && Trace.isTouch(program, action, before)) {
         if let note = Trace.hardwareNote(program, action, before, after) { effects.insert(note, at: 0) }
@@ -115,7 +116,8 @@ public struct Trace: Sendable {
   static func hardwareNote(_ program: Program, _ action: Action, _ before: MachineSnapshot, _ after: MachineSnapshot) -> String? {
     let p = action.kind == .hardwareAccess ? action.pte : touchedPTE(program, action, before)
     guard let p else { return nil }
-    let cached = before.cpus[action.cpu].tlb[p]
+    guard let hw = action.kind == .hardwareAccess ? action.cpu : before.contexts[action.cpu].cpu else { return nil }
+    let cached = before.cpus[hw].tlb[p]
     let write = action.kind == .hardwareAccess ? action.arg == 1 : touchIsWrite(program, action, before)
     if cached.isPresent, !write || (cached.isWritable && cached.isDirty) { return "TLB hit (\(cached))" }
     let seen = program.machine.config.mode == .shadow ? before.shadow?[p] ?? before.mem[p] : before.mem[p]
