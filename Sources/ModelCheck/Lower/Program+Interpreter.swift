@@ -81,6 +81,7 @@ extension Program: TransitionSystem {
     return v & propertyMask
   }
 
+  @inline(__always)
   public func apply(_ index: Int, to words: UnsafeMutablePointer<UInt64>) -> StepOutcome {
     let action = actions[index]
     let s = PackedState(words)
@@ -89,7 +90,7 @@ extension Program: TransitionSystem {
     case .cpuStep:
       return step(s, cpu: action.cpu, branch: Int(action.arg))
     case .hardwareAccess:
-      guard machine.runsMM(s, cpu: action.cpu) else { return .disabled }
+      if machine.tracksMM, !machine.runsMM(s, cpu: action.cpu) { return .disabled }
       _ = machine.hardwareAccess(s, cpu: action.cpu, pte: action.pte, kind: AccessKind(rawValue: action.arg) ?? .read, byProgram: false, &events)
     case .tlbEvict:
       guard machine.evictTLB(s, cpu: action.cpu, pte: action.pte) else { return .disabled }
@@ -99,11 +100,22 @@ extension Program: TransitionSystem {
     case .shootdownIPI:
       guard machine.handleShootdownIPI(s, cpu: action.cpu, pte: action.pte) else { return .disabled }
     case .contextSwitch:
-      let c = action.cpu
+      return contextSwitch(s, cpu: action.cpu, to: action.pte - 1)
+    case .interrupt:
+      return interrupt(s, handler: action.cpu)
+    }
+    return StepOutcome(enabled: true, violations: violations(events))
+  }
+
+  /// The scheduler switches CPU `c` to task `next` (-1: idle). Kept out of `apply`, which
+  /// runs for every action of every state, so that stays small.
+  @inline(never)
+  func contextSwitch(_ s: PackedState, cpu c: Int, to next: Int) -> StepOutcome {
+    var events = Events()
+    do {
       let layout = machine.layout
       guard s[layout.inIRQ[c]] == 0 else { return .disabled }
       let cur = Int(s[layout.current[c]]) - 1
-      let next = action.pte - 1
       if cur >= 0 {
         guard next != cur, isFinished(s, context: cur) || machine.isPreemptible(s, cpu: c, task: cur) else { return .disabled }
       } else {
@@ -114,12 +126,16 @@ extension Program: TransitionSystem {
       }
       if cur >= 0 { machine.switchOut(s, cpu: c, task: cur, &events) }
       if next >= 0 { machine.switchIn(s, cpu: c, task: next) }
-    case .interrupt:
-      let h = action.cpu
-      guard let c = machine.config.handlerCPU[h], machine.enterInterrupt(s, cpu: c, handler: h) else { return .disabled }
-      if isFinished(s, context: h) { machine.exitInterrupt(s, cpu: c) }  // an empty handler
     }
     return StepOutcome(enabled: true, violations: violations(events))
+  }
+
+  /// Handler `h` fires on its CPU.
+  @inline(never)
+  func interrupt(_ s: PackedState, handler h: Int) -> StepOutcome {
+    guard let c = machine.config.handlerCPU[h], machine.enterInterrupt(s, cpu: c, handler: h) else { return .disabled }
+    if isFinished(s, context: h) { machine.exitInterrupt(s, cpu: c) }  // an empty handler
+    return StepOutcome(enabled: true)
   }
 
   @inline(__always)

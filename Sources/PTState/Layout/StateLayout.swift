@@ -72,7 +72,9 @@ public struct StateLayout: Sendable {
   /// - Parameter batchSlots: entries each CPU's batch can hold at rest (at most `batchLimit - 1`).
   public init(config: MachineConfig, batchSlots: [Int]) {
     pteIndexBits = max(bitsToHold(config.pteCount), 1)
-    contextBits = bitsToHold(config.contextCount)
+    // Batch entries name their writer only when programs can share a CPU (tasks, handlers);
+    // otherwise a CPU's batch is its pinned program's.
+    contextBits = config.hasTasks || config.hasHandlers ? bitsToHold(config.contextCount) : 0
     let pteCount = config.pteCount
     for _ in 0..<pteCount { mem.append(allocate(8)) }
     for _ in 0..<pteCount { shadow.append(config.mode == .shadow ? allocate(8) : .absent) }

@@ -7,10 +7,17 @@
 public final class Machine: Sendable {
   public let config: MachineConfig
   public let layout: StateLayout
+  /// Every program is pinned to its own CPU, lazy state is per CPU, and there are no
+  /// handlers: the common case, which takes the short paths.
+  public let isSimple: Bool
+  /// The spec tracks mm_users: hardware acts only for CPUs that run the mm.
+  public let tracksMM: Bool
 
   public init(config: MachineConfig, batchSlots: [Int]) {
     self.config = config
     self.layout = StateLayout(config: config, batchSlots: batchSlots)
+    self.isSimple = !config.hasTasks && !config.hasHandlers && !config.lazyPerTask
+    self.tracksMM = config.initialMMUsers != nil
   }
 
   /// Writes the initial state: PTEs (and shadow, and logical values) as declared, all
@@ -58,6 +65,7 @@ public final class Machine: Sendable {
   /// The CPU context `k` runs on now, or nil (a task off every CPU, or a handler not running).
   @inlinable public func cpuOf(_ s: PackedState, context k: Int) -> Int? {
     if config.pinnedCPU.isEmpty { return k }  // a bare machine: context k is CPU k's program
+    if isSimple { return config.pinnedCPU[k] }
     if let c = config.pinnedCPU[k] { return c }
     if let c = config.handlerCPU[k] { return s[layout.inIRQ[c]] == UInt64(k + 1) ? c : nil }
     for c in 0..<config.cpuCount where s[layout.current[c]] == UInt64(k + 1) { return c }
@@ -67,6 +75,7 @@ public final class Machine: Sendable {
   /// Whether context `k` can execute now: it is on a CPU, and unless it is the handler
   /// running there, that CPU is not in an interrupt.
   @inlinable public func isRunning(_ s: PackedState, context k: Int) -> Bool {
+    if isSimple { return true }
     guard let c = cpuOf(s, context: k) else { return false }
     if config.isHandler(k) { return true }
     return layout.inIRQ[c].width == 0 || s[layout.inIRQ[c]] == 0
@@ -76,6 +85,7 @@ public final class Machine: Sendable {
   /// the CPU's, or with per-task lazy state the task's. In interrupt context it is the
   /// interrupted program's, unless interrupt context is never lazy (then none: nil).
   @inlinable public func lazyFields(_ s: PackedState, cpu: Int, task: Int) -> (flag: Field, locks: Field)? {
+    if isSimple { return (layout.lazy[cpu], layout.lazyLocks[cpu]) }
     var t = task
     if config.isHandler(task) {
       if config.interruptsNeverLazy { return nil }
@@ -103,35 +113,35 @@ public struct Events: OptionSet, Sendable {
   @inlinable public init(rawValue: UInt16) { self.rawValue = rawValue }
 
   /// An entitled reader saw a value other than the PTE's logical value.
-  public static let staleRead = Events(rawValue: 1 << 0)
+  @inlinable public static var staleRead: Events { Events(rawValue: 1 << 0) }
   /// A hardware-set tracked bit (dirty, or accessed on request) was overwritten.
-  public static let lostDirty = Events(rawValue: 1 << 1)
+  @inlinable public static var lostDirty: Events { Events(rawValue: 1 << 1) }
   /// Lazy mode left open at the end of a program, or the lock it was entered under
   /// released while the batch still held entries.
-  public static let lazyUnbalanced = Events(rawValue: 1 << 2)
+  @inlinable public static var lazyUnbalanced: Events { Events(rawValue: 1 << 2) }
   /// A cmpxchg compared unequal (the caller's retry loop, if any, goes round again).
-  public static let cmpxchgFailed = Events(rawValue: 1 << 3)
+  @inlinable public static var cmpxchgFailed: Events { Events(rawValue: 1 << 3) }
   /// A CPU released a lock it does not hold: the spec is wrong, not the kernel.
-  public static let unlockNotHeld = Events(rawValue: 1 << 4)
+  @inlinable public static var unlockNotHeld: Events { Events(rawValue: 1 << 4) }
   /// The batch overflowed the slots allotted by the static bound (an internal fault).
-  public static let batchOverflow = Events(rawValue: 1 << 5)
+  @inlinable public static var batchOverflow: Events { Events(rawValue: 1 << 5) }
   /// A software write based on a stale view of the PTE, or an older batched write landing
   /// over a newer one: someone's update is lost.
-  public static let lostUpdate = Events(rawValue: 1 << 6)
+  @inlinable public static var lostUpdate: Events { Events(rawValue: 1 << 6) }
   /// The flag-based arch_enter_lazy_mmu_mode() entered twice, arch_leave without a
   /// matching enter, a nesting counter underflow, or a disable after which the caller's
   /// earlier writes have not taken effect.
-  public static let lazyNesting = Events(rawValue: 1 << 7)
+  @inlinable public static var lazyNesting: Events { Events(rawValue: 1 << 7) }
   /// A sleeping operation in atomic context: preemption disabled (preempt_disable(), a
   /// held spinlock, or a lazy section on an arch that disables preemption there).
-  public static let sleepInAtomic = Events(rawValue: 1 << 8)
+  @inlinable public static var sleepInAtomic: Events { Events(rawValue: 1 << 8) }
   /// preempt_enable() without a matching preempt_disable(): the spec is wrong.
-  public static let preemptUnderflow = Events(rawValue: 1 << 9)
+  @inlinable public static var preemptUnderflow: Events { Events(rawValue: 1 << 9) }
   /// A nesting or preempt counter went past `MachineConfig.maxCount`: the spec nests too deep.
-  public static let counterOverflow = Events(rawValue: 1 << 10)
+  @inlinable public static var counterOverflow: Events { Events(rawValue: 1 << 10) }
   /// A CPU used a translation through its TLB after the mapping was removed or downgraded
   /// and its lock released, before the flush completed.
-  public static let staleTLB = Events(rawValue: 1 << 11)
+  @inlinable public static var staleTLB: Events { Events(rawValue: 1 << 11) }
   /// A page-table page freed twice (or never allocated), or still allocated at the end.
-  public static let ptLeak = Events(rawValue: 1 << 12)
+  @inlinable public static var ptLeak: Events { Events(rawValue: 1 << 12) }
 }

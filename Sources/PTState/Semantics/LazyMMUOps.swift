@@ -47,7 +47,9 @@ extension Machine {
     let bits = UInt64(layout.pteIndexBits)
     let pte = Int(raw & ((1 << bits) - 1))
     let value = PTE(rawValue: UInt8(truncatingIfNeeded: raw >> bits))
-    let writer = Int((raw >> (bits + 10)) & ((1 << UInt64(layout.contextBits)) - 1))
+    let writer = layout.contextBits == 0
+      ? (config.pinnedCPU.isEmpty ? cpu : config.pinnedCPU.firstIndex { $0 == cpu } ?? cpu)
+      : Int((raw >> (bits + 10)) & ((1 << UInt64(layout.contextBits)) - 1))
     return (pte, value, (raw >> (bits + 8)) & 1 != 0, (raw >> (bits + 9)) & 1 != 0, writer)
   }
 

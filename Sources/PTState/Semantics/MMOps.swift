@@ -4,7 +4,7 @@ extension Machine {
   /// Whether CPU `cpu` runs the mm, so that its hardware can touch the mm's mappings.
   /// Always true when the spec does not track mm_users.
   @inlinable public func runsMM(_ s: PackedState, cpu: Int) -> Bool {
-    config.initialMMUsers == nil || s[layout.runsMM[cpu]] != 0
+    !tracksMM || s[layout.runsMM[cpu]] != 0
   }
 
   /// mm_users: how many CPUs hold a reference on the mm.
