@@ -139,19 +139,20 @@ struct LayoutTests {
     // counters), then each CPU (lazy flag, lock mask, batch count and entries, TLB slots).
     // direct, 2 CPUs, 2 PTEs, 1 lock, 2 registers, pc limit 4, 1 batch slot (limit 2):
     // 16 mem + 16 logical + 4 unowned + 2 tlbFlushed + 2 holder = 40; two programs of
-    // 2 pc + 16 register bits = 36; two CPUs of lazy + lock mask + count + a 12-bit entry
-    // (1 PTE-index bit, 8 value bits, preserve-A/D, flush, 1 writer bit) = 30: 106 bits.
+    // 2 pc + 16 register bits = 36; two CPUs of lazy + lock mask + count + an 11-bit entry
+    // (1 PTE-index bit, 8 value bits, preserve-A/D, flush; no writer bits, since each CPU
+    // runs only its pinned program) = 28: 104 bits.
     let small = Fixture(mode: .direct, cpus: 2, ptes: [.rw(1), .ro(2)], locks: 1, batchLimit: 2)
     #expect(small.layout.wordCount == 2)
     #expect(small.layout.pteIndexBits == 1)
-    #expect(small.layout.batchEntries[0].width == 12)
-    #expect(small.layout.usedBits == 40 + 36 + 30)
+    #expect(small.layout.batchEntries[0].width == 11)
+    #expect(small.layout.usedBits == 40 + 36 + 28)
 
     // shadow, 2 CPUs, 2 PTEs, 1 lock, 2 registers, pc limit 4, 3 slots (limit 4), 8-bit TLB
-    // slots: 204 bits in 4 words (no field straddles a word, so some bits stay unused).
+    // slots: 198 bits in 4 words (no field straddles a word, so some bits stay unused).
     let big = Fixture(mode: .shadow, cpus: 2, ptes: [.rw(1), .ro(2)], locks: 1, batchLimit: 4, tlb: true)
     #expect(big.layout.wordCount == 4)
-    #expect(big.layout.usedBits == 204)
+    #expect(big.layout.usedBits == 198)
     // The first program's registers follow its pc; the first would straddle word 0.
     #expect(big.layout.pc[0] == Field(word: 0, shift: 56, mask: 3))
     #expect(big.layout.registers[0] == Field(word: 1, shift: 0, mask: 0xFF))
