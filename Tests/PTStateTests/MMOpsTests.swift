@@ -1,0 +1,52 @@
+import PTState
+import Testing
+
+/// mm_users and the full-teardown clear of exit_mmap().
+@Suite("mm_users and ptep_get_and_clear_full")
+struct MMOpsTests {
+  func machine(mmUsers: [Int]) -> (Machine, UnsafeMutablePointer<UInt64>) {
+    var config = MachineConfig(
+      mode: .native, cpuCount: 2, pteCount: 1, lockCount: 0, ptlOf: [nil], batchLimit: 4,
+      registerCount: [1, 1], pcLimit: [2, 2], tlbCached: [[false], [false]],
+      trackedHardwareBits: PTE.dirtyBit, initialPTEs: [.rw(1)])
+    config.initialMMUsers = mmUsers
+    let m = Machine(config: config, batchSlots: [0, 0])
+    let w = UnsafeMutablePointer<UInt64>.allocate(capacity: m.layout.wordCount)
+    m.writeInitialState(w)
+    return (m, w)
+  }
+
+  @Test("mmput drops the CPU's reference and says whether it was the last")
+  func mmput() {
+    let (m, w) = machine(mmUsers: [0, 1])
+    defer { w.deallocate() }
+    let s = PackedState(w)
+    #expect(m.mmUsers(s) == 2 && m.runsMM(s, cpu: 1))
+    #expect(!m.mmput(s, cpu: 0))
+    #expect(m.mmput(s, cpu: 1))
+    #expect(m.mmUsers(s) == 0 && !m.runsMM(s, cpu: 1))
+    m.mmget(s, cpu: 0)
+    #expect(m.mmUsers(s) == 1)
+  }
+
+  @Test("the full clear loses only a dirty bit set between its read and its store")
+  func fullClear() {
+    let (m, w) = machine(mmUsers: [0, 1])
+    defer { w.deallocate() }
+    let s = PackedState(w)
+    var e = Events()
+    #expect(m.hardwareAccess(s, cpu: 1, pte: 0, kind: .write, byProgram: false, &e))  // dirty before
+    #expect(m.fullTeardownRead(s, cpu: 0, pte: 0, &e).isDirty)  // handed to the caller
+    m.nativeClear(s, cpu: 0, pte: 0, &e)
+    #expect(e.isEmpty)
+    // Again, with the dirty bit set between the two halves.
+    let (m2, w2) = machine(mmUsers: [0, 1])
+    defer { w2.deallocate() }
+    let s2 = PackedState(w2)
+    var e2 = Events()
+    #expect(!m2.fullTeardownRead(s2, cpu: 0, pte: 0, &e2).isDirty)
+    #expect(m2.hardwareAccess(s2, cpu: 1, pte: 0, kind: .write, byProgram: false, &e2))
+    m2.nativeClear(s2, cpu: 0, pte: 0, &e2)
+    #expect(e2 == .lostDirty)
+  }
+}
