@@ -10,10 +10,7 @@ struct MMOpsTests {
       registerCount: [1, 1], pcLimit: [2, 2], tlbCached: [[false], [false]],
       trackedHardwareBits: PTE.dirtyBit, initialPTEs: [.rw(1)])
     config.initialMMUsers = mmUsers
-    let m = Machine(config: config, batchSlots: [0, 0])
-    let w = UnsafeMutablePointer<UInt64>.allocate(capacity: m.layout.wordCount)
-    m.writeInitialState(w)
-    return (m, w)
+    return buildMachine(config, batchSlots: [0, 0])
   }
 
   @Test("mmput drops the CPU's reference and says whether it was the last")

@@ -163,3 +163,12 @@ extension MachineSnapshot.CPU {
     batch.map { "\($0.pte)=\($0.value)" + ($0.preserveAD ? " preserveAD" : "") }
   }
 }
+
+/// A machine built from a hand-made configuration, with its initial state written. The
+/// caller deallocates the words.
+func buildMachine(_ config: MachineConfig, batchSlots: [Int]) -> (Machine, UnsafeMutablePointer<UInt64>) {
+  let m = Machine(config: config, batchSlots: batchSlots)
+  let w = UnsafeMutablePointer<UInt64>.allocate(capacity: m.layout.wordCount)
+  m.writeInitialState(w)
+  return (m, w)
+}

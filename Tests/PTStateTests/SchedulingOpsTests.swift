@@ -22,10 +22,7 @@ struct SchedulingOpsTests {
     config.contextSwitchHooks = hooks
     config.interruptsNeverLazy = neverLazy
     config.usesIRQDisable = true
-    let m = Machine(config: config, batchSlots: [3, 3])
-    let w = UnsafeMutablePointer<UInt64>.allocate(capacity: m.layout.wordCount)
-    m.writeInitialState(w)
-    return (m, w)
+    return buildMachine(config, batchSlots: [3, 3])
   }
 
   @Test("a task starts on its CPU; switched out and in elsewhere, it runs there")

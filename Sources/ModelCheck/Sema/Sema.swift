@@ -101,26 +101,9 @@ struct Sema {
         batchLimit = n
       }
     }
-    var pteNames: [String] = []
-    var initial: [PTE] = []
-    for d in ast.ptes where declare(d.name, "PTE") {
-      pteIndex[d.name.text] = pteNames.count
-      pteNames.append(d.name.text)
-      let code = expression(d.initial, registers: [:])
-      initial.append(PTE(rawValue: code.flatMap(Sema.constantValue) ?? 0))
-      if let code, Sema.constantValue(code) == nil {
-        error("sema.not-constant", "the initial value of a PTE must be a constant", d.initial.range)
-      }
-    }
+    let (pteNames, initial) = declareEntries(ast.ptes, "PTE", &pteIndex)
     if ast.ptes.count > 64 { error("sema.too-many", "more than 64 PTEs", ast.ptes[64].name.range) }
-    var pgdNames: [String] = []
-    var initialPGDs: [PTE] = []
-    for d in ast.pgds where declare(d.name, "pgd entry") {
-      pgdIndex[d.name.text] = pgdNames.count
-      pgdNames.append(d.name.text)
-      let code = expression(d.initial, registers: [:])
-      initialPGDs.append(PTE(rawValue: code.flatMap(Sema.constantValue) ?? 0))
-    }
+    let (pgdNames, initialPGDs) = declareEntries(ast.pgds, "pgd entry", &pgdIndex)
     var ptPageNames: [String] = []
     for n in ast.ptPages where declare(n, "page-table page") {
       ptPageIndex[n.text] = ptPageNames.count
@@ -288,6 +271,22 @@ struct Sema {
       error("sema.hooks-per-task", "'context_switch_hooks' save a per-CPU lazy state; with 'lazy_state per_task' there is none to save", ast.lazyState?.range ?? ast.endOfFile)
     }
     return spec
+  }
+
+  /// Declares PTEs (or pgd entries): unique names, constant initial values.
+  private mutating func declareEntries(_ decls: [PTEDecl], _ what: String, _ index: inout [String: Int]) -> ([String], [PTE]) {
+    var names: [String] = []
+    var values: [PTE] = []
+    for d in decls where declare(d.name, what) {
+      index[d.name.text] = names.count
+      names.append(d.name.text)
+      let code = expression(d.initial, registers: [:])
+      values.append(PTE(rawValue: code.flatMap(Sema.constantValue) ?? 0))
+      if let code, Sema.constantValue(code) == nil {
+        error("sema.not-constant", "the initial value of a \(what) must be a constant", d.initial.range)
+      }
+    }
+    return (names, values)
   }
 
   private mutating func property(_ name: Name) -> PropertyKind? {
