@@ -101,9 +101,11 @@ struct Sema {
         batchLimit = n
       }
     }
-    let (pteNames, initial) = declareEntries(ast.ptes, "PTE", &pteIndex)
+    let (pteNames, initial, ptes) = declareEntries(ast.ptes, "PTE")
+    pteIndex = ptes
     if ast.ptes.count > 64 { error("sema.too-many", "more than 64 PTEs", ast.ptes[64].name.range) }
-    let (pgdNames, initialPGDs) = declareEntries(ast.pgds, "pgd entry", &pgdIndex)
+    let (pgdNames, initialPGDs, pgds) = declareEntries(ast.pgds, "pgd entry")
+    pgdIndex = pgds
     var ptPageNames: [String] = []
     for n in ast.ptPages where declare(n, "page-table page") {
       ptPageIndex[n.text] = ptPageNames.count
@@ -274,7 +276,8 @@ struct Sema {
   }
 
   /// Declares PTEs (or pgd entries): unique names, constant initial values.
-  private mutating func declareEntries(_ decls: [PTEDecl], _ what: String, _ index: inout [String: Int]) -> ([String], [PTE]) {
+  private mutating func declareEntries(_ decls: [PTEDecl], _ what: String) -> ([String], [PTE], [String: Int]) {
+    var index: [String: Int] = [:]
     var names: [String] = []
     var values: [PTE] = []
     for d in decls where declare(d.name, what) {
@@ -286,7 +289,7 @@ struct Sema {
         error("sema.not-constant", "the initial value of a \(what) must be a constant", d.initial.range)
       }
     }
-    return (names, values)
+    return (names, values, index)
   }
 
   private mutating func property(_ name: Name) -> PropertyKind? {
