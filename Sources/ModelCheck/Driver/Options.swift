@@ -32,7 +32,7 @@ public struct Options: Sendable, Equatable {
       --json                print the summary as JSON (schema modelcheck.summary/1)
       --output-dir DIR      where counterexample traces go (default: counterexamples)
       --no-traces           do not write trace files
-      --show-run            also print a shortest run in which every CPU finishes
+      --show-run            also print a shortest run in which every program finishes
                             (to watch a passing spec execute: batches, flushes, locks)
       --version             print the version
       -h, --help            print this help
@@ -42,9 +42,18 @@ public struct Options: Sendable, Equatable {
       cmpxchg_terminates    every cmpxchg retry loop terminates under weak fairness;
                             reports the most retries, checks `check ... bound N`
       no_lost_dirty         no hardware-set dirty (or, with `track accessed`, accessed)
-                            bit is overwritten by a write whose author never read it
-                            atomically
-      deadlock_free         no state where some CPU is unfinished and no CPU can move
+                            bit is dropped by a write whose author never took it over
+                            with an atomic exchange
+      deadlock_free         no state where some program is unfinished and none can move
+      no_lost_update        no write on a stale view of a PTE, no batched write landing
+                            over a newer one
+      no_stale_tlb          no use of a translation (TLB entry, cached PAE top-level entry)
+                            after the mapping changed and its lock was released, before
+                            the flush completed
+      lazy_nesting          no double enter of flag-based lazy mode, no counter underflow,
+                            earlier writes in place after every lazy_mmu_mode_disable()
+      no_sleep_in_atomic    no might_sleep() with preemption disabled
+      no_pt_leak            no page-table page freed twice or left allocated at the end
       lazy_balanced         (opt-in) lazy mode left before the program ends and before
                             the lock it was entered under is released with a non-empty batch
 

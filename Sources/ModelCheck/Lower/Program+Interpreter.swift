@@ -60,7 +60,7 @@ extension Program: TransitionSystem {
     return false
   }
 
-  /// Whether CPU `cpu` is inside retry loop `loop` in this state.
+  /// Whether the program that owns retry loop `loop` is inside it in this state.
   public func isInLoop(_ words: UnsafePointer<UInt64>, loop: Int) -> Bool {
     let info = loops[loop]
     let s = PackedState(UnsafeMutablePointer(mutating: words))

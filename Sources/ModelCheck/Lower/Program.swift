@@ -16,8 +16,9 @@ public struct Action: Sendable, Hashable {
 
 /// A `loop` in a CPU's program that contains a cmpxchg: the unit of the retry analysis.
 public struct RetryLoop: Sendable {
+  /// The program (context) the loop belongs to.
   public var cpu: Int
-  /// Program counters inside the loop body (the CPU is "in the loop" while pc is here).
+  /// Program counters inside the loop body (the program is "in the loop" while pc is here).
   public var pcs: Range<Int>
   public var source: SourceRange
 }

@@ -25,7 +25,9 @@ public enum TextReport {
     let spec = r.program.spec
     var out = "modelcheck: \(r.file.path)"
     if !spec.title.isEmpty { out += " — \(spec.title)" }
-    out += "\n  mode \(spec.mode.rawValue), cpus \(spec.cpus.map(\.name).joined(separator: ", ")), batch limit \(spec.batchLimit); expect \(spec.expectation.description)\n"
+    let cpus = spec.cpuNames.joined(separator: ", ")
+    let programs = spec.cpus.map(\.name).joined(separator: ", ")
+    out += "\n  mode \(spec.mode.rawValue), cpus \(cpus)\(programs == cpus ? "" : "; programs \(programs)"), batch limit \(spec.batchLimit); expect \(spec.expectation.description)\n"
     for p in r.properties {
       let status: String
       switch p.status {
