@@ -238,7 +238,7 @@ enum Explanation {
       return "\(cpuName(p, step.action.cpu)) freed page-table page \(names[Int(g)])\(line(step.location)) \(state == 2 ? "a second time: a double free" : "although it was never allocated")"
     }
     let leaked = names.indices.filter { step.after.ptPages[$0] == 1 }.map { names[$0] }
-    return "every CPU has finished, but page-table page\(leaked.count == 1 ? "" : "s") \(leaked.joined(separator: ", ")) \(leaked.count == 1 ? "is" : "are") still allocated and no longer reachable: a leak (free_pgtables() only frees pmds that cover mappings; pgd_free() must mop up the rest)"
+    return "every program has finished, but page-table page\(leaked.count == 1 ? "" : "s") \(leaked.joined(separator: ", ")) \(leaked.count == 1 ? "is" : "are") still allocated and no longer reachable: a leak (free_pgtables() only frees pmds that cover mappings; pgd_free() must mop up the rest)"
   }
 
   static func staleTLB(_ step: TraceStep, _ trace: Trace, _ p: Program) -> String {

@@ -40,6 +40,7 @@ struct Sema {
     "set_pgd": ([.pgd, .value], false), "pud_populate": ([.pgd, .value], false), "pgd_get": ([.pgd], true),
     "load_cr3": ([], false), "flush_tlb_mm": ([], false),
     "pt_alloc": ([.ptpage], true), "pt_free": ([.ptpage], false),
+    "pmd_alloc": ([.ptpage], true), "pmd_free": ([.ptpage], false),
   ]
 
   enum ArgKind { case pte, lock, value, access, pgd, ptpage }
@@ -506,8 +507,8 @@ struct Sema {
     case "pgd_get": return .pgdGet(pgds[0])
     case "load_cr3": return .loadCR3
     case "flush_tlb_mm": return .flushTLBMM
-    case "pt_alloc": return .ptAlloc(pages[0])
-    case "pt_free": return .ptFree(pages[0])
+    case "pt_alloc", "pmd_alloc": return .ptAlloc(pages[0])
+    case "pt_free", "pmd_free": return .ptFree(pages[0])
     case "flush_tlb_start": return .flushTLBStart(ptes[0])
     case "flush_tlb_wait": return .flushTLBWait(ptes[0])
     case "mmget":
