@@ -25,6 +25,7 @@ struct GraphSystem: TransitionSystem {
     return StepOutcome(enabled: true, retryLoop: edges[a].retry ? 1 : 0)
   }
   func process(of a: Int) -> Int { edges[a].process }
+  func isProgress(_ a: Int) -> Bool { edges[a].process >= 0 }
   func isFinished(_ s: UnsafePointer<UInt64>) -> Bool { false }
   func finalViolations(_ s: UnsafePointer<UInt64>) -> UInt16 { 0 }
 }

@@ -30,6 +30,7 @@ import Testing
     "pae/pud-populate-no-reload.spec": [.noStaleTLB: (4, false)],
     "preemption/per-cpu-lazy-migration.spec": [.noStaleRead: (6, false)],
     "interrupts/handler-lazy-by-accident.spec": [.noStaleRead: (5, false)],
+    "regress/lone-handler-read-back.spec": [.noStaleRead: (4, false)],
     "pt-lifetime/pgd-alloc-failure-leaks-pmds.spec": [.noPTLeak: (5, false)],
     "pt-lifetime/pgd-free-without-mop-up.spec": [.noPTLeak: (8, false)],
     "nesting/set-ptes-flag-hooks.spec": [.lazyNesting: (4, false)],

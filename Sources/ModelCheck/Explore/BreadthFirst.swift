@@ -32,13 +32,14 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
   var firstFinished: Int?
   /// Folds the prefetching loads so the optimizer keeps them.
   var prefetchSink: UInt64 = 0
+  /// 0 for an action that counts as progress (the deadlock check), -1 otherwise.
   private let processOfAction: [Int]
 
   init(system: System) {
     self.system = system
     self.store = StateStore(wordCount: system.wordCount)
     self.visited = VisitedSet(wordCount: system.wordCount)
-    self.processOfAction = (0..<system.actionCount).map { system.process(of: $0) }
+    self.processOfAction = (0..<system.actionCount).map { system.isProgress($0) ? 0 : -1 }
     statistics.wordsPerState = system.wordCount
   }
 

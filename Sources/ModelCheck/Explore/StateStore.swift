@@ -16,8 +16,6 @@ struct StateStore: ~Copyable {
   private(set) var words: UnsafeMutablePointer<UInt64>
   private(set) var parents: UnsafeMutablePointer<UInt32>
 
-  static let maxStates = Int(UInt32.max - 1)
-
   init(wordCount: Int, initialCapacity: Int = 1 << 12) {
     self.wordCount = wordCount
     self.capacity = initialCapacity

@@ -15,6 +15,9 @@ public protocol TransitionSystem {
   func apply(_ action: Int, to state: UnsafeMutablePointer<UInt64>) -> StepOutcome
   /// The process `action` belongs to, or -1 for the environment (hardware, hypervisor).
   func process(of action: Int) -> Int
+  /// Whether taking `action` counts as the system moving, for the deadlock check: every
+  /// process's action, and environment actions that a waiting process depends on.
+  func isProgress(_ action: Int) -> Bool
   /// Whether every process has run to completion.
   func isFinished(_ state: UnsafePointer<UInt64>) -> Bool
   /// Properties violated by a final state (every process finished), as bits.

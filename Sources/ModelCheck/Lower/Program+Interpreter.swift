@@ -13,6 +13,12 @@ extension Program: TransitionSystem {
   /// program handling its shootdown IPI: weak fairness applies to each (an IPI and a
   /// runnable task are served eventually). Hardware, TLB eviction, early batch flushes and
   /// switching a CPU to idle are the environment.
+  /// A CPU handling its shootdown IPI is progress even where no program is pinned to it (a
+  /// `flush_tlb_wait` depends on it).
+  public func isProgress(_ action: Int) -> Bool {
+    process(of: action) >= 0 || actions[action].kind == .shootdownIPI
+  }
+
   public func process(of action: Int) -> Int {
     let a = actions[action]
     switch a.kind {

@@ -1,8 +1,9 @@
 import PTState
 
-/// What one action of the transition system is: a CPU's next program step (taking branch
-/// `arg` at an `either`), a spontaneous hardware access, a TLB eviction, or an early
-/// flush of a lazy batch (the hypervisor call issued before `leave`, e.g. a full buffer).
+/// What one action of the transition system is: a program's next step (taking branch `arg`
+/// at an `either` or a `pt_alloc`), a spontaneous hardware access, a TLB eviction, an early
+/// flush of a lazy batch (the hypervisor call issued before `leave`, e.g. a full buffer), a
+/// CPU handling a shootdown IPI, a context switch, or an interrupt firing.
 public struct Action: Sendable, Hashable {
   /// `cpuStep`: `cpu` is the program (context). `contextSwitch`: on CPU `cpu`, switch to
   /// task `pte - 1` (0: to idle). `interrupt`: handler `cpu` fires. The others: `cpu` is a
@@ -33,11 +34,11 @@ public enum RuntimeFault: UInt8, Sendable {
 
   public var message: String {
     switch self {
-    case .unlockNotHeld: return "a CPU released a lock it does not hold"
+    case .unlockNotHeld: return "a program released a lock it does not hold"
     case .batchOverflow: return "internal error: a lazy batch outgrew its static bound"
-    case .localLoop: return "a CPU looped more than \(Program.maxLocalSteps) times without a kernel operation"
-    case .preemptUnderflow: return "a CPU called preempt_enable() without a matching preempt_disable()"
-    case .counterOverflow: return "a CPU nested lazy_mmu_mode_enable/pause or preempt_disable more than \(MachineConfig.maxCount) deep"
+    case .localLoop: return "a program looped more than \(Program.maxLocalSteps) times without a kernel operation"
+    case .preemptUnderflow: return "a program called preempt_enable() without a matching preempt_disable()"
+    case .counterOverflow: return "a program nested lazy_mmu_mode_enable/pause or preempt_disable more than \(MachineConfig.maxCount) deep"
     }
   }
 }

@@ -120,6 +120,10 @@ public struct Trace: Sendable {
     let cached = before.cpus[hw].tlb[p]
     let write = action.kind == .hardwareAccess ? action.arg == 1 : touchIsWrite(program, action, before)
     if cached.isPresent, !write || (cached.isWritable && cached.isDirty) { return "TLB hit (\(cached))" }
+    let config = program.machine.config
+    if !config.pgdOf.isEmpty, let g = config.pgdOf[p], !before.pgdCache[hw][g].isPresent {
+      return "walk faults at the cached top-level entry \(program.spec.pgdNames[g]) (\(before.pgdCache[hw][g]))"
+    }
     let seen = program.machine.config.mode == .shadow ? before.shadow?[p] ?? before.mem[p] : before.mem[p]
     let ok = seen.isPresent && (!write || seen.isWritable)
     let table = program.machine.config.mode == .shadow ? "shadow " : ""

@@ -144,7 +144,11 @@ struct Sema {
       guard let l = lockIndex[d.name.text] else { continue }
       for p in d.protects {
         if let g = pgdIndex[p.text] {
-          lockOfPGD[g] = l
+          if let other = lockOfPGD[g] {
+            error("sema.pte-two-locks", "pgd entry '\(p.text)' is already protected by '\(lockNames[other])'", p.range, hint: "an entry has one lock")
+          } else {
+            lockOfPGD[g] = l
+          }
           continue
         }
         guard let i = resolve(p, in: pteIndex, "PTE") else { continue }

@@ -226,7 +226,7 @@ struct Parser {
         throw Diagnostic(
           "spec.unknown-declaration", "unknown declaration '\(word)'", at: keyword.range,
           hint: closestName(to: word, in: ["title", "mode", "batch_limit", "pte", "lock", "hardware", "check", "track", "expect", "cpu", "mm", "lazy_disables_preemption", "tlb", "pgd", "ptpage", "task", "interrupt", "lazy_state", "context_switch_hooks", "interrupts_never_lazy"]).map { "did you mean '\($0)'?" }
-            ?? "expected 'title', 'mode', 'batch_limit', 'pte', 'lock', 'hardware', 'check', 'track', 'expect' or 'cpu'")
+            ?? "expected a declaration such as 'mode', 'pte', 'lock', 'cpu', 'task', 'check' or 'expect' (see docs/spec-language.md)")
       }
       if isSymbol(";") { _ = advance() }
     }

@@ -12,10 +12,10 @@ public struct StateLayout: Sendable {
   public private(set) var logical: [Field] = []  // ghost: last software value | hardware bits since
   public private(set) var unowned: [Field] = []  // ghost: A/D set by hardware, not yet read atomically
   public private(set) var tlbFlushed: [Field] = []  // ghost: a TLB flush was issued after the last write
-  public private(set) var lastWriter: [Field] = []  // ghost: 0 = initial, c + 1 = CPU c issued the latest write
+  public private(set) var lastWriter: [Field] = []  // ghost: 0 = initial, k + 1 = program k issued the latest write
 
   // Per lock.
-  public private(set) var lockHolder: [Field] = []  // 0 = free, c + 1 = held by CPU c
+  public private(set) var lockHolder: [Field] = []  // 0 = free, k + 1 = held by program k
 
   // Per CPU.
   public private(set) var pc: [Field] = []
@@ -74,7 +74,7 @@ public struct StateLayout: Sendable {
     pteIndexBits = max(bitsToHold(config.pteCount), 1)
     // Batch entries name their writer only when programs can share a CPU (tasks, handlers);
     // otherwise a CPU's batch is its pinned program's.
-    contextBits = config.hasTasks || config.hasHandlers ? bitsToHold(config.contextCount) : 0
+    contextBits = config.hasTasks || config.hasHandlers ? max(bitsToHold(config.contextCount), 1) : 0
     let pteCount = config.pteCount
     for _ in 0..<pteCount { mem.append(allocate(8)) }
     for _ in 0..<pteCount { shadow.append(config.mode == .shadow ? allocate(8) : .absent) }

@@ -20,8 +20,9 @@ public final class Machine: Sendable {
     self.tracksMM = config.initialMMUsers != nil
   }
 
-  /// Writes the initial state: PTEs (and shadow, and logical values) as declared, all
-  /// locks free, every CPU at pc 0, outside lazy mode, with empty batches and TLBs.
+  /// Writes the initial state: PTEs (and shadow, and logical values) and top-level entries
+  /// as declared, all locks free, every program at pc 0, outside lazy mode, empty batches,
+  /// TLBs empty except the slots a `tlb` line fills, tasks on their starting CPUs.
   public func writeInitialState(_ words: UnsafeMutablePointer<UInt64>) {
     words.update(repeating: 0, count: layout.wordCount)
     let s = PackedState(words)

@@ -1,11 +1,17 @@
 // The 2025 generic lazy MMU API with nesting ("mm: enable lazy_mmu sections to nest",
 // Kevin Brodsky): lazy_mmu_mode_enable/disable/pause/resume over per-task counters
-// enable_count and pause_count (here per CPU: a CPU runs one program). Only the outermost
+// enable_count and pause_count (here per program: a CPU program, a task or a handler). Only the outermost
 // enable/disable reach arch_enter/arch_leave; a nested disable flushes; pause leaves the
 // mode whatever the depth and resume re-enters it; calls between pause and resume have no
 // effect. Also preempt_disable/enable and might_sleep().
 
 extension Machine {
+  /// With `interrupts_never_lazy`, every lazy_mmu_mode_* call in a handler does nothing
+  /// ("mm: bail out of lazy_mmu_mode_* in interrupt context").
+  @inlinable func inInterruptNeverLazy(_ task: Int) -> Bool {
+    config.interruptsNeverLazy && config.isHandler(task)
+  }
+
   @inlinable func bump(_ s: PackedState, _ f: Field, _ events: inout Events) -> Bool {
     let n = s[f]
     guard n < UInt64(MachineConfig.maxCount) else {
@@ -18,6 +24,7 @@ extension Machine {
 
   /// `lazy_mmu_mode_enable()`.
   @inlinable public func lazyMMUEnable(_ s: PackedState, cpu: Int, task: Int? = nil, _ events: inout Events) {
+    if inInterruptNeverLazy(task ?? cpu) { return }  // no-ops in interrupt context
     guard s[layout.pauseCount[task ?? cpu]] == 0 else { return }
     guard bump(s, layout.enableCount[task ?? cpu], &events) else { return }
     if s[layout.enableCount[task ?? cpu]] == 1 { enterLazy(s, cpu: cpu, task: task, &events) }
@@ -26,6 +33,7 @@ extension Machine {
   /// `lazy_mmu_mode_disable()`: the outermost leaves, a nested one flushes; afterwards the
   /// caller's earlier writes must have taken effect.
   @inlinable public func lazyMMUDisable(_ s: PackedState, cpu: Int, task: Int? = nil, _ events: inout Events) {
+    if inInterruptNeverLazy(task ?? cpu) { return }  // no-ops in interrupt context
     guard s[layout.pauseCount[task ?? cpu]] == 0 else { return }
     let f = layout.enableCount[task ?? cpu]
     guard s[f] > 0 else {
@@ -39,12 +47,14 @@ extension Machine {
 
   /// `lazy_mmu_mode_pause()`: leaves the mode whatever the depth.
   @inlinable public func lazyMMUPause(_ s: PackedState, cpu: Int, task: Int? = nil, _ events: inout Events) {
+    if inInterruptNeverLazy(task ?? cpu) { return }  // no-ops in interrupt context
     guard bump(s, layout.pauseCount[task ?? cpu], &events) else { return }
     if s[layout.pauseCount[task ?? cpu]] == 1, s[layout.enableCount[task ?? cpu]] > 0 { leaveLazy(s, cpu: cpu, task: task, &events) }
   }
 
   /// `lazy_mmu_mode_resume()`: re-enters at the same depth.
   @inlinable public func lazyMMUResume(_ s: PackedState, cpu: Int, task: Int? = nil, _ events: inout Events) {
+    if inInterruptNeverLazy(task ?? cpu) { return }  // no-ops in interrupt context
     let f = layout.pauseCount[task ?? cpu]
     guard s[f] > 0 else {
       events.insert(.lazyNesting)  // underflow

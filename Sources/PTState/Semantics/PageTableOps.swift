@@ -17,9 +17,10 @@ extension Machine {
     clearPGDExposure(s)
   }
 
-  /// `flush_tlb_mm()` / a cr3 reload on every CPU running the mm, as one shootdown.
+  /// `flush_tlb_mm()` / a cr3 reload on every CPU running the mm (every CPU, when the spec
+  /// does not track mm_users), as one shootdown.
   @inlinable public func flushTLBMM(_ s: PackedState, _ events: inout Events) {
-    for c in 0..<config.cpuCount { loadCR3(s, cpu: c) }
+    for c in 0..<config.cpuCount where runsMM(s, cpu: c) { loadCR3(s, cpu: c) }
     for p in 0..<config.pteCount { completeFlush(s, pte: p) }
   }
 
