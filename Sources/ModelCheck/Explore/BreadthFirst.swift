@@ -32,14 +32,14 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
   var firstFinished: Int?
   /// Folds the prefetching loads so the optimizer keeps them.
   var prefetchSink: UInt64 = 0
-  /// 0 for an action that counts as progress (the deadlock check), -1 otherwise.
-  private let processOfAction: [Int]
+  /// Per action: whether taking it counts as the system moving (the deadlock check).
+  private let isProgressAction: [Bool]
 
   init(system: System) {
     self.system = system
     self.store = StateStore(wordCount: system.wordCount)
     self.visited = VisitedSet(wordCount: system.wordCount)
-    self.processOfAction = (0..<system.actionCount).map { system.isProgress($0) ? 0 : -1 }
+    self.isProgressAction = (0..<system.actionCount).map { system.isProgress($0) }
     statistics.wordsPerState = system.wordCount
   }
 
@@ -98,7 +98,7 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
         let outcome = system.apply(a, to: successor)
         if !outcome.enabled { continue }
         transitions += 1
-        if processOfAction[a] >= 0 { processMoved = true }
+        if isProgressAction[a] { processMoved = true }
         if outcome.fault != 0 || outcome.violations & ~found != 0 {
           record(outcome, Witness(state: next, action: a))
           for (bit, _) in witnesses { found |= bit }
@@ -169,14 +169,6 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
       current = p
     }
     return ids.reversed()
-  }
-
-  /// The id of the successor of `from` under `action`, if enabled (it was explored).
-  func successor(of from: Int, action: Int, scratch: UnsafeMutablePointer<UInt64>) -> (Int, StepOutcome)? {
-    scratch.update(from: store.state(from), count: system.wordCount)
-    let outcome = system.apply(action, to: scratch)
-    guard outcome.enabled, let id = visited.find(scratch, in: store) else { return nil }
-    return (id, outcome)
   }
 
   /// The action that leads from `from` to `to` (for rebuilding traces without storing it).

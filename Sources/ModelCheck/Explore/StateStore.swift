@@ -1,14 +1,10 @@
 /// Every state the explorer has found, in discovery order, in one arena of words, with
-/// the parent of each (for traces). A `StateID` is an index into the arena.
+/// the parent of each (for traces). A state's id is its index in the arena.
 ///
 /// Invariants: `count <= capacity`; state `i` occupies words `[i * wordCount, (i+1) *
 /// wordCount)`; `parents[0] == .max` (the initial state has none) and `parents[i] < i`
 /// otherwise. Growth doubles with `realloc`, so untouched capacity is never resident.
 /// BFS needs no separate queue: the frontier is the range `[next, count)`.
-struct StateID: Hashable, Sendable {
-  var rawValue: UInt32
-}
-
 struct StateStore: ~Copyable {
   let wordCount: Int
   private(set) var count = 0

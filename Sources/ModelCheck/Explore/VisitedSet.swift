@@ -3,7 +3,7 @@
 /// two (2^k), probing is linear, and the table doubles at 70% load. 4 bytes a slot keeps
 /// the table small (6-11 B a state).
 ///
-/// A slot holds `StateID + 1` in its low k bits (ids stay below 0.7 * 2^k, so they fit,
+/// A slot holds a state's id + 1 in its low k bits (ids stay below 0.7 * 2^k, so they fit,
 /// and 0 means empty) and a tag of the state's hash in the other 32 - k bits, as Rumur
 /// keeps hash bits beside pointers: a probe only reads the arena (a likely cache miss)
 /// when the tags agree.
