@@ -18,7 +18,7 @@ public indirect enum JSON: Sendable, Equatable {
     case .null: return "null"
     case .bool(let b): return b ? "true" : "false"
     case .int(let n): return String(n)
-    case .double(let d): return d.isFinite ? format2(d) : "null"
+    case .double(let d): return d.isFinite ? JSON.decimal(d, places: 6) : "null"
     case .string(let s): return JSON.quote(s)
     case .array(let items):
       if items.isEmpty { return "[]" }
@@ -28,6 +28,17 @@ public indirect enum JSON: Sendable, Equatable {
       let sep = pretty ? ": " : ":"
       return "{" + nl + fields.map { pad + JSON.quote($0.0) + sep + $0.1.serialized(indent: indent + 1, pretty: pretty) }.joined(separator: "," + nl) + nl + end + "}"
     }
+  }
+
+  /// A fixed-point number with `places` decimals, independent of the locale.
+  static func decimal(_ x: Double, places: Int) -> String {
+    var scale = 1.0
+    for _ in 0..<places { scale *= 10 }
+    let scaled = (x * scale).rounded()
+    guard abs(scaled) < 9e15 else { return "\(x)" }
+    let n = Int(scaled), unit = Int(scale)
+    let frac = String(abs(n % unit))
+    return (n < 0 && n / unit == 0 ? "-" : "") + "\(n / unit)." + String(repeating: "0", count: places - frac.count) + frac
   }
 
   static func quote(_ s: String) -> String {
