@@ -37,14 +37,14 @@ public struct Options: Sendable, Equatable {
       --version             print the version
       -h, --help            print this help
 
-    PROPERTIES (a spec's `check` line picks them; default: the first four):
-      no_stale_read         no entitled read sees a value other than the PTE's latest
-      cmpxchg_terminates    every cmpxchg retry loop terminates under weak fairness;
+    PROPERTIES (a spec's `check` line picks them; without one, the four marked *):
+    * no_stale_read         no entitled read sees a value other than the PTE's latest
+    * cmpxchg_terminates    every cmpxchg retry loop terminates under weak fairness;
                             reports the most retries, checks `check ... bound N`
-      no_lost_dirty         no hardware-set dirty (or, with `track accessed`, accessed)
+    * no_lost_dirty         no hardware-set dirty (or, with `track accessed`, accessed)
                             bit is dropped by a write whose author never took it over
                             with an atomic exchange
-      deadlock_free         no state where some program is unfinished and none can move
+    * deadlock_free         no state where some program is unfinished and none can move
       no_lost_update        no write on a stale view of a PTE, no batched write landing
                             over a newer one
       no_stale_tlb          no use of a translation (TLB entry, cached PAE top-level entry)
@@ -54,7 +54,7 @@ public struct Options: Sendable, Equatable {
                             earlier writes in place after every lazy_mmu_mode_disable()
       no_sleep_in_atomic    no might_sleep() with preemption disabled
       no_pt_leak            no page-table page freed twice or left allocated at the end
-      lazy_balanced         (opt-in) lazy mode left before the program ends and before
+      lazy_balanced         lazy mode left before the program ends and before
                             the lock it was entered under is released with a non-empty batch
 
     OUTPUT:
@@ -67,7 +67,9 @@ public struct Options: Sendable, Equatable {
     EXIT STATUS:
       0  every spec's verdicts match its `expect`
       1  some verdict differs from its `expect`, or a run was incomplete
-      2  usage error, or a spec with an error (file:line:col: error: ...)
+      2  usage error, a spec with an error (file:line:col: error: ...), or a spec that
+         fails at run time (a lock released that is not held, a loop without a kernel
+         operation, a counter past its limit)
 
     See README.md and docs/ for the spec language and the exact semantics.
     """

@@ -81,7 +81,8 @@ public enum Runner {
         let text = TextReport.counterexample(p, trace, result)
         details += "\n" + text
         if options.writeTraces {
-          let base = (path.split(separator: "/").last.map(String.init) ?? path).replacingOccurrences(of: ".spec", with: "")
+          let file = path.split(separator: "/").last.map(String.init) ?? path
+          let base = file.hasSuffix(".spec") ? String(file.dropLast(5)) : file
           let stem = options.outputDirectory + "/" + base + "." + p.kind.name
           do {
             try FileManager.default.createDirectory(atPath: options.outputDirectory, withIntermediateDirectories: true)

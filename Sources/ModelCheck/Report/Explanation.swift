@@ -172,7 +172,8 @@ enum Explanation {
     let a = step.before, b = step.after
     // A software write dropped bits that hardware set.
     for x in names.indices {
-      let lost = a.unowned[x] & ~b.mem[x].rawValue & tracked
+      let remapped = a.mem[x].isPresent && (!b.mem[x].isPresent || a.mem[x].pfn != b.mem[x].pfn)
+      let lost = (remapped ? a.unowned[x] : a.unowned[x] & ~b.mem[x].rawValue) & tracked
       guard lost != 0, a.mem[x] != b.mem[x] || a.unowned[x] != b.unowned[x] else { continue }
       let setter = trace.steps.last { s in
         (s.action.kind == .hardwareAccess || Trace.isTouch(p, s.action, s.before)) && (s.after.mem[x].rawValue & ~s.before.mem[x].rawValue & lost) != 0
@@ -210,8 +211,13 @@ enum Explanation {
         waits.append("\(cpuName(p, c)) waits for \(p.spec.lockNames[Int(l)]) held by \(holder)")
       }
     }
-    if waits.isEmpty { return "some CPU has not finished and no CPU can move" }
-    return waits.joined(separator: ", and ") + ": nobody can move (the locks are taken in opposite orders)"
+    if waits.isEmpty { return "some program has not finished and no program can move" }
+    var holders: [Int] = []
+    for c in p.spec.cpus.indices {
+      if case .spinLock(let l) = p.instruction(cpu: c, pc: s.contexts[c].pc), let h = s.lockHolder[Int(l)] { holders.append(h == c ? -1 : h) }
+    }
+    let why = holders.contains(-1) ? "a program spins on a lock it already holds" : (waits.count > 1 ? "the locks are taken in opposite orders" : "the lock's holder cannot release it")
+    return waits.joined(separator: ", and ") + ": nobody can move (\(why))"
   }
 
   static func lazyNesting(_ step: TraceStep, _ p: Program) -> String {
@@ -318,7 +324,8 @@ enum Explanation {
       return "\(loopText) can fail forever: in the repeating cycle \(who) between its read and its cmpxchg, without the lock that would exclude it, so hardware is not the only writer and the value it expects is never there when it compares"
     }
     let count = trace.steps.filter { $0.retried && $0.action.cpu == c }.count
-    return "\(loopText) retried \(count) times, more than the declared bound \(p.spec.retryBound ?? 0)"
+    let bound = p.spec.retryBound ?? 0
+    return "\(loopText) retried \(count) \(count == 1 ? "time" : "times"), more than the declared bound of \(bound) \(bound == 1 ? "retry" : "retries")"
   }
 }
 

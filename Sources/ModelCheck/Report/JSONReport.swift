@@ -26,6 +26,11 @@ public enum JSONReport {
         ("registers", .object(cpu.registers.enumerated().map { ($0.element, .string(Trace.registerText(cpu, $0.offset, x.registers[$0.offset]))) })),
       ]
       if p.machine.config.lazyPerTask { fields.append(("lazy", .bool(x.lazy))) }
+      if p.machine.config.usesNestingCounters {
+        fields.append(("enable_count", .int(x.enableCount)))
+        fields.append(("pause_count", .int(x.pauseCount)))
+      }
+      if p.machine.config.usesPreemptCount { fields.append(("preempt_count", .int(x.preemptCount))) }
       return (cpu.name, .object(fields))
     }
     let cpus: [(String, JSON)] = spec.cpuNames.enumerated().map { c, name in
@@ -39,7 +44,20 @@ public enum JSONReport {
         ("runs", (x.inIRQ ?? x.current ?? spec.cpus.firstIndex { $0.pinnedCPU == c }).map { .string(spec.cpus[$0].name) } ?? .null),
       ]))
     }
-    return .object([("ptes", .object(ptes)), ("locks", .object(locks)), ("programs", .object(programs)), ("cpus", .object(cpus))])
+    var state: [(String, JSON)] = [("ptes", .object(ptes)), ("locks", .object(locks)), ("programs", .object(programs)), ("cpus", .object(cpus))]
+    if !spec.pgdNames.isEmpty {
+      state.append(("pgd", .object(spec.pgdNames.enumerated().map { g, name in
+        (name, .object([("value", .string("\(s.pgd[g])")), ("cached", .object(spec.cpuNames.enumerated().map { ($0.element, .string("\(s.pgdCache[$0.offset][g])")) }))]))
+      })))
+    }
+    if !spec.ptPageNames.isEmpty {
+      let states = ["never allocated", "allocated", "freed"]
+      state.append(("ptpages", .object(spec.ptPageNames.enumerated().map { ($0.element, .string(states[s.ptPages[$0.offset]])) })))
+    }
+    if spec.mmUsers != nil {
+      state.append(("mm_users", .array(spec.cpuNames.enumerated().compactMap { s.runsMM[$0.offset] ? .string($0.element) : nil })))
+    }
+    return .object(state)
   }
 
   public static func counterexample(_ prop: PropertyResult, _ trace: Trace, _ r: CheckResult) -> JSON {

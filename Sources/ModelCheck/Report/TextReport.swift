@@ -36,13 +36,17 @@ public enum TextReport {
       case .incomplete: status = "incomplete"
       }
       out += "  \(status) \(p.kind.name)"
-      if let c = p.counterexample { out += " (counterexample: \(c.length) steps)" }
+      if let c = p.counterexample { out += " (counterexample: \(c.length) \(c.length == 1 ? "step" : "steps"))" }
       out += "\n"
       for d in p.details { out += "             \(d)\n" }
     }
     out += "  \(statisticsLine(r.statistics))\n"
     if let stop = r.stopReason { out += "  INCOMPLETE: \(stop.message); properties not yet violated are not verified\n" }
-    out += "  verdict: \(r.matchesExpectation ? "as expected" : "NOT as expected (exit 1)")\n"
+    if case .fault? = r.stopReason {
+      out += "  verdict: none: the spec failed at run time (exit 2)\n"
+    } else {
+      out += "  verdict: \(r.matchesExpectation ? "as expected" : "NOT as expected (exit 1)")\n"
+    }
     return out
   }
 
@@ -53,7 +57,8 @@ public enum TextReport {
     case .lasso: kind = "livelock (lasso: a prefix, then a cycle that repeats forever)"
     default: kind = p.kind == .cmpxchgTerminates ? "run over the retry bound" : "shortest counterexample"
     }
-    return table("FAIL \(p.kind.name): \(kind), \(trace.steps.count) steps", trace, r)
+    let n = trace.steps.count
+    return table("FAIL \(p.kind.name): \(kind), \(n) \(n == 1 ? "step" : "steps")", trace, r)
       + "  why: \(Explanation.why(p.kind, trace, r.program))\n"
   }
 

@@ -65,7 +65,10 @@ public struct Trace: Sendable {
   static func isMidSectionFlush(_ program: Program, _ action: Action, _ a: MachineSnapshot, _ b: MachineSnapshot) -> Bool {
     guard let cpu = a.contexts[action.cpu].cpu else { return false }
     let x = a.cpus[cpu], y = b.cpus[cpu]
-    guard x.lazy, y.lazy, !x.batch.isEmpty, y.batch.count < x.batch.count else { return false }
+    let perTask = program.machine.config.lazyPerTask
+    guard a.isLazy(context: action.cpu, perTask: perTask), b.isLazy(context: action.cpu, perTask: perTask),
+      !x.batch.isEmpty, y.batch.count < x.batch.count
+    else { return false }
     switch program.instruction(cpu: action.cpu, pc: a.contexts[action.cpu].pc) {
     case .leaveLazy, .flushLazy: return false
     default: return true
