@@ -37,14 +37,15 @@ public struct Options: Sendable, Equatable {
       --version             print the version
       -h, --help            print this help
 
-    PROPERTIES (a spec's `check` line picks them; without one, the four marked *):
-    * no_stale_read         no entitled read sees a value other than the PTE's latest
-    * cmpxchg_terminates    every cmpxchg retry loop terminates under weak fairness;
+    PROPERTIES (a spec's `check` line picks them; without one: no_stale_read,
+    cmpxchg_terminates, no_lost_dirty and deadlock_free):
+      no_stale_read         no entitled read sees a value other than the PTE's latest
+      cmpxchg_terminates    every cmpxchg retry loop terminates under weak fairness;
                             reports the most retries, checks `check ... bound N`
-    * no_lost_dirty         no hardware-set dirty (or, with `track accessed`, accessed)
+      no_lost_dirty         no hardware-set dirty (or, with `track accessed`, accessed)
                             bit is dropped by a write whose author never took it over
                             with an atomic exchange
-    * deadlock_free         no state where some program is unfinished and none can move
+      deadlock_free         no state where some program is unfinished and none can move
       no_lost_update        no write on a stale view of a PTE, no batched write landing
                             over a newer one
       no_stale_tlb          no use of a translation (TLB entry, cached PAE top-level entry)
