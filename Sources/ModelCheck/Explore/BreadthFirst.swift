@@ -45,8 +45,8 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
 
   var isComplete: Bool { stopReason == nil }
 
-  /// Explores until every state is seen, or every property in `stopWhenFound` has a
-  /// witness (when the full graph is not needed), or a limit is reached.
+  /// Explores until every state is seen, or every property in `safetyBits` has a witness
+  /// (when the full graph is not needed), or a limit is reached.
   /// - Parameter deadlockBit: the bit to record deadlocks under (0: do not check).
   mutating func run(limits: Limits, safetyBits: UInt16, deadlockBit: UInt16, needsFullGraph: Bool) {
     let start = monotonicSeconds()
@@ -123,17 +123,19 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
           break exploring
         }
       }
-      if !processMoved, system.isFinished(source) {
-        if firstFinished == nil { firstFinished = next }
-        let final = system.finalViolations(source) & ~found
-        if final != 0 {
-          record(StepOutcome(enabled: true, violations: final), Witness(state: next, action: nil))
-          for (bit, _) in witnesses { found |= bit }
+      // Nothing can move: the end of a run (check the final state), or a deadlock.
+      if !processMoved {
+        if system.isFinished(source) {
+          if firstFinished == nil { firstFinished = next }
+          let final = system.finalViolations(source) & ~found
+          if final != 0 {
+            record(StepOutcome(enabled: true, violations: final), Witness(state: next, action: nil))
+            for (bit, _) in witnesses { found |= bit }
+          }
+        } else if deadlockBit != 0, found & deadlockBit == 0 {
+          witnesses[deadlockBit] = Witness(state: next, action: nil)
+          found |= deadlockBit
         }
-      }
-      if !processMoved, deadlockBit != 0, found & deadlockBit == 0, !system.isFinished(source) {
-        witnesses[deadlockBit] = Witness(state: next, action: nil)
-        found |= deadlockBit
       }
       next += 1
       if !needsFullGraph, safetyBits & ~found == 0 { break }
