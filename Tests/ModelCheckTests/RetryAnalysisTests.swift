@@ -35,7 +35,7 @@ struct GraphSystem: TransitionSystem {
   func analyze(_ edges: [GraphSystem.Edge], processes: Int = 2, bound: Int? = nil) -> RetryReport {
     var explorer = BreadthFirst(system: GraphSystem(edges: edges, processCount: processes))
     explorer.run(limits: Limits(), safetyBits: 0, deadlockBit: 0, needsFullGraph: true)
-    return explorer.analyzeRetries(process: 0, loopTag: 1, bound: bound) { _ in true }
+    return explorer.analyzeRetries(process: 0, loopTag: 1, bound: bound, inLoop: { _ in true }, staysInLoop: { _ in true })
   }
 
   typealias E = GraphSystem.Edge

@@ -64,6 +64,14 @@ import Testing
     }
   }
 
+  @Test("a retry loop re-entered in the same step counts each run separately")
+  func reenteredLoop() throws {
+    let path = packageRoot.appendingPathComponent("Specs/regress/retry-loop-reentered.spec").path
+    let result = try check(try String(contentsOfFile: path, encoding: .utf8))
+    let details = try #require(result.result(.cmpxchgTerminates)).details
+    #expect(details.contains { $0.contains("at most 1 retry (2 attempts)") })
+  }
+
   @Test("the Xen loop under page_lock reports at most 2 retries (3 attempts)")
   func xenLoopRetries() throws {
     let path = packageRoot.appendingPathComponent("Specs/xen-preserve-ad/update-intpte-locked.spec").path

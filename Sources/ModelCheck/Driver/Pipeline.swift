@@ -83,7 +83,9 @@ public enum Pipeline {
       let tag = UInt16(id + 1)
       let owns = program.code.contains { if case .cmpxchg(_, _, _, _, let l) = $0 { return l == tag } else { return false } }
       guard owns else { continue }
-      let report = explorer.analyzeRetries(process: loop.cpu, loopTag: tag, bound: bound) { program.isInLoop($0, loop: id) }
+      let report = explorer.analyzeRetries(
+        process: loop.cpu, loopTag: tag, bound: bound, inLoop: { program.isInLoop($0, loop: id) },
+        staysInLoop: { loop.pcs.contains(Int($0.pcLow)) && loop.pcs.contains(Int($0.pcHigh)) })
       subgraphStates += report.subgraphStates
       let cpuName = program.spec.cpus[loop.cpu].name
       let where_ = "cmpxchg loop of \(cpuName) at line \(loop.source.start.line)"

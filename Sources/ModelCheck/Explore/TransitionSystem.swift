@@ -33,6 +33,10 @@ public struct StepOutcome: Sendable {
   public var fault: UInt8
   /// Nonzero: a cmpxchg owned by retry loop `retryLoop - 1` failed in this step.
   public var retryLoop: UInt16
+  /// For a process's step: the lowest and highest program counter it passed through (so
+  /// a step that left a loop and came back into it is seen as leaving it).
+  public var pcLow: Int32 = 0
+  public var pcHigh: Int32 = 0
 
   @inlinable public init(enabled: Bool, violations: UInt16 = 0, fault: UInt8 = 0, retryLoop: UInt16 = 0) {
     self.enabled = enabled

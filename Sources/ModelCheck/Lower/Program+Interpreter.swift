@@ -167,6 +167,7 @@ extension Program: TransitionSystem {
     guard machine.isRunning(s, context: k), let hw = machine.cpuOf(s, context: k) else { return .disabled }
     let pcField = machine.layout.pc[k]
     var pc = Int(s[pcField])
+    let startPC = pc
     let instr = instruction(cpu: k, pc: pc)
     if branch > 0 {
       switch instr {
@@ -254,11 +255,16 @@ extension Program: TransitionSystem {
       break  // never reached: a CPU never rests on a local instruction
     }
     var outcome = StepOutcome(enabled: true, retryLoop: retryLoop)
+    // The program counters this step passes through: the retry analysis must know whether
+    // it left a loop (a `break`) even when it lands back inside it.
+    var low = min(startPC, pc), high = max(startPC, pc)
     if events.contains(.unlockNotHeld) { outcome.fault = RuntimeFault.unlockNotHeld.rawValue }
     if events.contains(.batchOverflow) { outcome.fault = RuntimeFault.batchOverflow.rawValue }
     if events.contains(.preemptUnderflow) { outcome.fault = RuntimeFault.preemptUnderflow.rawValue }
     if events.contains(.counterOverflow) { outcome.fault = RuntimeFault.counterOverflow.rawValue }
-    if !runLocal(s, cpu: k, pc: &pc) { outcome.fault = RuntimeFault.localLoop.rawValue }
+    if !runLocal(s, cpu: k, pc: &pc, low: &low, high: &high) { outcome.fault = RuntimeFault.localLoop.rawValue }
+    outcome.pcLow = Int32(low)
+    outcome.pcHigh = Int32(high)
     s[pcField] = UInt64(pc)
     if case .end = instruction(cpu: k, pc: pc) {
       if machine.config.isHandler(k) {
@@ -272,8 +278,14 @@ extension Program: TransitionSystem {
   }
 
   /// Runs local instructions from `pc` until a visible one. False if it never gets there.
-  @inline(__always)
   func runLocal(_ s: PackedState, cpu: Int, pc: inout Int) -> Bool {
+    var low = pc, high = pc
+    return runLocal(s, cpu: cpu, pc: &pc, low: &low, high: &high)
+  }
+
+  /// The same, widening `low...high` to every program counter it passes through.
+  @inline(__always)
+  func runLocal(_ s: PackedState, cpu: Int, pc: inout Int, low: inout Int, high: inout Int) -> Bool {
     var steps = 0
     while true {
       switch instruction(cpu: cpu, pc: pc) {
@@ -287,6 +299,8 @@ extension Program: TransitionSystem {
       default:
         return true
       }
+      low = min(low, pc)
+      high = max(high, pc)
       steps += 1
       if steps > Program.maxLocalSteps { return false }
     }

@@ -35,7 +35,14 @@ private struct TarjanFrame {
 }
 
 extension BreadthFirst {
-  func analyzeRetries(process c: Int, loopTag: UInt16, bound: Int?, inLoop: (UnsafePointer<UInt64>) -> Bool) -> RetryReport {
+  /// - Parameters:
+  ///   - inLoop: whether process `c` is inside the loop in a state;
+  ///   - staysInLoop: whether a step of `c` (given its outcome) stayed inside the loop the
+  ///     whole time: a step that breaks out and re-enters starts a new run of the loop.
+  func analyzeRetries(
+    process c: Int, loopTag: UInt16, bound: Int?, inLoop: (UnsafePointer<UInt64>) -> Bool,
+    staysInLoop: (StepOutcome) -> Bool
+  ) -> RetryReport {
     let n = store.count
     let wordCount = system.wordCount
     let actionCount = system.actionCount
@@ -59,7 +66,9 @@ extension BreadthFirst {
       copyState(source, to: scratch, wordCount)
       let out = system.apply(a, to: scratch)
       guard out.enabled else { return nil }
-      let retry = out.retryLoop == loopTag && system.process(of: a) == c
+      let ownStep = system.process(of: a) == c
+      if ownStep, !staysInLoop(out) { return nil }  // left the loop: this run of it ended
+      let retry = out.retryLoop == loopTag && ownStep
       // Cheap cases first: a self-loop needs no lookup, and a state outside the loop is
       // not in the subgraph.
       if VisitedSet.equal(scratch, source, wordCount) { return (u, retry) }
