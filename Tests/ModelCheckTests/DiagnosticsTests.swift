@@ -74,6 +74,7 @@ import Testing
     ("mode direct\nhardware cpu0: poke a", "unknown access kind 'poke' [sema.bad-access]"),
     ("mode direct\npte a = none", "'a' is already declared [sema.duplicate-name]"),
     ("mode direct\ncheck no_lost_dirty bound 2", "only 'cmpxchg_terminates' takes a bound [sema.bound-not-allowed]"),
+    ("mode direct\ncheck cmpxchg_terminates bound 2, cmpxchg_terminates bound 3", "'cmpxchg_terminates' is given a bound twice [sema.bad-bound]"),
     ("mode direct\nfoo", "unknown declaration 'foo' [spec.unknown-declaration]"),
     ("mode direct\nlazy_state per_mm", "unknown lazy state 'per_mm' [sema.bad-lazy-state]"),
     ("mode direct\ntask t on cpu0 { }", "task 't' cannot run on 'cpu0', which runs its own program [sema.cpu-has-program]"),

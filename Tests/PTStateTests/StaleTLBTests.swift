@@ -105,10 +105,10 @@ struct PageTableOpsTests {
     m.writeInitialState(w)
     let s = PackedState(w)
     var e = Events()
-    #expect(!m.ptAlloc(s, page: 0, ok: false))
+    #expect(!m.ptAlloc(s, page: 0, ok: false, &e))
     #expect(!m.hasLeakedPTPages(s))
-    #expect(m.ptAlloc(s, page: 0, ok: true))
-    #expect(m.hasLeakedPTPages(s))
+    #expect(m.ptAlloc(s, page: 0, ok: true, &e))
+    #expect(e.isEmpty && m.hasLeakedPTPages(s))
     m.ptFree(s, page: 0, &e)
     #expect(e.isEmpty && !m.hasLeakedPTPages(s))
     m.ptFree(s, page: 0, &e)
@@ -116,5 +116,9 @@ struct PageTableOpsTests {
     e = []
     m.ptFree(s, page: 1, &e)
     #expect(e == .ptLeak)  // never allocated
+    e = []
+    #expect(m.ptAlloc(s, page: 1, ok: true, &e) && e.isEmpty)
+    #expect(m.ptAlloc(s, page: 1, ok: true, &e))
+    #expect(e == .ptLeak)  // allocated again while allocated: the first allocation is lost
   }
 }

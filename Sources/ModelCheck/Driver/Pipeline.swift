@@ -89,7 +89,9 @@ public enum Pipeline {
       subgraphStates += report.subgraphStates
       let cpuName = program.spec.cpus[loop.cpu].name
       let where_ = "cmpxchg loop of \(cpuName) at line \(loop.source.start.line)"
-      if let lasso = report.lasso {
+      if report.subgraphStates == 0 {
+        result.details.append("\(where_): never reached")
+      } else if let lasso = report.lasso {
         result.details.append("\(where_): livelock, it can retry forever under a fair scheduler")
         if result.counterexample == nil {
           result.status = .fail

@@ -220,7 +220,7 @@ extension Program: TransitionSystem {
     case .flushTLBMM:
       machine.flushTLBMM(s, &events)
     case .ptAlloc(let dst, let g):
-      store(s, cpu: k, dst, machine.ptAlloc(s, page: Int(g), ok: branch == 0) ? 1 : 0)
+      store(s, cpu: k, dst, machine.ptAlloc(s, page: Int(g), ok: branch == 0, &events) ? 1 : 0)
     case .ptFree(let g):
       machine.ptFree(s, page: Int(g), &events)
     case .flushTLBStart(let p):

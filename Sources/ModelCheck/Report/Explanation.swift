@@ -180,9 +180,16 @@ enum Explanation {
       }
       let setterText = setter.map { "\(cpuName(p, $0.action.cpu))'s hardware set \(bitNames(lost)) on pte \(names[x])" } ?? "hardware set \(bitNames(lost)) on pte \(names[x])"
       let who: String
+      let landed = a.cpus.indices.contains { c in a.cpus[c].batch.contains { $0.pte == x } && b.cpus[c].batch.allSatisfy { $0.pte != x } }
       switch step.action.kind {
-      case .earlyFlush: who = "the hypervisor's early flush of \(cpuName(p, step.action.cpu))'s batch"
-      default: who = "\(cpuName(p, step.action.cpu))'s write\(line(step.location))"
+      case .earlyFlush: who = "the hypervisor's early flush of \(p.spec.cpuNames[step.action.cpu])'s batch"
+      default:
+        if landed {
+          let queuedAt = trace.steps.last { $0.action.kind == .cpuStep && writtenPTE(p, $0) == x && $0.before.mem[x] == $0.after.mem[x] }
+          who = "the write queued\(line(queuedAt?.location)), applied when \(cpuName(p, step.action.cpu))'s batch was flushed\(line(step.location)),"
+        } else {
+          who = "\(cpuName(p, step.action.cpu))'s write\(line(step.location))"
+        }
       }
       if step.action.kind == .cpuStep, case .nativeClear = p.instruction(cpu: step.action.cpu, pc: a.contexts[step.action.cpu].pc) {
         let users = p.machine.config.initialMMUsers == nil ? "" : " (mm_users is \(a.cpus.indices.filter { a.runsMM[$0] }.count))"
@@ -242,6 +249,11 @@ enum Explanation {
     {
       let state = step.before.ptPages[Int(g)]
       return "\(cpuName(p, step.action.cpu)) freed page-table page \(names[Int(g)])\(line(step.location)) \(state == 2 ? "a second time: a double free" : "although it was never allocated")"
+    }
+    if step.action.kind == .cpuStep, case .ptAlloc(_, let g) = p.instruction(cpu: step.action.cpu, pc: step.before.contexts[step.action.cpu].pc),
+      step.before.ptPages[Int(g)] == 1
+    {
+      return "\(cpuName(p, step.action.cpu)) allocated page-table page \(names[Int(g)])\(line(step.location)) while it was still allocated: the earlier allocation is lost, a leak"
     }
     let leaked = names.indices.filter { step.after.ptPages[$0] == 1 }.map { names[$0] }
     return "every program has finished, but page-table page\(leaked.count == 1 ? "" : "s") \(leaked.joined(separator: ", ")) \(leaked.count == 1 ? "is" : "are") still allocated and no longer reachable: a leak (free_pgtables() only frees pmds that cover mappings; pgd_free() must mop up the rest)"

@@ -190,6 +190,8 @@ struct Sema {
           error("sema.bound-not-allowed", "only 'cmpxchg_terminates' takes a bound", c.property.range)
         } else if b > 1000 {
           error("sema.bad-bound", "retry bound \(b) is too large", c.property.range, hint: "expected 0...1000")
+        } else if bound != nil {
+          error("sema.bad-bound", "'cmpxchg_terminates' is given a bound twice", c.property.range, hint: "give one bound")
         } else {
           bound = b
         }

@@ -54,8 +54,10 @@ extension Machine {
   }
 
   /// `pt_alloc(page)`: the page comes from the allocator (`ok`), or the allocation fails.
-  @inlinable public func ptAlloc(_ s: PackedState, page: Int, ok: Bool) -> Bool {
+  /// Allocating a page that is still allocated loses the earlier allocation: a leak.
+  @inlinable public func ptAlloc(_ s: PackedState, page: Int, ok: Bool, _ events: inout Events) -> Bool {
     guard ok else { return false }
+    if s[layout.ptPage[page]] == 1 { events.insert(.ptLeak) }
     s[layout.ptPage[page]] = 1
     return true
   }
