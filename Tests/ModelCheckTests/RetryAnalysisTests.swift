@@ -35,7 +35,10 @@ struct GraphSystem: TransitionSystem {
   func analyze(_ edges: [GraphSystem.Edge], processes: Int = 2, bound: Int? = nil) -> RetryReport {
     var explorer = BreadthFirst(system: GraphSystem(edges: edges, processCount: processes))
     explorer.run(limits: Limits(), safetyBits: 0, deadlockBit: 0, needsFullGraph: true)
-    return explorer.analyzeRetries(process: 0, loopTag: 1, bound: bound, inLoop: { _ in true }, staysInLoop: { _ in true })
+    var budget = Budget(remaining: nil)
+    return explorer.analyzeRetries(
+      process: 0, bound: bound, budget: &budget, inLoop: { _ in true },
+      staysInLoop: { _ in true }, isRetry: { $0.retryLoop == 1 })!
   }
 
   typealias E = GraphSystem.Edge

@@ -217,4 +217,26 @@ struct HardwareOpsTests {
     #expect(f.access(1, 0, .read) == (true, []))
     #expect(f.snap.mem == [PTE.rw(1).with(PTE.accessedBit)])
   }
+
+  @Test("a program's own TLB hit on a translation it has since rewritten is a stale read")
+  func ownStaleTLBHit() {
+    let f = Fixture(mode: .native, ptes: [.none], locks: 0, tlb: true, ownTLBUse: true)
+    f.setPTE(0, 0, .rw(7))
+    #expect(f.access(0, 0, .write, byProgram: true) == (true, []))  // fills the TLB
+    f.setPTE(0, 0, .none)  // kunmap_atomic without the local flush
+    f.setPTE(0, 0, .rw(8))
+    #expect(f.access(0, 0, .write, byProgram: true) == (true, .staleRead))
+    // Another program's hit is not judged: it is not entitled to the latest value.
+    #expect(f.access(1, 0, .read, byProgram: true) == (true, []))
+  }
+
+  @Test("a store through a dirty TLB entry while the PTE maps the page clean loses Dirty")
+  func dirtyTLBOverCleanPTE() {
+    let f = Fixture(mode: .native, ptes: [PTE.rw(1).with(PTE.dirtyBit)], tlb: true, initialTLB: true)
+    #expect(f.access(1, 0, .write) == (true, []))  // the PTE is dirty: nothing lost
+    _ = f.getAndClear(0, 0)
+    f.setPTE(0, 0, .rw(1))  // clean again, no flush
+    #expect(f.access(1, 0, .write) == (true, .lostDirty))
+    #expect(f.access(1, 0, .read) == (true, []))  // a read loses nothing
+  }
 }

@@ -77,7 +77,18 @@ struct LockOpsTests {
     #expect(f.unlock(0).isEmpty)
   }
 
-  @Test("unlocking a lock taken after entering lazy mode is fine even with a queued batch")
+  @Test("unlocking the ptl of a queued write is unbalanced even if lazy mode came first",
+    arguments: [ParavirtMode.direct, .shadow])
+  func unlockPTLOfQueuedWrite(_ mode: ParavirtMode) {
+    let f = Fixture(mode: mode)
+    f.enter(0)
+    f.lock(0, 0)
+    f.setPTE(0, 0, .ro(2))
+    #expect(f.snap.cpus[0].lazyLocks == 0)
+    #expect(f.unlock(0, 0) == .lazyUnbalanced)
+  }
+
+  @Test("unlocking a lock taken after enter that protects no queued PTE is fine")
   func unlockLockTakenAfterEnter() {
     let f = Fixture(mode: .direct, locks: 2)
     f.lock(0, 0)

@@ -22,11 +22,20 @@ struct LostUpdateTests {
     #expect(f.setPTE(1, 0, .rw(2)) == .lostUpdate)  // cpu1 acts on what it saw
   }
 
-  @Test("a blind write (no earlier read) is not a lost update")
-  func blindWrite() {
+  @Test("a blind write over another program's write that looked first is not a lost update")
+  func blindWriteOverInformedWrite() {
+    let f = Fixture(mode: .native, lostUpdates: true)
+    #expect(f.get(0, 0).1.isEmpty)  // cpu0 re-checks the PTE ...
+    #expect(f.setPTE(0, 0, .ro(1)).isEmpty)  // ... then installs
+    #expect(f.setPTE(1, 0, .rw(2)).isEmpty)  // cpu1 installs by intent, never looking
+  }
+
+  @Test("two blind installs of one PTE by different programs: the second loses the first")
+  func blindOverBlind() {
     let f = Fixture(mode: .native, lostUpdates: true)
     #expect(f.setPTE(0, 0, .ro(1)).isEmpty)
-    #expect(f.setPTE(1, 0, .rw(2)).isEmpty)
+    #expect(f.setPTE(1, 0, .rw(2)) == .lostUpdate)
+    #expect(f.setPTE(1, 0, .rw(3)).isEmpty)  // the same program again: its own update
   }
 
   @Test("hardware A/D bits do not make a view stale")
@@ -40,6 +49,7 @@ struct LostUpdateTests {
   @Test("direct: a batched write landing over another CPU's newer write loses it")
   func lateBatch() {
     let f = Fixture(mode: .direct, lostUpdates: true)
+    #expect(f.get(0, 0).1.isEmpty)  // cpu0 looks first: its write is not blind
     f.enter(0)
     #expect(f.setPTE(0, 0, .ro(1)).isEmpty)  // queued
     #expect(f.setPTE(1, 0, .rw(2)).isEmpty)  // cpu1's blind write lands at once

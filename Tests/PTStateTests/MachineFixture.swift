@@ -30,7 +30,8 @@ final class Fixture {
     ptlOf: [Int?]? = nil, batchLimit: Int = 4, batchSlots: [Int]? = nil, tlb: Bool = false,
     tracked: UInt8 = PTE.dirtyBit, registers: Int = 2, pcLimit: Int = 4, lostUpdates: Bool = false,
     counters: Bool = false, lazyDisablesPreemption: Bool = false, staleTLB: Bool = false,
-    asyncShootdown: Bool = false, initialTLB: Bool = false
+    asyncShootdown: Bool = false, initialTLB: Bool = false, irqDisable: Bool = false,
+    ownTLBUse: Bool = false
   ) {
     var config = MachineConfig(
       mode: mode, cpuCount: cpus, pteCount: ptes.count, lockCount: locks,
@@ -46,6 +47,8 @@ final class Fixture {
     config.lazyDisablesPreemption = lazyDisablesPreemption
     config.tracksStaleTLB = staleTLB
     config.usesAsyncShootdown = asyncShootdown
+    config.usesIRQDisable = irqDisable
+    config.tracksOwnTLBUse = ownTLBUse
     config.initialTLB = Array(repeating: Array(repeating: initialTLB, count: ptes.count), count: cpus)
     machine = Machine(
       config: config,

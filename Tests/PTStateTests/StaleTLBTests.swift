@@ -59,6 +59,43 @@ struct StaleTLBTests {
     #expect(f.machine.flushTLBWait(f.s, cpu: 0, pte: 0))
     #expect(f.snap.cpus.map(\.tlb) == [[.none], [.none], [.none]])
   }
+
+  @Test("a shootdown started before the write does not cover it: a refilled entry survives")
+  func shootdownBeforeWrite() {
+    let f = Fixture(mode: .native, tlb: true, staleTLB: true, asyncShootdown: true, initialTLB: true)
+    f.lock(0)
+    f.machine.flushTLBStart(f.s, cpu: 0, pte: 0)
+    #expect(f.machine.handleShootdownIPI(f.s, cpu: 1, pte: 0))
+    #expect(f.access(1, 0, .read) == (true, []))  // cpu1 walks the still-present PTE again
+    #expect(f.getAndClear(0, 0).1.isEmpty)
+    #expect(f.machine.flushTLBWait(f.s, cpu: 0, pte: 0))
+    #expect(f.snap.flushOwed == [true] && f.snap.tlbFlushed == [false])
+    #expect(f.snap.cpus[1].tlb != [.none])  // waiting flushes nothing
+    f.unlock(0)
+    #expect(f.access(1, 0, .read) == (true, .staleTLB))
+  }
+
+  @Test("a shootdown started after the write covers it once every IPI is handled")
+  func shootdownAfterWrite() {
+    let f = Fixture(mode: .native, tlb: true, staleTLB: true, asyncShootdown: true, initialTLB: true)
+    #expect(f.getAndClear(0, 0).1.isEmpty)
+    f.machine.flushTLBStart(f.s, cpu: 0, pte: 0)
+    #expect(f.machine.handleShootdownIPI(f.s, cpu: 1, pte: 0))
+    #expect(f.machine.flushTLBWait(f.s, cpu: 0, pte: 0))
+    #expect(f.snap.flushOwed == [false] && f.snap.tlbFlushed == [true])
+  }
+
+  @Test("an IPI waits while its CPU has interrupts off or runs a handler")
+  func ipiNeedsInterruptsOn() {
+    let f = Fixture(mode: .native, tlb: true, asyncShootdown: true, initialTLB: true, irqDisable: true)
+    f.machine.flushTLBStart(f.s, cpu: 0, pte: 0)
+    f.machine.setIRQsOff(f.s, cpu: 1, true)
+    #expect(!f.machine.handleShootdownIPI(f.s, cpu: 1, pte: 0))
+    #expect(!f.machine.flushTLBWait(f.s, cpu: 0, pte: 0))
+    f.machine.setIRQsOff(f.s, cpu: 1, false)
+    #expect(f.machine.handleShootdownIPI(f.s, cpu: 1, pte: 0))
+    #expect(f.machine.flushTLBWait(f.s, cpu: 0, pte: 0))
+  }
 }
 
 /// PAE top-level entries and page-table page lifetime.

@@ -123,8 +123,10 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
           break exploring
         }
       }
-      // Nothing can move: the end of a run (check the final state), or a deadlock.
-      if !processMoved {
+      // Nothing can move, or nothing that moves changes anything (a program spinning on a
+      // condition that can never become true): the end of a run (check the final state),
+      // or a deadlock.
+      if !processMoved || produced == 0 {
         if system.isFinished(source) {
           if firstFinished == nil { firstFinished = next }
           let final = system.finalViolations(source) & ~found

@@ -93,6 +93,8 @@ struct Lowering {
       ptlOf: spec.ptlOf, batchLimit: spec.batchLimit, registerCount: spec.cpus.map(\.registers.count),
       pcLimit: pcLimit, tlbCached: tlbCached, trackedHardwareBits: tracked, initialPTEs: spec.initialPTEs)
     config.tracksLostUpdates = spec.properties.contains(.noLostUpdate)
+    config.tracksOwnTLBUse = spec.properties.contains(.noStaleRead)
+      && l.code.contains { if case .touch = $0 { return true } else { return false } }
     config.initialMMUsers = spec.mmUsers
     config.pinnedCPU = spec.cpus.map(\.pinnedCPU)
     config.initialCPU = spec.cpus.map(\.initialCPU)
@@ -238,8 +240,10 @@ struct Lowering {
         emit(.jump(to: UInt32(head)), nil)
         hasBackEdge = true
         loopStack.removeLast()
-        for at in breakPatches.removeLast() { patch(at, to: pc) }
+        let exits = breakPatches.removeLast()
+        for at in exits { patch(at, to: pc) }
         loops[id].pcs = head..<pc
+        loops[id].hasExit = !exits.isEmpty
       case .breakLoop:
         breakPatches[breakPatches.count - 1].append(code.count)
         emit(.jump(to: 0), nil)

@@ -15,13 +15,16 @@ public struct Action: Sendable, Hashable {
   public var arg: UInt8
 }
 
-/// A `loop` in a CPU's program that contains a cmpxchg: the unit of the retry analysis.
+/// A `loop` in a program: the unit of the retry analysis when it contains a cmpxchg.
 public struct RetryLoop: Sendable {
   /// The program (context) the loop belongs to.
   public var cpu: Int
   /// Program counters inside the loop body (the program is "in the loop" while pc is here).
   public var pcs: Range<Int>
   public var source: SourceRange
+  /// The loop has a `break` of its own: it can end (a loop without one runs forever by
+  /// design, and retries only what its inner loops retry).
+  public var hasExit = false
 }
 
 /// Faults that stop a run: the spec did something the machine cannot do.

@@ -26,12 +26,12 @@ struct RetryReport: Sendable {
 }
 
 /// One frame of the iterative Tarjan search.
-private struct TarjanFrame {
-  var node: UInt32
-  var nextAction: UInt32
-  var best: UInt32  // longest retry path leaving the component from here
-  var retryInside: Bool
-  var childRetry: Bool  // the retry flag of the tree edge being explored
+private struct TarjanFrame: BitwiseCopyable {
+  var node: UInt32 = 0
+  var nextAction: UInt32 = 0
+  var best: UInt32 = 0  // longest retry path leaving the component from here
+  var retryInside = false
+  var childRetry = false  // the retry flag of the tree edge being explored
 }
 
 extension BreadthFirst {
@@ -39,10 +39,14 @@ extension BreadthFirst {
   ///   - inLoop: whether process `c` is inside the loop in a state;
   ///   - staysInLoop: whether a step of `c` (given its outcome) stayed inside the loop the
   ///     whole time: a step that breaks out and re-enters starts a new run of the loop.
+  ///   - isRetry: whether a step of `c` (given its outcome) is a retry of this loop.
+  ///   - process `nil`: no process owns the subgraph, and every edge counts as a retry
+  ///     (`terminates`: a fair cycle of any kind among unfinished states).
+  ///   - budget: what the pass may allocate; nil is returned when it does not suffice.
   func analyzeRetries(
-    process c: Int, loopTag: UInt16, bound: Int?, inLoop: (UnsafePointer<UInt64>) -> Bool,
-    staysInLoop: (StepOutcome) -> Bool
-  ) -> RetryReport {
+    process c: Int?, bound: Int?, budget: inout Budget, inLoop: (UnsafePointer<UInt64>) -> Bool,
+    staysInLoop: (StepOutcome) -> Bool, isRetry: (StepOutcome) -> Bool
+  ) -> RetryReport? {
     let n = store.count
     let wordCount = system.wordCount
     let actionCount = system.actionCount
@@ -50,14 +54,25 @@ extension BreadthFirst {
     defer { scratch.deallocate() }
 
     // Local numbering of the subgraph.
-    var local = [UInt32](repeating: .max, count: n)
-    var nodes: [UInt32] = []
+    guard let local = CheckedArray<UInt32>(capacity: n, count: n, repeating: .max, budget: &budget)
+    else { return nil }
+    var m = 0
     for id in 0..<n where inLoop(store.state(id)) {
-      local[id] = UInt32(nodes.count)
-      nodes.append(UInt32(id))
+      local[id] = UInt32(m)
+      m += 1
     }
-    var report = RetryReport(maxRetries: 0, subgraphStates: nodes.count)
-    if nodes.isEmpty { return report }
+    var report = RetryReport(maxRetries: 0, subgraphStates: m)
+    if m == 0 { return report }
+    guard let nodes = CheckedArray<UInt32>(capacity: m, repeating: 0, budget: &budget),
+      let index = CheckedArray<UInt32>(capacity: m, count: m, repeating: .max, budget: &budget),
+      let lowlink = CheckedArray<UInt32>(capacity: m, count: m, repeating: 0, budget: &budget),
+      let longest = CheckedArray<UInt32>(capacity: m, repeating: 0, budget: &budget),
+      let retryComponents = CheckedArray<UInt32>(capacity: m, repeating: 0, budget: &budget),
+      let tarjanStack = CheckedArray<UInt32>(capacity: m, repeating: 0, budget: &budget),
+      let callStack = CheckedArray<TarjanFrame>(
+        capacity: m, repeating: TarjanFrame(), budget: &budget)
+    else { return nil }
+    for id in 0..<n where local[id] != .max { nodes.append(UInt32(id)) }
 
     /// The successor of node `u` under action `a` inside the subgraph, and whether the
     /// step is a retry of this loop.
@@ -66,9 +81,14 @@ extension BreadthFirst {
       copyState(source, to: scratch, wordCount)
       let out = system.apply(a, to: scratch)
       guard out.enabled else { return nil }
-      let ownStep = system.process(of: a) == c
-      if ownStep, !staysInLoop(out) { return nil }  // left the loop: this run of it ended
-      let retry = out.retryLoop == loopTag && ownStep
+      let retry: Bool
+      if let c {
+        let ownStep = system.process(of: a) == c
+        if ownStep, !staysInLoop(out) { return nil }  // left the loop: this run of it ended
+        retry = ownStep && isRetry(out)
+      } else {
+        retry = true
+      }
       // Cheap cases first: a self-loop needs no lookup, and a state outside the loop is
       // not in the subgraph.
       if VisitedSet.equal(scratch, source, wordCount) { return (u, retry) }
@@ -84,13 +104,6 @@ extension BreadthFirst {
     // "a retry edge inside it" are carried up the DFS frames, not stored per node.
     let done: UInt32 = 0x8000_0000
     let unbounded = UInt32.max
-    let m = nodes.count
-    var index = [UInt32](repeating: .max, count: m)
-    var lowlink = [UInt32](repeating: 0, count: m)
-    var longest: [UInt32] = []  // per component; `unbounded` = retries forever
-    var retryComponents: [UInt32] = []  // components with a retry edge inside
-    var tarjanStack: [UInt32] = []
-    var callStack: [TarjanFrame] = []
     var nextIndex: UInt32 = 0
 
     @inline(__always) func add(_ w: UInt32, _ retry: Bool) -> UInt32 {
@@ -102,7 +115,7 @@ extension BreadthFirst {
       lowlink[root] = nextIndex
       nextIndex += 1
       tarjanStack.append(UInt32(root))
-      callStack.append(TarjanFrame(node: UInt32(root), nextAction: 0, best: 0, retryInside: false, childRetry: false))
+      callStack.append(TarjanFrame(node: UInt32(root)))
       while !callStack.isEmpty {
         let top = callStack.count - 1
         let u = Int(callStack[top].node)
@@ -116,12 +129,13 @@ extension BreadthFirst {
             nextIndex += 1
             tarjanStack.append(UInt32(v))
             callStack[top].childRetry = retry
-            callStack.append(TarjanFrame(node: UInt32(v), nextAction: 0, best: 0, retryInside: false, childRetry: false))
+            callStack.append(TarjanFrame(node: UInt32(v)))
           } else if lowlink[v] & done == 0 {  // on the stack: inside u's component
             lowlink[u] = min(lowlink[u], index[v])
             if retry { callStack[top].retryInside = true }
           } else {  // a completed component
-            callStack[top].best = max(callStack[top].best, add(longest[Int(lowlink[v] & ~done)], retry))
+            let value = add(longest[Int(lowlink[v] & ~done)], retry)
+            callStack[top].best = max(callStack[top].best, value)
           }
           continue
         }
@@ -136,11 +150,14 @@ extension BreadthFirst {
           }
           longest.append(frame.retryInside ? unbounded : frame.best)
           if frame.retryInside { retryComponents.append(id) }
-          if let p = callStack.indices.last {  // the tree edge into u leaves p's component
-            callStack[p].best = max(callStack[p].best, add(longest[Int(id)], callStack[p].childRetry))
+          if !callStack.isEmpty {  // the tree edge into u leaves the parent's component
+            let p = callStack.count - 1
+            let value = add(longest[Int(id)], callStack[p].childRetry)
+            callStack[p].best = max(callStack[p].best, value)
           }
-        } else if let p = callStack.indices.last {
+        } else if !callStack.isEmpty {
           // u is in its parent's component: hand up what it found.
+          let p = callStack.count - 1
           let parent = Int(callStack[p].node)
           lowlink[parent] = min(lowlink[parent], lowlink[u])
           callStack[p].best = max(callStack[p].best, frame.best)
@@ -150,31 +167,57 @@ extension BreadthFirst {
     }
     let component: (Int) -> Int = { Int(lowlink[$0] & ~done) }
 
-    // Components where the loop retries forever: is one of them fair?
-    for id in retryComponents where report.lasso == nil {
-      let members = (0..<m).filter { component($0) == Int(id) }
-      var stepsInside = [Bool](repeating: false, count: system.processCount)
-      var disabledSomewhere = [Bool](repeating: false, count: system.processCount)
-      for x in members {
-        var enabled = [Bool](repeating: false, count: system.processCount)
-        for a in 0..<actionCount {
-          let p = system.process(of: a)
-          guard p >= 0 else { continue }
-          scratch.update(from: store.state(Int(nodes[x])), count: wordCount)
-          if system.apply(a, to: scratch).enabled { enabled[p] = true }
-          if let (y, _) = edge(x, a), component(y) == Int(id) { stepsInside[p] = true }
-        }
-        for p in 0..<system.processCount where !enabled[p] { disabledSomewhere[p] = true }
+    // Components where the loop retries forever: is one of them fair? Members are grouped
+    // by component once (a counting sort), so the check is linear in the subgraph.
+    if !retryComponents.isEmpty {
+      let componentCount = longest.count
+      guard
+        let first = CheckedArray<UInt32>(
+          capacity: componentCount + 1, count: componentCount + 1, repeating: 0, budget: &budget),
+        let members = CheckedArray<UInt32>(capacity: m, count: m, repeating: 0, budget: &budget)
+      else { return nil }
+      for x in 0..<m { first[component(x) + 1] += 1 }
+      for k in 0..<componentCount { first[k + 1] += first[k] }
+      let fill = CheckedArray<UInt32>(capacity: componentCount, repeating: 0, budget: &budget)
+      guard let fill else { return nil }
+      for k in 0..<componentCount { fill.append(first[k]) }
+      for x in 0..<m {
+        let k = component(x)
+        members[Int(fill[k])] = UInt32(x)
+        fill[k] += 1
       }
-      if (0..<system.processCount).allSatisfy({ stepsInside[$0] || disabledSomewhere[$0] }) {
-        report.lasso = lasso(members: members, disabledSomewhere: disabledSomewhere, nodes: nodes, inside: { component($0) == Int(id) }, edge: edge)
+      for r in 0..<retryComponents.count where report.lasso == nil {
+        let id = Int(retryComponents[r])
+        let ids = (Int(first[id])..<Int(first[id + 1])).map { Int(members[$0]) }
+        var stepsInside = [Bool](repeating: false, count: system.processCount)
+        var disabledSomewhere = [Bool](repeating: false, count: system.processCount)
+        for x in ids {
+          var enabled = [Bool](repeating: false, count: system.processCount)
+          for a in 0..<actionCount {
+            let p = system.process(of: a)
+            guard p >= 0 else { continue }
+            scratch.update(from: store.state(Int(nodes[x])), count: wordCount)
+            if system.apply(a, to: scratch).enabled { enabled[p] = true }
+            if let (y, _) = edge(x, a), component(y) == id { stepsInside[p] = true }
+          }
+          for p in 0..<system.processCount where !enabled[p] { disabledSomewhere[p] = true }
+        }
+        let fair = (0..<system.processCount).allSatisfy { stepsInside[$0] || disabledSomewhere[$0] }
+        if fair {
+          report.lasso = lasso(
+            members: ids, disabledSomewhere: disabledSomewhere, nodes: nodes,
+            inside: { component($0) == id }, edge: edge)
+        }
       }
     }
 
-    let most = longest.max() ?? 0
+    var most: UInt32 = 0
+    for k in 0..<longest.count { most = max(most, longest[k]) }
     report.maxRetries = most == unbounded ? nil : Int(most)
     if let bound, Int(most) > bound {
-      report.overBound = overBoundRun(bound: bound, nodes: nodes, value: { Int(longest[component($0)]) }, unbounded: Int(unbounded), edge: edge)
+      report.overBound = overBoundRun(
+        bound: bound, nodes: nodes, value: { Int(longest[component($0)]) },
+        unbounded: Int(unbounded), edge: edge)
     }
     return report
   }
@@ -218,7 +261,7 @@ extension BreadthFirst {
   }
 
   private func lasso(
-    members: [Int], disabledSomewhere: [Bool], nodes: [UInt32], inside: @escaping (Int) -> Bool,
+    members: [Int], disabledSomewhere: [Bool], nodes: CheckedArray<UInt32>, inside: @escaping (Int) -> Bool,
     edge: (Int, Int) -> (v: Int, retry: Bool)?
   ) -> (prefix: [Int], cycle: [Int]) {
     let system = self.system
@@ -272,7 +315,7 @@ extension BreadthFirst {
   /// A run with `bound + 1` retries: the BFS path to a node whose longest retry path
   /// exceeds the bound, then retry edges along the longest path.
   private func overBoundRun(
-    bound: Int, nodes: [UInt32], value: @escaping (Int) -> Int, unbounded: Int, edge: (Int, Int) -> (v: Int, retry: Bool)?
+    bound: Int, nodes: CheckedArray<UInt32>, value: @escaping (Int) -> Int, unbounded: Int, edge: (Int, Int) -> (v: Int, retry: Bool)?
   ) -> [Int] {
     guard let start = (0..<nodes.count).filter({ value($0) > bound }).min(by: { nodes[$0] < nodes[$1] }) else { return [] }
     var run = actions(to: Int(nodes[start]))

@@ -15,6 +15,7 @@ enum Explanation {
     case .noSleepInAtomic: return sleepInAtomic(last, program)
     case .noStaleTLB: return staleTLB(last, trace, program)
     case .noPTLeak: return ptLeak(last, trace, program)
+    case .terminates: return terminates(trace, program)
     }
   }
 
@@ -30,37 +31,99 @@ enum Explanation {
 
   static func lostUpdate(_ step: TraceStep, _ trace: Trace, _ p: Program) -> String {
     let names = p.spec.pteNames
-    let c = step.action.cpu
-    let me = cpuName(p, c)
     let index = trace.steps.count - 1
-    // A batched write landing over a newer one.
-    if let x = names.indices.first(where: { x in
-      step.before.mem[x] != step.after.mem[x] && hardwareCPU(p, step).map { step.before.cpus[$0].batch.contains { $0.pte == x } } ?? false
-    }) {
-      let queued = trace.steps[..<index].last { $0.action.kind == .cpuStep && $0.action.cpu == c && writtenPTE(p, $0) == x }
-      let newer = trace.steps[..<index].last { $0.action.cpu != c && writtenPTE(p, $0) == x }
-      var why = "\(me)'s batched write to pte \(names[x])\(line(queued?.location)) landed as \(step.after.mem[x])"
-      if let newer { why += " over \(cpuName(p, newer.action.cpu))'s newer write of \(newer.after.logical[x])\(line(newer.location)), which is lost" }
-      if let l = p.spec.ptlOf[x], let u = earlyUnlock(trace, p, cpu: c, lock: l) {
+    // A batched write landing over a newer one: the step applied a batch (a program's
+    // leave or flush, the hypervisor's early flush, a context switch).
+    if let hw = hardwareCPU(p, step), let (x, w) = names.indices.lazy.compactMap({ x in
+      step.before.mem[x] != step.after.mem[x]
+        ? step.before.cpus[hw].batch.last(where: { $0.pte == x && !$0.isFlush }).map { (x, $0.writer) }
+        : nil
+    }).first {
+      let me = cpuName(p, w)
+      let queued = trace.steps[..<index].last { programOf($0) == w && writtenPTE(p, $0) == x }
+      let newer = trace.steps[..<index].last {
+        programOf($0).map { $0 != w } ?? false && writtenPTE(p, $0) == x
+      }
+      var why = "\(me)'s batched write to pte \(names[x])\(line(queued?.location)) landed as "
+        + "\(step.after.mem[x])\(flushedBy(step, p))"
+      if let newer, let k = programOf(newer) {
+        why += " over \(cpuName(p, k))'s newer write of \(newer.after.logical[x])"
+          + "\(line(newer.location)), which is lost"
+      }
+      if let l = p.spec.ptlOf[x], let u = earlyUnlock(trace, p, program: w, lock: l) {
         why += ": \(me) released \(p.spec.lockNames[l])\(line(u.location)) before its batch was flushed"
       }
       return why
     }
-    // A write based on a stale view.
-    guard let x = writtenPTE(p, step) else { return "a software update of a PTE was lost" }
-    let read = trace.steps[..<index].last { $0.action.cpu == c && readPTE(p, $0) == x && $0.action.kind == .cpuStep }
-    let other = trace.steps[..<index].last { $0.action.cpu != c && writtenPTE(p, $0) == x }
+    // A write based on a stale view, or a blind write over another blind write.
+    guard let c = programOf(step), let x = writtenPTE(p, step) else {
+      return "a software update of a PTE was lost"
+    }
+    let me = cpuName(p, c)
+    let read = trace.steps[..<index].last { programOf($0) == c && readPTE(p, $0) == x }
+    let other = trace.steps[..<index].last {
+      programOf($0).map { $0 != c } ?? false && writtenPTE(p, $0) == x
+    }
     var why = "\(me) wrote pte \(names[x])\(line(step.location))"
     if let read { why += " on the strength of its read\(line(read.location)), which saw \(read.before.mem[x])" }
-    if let other {
-      why += ", but the latest write to it was \(cpuName(p, other.action.cpu))'s \(other.after.logical[x])\(line(other.location)), which that read did not see: \(cpuName(p, other.action.cpu))'s update is lost"
+    if let other, let k = programOf(other) {
+      let them = cpuName(p, k)
+      if read == nil {
+        why += " without looking at it, over \(them)'s write of \(other.after.logical[x])"
+          + "\(line(other.location)), made without looking too: both installed the PTE blindly, "
+          + "so \(them)'s mapping is lost"
+      } else {
+        why += ", but the latest write to it was \(them)'s \(other.after.logical[x])"
+          + "\(line(other.location)), which that read did not see: \(them)'s update is lost"
+      }
     } else {
       why += ", but its view of the PTE was no longer current: an update is lost"
     }
     return why + " (re-check the PTE under the lock before acting on it)"
   }
 
+  /// The program whose step this is (nil for the hardware, the hypervisor, the scheduler,
+  /// an interrupt firing or an IPI).
+  static func programOf(_ step: TraceStep) -> Int? {
+    step.action.kind == .cpuStep ? step.action.cpu : nil
+  }
+
+  /// Who acted in a step, named as the kernel would: a program, a CPU's hardware (a CPU is
+  /// not its program), the hypervisor, the scheduler.
+  static func actor(_ p: Program, _ step: TraceStep) -> String {
+    let a = step.action
+    switch a.kind {
+    case .cpuStep, .interrupt: return cpuName(p, a.cpu)
+    case .hardwareAccess, .tlbEvict: return "\(p.spec.cpuNames[a.cpu])'s hardware"
+    case .shootdownIPI: return p.spec.cpuNames[a.cpu]
+    case .earlyFlush: return "the hypervisor"
+    case .contextSwitch: return "the scheduler on \(p.spec.cpuNames[a.cpu])"
+    }
+  }
+
+  /// How a step that applied a batch came to apply it, for the sentence (empty for a
+  /// program's own leave or flush).
+  static func flushedBy(_ step: TraceStep, _ p: Program) -> String {
+    switch step.action.kind {
+    case .earlyFlush: return " when the hypervisor flushed \(p.spec.cpuNames[step.action.cpu])'s batch early"
+    case .contextSwitch: return " when the context switch on \(p.spec.cpuNames[step.action.cpu]) flushed the batch"
+    default: return step.location.map { " when the batch was flushed (line \($0.start.line))" } ?? ""
+    }
+  }
+
   static func cpuName(_ p: Program, _ c: Int) -> String { p.spec.cpus[c].name }
+
+  /// The physical CPU whose hardware acted in a step (a `hardware` line, or a program's
+  /// `touch`), by name.
+  static func hardwareName(_ p: Program, _ step: TraceStep) -> String {
+    hardwareCPU(p, step).map { p.spec.cpuNames[$0] } ?? actor(p, step)
+  }
+
+  /// Whether a program step is at an instruction satisfying `test`.
+  static func isInstruction(_ p: Program, _ step: TraceStep, _ test: (Instruction) -> Bool) -> Bool {
+    guard let k = programOf(step) else { return false }
+    return test(p.instruction(cpu: k, pc: step.before.contexts[k].pc))
+  }
 
   /// The physical CPU a step happened on.
   static func hardwareCPU(_ p: Program, _ step: TraceStep) -> Int? {
@@ -95,11 +158,13 @@ enum Explanation {
     }
   }
 
-  /// The last step at which `cpu` released `lock` with its lazy batch still holding entries.
-  static func earlyUnlock(_ trace: Trace, _ p: Program, cpu: Int, lock: Int) -> TraceStep? {
+  /// The last step at which program `k` released `lock` with a lazy batch still holding
+  /// entries on the CPU it ran on.
+  static func earlyUnlock(_ trace: Trace, _ p: Program, program k: Int, lock: Int) -> TraceStep? {
     trace.steps.last { s in
-      s.action.kind == .cpuStep && s.action.cpu == cpu && s.before.lockHolder[lock] == cpu
-        && s.after.lockHolder[lock] == nil && !s.before.cpus[cpu].batch.isEmpty
+      guard programOf(s) == k, let hw = s.before.contexts[k].cpu else { return false }
+      return s.before.lockHolder[lock] == k && s.after.lockHolder[lock] == nil
+        && !s.before.cpus[hw].batch.isEmpty
     }
   }
 
@@ -120,7 +185,18 @@ enum Explanation {
     let writer = lastWrite(trace, pte: x, before: trace.steps.count - 1)
     let writerText = writer.map { "\(cpuName(p, $0.action.cpu)) had already written \(latest)\(line($0.location))" } ?? "its latest value is \(latest)"
     let isHardware = step.action.kind == .hardwareAccess || Trace.isTouch(p, step.action, s)
-    let reader = cpuName(p, step.action.cpu)
+    let reader = actor(p, step)
+    if let k = programOf(step), Trace.isTouch(p, step.action, s), let hw = s.contexts[k].cpu,
+      Trace.isTLBHit(p, step.action, s)
+    {
+      let cached = s.cpus[hw].tlb[x]
+      let own = writer.flatMap(programOf) == k
+      return "\(reader) used its TLB entry for pte \(names[x]) (\(cached))\(line(step.location)), "
+        + "but \(own ? "it had itself written \(latest)\(line(writer?.location))" : writerText) "
+        + "since that entry was cached, and nothing flushed \(p.spec.cpuNames[hw])'s TLB: the "
+        + "access went to the old translation (flush the local TLB when the mapping changes, as "
+        + "kunmap_atomic() does with __flush_tlb_one())"
+    }
     if isHardware {
       let seen = p.machine.config.mode == .shadow ? (s.shadow?[x] ?? s.mem[x]) : s.mem[x]
       if step.action.kind == .cpuStep, p.machine.config.isHandler(step.action.cpu), queued(s, by: step.action.cpu, pte: x) {
@@ -135,7 +211,7 @@ enum Explanation {
         return false
       }
       let reason = queued.map { "; the write is still queued in \(cpuName(p, $0))'s lazy batch, so the TLB flush\(line(flush?.location)) came before the update it was meant to follow" } ?? ""
-      return "\(reader)'s hardware walked pte \(names[x]) after a TLB flush and saw \(seen), but \(writerText)\(reason)"
+      return "\(hardwareName(p, step))'s hardware walked pte \(names[x]) after a TLB flush and saw \(seen), but \(writerText)\(reason)"
     }
     let seen: PTE = s.mem[x]
     if let here = s.contexts[step.action.cpu].cpu,
@@ -151,7 +227,7 @@ enum Explanation {
     let lockName = p.spec.ptlOf[x].map { p.spec.lockNames[$0] } ?? "its lock"
     if let w = queuedWriter(s, pte: x) {
       var why = "it is still queued in \(cpuName(p, w))'s lazy batch"
-      if let l = p.spec.ptlOf[x], let u = earlyUnlock(trace, p, cpu: w, lock: l) {
+      if let l = p.spec.ptlOf[x], let u = earlyUnlock(trace, p, program: w, lock: l) {
         why += " because \(cpuName(p, w)) released \(p.spec.lockNames[l])\(line(u.location)) before leaving lazy mode"
       }
       return "\(reader) read pte \(names[x]) under \(lockName) and saw \(seen), but \(writerText); \(why)"
@@ -178,7 +254,7 @@ enum Explanation {
       let setter = trace.steps.last { s in
         (s.action.kind == .hardwareAccess || Trace.isTouch(p, s.action, s.before)) && (s.after.mem[x].rawValue & ~s.before.mem[x].rawValue & lost) != 0
       }
-      let setterText = setter.map { "\(cpuName(p, $0.action.cpu))'s hardware set \(bitNames(lost)) on pte \(names[x])" } ?? "hardware set \(bitNames(lost)) on pte \(names[x])"
+      let setterText = setter.map { "\(hardwareName(p, $0))'s hardware set \(bitNames(lost)) on pte \(names[x])" } ?? "hardware set \(bitNames(lost)) on pte \(names[x])"
       let who: String
       let landed = a.cpus.indices.contains { c in a.cpus[c].batch.contains { $0.pte == x } && b.cpus[c].batch.allSatisfy { $0.pte != x } }
       switch step.action.kind {
@@ -186,9 +262,12 @@ enum Explanation {
       default:
         if landed {
           let queuedAt = trace.steps.last { $0.action.kind == .cpuStep && writtenPTE(p, $0) == x && $0.before.mem[x] == $0.after.mem[x] }
-          who = "the write queued\(line(queuedAt?.location)), applied when \(cpuName(p, step.action.cpu))'s batch was flushed\(line(step.location)),"
+          let flush = step.action.kind == .contextSwitch
+            ? "the context switch on \(p.spec.cpuNames[step.action.cpu]) flushed the batch"
+            : "\(actor(p, step))'s batch was flushed\(line(step.location))"
+          who = "the write queued\(line(queuedAt?.location)), applied when \(flush),"
         } else {
-          who = "\(cpuName(p, step.action.cpu))'s write\(line(step.location))"
+          who = "\(actor(p, step))'s write\(line(step.location))"
         }
       }
       if step.action.kind == .cpuStep, case .nativeClear = p.instruction(cpu: step.action.cpu, pc: a.contexts[step.action.cpu].pc) {
@@ -203,28 +282,101 @@ enum Explanation {
       }
       return "\(setterText), then \(who) stored \(b.mem[x]) over it: the \(bitNames(lost)) bit is lost because the writer computed its value from a plain read and never read the PTE atomically (use ptep_modify_prot_start/commit or an atomic read-modify-write)"
     }
+    if let x = readPTE(p, step), let hw = hardwareCPU(p, step), Trace.isTLBHit(p, step.action, a) {
+      let cached = a.cpus[hw].tlb[x]
+      let clean = trace.steps.last { programOf($0) != nil && writtenPTE(p, $0) == x && !$0.after.logical[x].isDirty }
+      let cleaner = clean.flatMap(programOf).map { cpuName(p, $0) } ?? "software"
+      return "\(hardwareName(p, step))'s hardware stored through its TLB entry for pte \(names[x]) "
+        + "(\(cached)), which is writable and dirty, so it did not set Dirty in the PTE; but "
+        + "\(cleaner) had made the PTE clean\(clean?.location.map { " at line \($0.start.line)" } ?? "") (\(a.mem[x])) without a TLB "
+        + "flush: the page is treated as clean and the store is lost (flush the TLB after clearing "
+        + "Dirty, as page_mkclean_one() does)"
+    }
     if p.machine.config.mode == .shadow, let x = readPTE(p, step) {
-      return "\(cpuName(p, step.action.cpu))'s hardware set \(bitNames(tracked & (PTE.hardwareBits))) through a stale shadow entry of pte \(names[x]) after the guest entry was changed to \(a.mem[x]): the hypervisor has nowhere to record it, so it is lost"
+      return "\(hardwareName(p, step))'s hardware set \(bitNames(tracked & (PTE.hardwareBits))) through a stale shadow entry of pte \(names[x]) after the guest entry was changed to \(a.mem[x]): the hypervisor has nowhere to record it, so it is lost"
     }
     return "a hardware-set dirty bit was overwritten by a write whose author never read it atomically"
   }
 
   static func deadlock(_ s: MachineSnapshot, _ p: Program) -> String {
     var waits: [String] = []
+    var lockWaiters = 0
+    var spinning = false
     for c in p.spec.cpus.indices {
-      let instr = p.instruction(cpu: c, pc: s.contexts[c].pc)
-      if case .spinLock(let l) = instr {
+      let pc = s.contexts[c].pc
+      switch p.instruction(cpu: c, pc: pc) {
+      case .end: continue
+      case .spinLock(let l):
         let holder = s.lockHolder[Int(l)].map { cpuName(p, $0) } ?? "nobody"
         waits.append("\(cpuName(p, c)) waits for \(p.spec.lockNames[Int(l)]) held by \(holder)")
+        lockWaiters += 1
+      case .flushTLBWait(let x):
+        let targets = s.cpus.indices.filter { s.cpus[$0].ipiPending[Int(x)] }
+        let why = targets.map { t in
+          let cpu = s.cpus[t]
+          let state = cpu.inIRQ.map { "is inside interrupt handler \(cpuName(p, $0))" }
+            ?? (cpu.irqsOff ? "has interrupts off" : "has not taken it")
+          return "\(p.spec.cpuNames[t]) \(state)"
+        }
+        waits.append("\(cpuName(p, c)) waits in flush_tlb_wait(\(p.spec.pteNames[Int(x)])) for "
+          + "the shootdown IPI it sent, but \(why.joined(separator: " and ")), so it cannot take it")
+      default:
+        guard p.machine.config.isHandler(c) ? s.contexts[c].cpu != nil : true,
+          let loop = p.loops.last(where: { $0.cpu == c && $0.pcs.contains(pc) })
+        else { continue }
+        spinning = true
+        waits.append("\(cpuName(p, c)) spins in its loop\(line(loop.source)) and nothing it "
+          + "looks at can change")
       }
     }
     if waits.isEmpty { return "some program has not finished and no program can move" }
+    if spinning {
+      return waits.joined(separator: ", and ") + ": nobody can make progress (a busy-wait that "
+        + "can never succeed: the waker needs something the waiter holds)"
+    }
     var holders: [Int] = []
     for c in p.spec.cpus.indices {
       if case .spinLock(let l) = p.instruction(cpu: c, pc: s.contexts[c].pc), let h = s.lockHolder[Int(l)] { holders.append(h == c ? -1 : h) }
     }
-    let why = holders.contains(-1) ? "a program spins on a lock it already holds" : (waits.count > 1 ? "the locks are taken in opposite orders" : "the lock's holder cannot release it")
+    let why: String
+    if lockWaiters < waits.count {
+      why = "a CPU spinning with interrupts off cannot take the shootdown IPI it is waited for"
+    } else {
+      why = holders.contains(-1) ? "a program spins on a lock it already holds" : (waits.count > 1 ? "the locks are taken in opposite orders" : "the lock's holder cannot release it")
+    }
     return waits.joined(separator: ", and ") + ": nobody can move (\(why))"
+  }
+
+  /// `terminates`: who never finishes in the repeating cycle, and what each is doing there.
+  static func terminates(_ trace: Trace, _ p: Program) -> String {
+    guard let start = trace.cycleStart, start < trace.steps.count || start > 0 else {
+      return "some program never finishes"
+    }
+    let at = start == 0 ? trace.initial : trace.steps[start - 1].after
+    let cycle = trace.steps[start...]
+    var never: [String] = []
+    var doing: [String] = []
+    for c in p.spec.cpus.indices {
+      let pc = at.contexts[c].pc
+      if case .end = p.instruction(cpu: c, pc: pc) { continue }
+      if p.machine.config.isHandler(c), at.contexts[c].cpu == nil { continue }
+      never.append(cpuName(p, c))
+      if cycle.contains(where: { programOf($0) == c }) {
+        let lines = Set(cycle.filter { programOf($0) == c }.compactMap { $0.location?.start.line })
+        let loop = p.loops.first { $0.cpu == c && $0.pcs.contains(pc) }
+        let text = lines.sorted().map(String.init).joined(separator: ", ")
+        doing.append("\(cpuName(p, c)) keeps repeating \(loop.map { "its loop\(line($0.source))" } ?? "the same steps")"
+          + (lines.isEmpty ? "" : " (line\(lines.count == 1 ? "" : "s") \(text))"))
+      } else if case .spinLock(let l) = p.instruction(cpu: c, pc: pc) {
+        let holder = at.lockHolder[Int(l)].map { cpuName(p, $0) } ?? "nobody"
+        doing.append("\(cpuName(p, c)) waits for \(p.spec.lockNames[Int(l)]) held by \(holder)")
+      } else {
+        doing.append("\(cpuName(p, c)) cannot move")
+      }
+    }
+    let who = never.count == 1 ? "\(never[0]) never finishes" : "\(never.joined(separator: " and ")) never finish"
+    return "\(who): a fair scheduler can repeat the cycle from step \(start + 1) forever, in which "
+      + doing.joined(separator: ", and ") + " (a wait that can never end)"
   }
 
   static func lazyNesting(_ step: TraceStep, _ p: Program) -> String {
@@ -261,7 +413,6 @@ enum Explanation {
 
   static func staleTLB(_ step: TraceStep, _ trace: Trace, _ p: Program) -> String {
     let names = p.spec.pteNames
-    let c = step.action.cpu
     guard let x = readPTE(p, step) else { return "a CPU used a stale TLB entry" }
     if !p.machine.config.pgdOf.isEmpty, let g = p.machine.config.pgdOf[x], let hw = hardwareCPU(p, step),
       step.before.pgdCache[hw][g] != step.before.pgd[g]
@@ -274,13 +425,28 @@ enum Explanation {
     let cached = step.before.cpus[hw].tlb[x]
     let index = trace.steps.count - 1
     let change = trace.steps[..<index].last { $0.action.kind == .cpuStep && writtenPTE(p, $0) == x }
-    var why = "\(cpuName(p, c)) still used its TLB entry for pte \(names[x]) (\(cached))"
+    let user = step.action.kind == .cpuStep ? actor(p, step) : p.spec.cpuNames[hw]
+    var why = "\(user) still used its TLB entry for pte \(names[x]) (\(cached))"
     if let change {
       why += " after \(cpuName(p, change.action.cpu)) changed the PTE to \(change.after.logical[x])\(line(change.location))"
       if let l = p.spec.ptlOf[x], let unlock = trace.steps[..<index].last(where: { s in
         s.action.kind == .cpuStep && s.before.lockHolder[l] == change.action.cpu && s.after.lockHolder[l] == nil
       }) {
         why += " and released \(p.spec.lockNames[l])\(line(unlock.location)) before the TLB flush completed"
+      }
+      // A shootdown started before the change and waited for after it covers nothing.
+      let k = change.action.cpu
+      if let started = trace.steps[..<index].last(where: { s in
+        programOf(s) == k && isInstruction(p, s) { if case .flushTLBStart(let f) = $0 { return Int(f) == x } else { return false } }
+      }), let waited = trace.steps[..<index].last(where: { s in
+        programOf(s) == k && isInstruction(p, s) { if case .flushTLBWait(let f) = $0 { return Int(f) == x } else { return false } }
+      }), let si = trace.steps.firstIndex(where: { $0.location == started.location && programOf($0) == k }),
+        let ci = trace.steps.firstIndex(where: { $0.location == change.location && programOf($0) == k }), si < ci
+      {
+        return why + ": \(cpuName(p, k)) waited for its shootdown\(line(waited.location)), but it had "
+          + "started it\(line(started.location)) before changing the PTE, and "
+          + "\(p.spec.cpuNames[hw]) cached the old translation again after taking its IPI, so the "
+          + "wait guarantees nothing for it (start the shootdown after the PTE changes)"
       }
     }
     return why + ": the next holder of the lock may already have freed or reused the page (flush the TLB before dropping the lock, as eb66ae030829 does for mremap)"
@@ -303,11 +469,17 @@ enum Explanation {
     let c = step.action.cpu
     let name = cpuName(p, c)
     let a = step.before.contexts[c], b = step.after.contexts[c]
-    let queued = a.cpu.map { step.before.cpus[$0].batch.count } ?? 0
+    let queuedCount = a.cpu.map { step.before.cpus[$0].batch.count } ?? 0
     if step.action.kind == .cpuStep {
       switch p.instruction(cpu: c, pc: a.pc) {
       case .spinUnlock(let l):
-        return "\(name) released \(p.spec.lockNames[Int(l)])\(line(step.location)), which it entered lazy mode under, while its batch still held \(queued) queued \(queued == 1 ? "update" : "updates"): other CPUs can now race ahead of them"
+        let lazyLocks = a.cpu.map { step.before.cpus[$0].lazyLocks } ?? 0
+        let enteredUnder = step.before.isLazy(context: c, perTask: p.machine.config.lazyPerTask)
+          && (p.machine.config.lazyPerTask || lazyLocks & (1 << UInt64(l)) != 0)
+        if !enteredUnder, let x = p.spec.ptlOf.indices.first(where: { p.spec.ptlOf[$0] == Int(l) && queued(step.before, by: c, pte: $0) }) {
+          return "\(name) released \(p.spec.lockNames[Int(l)])\(line(step.location)) while its write of pte \(p.spec.pteNames[x]) was still queued in its lazy batch: the lazy section must sit inside the ptl (leave lazy mode before the unlock, whichever came first), or other CPUs can race ahead of the update"
+        }
+        return "\(name) released \(p.spec.lockNames[Int(l)])\(line(step.location)), which it entered lazy mode under, while its batch still held \(queuedCount) queued \(queuedCount == 1 ? "update" : "updates"): other CPUs can now race ahead of them"
       default: break
       }
       if step.after.isLazy(context: c, perTask: p.machine.config.lazyPerTask), case .end = p.instruction(cpu: c, pc: b.pc) {

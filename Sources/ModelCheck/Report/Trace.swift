@@ -76,8 +76,20 @@ public struct Trace: Sendable {
   }
 
   static func isTouch(_ program: Program, _ action: Action, _ s: MachineSnapshot) -> Bool {
+    guard action.kind == .cpuStep else { return false }
     if case .touch = program.instruction(cpu: action.cpu, pc: s.contexts[action.cpu].pc) { return true }
     return false
+  }
+
+  /// Whether a hardware access (a `hardware` action or a `touch`) hits the TLB in `s`.
+  static func isTLBHit(_ program: Program, _ action: Action, _ s: MachineSnapshot) -> Bool {
+    let p = action.kind == .hardwareAccess ? action.pte : touchedPTE(program, action, s)
+    guard let p else { return false }
+    let hw = action.kind == .hardwareAccess ? action.cpu : s.contexts[action.cpu].cpu
+    guard let hw else { return false }
+    let cached = s.cpus[hw].tlb[p]
+    let write = action.kind == .hardwareAccess ? action.arg == 1 : touchIsWrite(program, action, s)
+    return cached.isPresent && (!write || (cached.isWritable && cached.isDirty))
   }
 
   static func describe(_ program: Program, _ action: Action, _ s: MachineSnapshot) -> (String, String, SourceRange?) {
@@ -134,11 +146,13 @@ public struct Trace: Sendable {
   }
 
   static func touchedPTE(_ program: Program, _ action: Action, _ s: MachineSnapshot) -> Int? {
+    guard action.kind == .cpuStep else { return nil }
     if case .touch(_, let p, _) = program.instruction(cpu: action.cpu, pc: s.contexts[action.cpu].pc) { return Int(p) }
     return nil
   }
 
   static func touchIsWrite(_ program: Program, _ action: Action, _ s: MachineSnapshot) -> Bool {
+    guard action.kind == .cpuStep else { return false }
     if case .touch(_, _, let k) = program.instruction(cpu: action.cpu, pc: s.contexts[action.cpu].pc) { return k == .write }
     return false
   }

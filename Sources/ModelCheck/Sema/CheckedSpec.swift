@@ -12,6 +12,7 @@ public enum PropertyKind: Int, Sendable, CaseIterable, Comparable {
   case noSleepInAtomic = 7
   case noStaleTLB = 8
   case noPTLeak = 9
+  case terminates = 10
 
   public var name: String {
     switch self {
@@ -25,6 +26,7 @@ public enum PropertyKind: Int, Sendable, CaseIterable, Comparable {
     case .noSleepInAtomic: return "no_sleep_in_atomic"
     case .noStaleTLB: return "no_stale_tlb"
     case .noPTLeak: return "no_pt_leak"
+    case .terminates: return "terminates"
     }
   }
 
@@ -35,6 +37,9 @@ public enum PropertyKind: Int, Sendable, CaseIterable, Comparable {
 
   /// Checked when a spec has no `check` line (`lazy_balanced` is opt-in).
   public static let defaults: [PropertyKind] = [.noStaleRead, .cmpxchgTerminates, .noLostDirty, .deadlockFree]
+
+  /// Decided on the explored graph after a complete exploration, not on a step or a state.
+  public var isGraphProperty: Bool { self == .cmpxchgTerminates || self == .terminates }
 
   public var bit: UInt16 { 1 << UInt16(rawValue) }
   public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }

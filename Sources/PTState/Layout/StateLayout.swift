@@ -13,6 +13,12 @@ public struct StateLayout: Sendable {
   public private(set) var unowned: [Field] = []  // ghost: A/D set by hardware, not yet read atomically
   public private(set) var tlbFlushed: [Field] = []  // ghost: a TLB flush was issued after the last write
   public private(set) var lastWriter: [Field] = []  // ghost: 0 = initial, k + 1 = program k issued the latest write
+  /// Ghost (with `no_lost_update`): the latest software write of the PTE was blind (its
+  /// writer had not looked at the PTE since its own last write, or ever).
+  public private(set) var lastWriteBlind: [Field] = []
+  /// Ghost (with `flush_tlb_start`): the shootdown in flight for the PTE was started after
+  /// its latest software write, so waiting for it completes a flush that covers that write.
+  public private(set) var shootdownCovers: [Field] = []
 
   // Per lock.
   public private(set) var lockHolder: [Field] = []  // 0 = free, k + 1 = held by program k
@@ -86,8 +92,10 @@ public struct StateLayout: Sendable {
     for _ in config.initialPGDs { pgd.append(allocate(8)) }
     for _ in config.initialPGDs { pgdExposed.append(config.tracksStaleTLB ? allocate(1) : .absent) }
     for _ in 0..<config.ptPageCount { ptPage.append(allocate(2)) }
-    let writerBits = config.tracksLostUpdates ? bitsToHold(config.contextCount + 1) : 0
+    let writerBits = config.tracksLastWriter ? bitsToHold(config.contextCount + 1) : 0
     for _ in 0..<pteCount { lastWriter.append(allocate(writerBits)) }
+    for _ in 0..<pteCount { lastWriteBlind.append(config.tracksLostUpdates ? allocate(1) : .absent) }
+    for _ in 0..<pteCount { shootdownCovers.append(config.usesAsyncShootdown ? allocate(1) : .absent) }
     let holderBits = bitsToHold(config.contextCount + 1)
     for _ in 0..<config.lockCount { lockHolder.append(allocate(holderBits)) }
 
@@ -146,7 +154,8 @@ public struct StateLayout: Sendable {
   /// Bits actually used (for the statistics line).
   public var usedBits: Int {
     var total = 0
-    for f in mem + shadow + logical + unowned + tlbFlushed + flushOwed + exposed + lastWriter + lockHolder + pc
+    for f in mem + shadow + logical + unowned + tlbFlushed + flushOwed + exposed + lastWriter
+      + lastWriteBlind + shootdownCovers + lockHolder + pc
       + registers + lazy + lazyLocks + batchCount + batchEntries + runsMM + enableCount + pauseCount
       + preemptCount + pgd + pgdExposed + ptPage + taskLazy + taskLazyLocks + tif + fired + current + inIRQ
       + irqsOff

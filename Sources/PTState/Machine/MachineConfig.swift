@@ -23,6 +23,11 @@ public struct MachineConfig: Sendable {
   public var initialPTEs: [PTE]
   /// Whether `no_lost_update` is checked (only then are its ghost fields allotted).
   public var tracksLostUpdates: Bool = false
+  /// Whether `no_stale_read` judges a program's own TLB hits (it is checked and some program
+  /// `touch`es a PTE): a program that issued the latest write of a PTE is entitled to it.
+  public var tracksOwnTLBUse: Bool = false
+  /// The latest writer of each PTE is kept (for `no_lost_update` or own TLB use).
+  public var tracksLastWriter: Bool { tracksLostUpdates || tracksOwnTLBUse }
   /// CPUs that run the mm at the start, when the spec tracks mm_users (nil: it does not,
   /// and every CPU's hardware may always act).
   public var initialMMUsers: [Int]? = nil

@@ -12,14 +12,7 @@ extension Machine {
     let tlbField = layout.tlb[cpu][p]
     let cached = s.pte(tlbField)
     if cached.isPresent, kind == .read || (cached.isWritable && cached.isDirty) {
-      // A TLB hit: no walk. Using a translation the PTE no longer grants, after its lock
-      // was released and before the flush completed, is a stale TLB use.
-      if s[layout.exposed[p]] != 0 {
-        let now = s.pte(layout.logical[p])
-        if !now.isPresent || now.pfn != cached.pfn || (kind == .write && !now.isWritable) {
-          events.insert(.staleTLB)
-        }
-      }
+      tlbHit(s, cpu: cpu, task: task, pte: p, cached: cached, kind: kind, byProgram: byProgram, &events)
       return true
     }
 
@@ -57,6 +50,35 @@ extension Machine {
     }
     s[tlbField] = UInt64(now)
     return true
+  }
+
+  /// A TLB hit: no walk, nothing changes, but the translation used may be out of date.
+  /// - `no_stale_tlb`: the PTE no longer grants it, its lock was released, and the flush has
+  ///   not completed.
+  /// - `no_stale_read`: the CPU's own code uses a translation the PTE no longer grants while
+  ///   it is entitled to the latest value: it holds the ptl, has a write of the PTE queued,
+  ///   or issued the latest write itself (kunmap_atomic() without the local flush, then a
+  ///   kmap_atomic() of another page in the same slot).
+  /// - `no_lost_dirty`: a store through a writable, dirty entry while the PTE maps the same
+  ///   page clean: the hardware does not set Dirty again, so the page is treated as clean
+  ///   (Dirty cleared without a flush, as page_mkclean_one() must not do).
+  @inlinable func tlbHit(
+    _ s: PackedState, cpu: Int, task: Int?, pte p: Int, cached: PTE, kind: AccessKind,
+    byProgram: Bool, _ events: inout Events
+  ) {
+    let now = s.pte(layout.logical[p])
+    let granted = now.isPresent && now.pfn == cached.pfn && (kind == .read || now.isWritable)
+    if !granted, s[layout.exposed[p]] != 0 { events.insert(.staleTLB) }
+    if !granted, byProgram, config.tracksOwnTLBUse {
+      let me = task ?? cpu
+      if s[layout.lastWriter[p]] == UInt64(me + 1) || isEntitledRead(s, cpu: cpu, task: task, pte: p) {
+        events.insert(.staleRead)
+      }
+    }
+    if kind == .write {
+      let h = hardwareVisible(s, p)
+      if h.isPresent, h.pfn == cached.pfn, !h.isDirty { events.insert(.lostDirty) }
+    }
   }
 
   @inlinable func recordHardwareBits(_ s: PackedState, pte p: Int, _ added: UInt8) {

@@ -10,21 +10,37 @@ extension Machine {
     return true
   }
 
-  /// `spin_unlock(l)`. Releasing the lock lazy mode was entered under while the batch
-  /// still holds entries breaks the founding rule (`lazy_balanced`).
-  @inlinable public func spinUnlock(_ s: PackedState, cpu: Int, task: Int? = nil, lock l: Int, _ events: inout Events) {
+  /// `spin_unlock(l)`. Releasing a lock while a write of a PTE it protects is still queued
+  /// breaks the founding rule (`lazy_balanced`): the lazy section must sit inside the ptl,
+  /// whichever was entered first. So does releasing the lock lazy mode was entered under
+  /// while the batch still holds entries.
+  @inlinable public func spinUnlock(
+    _ s: PackedState, cpu: Int, task: Int? = nil, lock l: Int, _ events: inout Events
+  ) {
     let f = layout.lockHolder[l]
-    guard s[f] == UInt64((task ?? cpu) + 1) else {
+    let me = task ?? cpu
+    guard s[f] == UInt64(me + 1) else {
       events.insert(.unlockNotHeld)
       return
     }
-    if let lazy = lazyFields(s, cpu: cpu, task: task ?? cpu), s[lazy.flag] != 0, s[layout.batchCount[cpu]] != 0,
-      s[lazy.locks] & (1 << UInt64(l)) != 0
-    {
-      events.insert(.lazyUnbalanced)
-    }
+    if releasesQueuedWrite(s, cpu: cpu, task: me, lock: l) { events.insert(.lazyUnbalanced) }
     exposeOwedFlushes(s, lock: l)
     exposeStalePGDs(s, lock: l)
     s[f] = 0
+  }
+
+  /// Whether releasing `l` now leaves an update behind it in a batch: `task` has a write
+  /// queued of a PTE that `l` protects, or `l` was held at the enter of the lazy section
+  /// whose batch is not empty.
+  @inlinable func releasesQueuedWrite(_ s: PackedState, cpu: Int, task: Int, lock l: Int) -> Bool {
+    if let lazy = lazyFields(s, cpu: cpu, task: task), s[lazy.flag] != 0,
+      s[layout.batchCount[cpu]] != 0, s[lazy.locks] & (1 << UInt64(l)) != 0
+    {
+      return true
+    }
+    for p in 0..<config.pteCount where config.ptlOf[p] == l {
+      if hasQueuedWrite(s, task: task, pte: p) { return true }
+    }
+    return false
   }
 }

@@ -8,21 +8,43 @@ extension Machine {
   // MARK: Writes
 
   /// Software issues a write: the logical value becomes `v` (even if the write is queued),
-  /// and any earlier TLB flush no longer covers it. With `no_lost_update`: a writer whose
-  /// last look at the PTE is no longer current loses someone's update; every other CPU
-  /// that has looked at the PTE now has a stale view of it.
-  @inlinable func issueWrite(_ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, value v: PTE, _ events: inout Events) {
+  /// and no earlier TLB flush, finished or in flight, covers it any more.
+  /// With `no_lost_update`: a writer whose last look at the PTE is no longer current loses
+  /// someone's update, and so does a blind writer (one that never looked) over another
+  /// program's blind write: both claimed the PTE without looking (see `isBlindConflict`).
+  /// Every other program's view of the PTE is stale afterwards.
+  @inlinable func issueWrite(
+    _ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, value v: PTE, _ events: inout Events
+  ) {
     noteDowngrade(s, pte: p, from: s.pte(layout.logical[p]), to: v)
     s[layout.logical[p]] = UInt64(v.rawValue)
     s[layout.tlbFlushed[p]] = 0
-    guard config.tracksLostUpdates else { return }
-    if s[layout.view[task ?? cpu][p]] == 3 { events.insert(.lostUpdate) }
+    s[layout.shootdownCovers[p]] = 0
     let me = task ?? cpu
+    guard config.tracksLastWriter else { return }
+    defer { s[layout.lastWriter[p]] = UInt64(me + 1) }
+    guard config.tracksLostUpdates else { return }
+    let myView = s[layout.view[me][p]]
+    if myView == 3 || isBlindConflict(s, writer: me, view: myView, pte: p) {
+      events.insert(.lostUpdate)
+    }
+    s[layout.lastWriteBlind[p]] = myView == 0 ? 1 : 0
     for k in 0..<config.contextCount {
       let f = layout.view[k][p]
       s[f] = k == me ? 1 : (s[f] == 0 ? 0 : 3)
     }
-    s[layout.lastWriter[p]] = UInt64(me + 1)
+  }
+
+  /// A blind write (`view` none: the writer never looked at the PTE) over the latest write of
+  /// the PTE when that write was another program's and blind too. Two programs that install
+  /// a PTE without looking at it both claim it, and whichever lands second overwrites the
+  /// other's mapping (two fault handlers without the pte_none() re-check). A blind write over
+  /// a write that looked first is the installer's by intent (remap_pte_range() states it with
+  /// BUG_ON(!pte_none(*pte)), the exclusion coming from mmap_lock), so it is not flagged.
+  @inlinable func isBlindConflict(_ s: PackedState, writer me: Int, view: UInt64, pte p: Int) -> Bool {
+    guard view == 0, s[layout.lastWriteBlind[p]] != 0 else { return false }
+    let last = s[layout.lastWriter[p]]
+    return last != 0 && last != UInt64(me + 1)
   }
 
   /// With `no_lost_update`: CPU `cpu` has looked at `p` and seen `seen`.

@@ -29,27 +29,40 @@ extension Machine {
   }
 
   /// `flush_tlb_start(p)`: the issuing CPU drops its own entry and sends an IPI to every
-  /// other CPU whose TLB may hold `p`; they act on it later (`handleShootdownIPI`).
+  /// other CPU whose TLB may hold `p`; they act on it later (`handleShootdownIPI`). The
+  /// shootdown covers the writes of `p` issued so far, not the ones issued after it.
   @inlinable public func flushTLBStart(_ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int) {
     s[layout.tlb[cpu][p]] = 0
+    s[layout.shootdownCovers[p]] = 1
     for c in 0..<config.cpuCount where c != cpu && layout.ipiPending[c][p].width > 0 {
       s[layout.ipiPending[c][p]] = 1
     }
   }
 
-  /// A CPU handles a shootdown IPI for `p`: drops its entry. False when none is pending.
+  /// A CPU handles a shootdown IPI for `p`: drops its entry. An IPI is an interrupt, so it
+  /// is taken only while the CPU has interrupts on and is not running a handler. False when
+  /// none is pending or the CPU cannot take it now.
   @inlinable public func handleShootdownIPI(_ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int) -> Bool {
-    guard s[layout.ipiPending[cpu][p]] != 0 else { return false }
+    guard s[layout.ipiPending[cpu][p]] != 0, s[layout.irqsOff[cpu]] == 0, s[layout.inIRQ[cpu]] == 0
+    else { return false }
     s[layout.ipiPending[cpu][p]] = 0
     s[layout.tlb[cpu][p]] = 0
     return true
   }
 
-  /// `flush_tlb_wait(p)`: enabled once every CPU has handled its IPI; then the flush has
-  /// completed. Returns false while some CPU has not.
+  /// `flush_tlb_wait(p)`: enabled once every CPU has handled its IPI. Waiting flushes
+  /// nothing itself: each CPU dropped its entry when it handled the IPI, and an entry it
+  /// cached again after that is still there. The flush is complete (the ghost state says no
+  /// flush is owed) only if no write of `p` was issued after `flush_tlb_start(p)`.
+  /// Returns false while some CPU has not handled its IPI.
   @inlinable public func flushTLBWait(_ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int) -> Bool {
     for c in 0..<config.cpuCount where s[layout.ipiPending[c][p]] != 0 { return false }
-    completeFlush(s, pte: p)
+    if s[layout.shootdownCovers[p]] != 0 {
+      s[layout.tlbFlushed[p]] = 1
+      s[layout.flushOwed[p]] = 0
+      s[layout.exposed[p]] = 0
+    }
+    s[layout.shootdownCovers[p]] = 0
     return true
   }
 
