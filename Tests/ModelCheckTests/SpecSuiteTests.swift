@@ -35,6 +35,46 @@ import Testing
     "pt-lifetime/pgd-free-without-mop-up.spec": [.noPTLeak: (8, false)],
     "nesting/set-ptes-flag-hooks.spec": [.lazyNesting: (4, false)],
     "full-mm-teardown/zap-live-mm-shadow.spec": [.noLostDirty: (4, false)],
+    "regress/blind-installs-under-ptl.spec": [.noLostUpdate: (5, false)],
+    "regress/busy-wait-holding-lock.spec": [.deadlockFree: (1, false), .terminates: (2, true)],
+    "regress/clean-without-tlb-flush.spec": [.noLostDirty: (4, false)],
+    "regress/enter-before-lock.spec": [.lazyBalanced: (4, false)],
+    "regress/ipi-target-in-handler.spec": [.deadlockFree: (3, false)],
+    "regress/ipi-target-irqs-off.spec": [.deadlockFree: (3, false)],
+    "regress/kmap-slot-reused-without-flush.spec": [.noStaleRead: (5, false)],
+    "regress/outer-loop-retry-livelock.spec": [.cmpxchgTerminates: (9, true)],
+    "regress/shootdown-started-before-clear.spec": [.noStaleTLB: (8, false)],
+    "regress/why-bare-cpu-hardware-lost-dirty.spec": [.noLostDirty: (4, false)],
+    "regress/why-lost-dirty-context-switch.spec": [.noLostDirty: (6, false)],
+    "regress/why-lost-dirty-setter-bare-cpu.spec": [.noLostDirty: (3, false)],
+    "regress/why-lost-update-early-flush.spec": [.noLostUpdate: (8, false)],
+    "regress/why-shadow-lost-dirty-bare-cpu.spec": [.noLostDirty: (3, false)],
+    "regress/why-stale-read-walk-bare-cpu.spec": [.noStaleRead: (5, false)],
+    "regress/why-stale-tlb-bare-cpu-before-program.spec": [.noStaleTLB: (7, false)],
+    "regress/why-stale-tlb-bare-cpu-first.spec": [.noStaleTLB: (4, false)],
+    "regress/why-stale-tlb-bare-cpu.spec": [.noStaleTLB: (4, false)],
+  ]
+
+  /// The start of the `why:` sentence of regression specs whose explanation once named the
+  /// wrong actor or trapped: the actor must be the right one (a CPU's hardware is not its
+  /// program; a physical CPU is not the program with the same index).
+  static let whyStarts: [String: String] = [
+    "regress/why-bare-cpu-hardware-lost-dirty.spec": "cpu1's hardware set dirty on pte a",
+    "regress/why-lost-dirty-setter-bare-cpu.spec": "b's hardware set dirty on pte a",
+    "regress/why-lost-dirty-context-switch.spec": "b0's hardware set dirty on pte a",
+    "regress/why-lost-update-early-flush.spec": "t0's batched write to pte a (line 19)",
+    "regress/why-shadow-lost-dirty-bare-cpu.spec": "b's hardware set dirty through a stale shadow",
+    "regress/why-stale-read-walk-bare-cpu.spec": "b's hardware walked pte a after a TLB flush",
+    "regress/why-stale-tlb-bare-cpu.spec": "b still used its TLB entry for pte a",
+    "regress/why-stale-tlb-bare-cpu-first.spec": "b still used its TLB entry for pte a",
+    "regress/why-stale-tlb-bare-cpu-before-program.spec": "cpu1 still used its TLB entry for pte old",
+    "regress/ipi-target-irqs-off.spec": "cpu0 waits in flush_tlb_wait(a) for the shootdown IPI",
+    "regress/ipi-target-in-handler.spec": "cpu0 waits in flush_tlb_wait(a) for the shootdown IPI",
+    "regress/blind-installs-under-ptl.spec": "cpu1 wrote pte a (line 19) without looking at it",
+    "regress/enter-before-lock.spec": "cpu0 released ptl (line 16) while its write of pte a",
+    "regress/kmap-slot-reused-without-flush.spec": "cpu0 used its TLB entry for pte kmap",
+    "regress/clean-without-tlb-flush.spec": "cpu1's hardware stored through its TLB entry",
+    "regress/shootdown-started-before-clear.spec": "cpu1 still used its TLB entry for pte a",
   ]
 
   @Test("the suite finds the specs") func suiteIsNotEmpty() {
@@ -61,6 +101,9 @@ import Testing
       // Every counterexample explains itself in one sentence.
       let why = Explanation.why(kind, Trace(program: program, counterexample: c), program)
       #expect(!why.isEmpty && !why.contains("\n"))
+      if let start = Self.whyStarts[relative], kind != .terminates {
+        #expect(why.hasPrefix(start), "why: \(why)")
+      }
     }
   }
 

@@ -45,11 +45,12 @@ enum Explanation {
         programOf($0).map { $0 != w } ?? false && writtenPTE(p, $0) == x
       }
       var why = "\(me)'s batched write to pte \(names[x])\(line(queued?.location)) landed as "
-        + "\(step.after.mem[x])\(flushedBy(step, p))"
+        + "\(step.after.mem[x])"
       if let newer, let k = programOf(newer) {
         why += " over \(cpuName(p, k))'s newer write of \(newer.after.logical[x])"
-          + "\(line(newer.location)), which is lost"
+          + "\(line(newer.location)), which is lost,"
       }
+      why += flushedBy(step, p)
       if let l = p.spec.ptlOf[x], let u = earlyUnlock(trace, p, program: w, lock: l) {
         why += ": \(me) released \(p.spec.lockNames[l])\(line(u.location)) before its batch was flushed"
       }
@@ -107,7 +108,7 @@ enum Explanation {
     switch step.action.kind {
     case .earlyFlush: return " when the hypervisor flushed \(p.spec.cpuNames[step.action.cpu])'s batch early"
     case .contextSwitch: return " when the context switch on \(p.spec.cpuNames[step.action.cpu]) flushed the batch"
-    default: return step.location.map { " when the batch was flushed (line \($0.start.line))" } ?? ""
+    default: return step.location.map { " when the batch was flushed at line \($0.start.line)" } ?? ""
     }
   }
 
@@ -365,8 +366,9 @@ enum Explanation {
         let lines = Set(cycle.filter { programOf($0) == c }.compactMap { $0.location?.start.line })
         let loop = p.loops.first { $0.cpu == c && $0.pcs.contains(pc) }
         let text = lines.sorted().map(String.init).joined(separator: ", ")
-        doing.append("\(cpuName(p, c)) keeps repeating \(loop.map { "its loop\(line($0.source))" } ?? "the same steps")"
-          + (lines.isEmpty ? "" : " (line\(lines.count == 1 ? "" : "s") \(text))"))
+        let what = loop.map { "its loop at line \($0.source.start.line)" } ?? "the same steps"
+        doing.append("\(cpuName(p, c)) keeps repeating \(what)"
+          + (lines.isEmpty ? "" : " (line\(lines.count == 1 ? "" : "s") \(text) in the cycle)"))
       } else if case .spinLock(let l) = p.instruction(cpu: c, pc: pc) {
         let holder = at.lockHolder[Int(l)].map { cpuName(p, $0) } ?? "nobody"
         doing.append("\(cpuName(p, c)) waits for \(p.spec.lockNames[Int(l)]) held by \(holder)")
