@@ -53,6 +53,11 @@ import Testing
     "regress/why-stale-tlb-bare-cpu-before-program.spec": [.noStaleTLB: (7, false)],
     "regress/why-stale-tlb-bare-cpu-first.spec": [.noStaleTLB: (4, false)],
     "regress/why-stale-tlb-bare-cpu.spec": [.noStaleTLB: (4, false)],
+    "semantics/deadlock-with-hardware.spec": [.deadlockFree: (2, false)],
+    "semantics/ends-in-lazy-mode.spec": [.lazyBalanced: (4, false)],
+    "semantics/self-loop-livelock.spec": [.cmpxchgTerminates: (2, true)],
+    "semantics/shadow-walk-stale.spec": [.noStaleRead: (4, false)],
+    "semantics/walk-after-remote-flush.spec": [.noStaleRead: (4, false)],
   ]
 
   /// The start of the `why:` sentence of regression specs whose explanation once named the
@@ -75,6 +80,9 @@ import Testing
     "regress/kmap-slot-reused-without-flush.spec": "cpu0 used its TLB entry for pte kmap",
     "regress/clean-without-tlb-flush.spec": "cpu1's hardware stored through its TLB entry",
     "regress/shootdown-started-before-clear.spec": "cpu1 still used its TLB entry for pte a",
+    "semantics/ends-in-lazy-mode.spec": "cpu0's program ends in lazy mode",
+    "semantics/self-loop-livelock.spec": "cpu0's cmpxchg loop (line 12) can fail forever: in the repeating cycle nothing changes",
+    "semantics/shadow-walk-stale.spec": "cpu1's hardware walked pte a after a TLB flush",
   ]
 
   @Test("the suite finds the specs") func suiteIsNotEmpty() {
@@ -113,6 +121,15 @@ import Testing
     let result = try check(try String(contentsOfFile: path, encoding: .utf8))
     let details = try #require(result.result(.cmpxchgTerminates)).details
     #expect(details.contains { $0.contains("at most 1 retry (2 attempts)") })
+  }
+
+  @Test("a retry loop that only an unfair scheduler keeps going passes, and says so")
+  func unfairOnly() throws {
+    let path = packageRoot.appendingPathComponent("Specs/semantics/unfair-retry-only.spec").path
+    let result = try check(try String(contentsOfFile: path, encoding: .utf8))
+    let details = try #require(result.result(.cmpxchgTerminates)).details
+    #expect(result.status(.cmpxchgTerminates) == .pass)
+    #expect(details.contains { $0.contains("unbounded retries, but only under an unfair scheduler") })
   }
 
   @Test("the Xen loop under page_lock reports at most 2 retries (3 attempts)")

@@ -211,7 +211,9 @@ enum Explanation {
         if step.action.kind == .cpuStep, case .flushTLB(let f) = p.instruction(cpu: step.action.cpu, pc: step.before.contexts[step.action.cpu].pc) { return Int(f) == x }
         return false
       }
-      let reason = queued.map { "; the write is still queued in \(cpuName(p, $0))'s lazy batch, so the TLB flush\(line(flush?.location)) came before the update it was meant to follow" } ?? ""
+      let what = p.machine.config.mode == .shadow
+        ? "the hypervisor's sync of the shadow entry is" : "the write is"
+      let reason = queued.map { "; \(what) still queued in \(cpuName(p, $0))'s lazy batch, so the TLB flush\(line(flush?.location)) came before the update it was meant to follow" } ?? ""
       return "\(hardwareName(p, step))'s hardware walked pte \(names[x]) after a TLB flush and saw \(seen), but \(writerText)\(reason)"
     }
     let seen: PTE = s.mem[x]
@@ -474,7 +476,8 @@ enum Explanation {
     let queuedCount = a.cpu.map { step.before.cpus[$0].batch.count } ?? 0
     if step.action.kind == .cpuStep {
       switch p.instruction(cpu: c, pc: a.pc) {
-      case .spinUnlock(let l):
+      case .spinUnlock(let l)
+      where queuedCount > 0 || step.before.cpus.contains { $0.batch.contains { !$0.isFlush && $0.writer == c } }:
         let lazyLocks = a.cpu.map { step.before.cpus[$0].lazyLocks } ?? 0
         let enteredUnder = step.before.isLazy(context: c, perTask: p.machine.config.lazyPerTask)
           && (p.machine.config.lazyPerTask || lazyLocks & (1 << UInt64(l)) != 0)
@@ -503,6 +506,14 @@ enum Explanation {
         guard p.spec.pteNames.indices.contains(where: { s.before.mem[$0] != s.after.mem[$0] }) else { continue }
         if writers[s.action.cpu] == nil { order.append(s.action.cpu) }
         if let l = s.location?.start.line, !(writers[s.action.cpu] ?? []).contains(l) { writers[s.action.cpu, default: []].append(l) }
+      }
+      let changes = trace.steps[start...].contains { st in
+        p.spec.pteNames.indices.contains { st.before.mem[$0] != st.after.mem[$0] }
+      }
+      if order.isEmpty, !changes {
+        return "\(loopText) can fail forever: in the repeating cycle nothing changes the PTE, "
+          + "and the value the cmpxchg expects is never there, so every attempt fails the same "
+          + "way (a retry must compare against the value it last saw)"
       }
       let who = order.isEmpty
         ? "another agent rewrites the PTE"
