@@ -57,7 +57,8 @@ import Testing
 
   @Test("an unterminated string ends at a lone CR")
   func stringAtCR() {
-    #expect(errors("title \"open\rmode direct\r").hasPrefix("test.spec:1:7: error: unterminated string literal"))
+    let e = errors("title \"open\rmode direct\r")
+    #expect(e.hasPrefix("test.spec:1:7: error: unterminated string literal"), "got: \(e)")
   }
 
   @Test("trace operations quote the statement text", arguments: endings)
