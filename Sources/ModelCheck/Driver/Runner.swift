@@ -106,9 +106,7 @@ public enum Runner {
         }
       }
       if let faultRun = result.faultRun, case .fault(let f)? = result.stopReason {
-        let trace = Trace(program: program, counterexample: .run(faultRun))
-        let location = trace.steps.last?.location.map { "\(path):\($0.start.line):\($0.start.column)" } ?? path
-        err("\(location): error: \(f.message) [check.runtime-fault]\n")
+        err(DiagnosticRenderer.render(FaultReport.diagnostic(program, run: faultRun, fault: f), in: file))
         code = .usageOrSpecError
       }
       if !result.matchesExpectation, code == .asExpected { code = .mismatch }
