@@ -2,11 +2,19 @@
 import Foundation
 import ModelCheck
 
-let options: Options
+// The arguments as bytes: `CommandLine.arguments` repairs bytes that are not UTF-8, and
+// then a spec whose name is not UTF-8 could not be opened.
+let arguments = (1..<Int(CommandLine.argc)).map { i -> [UInt8] in
+  guard let p = CommandLine.unsafeArgv[i] else { return [] }
+  return Array(UnsafeBufferPointer(start: p, count: strlen(p))).map { UInt8(bitPattern: $0) }
+}
+var options: Options
 do {
-  options = try Options.parse(Array(CommandLine.arguments.dropFirst()))
+  options = try Options.parse(arguments: arguments)
 } catch {
   FileHandle.standardError.write(Data("modelcheck: error: \(error.message)\n".utf8))
   exit(Runner.ExitCode.usageOrSpecError.rawValue)
 }
+// A crash while checking one spec must not end the run: each spec in its own process.
+options.isolate = true
 exit(Runner.run(options).rawValue)

@@ -77,6 +77,23 @@ import Testing
     #expect(!r.matchesExpectation)
   }
 
+  @Test("a failure witnessed before a limit is final: the run matches its expectation")
+  func failedBeforeTheLimit() throws {
+    let text = spec(
+      checks: "no_stale_read", expect: "fail no_stale_read",
+      "cpu c0 {\n var x\n arch_enter_lazy_mmu_mode()\n set_pte(a, none)\n x = ptep_get(a)\n"
+        + " arch_leave_lazy_mmu_mode()\n}")
+    #expect(try check(text).statistics.states > 3)
+    // The witness is found while expanding the 3rd state, which would store a 4th.
+    let r = try check(text, limits: Limits(maxStates: 3))
+    #expect(r.stopReason == .stateLimit(3))
+    #expect(r.status(.noStaleRead) == .fail)
+    #expect(r.matchesExpectation)
+    let early = try check(text, limits: Limits(maxStates: 2))
+    #expect(early.status(.noStaleRead) == .incomplete)
+    #expect(!early.matchesExpectation)
+  }
+
   @Test("a memory limit stops the run cleanly")
   func memoryLimit() throws {
     let r = try check(spec(mode: "native", "cpu c0 {\n set_pte(a, none)\n}"), limits: Limits(maxMemoryBytes: 1))

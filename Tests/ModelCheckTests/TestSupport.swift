@@ -4,6 +4,18 @@ import Foundation
 /// The package root, found from this file's path.
 let packageRoot: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
+/// The `modelcheck` executable that `swift test` builds: next to the test bundle, or
+/// under `.build/debug`.
+let builtExecutable: URL = {
+  var candidates: [URL] = []
+  if let tests = Bundle.main.executableURL {
+    candidates.append(tests.deletingLastPathComponent().appendingPathComponent("modelcheck"))
+  }
+  candidates.append(packageRoot.appendingPathComponent(".build/debug/modelcheck"))
+  let built = candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
+  return built ?? candidates[candidates.count - 1]
+}()
+
 /// Compiles spec text, or returns its rendered diagnostics.
 func compile(_ text: String, path: String = "test.spec") -> Result<Program, Pipeline.SpecError> {
   Result { () throws(Pipeline.SpecError) in try Pipeline.compile(SourceFile(path: path, text: text)) }

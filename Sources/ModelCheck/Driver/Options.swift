@@ -1,6 +1,6 @@
 /// Command-line options, parsed by hand (no dependencies).
 public struct Options: Sendable, Equatable {
-  public var paths: [String] = []
+  public var paths: [SpecPath] = []
   public var maxStates: Int?
   public var maxMemoryBytes: Int?
   public var quiet = false
@@ -10,6 +10,10 @@ public struct Options: Sendable, Equatable {
   public var outputDirectory = "counterexamples"
   public var showHelp = false
   public var showVersion = false
+  /// Check each spec in a child process, so that a crash ends only that spec (set by the
+  /// command-line tool; in-process callers, such as tests, leave it off: `fork` in a
+  /// multi-threaded process is unsafe).
+  public var isolate = false
 
   public struct UsageError: Error, Sendable, Equatable {
     public var message: String
@@ -25,9 +29,10 @@ public struct Options: Sendable, Equatable {
     A directory is searched recursively for *.spec files, checked in sorted order.
 
     OPTIONS:
-      --max-states N        stop after N distinct states (the result is incomplete)
+      --max-states N        stop after N distinct states
       --max-memory SIZE     stop when the state store reaches SIZE (e.g. 512M, 4G);
-                            the result is incomplete, never a pass
+                            after either stop, a property already violated keeps its
+                            FAIL, any other is incomplete, never a pass
       --quiet               one line per spec
       --json                print the summary as JSON (schema modelcheck.summary/1)
       --output-dir DIR      where counterexample traces go (default: counterexamples)
@@ -66,64 +71,109 @@ public struct Options: Sendable, Equatable {
       <output-dir>/<spec>.<property>.txt and .json.
 
     EXIT STATUS:
-      0  every spec's verdicts match its `expect`
-      1  some verdict differs from its `expect`, or a run was incomplete
-      2  usage error, a spec with an error (file:line:col: error: ...), or a spec that
+      0  every spec's verdicts match its `expect` (a failure witnessed before a limit
+         stopped the run is final: a run stopped after every checked property failed
+         as expected is 0)
+      1  some verdict differs from its `expect`, or some property is incomplete (a
+         limit stopped the run before it was violated)
+      2  usage error, a spec with an error (file:line:col: error: ...), a spec that
          fails at run time (a lock released that is not held, a loop without a kernel
-         operation, a counter past its limit)
+         operation, a counter past its limit), or a crash of the checker on a spec
+         (the other specs are still checked)
 
     See README.md and docs/ for the spec language and the exact semantics.
     """
 
   public static func parse(_ args: [String]) throws(UsageError) -> Options {
+    try parse(arguments: args.map { Array($0.utf8) })
+  }
+
+  /// Parses the arguments as the operating system gives them: bytes, so that a spec path
+  /// that is not UTF-8 is kept as it is (see `SpecPath`).
+  public static func parse(arguments args: [[UInt8]]) throws(UsageError) -> Options {
     var o = Options()
     var i = 0
-    func value(_ flag: String) throws(UsageError) -> String {
-      i += 1
-      guard i < args.count else { throw UsageError(message: "option '\(flag)' needs a value") }
-      return args[i]
-    }
     var onlyPaths = false
     while i < args.count {
-      let a = args[i]
+      let raw = args[i]
+      let a = String(decoding: raw, as: UTF8.self)
+      i += 1
       if onlyPaths || !a.hasPrefix("-") || a == "-" {
-        o.paths.append(a)
-        i += 1
+        o.paths.append(SpecPath(bytes: raw))
         continue
       }
       var flag = a
-      var inline: String?
-      if let eq = a.firstIndex(of: "="), a.hasPrefix("--") {
-        flag = String(a[..<eq])
-        inline = String(a[a.index(after: eq)...])
+      var inline: [UInt8]?
+      if a.hasPrefix("--"), let eq = raw.firstIndex(of: UInt8(ascii: "=")) {
+        flag = String(decoding: raw[..<eq], as: UTF8.self)
+        inline = Array(raw[(eq + 1)...])
       }
-      func arg() throws(UsageError) -> String {
-        if let inline { return inline }
-        return try value(flag)
+      /// The option's value: after `=`, or the next argument.
+      func value() throws(UsageError) -> String {
+        var bytes = inline
+        if bytes == nil {
+          guard i < args.count else { throw UsageError(message: "option '\(flag)' needs a value") }
+          bytes = args[i]
+          i += 1
+        }
+        guard let v = String(validating: bytes ?? [], as: UTF8.self) else {
+          throw UsageError(message: "the value of '\(flag)' is not valid UTF-8")
+        }
+        return v
+      }
+      /// A flag takes no value: `--quiet=1` is a mistake, not a way to spell `--quiet`.
+      func noValue() throws(UsageError) {
+        guard let inline else { return }
+        let v = String(decoding: inline, as: UTF8.self)
+        throw UsageError(message: "option '\(flag)' takes no value (given '\(v)')")
       }
       switch flag {
-      case "--": onlyPaths = true
-      case "-h", "--help": o.showHelp = true
-      case "--version": o.showVersion = true
-      case "--quiet", "-q": o.quiet = true
-      case "--json": o.json = true
-      case "--no-traces": o.writeTraces = false
-      case "--show-run": o.showRun = true
-      case "--output-dir": o.outputDirectory = try arg()
+      case "--":
+        try noValue()
+        onlyPaths = true
+      case "-h", "--help":
+        try noValue()
+        o.showHelp = true
+      case "--version":
+        try noValue()
+        o.showVersion = true
+      case "--quiet", "-q":
+        try noValue()
+        o.quiet = true
+      case "--json":
+        try noValue()
+        o.json = true
+      case "--no-traces":
+        try noValue()
+        o.writeTraces = false
+      case "--show-run":
+        try noValue()
+        o.showRun = true
+      case "--output-dir":
+        let v = try value()
+        guard !v.isEmpty else {
+          throw UsageError(message: "--output-dir needs a directory, not ''")
+        }
+        o.outputDirectory = v
       case "--max-states":
-        let v = try arg()
-        guard let n = Int(v), n > 0 else { throw UsageError(message: "--max-states needs a positive integer, not '\(v)'") }
+        let v = try value()
+        guard let n = Int(v), n > 0 else {
+          throw UsageError(message: "--max-states needs a positive integer, not '\(v)'")
+        }
         o.maxStates = n
       case "--max-memory":
-        let v = try arg()
-        guard let b = parseSize(v) else { throw UsageError(message: "--max-memory needs a size such as 512M or 4G, not '\(v)'") }
+        let v = try value()
+        guard let b = parseSize(v) else {
+          throw UsageError(message: "--max-memory needs a size such as 512M or 4G, not '\(v)'")
+        }
         o.maxMemoryBytes = b
       default:
         throw UsageError(message: "unknown option '\(a)' (see --help)")
       }
-      i += 1
     }
-    if o.paths.isEmpty, !o.showHelp, !o.showVersion { throw UsageError(message: "no spec given (see --help)") }
+    if o.paths.isEmpty, !o.showHelp, !o.showVersion {
+      throw UsageError(message: "no spec given (see --help)")
+    }
     return o
   }
 

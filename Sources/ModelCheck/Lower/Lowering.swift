@@ -223,7 +223,8 @@ struct Lowering {
           try lower(b, cpuName: cpuName)
           patch(skip, to: pc)
         }
-      case .repeatN(let n, let b):
+      case .repeatN(let n, let b, _):
+        // Bounded: Sema rejected programs over `Unrolling`'s limits before lowering.
         breakPatches.append([])
         for _ in 0..<n { try lower(b, cpuName: cpuName) }
         for at in breakPatches.removeLast() { patch(at, to: pc) }

@@ -52,7 +52,7 @@ public enum RuntimeFault: UInt8, Sendable {
 /// every action, and a reference is passed where a struct this size would be copied.
 public final class Program: Sendable {
   public static let maxLocalSteps = 100_000
-  public static let maxInstructionsPerCPU = 60_000
+  public static let maxInstructionsPerCPU = Unrolling.maxSize
 
   public let spec: CheckedSpec
   public let machine: Machine

@@ -36,8 +36,9 @@ public struct CheckResult: Sendable {
 
   public var expectation: Expectation { program.spec.expectation }
 
-  /// Whether every property's verdict is what the spec expects (an incomplete verdict
-  /// never matches).
+  /// Whether every property's verdict is what the spec expects. An incomplete verdict
+  /// never matches; a failure witnessed before a limit stopped the run is final, so a run
+  /// stopped after every checked property failed as expected matches.
   public var matchesExpectation: Bool {
     guard stopReason.map({ if case .fault = $0 { return false } else { return true } }) ?? true else { return false }
     for p in properties {

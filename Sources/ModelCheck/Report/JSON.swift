@@ -7,6 +7,9 @@ public indirect enum JSON: Sendable, Equatable {
   case string(String)
   case array([JSON])
   case object([(String, JSON)])
+  /// Text already serialized for the place it goes (a summary entry sent by the child
+  /// process that checked the spec), copied as it is.
+  case raw(String)
 
   public static func == (a: JSON, b: JSON) -> Bool { a.serialized() == b.serialized() }
 
@@ -20,6 +23,7 @@ public indirect enum JSON: Sendable, Equatable {
     case .int(let n): return String(n)
     case .double(let d): return d.isFinite ? JSON.decimal(d, places: 6) : "null"
     case .string(let s): return JSON.quote(s)
+    case .raw(let s): return s
     case .array(let items):
       if items.isEmpty { return "[]" }
       return "[" + nl + items.map { pad + $0.serialized(indent: indent + 1, pretty: pretty) }.joined(separator: "," + nl) + nl + end + "]"

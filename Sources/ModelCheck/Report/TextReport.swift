@@ -41,7 +41,17 @@ public enum TextReport {
       for d in p.details { out += "             \(d)\n" }
     }
     out += "  \(statisticsLine(r.statistics))\n"
-    if let stop = r.stopReason { out += "  INCOMPLETE: \(stop.message); properties not yet violated are not verified\n" }
+    if let stop = r.stopReason {
+      var isFault = false
+      if case .fault = stop { isFault = true }
+      if !isFault, !r.properties.contains(where: { $0.status == .incomplete }) {
+        // A witnessed failure is final, whatever was left unexplored.
+        out += "  \(stop.message), after every checked property had failed: "
+          + "the verdicts are final\n"
+      } else {
+        out += "  INCOMPLETE: \(stop.message); properties not yet violated are not verified\n"
+      }
+    }
     if case .fault? = r.stopReason {
       out += "  verdict: none: the spec failed at run time (exit 2)\n"
     } else {

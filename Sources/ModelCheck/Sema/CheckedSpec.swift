@@ -73,7 +73,7 @@ public indirect enum CheckedStmt: Sendable {
   case assign(Int, [ExprOp])
   case op(KernelOp, dst: Int?, SourceRange)
   case ifElse([ExprOp], [CheckedStmt], [CheckedStmt])
-  case repeatN(Int, [CheckedStmt])
+  case repeatN(Int, [CheckedStmt], SourceRange)
   case loop([CheckedStmt], SourceRange)
   case breakLoop
   case either([[CheckedStmt]], SourceRange)

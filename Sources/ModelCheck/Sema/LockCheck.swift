@@ -34,10 +34,16 @@ enum LockCheck {
         }
       case .ifElse(_, let a, let b):
         state = join(analyze(a, entry: held, &breaks, &findings), analyze(b, entry: held, &breaks, &findings))
-      case .repeatN(let n, let b):
-        // A `break` inside `repeat` leaves the repeat.
+      case .repeatN(let n, let b, _):
+        // A `break` inside `repeat` leaves the repeat. An iteration that ends where it
+        // began makes the remaining ones identical (same findings, same break states):
+        // stop there, usually after one or two of the n.
         breaks.append(nil)
-        for _ in 0..<n { state = analyze(b, entry: state, &breaks, &findings) }
+        for _ in 0..<n {
+          let after = analyze(b, entry: state, &breaks, &findings)
+          if after == state { break }
+          state = after
+        }
         state = join(state, breaks.removeLast())
       case .loop(let b, _):
         breaks.append(nil)

@@ -7,7 +7,8 @@ import PTState
 ///   2. lock `protects` lists and `hardware` lines;
 ///   3. properties (`check`, `track`) and the expectation (`expect`, required);
 ///   4. each CPU program: registers, statements, expressions;
-///   5. `LockCheck`: no `spin_unlock` of a lock that cannot be held there.
+///   5. `Unrolling`: each program's size once `repeat` is unrolled is within the limits;
+///      then `LockCheck`: no `spin_unlock` of a lock that cannot be held there.
 /// All errors are collected; any error stops the pipeline.
 struct Sema {
   private var diagnostics: [Diagnostic] = []
@@ -253,8 +254,13 @@ struct Sema {
       }
     }
 
-    // 5. Lock balance.
+    // 5. Size after unrolling, then lock balance (only on a program of bounded size: the
+    // analysis walks `repeat` bodies).
     for cpu in cpus {
+      if let d = Unrolling.check(cpu) {
+        diagnostics.append(d)
+        continue
+      }
       for e in LockCheck.unlocksOfUnheldLocks(cpu.body) {
         let name = lockNames[e.lock]
         error("sema.lock-not-held", "'\(cpu.name)' releases '\(name)', which it cannot hold here", e.range, hint: "no path reaches this 'spin_unlock' with '\(name)' held")
@@ -359,7 +365,7 @@ struct Sema {
       case .ifElse(_, let a, let b):
         markNonBoolean(a, &boolean)
         markNonBoolean(b, &boolean)
-      case .repeatN(_, let b), .loop(let b, _): markNonBoolean(b, &boolean)
+      case .repeatN(_, let b, _), .loop(let b, _): markNonBoolean(b, &boolean)
       case .either(let bs, _): for b in bs { markNonBoolean(b, &boolean) }
       case .breakLoop: break
       }
@@ -427,7 +433,8 @@ struct Sema {
         if n < 0 || n > 64 {
           error("sema.bad-repeat", "repeat count \(n) is out of range", range, hint: "expected 0...64; use 'loop' for unbounded repetition")
         }
-        out.append(.repeatN(min(max(n, 0), 64), statements(b, registers: registers, loopDepth: loopDepth + 1)))
+        let body = statements(b, registers: registers, loopDepth: loopDepth + 1)
+        out.append(.repeatN(min(max(n, 0), 64), body, range))
       case .loop(let b, let range):
         out.append(.loop(statements(b, registers: registers, loopDepth: loopDepth + 1), range))
       case .breakLoop(let range):

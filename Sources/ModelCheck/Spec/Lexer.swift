@@ -1,5 +1,6 @@
 /// Turns spec text into tokens. Comments are `// …` to end of line and `/* … */`.
-/// Newlines are whitespace: statements delimit themselves (`;` is optional).
+/// Newlines are whitespace: statements delimit themselves (`;` is optional). A line ends
+/// at CRLF, LF or a lone CR (`SourceFile.lines` splits the same way).
 struct Lexer {
   static let symbols2: Set<String> = ["==", "!=", "&&", "||"]
   static let symbols1: Set<Character> = ["{", "}", "(", ")", ",", ":", ";", "=", "|", "&", "^", "~", "!", "+", "-", "<", ">", "*", "/", ".", "[", "]"]
@@ -13,8 +14,12 @@ struct Lexer {
     var column = 1
 
     func loc() -> SourceLocation { SourceLocation(line: line, column: column) }
+    /// A line ends at "\n", or at a "\r" not followed by "\n" (CRLF, LF and CR files).
+    func endsLine(_ i: Int) -> Bool {
+      scalars[i] == "\n" || (scalars[i] == "\r" && (i + 1 == scalars.count || scalars[i + 1] != "\n"))
+    }
     func advance() {
-      if scalars[i] == "\n" {
+      if endsLine(i) {
         line += 1
         column = 1
       } else {
@@ -31,7 +36,7 @@ struct Lexer {
       }
       let start = loc()
       if c == "/", i + 1 < scalars.count, scalars[i + 1] == "/" {
-        while i < scalars.count, scalars[i] != "\n" { advance() }
+        while i < scalars.count, scalars[i] != "\n", scalars[i] != "\r" { advance() }
         continue
       }
       if c == "/", i + 1 < scalars.count, scalars[i + 1] == "*" {
@@ -77,7 +82,7 @@ struct Lexer {
       if c == "\"" {
         advance()
         var s = String.UnicodeScalarView()
-        while i < scalars.count, scalars[i] != "\"", scalars[i] != "\n" {
+        while i < scalars.count, scalars[i] != "\"", scalars[i] != "\n", scalars[i] != "\r" {
           s.append(scalars[i])
           advance()
         }

@@ -28,9 +28,29 @@ public struct SourceFile: Sendable {
   public init(path: String, text: String) {
     self.path = path
     self.text = text
-    self.lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
-      $0.hasSuffix("\r") ? $0.dropLast() : $0
+    self.lines = SourceFile.splitLines(text)
+  }
+
+  /// The lines of `text`, without their ends. A line ends at "\r\n", "\n" or a lone "\r",
+  /// as in the lexer. Split by scalars: in Swift "\r\n" is one Character, not "\n".
+  static func splitLines(_ text: String) -> [Substring] {
+    let scalars = text.unicodeScalars
+    var lines: [Substring] = []
+    var start = scalars.startIndex
+    var i = start
+    while i != scalars.endIndex {
+      let c = scalars[i]
+      guard c == "\n" || c == "\r" else {
+        i = scalars.index(after: i)
+        continue
+      }
+      lines.append(Substring(scalars[start..<i]))
+      i = scalars.index(after: i)
+      if c == "\r", i != scalars.endIndex, scalars[i] == "\n" { i = scalars.index(after: i) }
+      start = i
     }
+    lines.append(Substring(scalars[start...]))
+    return lines
   }
 
   public func line(_ n: Int) -> Substring { n >= 1 && n <= lines.count ? lines[n - 1] : "" }
