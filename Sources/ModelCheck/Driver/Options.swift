@@ -50,8 +50,11 @@ public struct Options: Sendable, Equatable {
       no_lost_dirty         no hardware-set dirty (or, with `track accessed`, accessed)
                             bit is dropped by a write whose author never took it over
                             with an atomic exchange
-      deadlock_free         no state where some program is unfinished and none can move
-      no_lost_update        no write on a stale view of a PTE, no batched write landing
+      deadlock_free         no state where some program is unfinished and none can move,
+                            or where nothing that moves changes anything (a spin that
+                            can never succeed)
+      no_lost_update        no write on a stale view of a PTE, no blind install over
+                            another program's blind install, no batched write landing
                             over a newer one
       no_stale_tlb          no use of a translation (TLB entry, cached PAE top-level entry)
                             after the mapping changed and its lock was released, before
@@ -60,8 +63,11 @@ public struct Options: Sendable, Equatable {
                             earlier writes in place after every lazy_mmu_mode_disable()
       no_sleep_in_atomic    no might_sleep() with preemption disabled
       no_pt_leak            no page-table page freed twice or left allocated at the end
-      lazy_balanced         lazy mode left before the program ends and before
-                            the lock it was entered under is released with a non-empty batch
+      lazy_balanced         lazy mode left before the program ends, and before a lock
+                            is released that protects a queued write or was held at the
+                            enter of a section with a non-empty batch
+      terminates            every program finishes on every weakly fair run (a busy-wait,
+                            livelock or endless loop fails with a lasso)
 
     OUTPUT:
       For each spec: its title, mode and CPUs, each property's verdict (pass, FAIL or
