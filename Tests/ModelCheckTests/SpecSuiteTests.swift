@@ -53,6 +53,7 @@ import Testing
     "regress/why-stale-tlb-bare-cpu-before-program.spec": [.noStaleTLB: (7, false)],
     "regress/why-stale-tlb-bare-cpu-first.spec": [.noStaleTLB: (4, false)],
     "regress/why-stale-tlb-bare-cpu.spec": [.noStaleTLB: (4, false)],
+    "regress/resume-underflow.spec": [.lazyNesting: (1, false)],
     "semantics/deadlock-with-hardware.spec": [.deadlockFree: (2, false)],
     "semantics/ends-in-lazy-mode.spec": [.lazyBalanced: (4, false)],
     "semantics/self-loop-livelock.spec": [.cmpxchgTerminates: (2, true)],
@@ -81,6 +82,7 @@ import Testing
     "regress/clean-without-tlb-flush.spec": "cpu1's hardware stored through its TLB entry",
     "regress/shootdown-started-before-clear.spec": "cpu1 still used its TLB entry for pte a",
     "semantics/ends-in-lazy-mode.spec": "cpu0's program ends in lazy mode",
+    "regress/resume-underflow.spec": "cpu0 called lazy_mmu_mode_resume() (line 12) with pause_count",
     "semantics/self-loop-livelock.spec": "cpu0's cmpxchg loop (line 12) can fail forever: in the repeating cycle nothing changes",
     "semantics/shadow-walk-stale.spec": "cpu1's hardware walked pte a after a TLB flush",
   ]

@@ -25,6 +25,41 @@ struct SchedulingOpsTests {
     return buildMachine(config, batchSlots: [3, 3])
   }
 
+  @Test("the scheduler's switch: enabled only between a preemptible or finished task and another")
+  func contextSwitchEnabling() {
+    let (m, w) = machine()
+    defer { w.deallocate() }
+    let s = PackedState(w)
+    var e = Events()
+    // cpu1 is idle: idle to idle is no switch; the task runs on cpu0 already.
+    #expect(!m.contextSwitch(s, cpu: 1, to: -1, currentFinished: false, nextFinished: false, &e))
+    #expect(!m.contextSwitch(s, cpu: 1, to: 0, currentFinished: false, nextFinished: false, &e))
+    // With interrupts off the task is not preemptible.
+    m.setIRQsOff(s, cpu: 0, true)
+    #expect(!m.contextSwitch(s, cpu: 0, to: -1, currentFinished: false, nextFinished: false, &e))
+    #expect(m.contextSwitch(s, cpu: 0, to: -1, currentFinished: true, nextFinished: false, &e))
+    m.setIRQsOff(s, cpu: 0, false)
+    #expect(m.currentTask(s, cpu: 0) == nil)
+    // A finished task is never switched in again.
+    #expect(!m.contextSwitch(s, cpu: 1, to: 0, currentFinished: false, nextFinished: true, &e))
+    #expect(m.contextSwitch(s, cpu: 1, to: 0, currentFinished: false, nextFinished: false, &e))
+    #expect(m.currentTask(s, cpu: 1) == 0 && e.isEmpty)
+  }
+
+  @Test("the end of a program: a handler returns; a lazy task breaks lazy_balanced")
+  func endProgram() {
+    let (m, w) = machine(handler: true)
+    defer { w.deallocate() }
+    let s = PackedState(w)
+    var e = Events()
+    #expect(m.enterInterrupt(s, cpu: 0, handler: 1))
+    m.endProgram(s, cpu: 0, task: 1, &e)
+    #expect(m.snapshot(w).cpus[0].inIRQ == nil && e.isEmpty)
+    m.enterLazy(s, cpu: 0, task: 0, &e)
+    m.endProgram(s, cpu: 0, task: 0, &e)
+    #expect(e == .lazyUnbalanced)
+  }
+
   @Test("a task starts on its CPU; switched out and in elsewhere, it runs there")
   func migration() {
     let (m, w) = machine()

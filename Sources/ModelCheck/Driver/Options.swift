@@ -21,7 +21,9 @@ public struct Options: Sendable, Equatable {
 
   public static let version = "modelcheck 1.0.0"
 
-  public static let help = """
+  /// The `--help` text; its property list comes from the property table.
+  public static var help: String {
+    """
     USAGE: modelcheck [options] <spec-file-or-directory>...
 
     Explores every interleaving of the CPUs, hardware and hypervisor described by each
@@ -42,32 +44,9 @@ public struct Options: Sendable, Equatable {
       --version             print the version
       -h, --help            print this help
 
-    PROPERTIES (a spec's `check` line picks them; without one: no_stale_read,
-    cmpxchg_terminates, no_lost_dirty and deadlock_free):
-      no_stale_read         no entitled read sees a value other than the PTE's latest
-      cmpxchg_terminates    every cmpxchg retry loop terminates under weak fairness;
-                            reports the most retries, checks `check ... bound N`
-      no_lost_dirty         no hardware-set dirty (or, with `track accessed`, accessed)
-                            bit is dropped by a write whose author never took it over
-                            with an atomic exchange
-      deadlock_free         no state where some program is unfinished and none can move,
-                            or where nothing that moves changes anything (a spin that
-                            can never succeed)
-      no_lost_update        no write on a stale view of a PTE, no blind install over
-                            another program's blind install, no batched write landing
-                            over a newer one
-      no_stale_tlb          no use of a translation (TLB entry, cached PAE top-level entry)
-                            after the mapping changed and its lock was released, before
-                            the flush completed
-      lazy_nesting          no double enter of flag-based lazy mode, no counter underflow,
-                            earlier writes in place after every lazy_mmu_mode_disable()
-      no_sleep_in_atomic    no might_sleep() with preemption disabled
-      no_pt_leak            no page-table page freed twice or left allocated at the end
-      lazy_balanced         lazy mode left before the program ends, and before a lock
-                            is released that protects a queued write or was held at the
-                            enter of a section with a non-empty batch
-      terminates            every program finishes on every weakly fair run (a busy-wait,
-                            livelock or endless loop fails with a lasso)
+    PROPERTIES (a spec's `check` line picks them; without one:
+    \(PropertyKind.defaults.map(\.name).joined(separator: ", "))):
+    \(PropertyTable.helpText)
 
     OUTPUT:
       For each spec: its title, mode and CPUs, each property's verdict (pass, FAIL or
@@ -89,6 +68,7 @@ public struct Options: Sendable, Equatable {
 
     See README.md and docs/ for the spec language and the exact semantics.
     """
+  }
 
   public static func parse(_ args: [String]) throws(UsageError) -> Options {
     try parse(arguments: args.map { Array($0.utf8) })

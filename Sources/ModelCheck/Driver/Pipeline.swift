@@ -19,7 +19,8 @@ public enum Pipeline {
       let ast = try Parser.parse(file.text)
       var checked = try Sema.check(ast)
       checked.sourceFile = file
-      return try Lowering.lower(checked)
+      return try Lowering.lower(
+        checked, eventMap: PropertyTable.eventMap(checked: checked.properties))
     } catch let d as Diagnostic {
       throw SpecError(file: file, diagnostics: [d])
     } catch let list as DiagnosticList {
@@ -31,36 +32,34 @@ public enum Pipeline {
 
   /// Explores every interleaving and decides every property the spec checks.
   public static func check(_ program: Program, file: SourceFile, limits: Limits = Limits()) -> CheckResult {
-    let graphKinds = program.spec.properties.filter(\.isGraphProperty)
+    let descriptors = program.spec.properties.map(PropertyTable.descriptor)
     var safetyBits: UInt16 = 0
-    for p in program.spec.properties where !p.isGraphProperty { safetyBits |= p.bit }
+    for d in descriptors where !d.isGraphProperty { safetyBits |= d.kind.bit }
     var explorer = BreadthFirst(system: program)
     explorer.run(
       limits: limits, safetyBits: safetyBits,
       deadlockBit: program.checks(.deadlockFree) ? PropertyKind.deadlockFree.bit : 0,
-      needsFullGraph: !graphKinds.isEmpty)
+      needsFullGraph: descriptors.contains(where: \.isGraphProperty))
 
     var results: [PropertyResult] = []
-    for kind in program.spec.properties where !kind.isGraphProperty {
-      if let w = explorer.witnesses[kind.bit] {
+    for d in descriptors where !d.isGraphProperty {
+      if let w = explorer.witnesses[d.kind.bit] {
         var run = explorer.actions(to: w.state)
         if let a = w.action { run.append(a) }
-        results.append(PropertyResult(kind: kind, status: .fail, counterexample: .run(run)))
+        results.append(PropertyResult(kind: d.kind, status: .fail, counterexample: .run(run)))
       } else {
-        results.append(PropertyResult(kind: kind, status: explorer.isComplete ? .pass : .incomplete))
+        let status: PropertyResult.Status = explorer.isComplete ? .pass : .incomplete
+        results.append(PropertyResult(kind: d.kind, status: status))
       }
     }
     var stats = explorer.statistics
-    if !graphKinds.isEmpty {
-      let start = monotonicSeconds()
-      var budget = Budget(remaining: limits.maxMemoryBytes.map { $0 - stats.storeBytes })
-      for kind in graphKinds {
-        let (verdict, subgraphStates) = kind == .terminates
-          ? GraphVerdicts.terminates(program, explorer, budget: &budget)
-          : GraphVerdicts.cmpxchgTerminates(program, explorer, budget: &budget)
-        results.append(verdict)
-        stats.livenessStates += subgraphStates
-      }
+    let start = monotonicSeconds()
+    var budget = Budget(remaining: limits.maxMemoryBytes.map { $0 - stats.storeBytes })
+    for d in descriptors {
+      guard case .onGraph(let decide) = d.decision else { continue }
+      let (verdict, subgraphStates) = decide(program, explorer, &budget)
+      results.append(verdict)
+      stats.livenessStates += subgraphStates
       stats.livenessSeconds = monotonicSeconds() - start
     }
     results.sort { $0.kind < $1.kind }

@@ -21,7 +21,9 @@ struct Lowering {
   private var loopStack: [Int] = []  // ids of enclosing `loop`s
   private var hasBackEdge = false
 
-  static func lower(_ spec: CheckedSpec) throws(Diagnostic) -> Program {
+  /// - Parameter eventMap: per event bit, the checked properties it violates (from the
+  ///   property table: Lower does not know what a property is beyond that).
+  static func lower(_ spec: CheckedSpec, eventMap: [UInt16]) throws(Diagnostic) -> Program {
     var l = Lowering()
     var cpuStart: [Int] = []
     var pcLimit: [Int] = []
@@ -158,7 +160,8 @@ struct Lowering {
 
     return Program(
       spec: spec, machine: machine, code: l.code, cpuStart: cpuStart, sourceMap: l.sourceMap,
-      expressionCode: l.expressionCode, choiceTargets: l.choiceTargets, loops: l.loops, actions: actions)
+      expressionCode: l.expressionCode, choiceTargets: l.choiceTargets, loops: l.loops,
+      actions: actions, eventMap: eventMap)
   }
 
   /// Whether an instruction can put an entry in the lazy batch in `mode`.

@@ -73,18 +73,17 @@ extension Program: TransitionSystem {
     return info.pcs.contains(Int(s[machine.layout.pc[info.cpu]]))
   }
 
+  /// The checked properties an operation's events violate (`PropertyTable.eventMap`).
   @inline(__always)
   func violations(_ events: Events) -> UInt16 {
+    var e = events.rawValue & violatingEvents
+    if e == 0 { return 0 }
     var v: UInt16 = 0
-    if events.contains(.staleRead) { v |= PropertyKind.noStaleRead.bit }
-    if events.contains(.lostDirty) { v |= PropertyKind.noLostDirty.bit }
-    if events.contains(.lazyUnbalanced) { v |= PropertyKind.lazyBalanced.bit }
-    if events.contains(.lostUpdate) { v |= PropertyKind.noLostUpdate.bit }
-    if events.contains(.lazyNesting) { v |= PropertyKind.lazyNesting.bit }
-    if events.contains(.sleepInAtomic) { v |= PropertyKind.noSleepInAtomic.bit }
-    if events.contains(.staleTLB) { v |= PropertyKind.noStaleTLB.bit }
-    if events.contains(.ptLeak) { v |= PropertyKind.noPTLeak.bit }
-    return v & propertyMask
+    while e != 0 {
+      v |= eventMap[e.trailingZeroBitCount]
+      e &= e - 1
+    }
+    return v
   }
 
   @inline(__always)
@@ -118,21 +117,11 @@ extension Program: TransitionSystem {
   @inline(never)
   func contextSwitch(_ s: PackedState, cpu c: Int, to next: Int) -> StepOutcome {
     var events = Events()
-    do {
-      let layout = machine.layout
-      guard s[layout.inIRQ[c]] == 0 else { return .disabled }
-      let cur = Int(s[layout.current[c]]) - 1
-      if cur >= 0 {
-        guard next != cur, isFinished(s, context: cur) || machine.isPreemptible(s, cpu: c, task: cur) else { return .disabled }
-      } else {
-        guard next >= 0 else { return .disabled }  // idle to idle
-      }
-      if next >= 0 {
-        guard !isFinished(s, context: next), machine.cpuOf(s, context: next) == nil else { return .disabled }
-      }
-      if cur >= 0 { machine.switchOut(s, cpu: c, task: cur, &events) }
-      if next >= 0 { machine.switchIn(s, cpu: c, task: next) }
-    }
+    let current = machine.currentTask(s, cpu: c)
+    let switched = machine.contextSwitch(
+      s, cpu: c, to: next, currentFinished: current.map { isFinished(s, context: $0) } ?? false,
+      nextFinished: next >= 0 && isFinished(s, context: next), &events)
+    guard switched else { return .disabled }
     return StepOutcome(enabled: true, violations: violations(events))
   }
 
@@ -266,13 +255,7 @@ extension Program: TransitionSystem {
     outcome.pcLow = Int32(low)
     outcome.pcHigh = Int32(high)
     s[pcField] = UInt64(pc)
-    if case .end = instruction(cpu: k, pc: pc) {
-      if machine.config.isHandler(k) {
-        machine.exitInterrupt(s, cpu: hw)  // the handler returns
-      } else if machine.isLazy(s, cpu: hw, task: k) {
-        events.insert(.lazyUnbalanced)
-      }
-    }
+    if case .end = instruction(cpu: k, pc: pc) { machine.endProgram(s, cpu: hw, task: k, &events) }
     outcome.violations = violations(events)
     return outcome
   }

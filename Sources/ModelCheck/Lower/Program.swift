@@ -66,10 +66,14 @@ public final class Program: Sendable {
   public let actions: [Action]
   /// Bit per `PropertyKind` checked by this spec.
   public let propertyMask: UInt16
+  /// Per event bit, the checked properties it violates; and the events that violate any.
+  let eventMap: [UInt16]
+  let violatingEvents: UInt32
 
   init(
     spec: CheckedSpec, machine: Machine, code: [Instruction], cpuStart: [Int], sourceMap: [SourceRange?],
-    expressionCode: [ExprOp], choiceTargets: [UInt32], loops: [RetryLoop], actions: [Action]
+    expressionCode: [ExprOp], choiceTargets: [UInt32], loops: [RetryLoop], actions: [Action],
+    eventMap: [UInt16]
   ) {
     self.spec = spec
     self.machine = machine
@@ -81,6 +85,10 @@ public final class Program: Sendable {
     self.loops = loops
     self.actions = actions
     self.propertyMask = spec.properties.reduce(0) { $0 | $1.bit }
+    self.eventMap = eventMap
+    var violating: UInt32 = 0
+    for (bit, properties) in eventMap.enumerated() where properties != 0 { violating |= 1 << bit }
+    self.violatingEvents = violating
   }
 
   public func checks(_ p: PropertyKind) -> Bool { propertyMask & p.bit != 0 }

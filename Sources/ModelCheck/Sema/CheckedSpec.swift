@@ -1,48 +1,37 @@
 import PTState
 
-/// The properties a spec can ask for, by their stable names.
-public enum PropertyKind: Int, Sendable, CaseIterable, Comparable {
-  case noStaleRead = 0
-  case cmpxchgTerminates = 1
-  case noLostDirty = 2
-  case deadlockFree = 3
-  case lazyBalanced = 4
-  case noLostUpdate = 5
-  case lazyNesting = 6
-  case noSleepInAtomic = 7
-  case noStaleTLB = 8
-  case noPTLeak = 9
-  case terminates = 10
+/// The properties a spec can ask for, by their stable names (the spelling in `check`
+/// lines, reports and JSON). Reports list them in this order. What each one means, how it
+/// is decided and how it is explained is its descriptor (`Properties/PropertyTable.swift`).
+public enum PropertyKind: String, Sendable, CaseIterable, Comparable {
+  case noStaleRead = "no_stale_read"
+  case cmpxchgTerminates = "cmpxchg_terminates"
+  case noLostDirty = "no_lost_dirty"
+  case deadlockFree = "deadlock_free"
+  case lazyBalanced = "lazy_balanced"
+  case noLostUpdate = "no_lost_update"
+  case lazyNesting = "lazy_nesting"
+  case noSleepInAtomic = "no_sleep_in_atomic"
+  case noStaleTLB = "no_stale_tlb"
+  case noPTLeak = "no_pt_leak"
+  case terminates = "terminates"
 
-  public var name: String {
-    switch self {
-    case .noStaleRead: return "no_stale_read"
-    case .cmpxchgTerminates: return "cmpxchg_terminates"
-    case .noLostDirty: return "no_lost_dirty"
-    case .deadlockFree: return "deadlock_free"
-    case .lazyBalanced: return "lazy_balanced"
-    case .noLostUpdate: return "no_lost_update"
-    case .lazyNesting: return "lazy_nesting"
-    case .noSleepInAtomic: return "no_sleep_in_atomic"
-    case .noStaleTLB: return "no_stale_tlb"
-    case .noPTLeak: return "no_pt_leak"
-    case .terminates: return "terminates"
-    }
-  }
+  public var name: String { rawValue }
 
-  public init?(name: String) {
-    guard let k = PropertyKind.allCases.first(where: { $0.name == name }) else { return nil }
-    self = k
-  }
+  public init?(name: String) { self.init(rawValue: name) }
 
-  /// Checked when a spec has no `check` line (`lazy_balanced` is opt-in).
-  public static let defaults: [PropertyKind] = [.noStaleRead, .cmpxchgTerminates, .noLostDirty, .deadlockFree]
+  /// Checked when a spec has no `check` line; the others are opt-in.
+  public static let defaults: [PropertyKind] = [
+    .noStaleRead, .cmpxchgTerminates, .noLostDirty, .deadlockFree,
+  ]
 
-  /// Decided on the explored graph after a complete exploration, not on a step or a state.
-  public var isGraphProperty: Bool { self == .cmpxchgTerminates || self == .terminates }
+  /// The position in `allCases`: the property's bit, and its place in reports.
+  public var index: Int { PropertyKind.indices[self] ?? 0 }
+  private static let indices: [PropertyKind: Int] = Dictionary(
+    uniqueKeysWithValues: allCases.enumerated().map { ($0.element, $0.offset) })
 
-  public var bit: UInt16 { 1 << UInt16(rawValue) }
-  public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
+  public var bit: UInt16 { 1 << UInt16(index) }
+  public static func < (a: Self, b: Self) -> Bool { a.index < b.index }
 }
 
 /// A kernel operation with its operands resolved to indices.

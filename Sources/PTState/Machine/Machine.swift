@@ -109,9 +109,15 @@ public final class Machine: Sendable {
 }
 
 /// What an operation tells the checker: property-relevant events and runtime faults.
+/// Each property's descriptor names the events that violate it
+/// (`ModelCheck/Properties/PropertyTable.swift`).
+///
+/// The constants are `@inlinable static var`s, not `static let`s: a `let` of a
+/// non-trivial module's type is reached through a lazy global accessor, which costs a
+/// call in the interpreter's inner loop; a computed constant folds away.
 public struct Events: OptionSet, Sendable {
-  public var rawValue: UInt16
-  @inlinable public init(rawValue: UInt16) { self.rawValue = rawValue }
+  public var rawValue: UInt32
+  @inlinable public init(rawValue: UInt32) { self.rawValue = rawValue }
 
   /// An entitled reader saw a value other than the PTE's logical value.
   @inlinable public static var staleRead: Events { Events(rawValue: 1 << 0) }

@@ -56,4 +56,43 @@ extension Machine {
   @inlinable public func setIRQsOff(_ s: PackedState, cpu: Int, _ off: Bool) {
     s[layout.irqsOff[cpu]] = off ? 1 : 0
   }
+
+  /// The task running on `cpu`, if any.
+  @inlinable public func currentTask(_ s: PackedState, cpu c: Int) -> Int? {
+    let cur = Int(s[layout.current[c]]) - 1
+    return cur >= 0 ? cur : nil
+  }
+
+  /// The scheduler switches CPU `c` (one without a pinned program) to task `next` (-1:
+  /// idle). Enabled when the CPU is not in an interrupt; the task running there (if any)
+  /// has finished or is preemptible and is not `next`; idle is not switched to idle; and
+  /// `next` has not finished and runs nowhere. False when not enabled.
+  @inlinable public func contextSwitch(
+    _ s: PackedState, cpu c: Int, to next: Int, currentFinished: Bool, nextFinished: Bool,
+    _ events: inout Events
+  ) -> Bool {
+    guard s[layout.inIRQ[c]] == 0 else { return false }
+    if let cur = currentTask(s, cpu: c) {
+      guard next != cur, currentFinished || isPreemptible(s, cpu: c, task: cur) else { return false }
+    } else {
+      guard next >= 0 else { return false }  // idle to idle
+    }
+    if next >= 0 {
+      guard !nextFinished, cpuOf(s, context: next) == nil else { return false }
+    }
+    if let cur = currentTask(s, cpu: c) { switchOut(s, cpu: c, task: cur, &events) }
+    if next >= 0 { switchIn(s, cpu: c, task: next) }
+    return true
+  }
+
+  /// Program `task` on `cpu` has run its last statement: a handler returns (the
+  /// interrupted program resumes); any other program must have left lazy mode
+  /// (`lazy_balanced`).
+  @inlinable public func endProgram(_ s: PackedState, cpu: Int, task: Int, _ events: inout Events) {
+    if config.isHandler(task) {
+      exitInterrupt(s, cpu: cpu)
+    } else if isLazy(s, cpu: cpu, task: task) {
+      events.insert(.lazyUnbalanced)
+    }
+  }
 }

@@ -1,0 +1,139 @@
+import PTState
+
+/// One sentence, in kernel terms, that says why a property failed on a trace. Each
+/// property's sentence is in its file in `Builtin/`; this file holds what they share:
+/// naming the actor of a step, the PTE it reads or writes, the step that wrote a value.
+enum Explanation {
+  /// The `why:` sentence for a counterexample of `property`: the descriptor's.
+  static func why(_ property: PropertyKind, _ trace: Trace, _ program: Program) -> String {
+    PropertyTable.descriptor(property).explain(trace, program)
+  }
+
+  /// The last step's explanation, or what to say when the initial state is the violation.
+  static func lastStep(
+    _ property: PropertyKind, _ trace: Trace, _ explain: (TraceStep) -> String
+  ) -> String {
+    guard let last = trace.steps.last else {
+      return "the initial state already violates \(property.name)"
+    }
+    return explain(last)
+  }
+
+  /// The PTE a software write step writes, if any.
+  static func writtenPTE(_ p: Program, _ step: TraceStep) -> Int? {
+    guard step.action.kind == .cpuStep else { return nil }
+    switch p.instruction(cpu: step.action.cpu, pc: step.before.contexts[step.action.cpu].pc) {
+    case .setPTE(let x, _), .modifyProtCommit(let x, _), .getAndClear(_, let x), .xchg(_, let x, _), .cmpxchg(_, let x, _, _, _):
+      return Int(x)
+    default: return nil
+    }
+  }
+
+  /// The program whose step this is (nil for the hardware, the hypervisor, the scheduler,
+  /// an interrupt firing or an IPI).
+  static func programOf(_ step: TraceStep) -> Int? {
+    step.action.kind == .cpuStep ? step.action.cpu : nil
+  }
+
+  /// Who acted in a step, named as the kernel would: a program, a CPU's hardware (a CPU is
+  /// not its program), the hypervisor, the scheduler.
+  static func actor(_ p: Program, _ step: TraceStep) -> String {
+    let a = step.action
+    switch a.kind {
+    case .cpuStep, .interrupt: return cpuName(p, a.cpu)
+    case .hardwareAccess, .tlbEvict: return "\(p.spec.cpuNames[a.cpu])'s hardware"
+    case .shootdownIPI: return p.spec.cpuNames[a.cpu]
+    case .earlyFlush: return "the hypervisor"
+    case .contextSwitch: return "the scheduler on \(p.spec.cpuNames[a.cpu])"
+    }
+  }
+
+  /// How a step that applied a batch came to apply it, for the sentence (empty for a
+  /// program's own leave or flush).
+  static func flushedBy(_ step: TraceStep, _ p: Program) -> String {
+    switch step.action.kind {
+    case .earlyFlush: return " when the hypervisor flushed \(p.spec.cpuNames[step.action.cpu])'s batch early"
+    case .contextSwitch: return " when the context switch on \(p.spec.cpuNames[step.action.cpu]) flushed the batch"
+    default: return step.location.map { " when the batch was flushed at line \($0.start.line)" } ?? ""
+    }
+  }
+
+  static func cpuName(_ p: Program, _ c: Int) -> String { p.spec.cpus[c].name }
+
+  /// The physical CPU whose hardware acted in a step (a `hardware` line, or a program's
+  /// `touch`), by name.
+  static func hardwareName(_ p: Program, _ step: TraceStep) -> String {
+    hardwareCPU(p, step).map { p.spec.cpuNames[$0] } ?? actor(p, step)
+  }
+
+  /// Whether a program step is at an instruction satisfying `test`.
+  static func isInstruction(_ p: Program, _ step: TraceStep, _ test: (Instruction) -> Bool) -> Bool {
+    guard let k = programOf(step) else { return false }
+    return test(p.instruction(cpu: k, pc: step.before.contexts[k].pc))
+  }
+
+  /// The physical CPU a step happened on.
+  static func hardwareCPU(_ p: Program, _ step: TraceStep) -> Int? {
+    switch step.action.kind {
+    case .cpuStep: return step.before.contexts[step.action.cpu].cpu
+    case .interrupt: return p.spec.cpus[step.action.cpu].handlerCPU
+    default: return step.action.cpu
+    }
+  }
+
+  /// Whether program `k` has a write to `pte` queued in some CPU's batch.
+  static func queued(_ s: MachineSnapshot, by k: Int, pte x: Int) -> Bool {
+    s.cpus.contains { $0.batch.contains { $0.pte == x && !$0.isFlush && $0.writer == k } }
+  }
+
+  /// A program with a write to `pte` queued in some CPU's batch, if any.
+  static func queuedWriter(_ s: MachineSnapshot, pte x: Int) -> Int? {
+    for cpu in s.cpus { if let e = cpu.batch.first(where: { $0.pte == x && !$0.isFlush }) { return e.writer } }
+    return nil
+  }
+
+  static func line(_ r: SourceRange?) -> String { r.map { " (line \($0.start.line))" } ?? "" }
+
+  /// The PTE an instruction reads, if any.
+  static func readPTE(_ p: Program, _ step: TraceStep) -> Int? {
+    guard step.action.kind == .cpuStep else { return step.action.kind == .hardwareAccess ? step.action.pte : nil }
+    switch p.instruction(cpu: step.action.cpu, pc: step.before.contexts[step.action.cpu].pc) {
+    case .ptepGet(_, let x), .getAndClear(_, let x), .xchg(_, let x, _), .cmpxchg(_, let x, _, _, _),
+      .modifyProtStart(_, let x), .touch(_, let x, _):
+      return Int(x)
+    default: return nil
+    }
+  }
+
+  /// The last step at which program `k` released `lock` with a lazy batch still holding
+  /// entries on the CPU it ran on.
+  static func earlyUnlock(_ trace: Trace, _ p: Program, program k: Int, lock: Int) -> TraceStep? {
+    trace.steps.last { s in
+      guard programOf(s) == k, let hw = s.before.contexts[k].cpu else { return false }
+      return s.before.lockHolder[lock] == k && s.after.lockHolder[lock] == nil
+        && !s.before.cpus[hw].batch.isEmpty
+    }
+  }
+
+  /// The step that issued the software write giving `pte` its logical value.
+  static func lastWrite(_ trace: Trace, pte: Int, before index: Int) -> TraceStep? {
+    trace.steps[..<index].last { step in
+      guard step.action.kind == .cpuStep else { return false }
+      let mask = ~PTE.hardwareBits
+      return step.before.logical[pte].rawValue & mask != step.after.logical[pte].rawValue & mask
+    }
+  }
+
+  static func bitNames(_ bits: UInt8) -> String {
+    var parts: [String] = []
+    if bits & PTE.dirtyBit != 0 { parts.append("dirty") }
+    if bits & PTE.accessedBit != 0 { parts.append("accessed") }
+    return parts.joined(separator: " and ")
+  }
+}
+
+extension String {
+  func replacingPrefix(_ prefix: String, with other: String) -> String {
+    hasPrefix(prefix) ? other + dropFirst(prefix.count) : self
+  }
+}
