@@ -111,4 +111,19 @@ struct LockOpsTests {
     #expect(!f.machine.holdsPTL(f.s, task: 0, pte: 2))
     #expect(!f.machine.holdsPTL(f.s, task: 1, pte: 2))
   }
+
+  @Test("the machine's invariants: a reachable state has none broken, a corrupted one does")
+  func invariants() {
+    let f = Fixture(mode: .direct)
+    #expect(f.machine.invariantViolation(f.s) == nil)
+    f.lock(0)
+    f.enter(0)
+    f.setPTE(0, 0, .ro(2))
+    #expect(f.machine.invariantViolation(f.s) == nil)
+    f.s[f.layout.lockHolder[0]] = 7  // no program 6
+    #expect(f.machine.invariantViolation(f.s)?.contains("lock 0") == true)
+    f.s[f.layout.lockHolder[0]] = 1
+    f.s[f.layout.batchEntries[f.layout.batchBase[0] + 2]] = 1  // an unused slot written
+    #expect(f.machine.invariantViolation(f.s)?.contains("unused") == true)
+  }
 }

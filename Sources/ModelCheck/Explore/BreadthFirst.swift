@@ -143,11 +143,25 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
       if !needsFullGraph, safetyBits & ~found == 0 { break }
     }
 
+    checkInvariants()
     statistics.states = store.count
     statistics.transitions = transitions
     statistics.depth = depth
     statistics.seconds = monotonicSeconds() - start
     statistics.storeBytes = store.residentBytes + visited.residentBytes
+  }
+
+  /// Debug builds only: the store's, the visited set's and every stored state's invariants.
+  private func checkInvariants() {
+    #if DEBUG
+      store._checkInvariants()
+      visited._checkInvariants(store)
+      for id in 0..<store.count {
+        if let problem = system.invariantViolation(store.state(id)) {
+          preconditionFailure("state \(id) breaks an invariant: \(problem)")
+        }
+      }
+    #endif
   }
 
   private mutating func record(_ outcome: StepOutcome, _ w: Witness) {

@@ -50,6 +50,7 @@ struct StateStore: ~Copyable {
     guard let p = realloc(parents, newCapacity * 4) else { return false }
     parents = p.assumingMemoryBound(to: UInt32.self)
     capacity = newCapacity
+    _checkInvariants()
     return true
   }
 

@@ -22,6 +22,13 @@ public protocol TransitionSystem {
   func isFinished(_ state: UnsafePointer<UInt64>) -> Bool
   /// Properties violated by a final state (every process finished), as bits.
   func finalViolations(_ state: UnsafePointer<UInt64>) -> UInt16
+  /// What is wrong with a state the system can never reach, if anything (checked on every
+  /// stored state in debug builds only).
+  func invariantViolation(_ state: UnsafePointer<UInt64>) -> String?
+}
+
+extension TransitionSystem {
+  public func invariantViolation(_ state: UnsafePointer<UInt64>) -> String? { nil }
 }
 
 /// What applying one action did.

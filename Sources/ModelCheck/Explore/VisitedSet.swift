@@ -142,4 +142,16 @@ struct VisitedSet: ~Copyable {
   }
 
   var residentBytes: Int { capacity * 4 }
+
+  /// Debug builds only: the table holds `count` ids, each once, each found by its state.
+  func _checkInvariants(_ store: borrowing StateStore) {
+    #if DEBUG
+      var occupied = 0
+      for i in 0..<capacity where slots[i] != 0 { occupied += 1 }
+      precondition(occupied == count && count == store.count, "visited set count")
+      for id in 0..<store.count {
+        precondition(find(store.state(id), in: store) == id, "state \(id) not found")
+      }
+    #endif
+  }
 }

@@ -47,6 +47,10 @@ extension Program: TransitionSystem {
     return machine.hasLeakedPTPages(s) ? PropertyKind.noPTLeak.bit & propertyMask : 0
   }
 
+  public func invariantViolation(_ words: UnsafePointer<UInt64>) -> String? {
+    machine.invariantViolation(PackedState(UnsafeMutablePointer(mutating: words)))
+  }
+
   /// Every program has finished: CPU programs and tasks at their end, and no handler in the
   /// middle of running (a handler that never fired is not owed).
   public func isFinished(_ words: UnsafePointer<UInt64>) -> Bool {

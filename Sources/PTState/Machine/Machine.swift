@@ -108,6 +108,39 @@ public final class Machine: Sendable {
   }
 }
 
+extension Machine {
+  /// What is wrong with a state, if anything: the invariants every reachable state keeps
+  /// (a held lock's holder is a program, a batch holds at most its slots and unused slots
+  /// are zero, a pc is within its program, a CPU runs a task and is in a handler only if
+  /// they exist). Checked on every stored state in debug builds, so that a field written
+  /// with another layout's `Field`, or an operation that breaks a rule, fails a test.
+  public func invariantViolation(_ s: PackedState) -> String? {
+    let contexts = UInt64(config.contextCount)
+    for l in 0..<config.lockCount where s[layout.lockHolder[l]] > contexts {
+      return "lock \(l) held by program \(s[layout.lockHolder[l]] - 1), which does not exist"
+    }
+    for k in 0..<config.contextCount where s[layout.pc[k]] >= UInt64(config.pcLimit[k]) {
+      return "program \(k) at pc \(s[layout.pc[k]]), past its end"
+    }
+    for c in 0..<config.cpuCount {
+      let n = batchCount(s, cpu: c)
+      if n > layout.batchSlots[c] { return "cpu \(c) batch holds \(n) of \(layout.batchSlots[c])" }
+      for i in n..<layout.batchSlots[c] where s[layout.batchEntries[layout.batchBase[c] + i]] != 0 {
+        return "cpu \(c) batch slot \(i) is unused but not zero"
+      }
+      let current = s[layout.current[c]]
+      if current > contexts || (current > 0 && !config.isTask(Int(current) - 1)) {
+        return "cpu \(c) runs context \(current - 1), which is not a task"
+      }
+      let irq = s[layout.inIRQ[c]]
+      if irq > contexts || (irq > 0 && config.handlerCPU[Int(irq) - 1] != c) {
+        return "cpu \(c) runs handler \(irq - 1), which is not one of its handlers"
+      }
+    }
+    return nil
+  }
+}
+
 /// What an operation tells the checker: property-relevant events and runtime faults.
 /// Each property's descriptor names the events that violate it
 /// (`ModelCheck/Properties/PropertyTable.swift`).
