@@ -12,7 +12,8 @@ public enum DiagnosticRenderer {
 
   public static func render(_ d: Diagnostic, in file: SourceFile) -> String {
     let loc = d.range.start
-    var out = "\(file.path):\(loc.line):\(loc.column): \(d.severity.rawValue): \(d.message) [\(d.id)]\n"
+    var out =
+      "\(file.path):\(loc.line):\(loc.column): \(d.severity.rawValue): \(d.message) [\(d.id)]\n"
     out += snippet(file, d.range, hint: d.hint)
     for n in d.notes {
       out += "\(file.path):\(n.range.start.line):\(n.range.start.column): note: \(n.message)\n"
@@ -28,7 +29,9 @@ public enum DiagnosticRenderer {
     var out = ""
     for n in first...line {
       let number = String(n)
-      out += String(repeating: " ", count: width - number.count + 1) + number + " | " + file.line(n) + "\n"
+      out +=
+        String(repeating: " ", count: width - number.count + 1) + number + " | " + file.line(n)
+        + "\n"
     }
     // Keep tabs in the caret line so the caret sits under the right character.
     let prefix = file.line(line).unicodeScalars.prefix(max(range.start.column - 1, 0))

@@ -9,7 +9,10 @@
 /// What checking one spec produced, ready to print: its output in order, its entry in
 /// the JSON summary, and its exit status.
 struct SpecOutcome {
-  enum Stream: UInt8 { case out = 1, err = 2 }
+  enum Stream: UInt8 {
+    case out = 1
+    case err = 2
+  }
   var output: [(Stream, String)] = []
   var summary: JSON?
   var code = Runner.ExitCode.asExpected
@@ -73,7 +76,12 @@ enum Isolation {
 
   // MARK: The message: records of a tag byte, an 8-byte length and the bytes.
 
-  private enum Tag: UInt8 { case out = 1, err = 2, summary = 3, code = 4 }
+  private enum Tag: UInt8 {
+    case out = 1
+    case err = 2
+    case summary = 3
+    case code = 4
+  }
 
   static func encode(_ o: SpecOutcome) -> [UInt8] {
     var bytes: [UInt8] = []

@@ -166,7 +166,9 @@ public struct Options: Sendable, Equatable {
   /// "512M", "4G", "100K", "1000" (bytes).
   static func parseSize(_ s: String) -> Int? {
     guard let last = s.last else { return nil }
-    let multipliers: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30]
+    let multipliers: [Character: Int] = [
+      "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30,
+    ]
     var digits = s
     var m = 1
     if let mult = multipliers[last] {

@@ -12,8 +12,16 @@ public enum Pipeline {
 
   /// Parses, checks and lowers one spec.
   public static func compile(_ file: SourceFile) throws(SpecError) -> Program {
-    if file.text.unicodeScalars.allSatisfy({ $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" }) {
-      throw SpecError(file: file, diagnostics: [Diagnostic("spec.empty", "the spec is empty", at: SourceRange(start: .init(line: 1, column: 1), length: 1), hint: "expected declarations: mode, pte, lock, cpu, expect (see docs/spec-language.md)")])
+    if file.text.unicodeScalars.allSatisfy({ $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" })
+    {
+      throw SpecError(
+        file: file,
+        diagnostics: [
+          Diagnostic(
+            "spec.empty", "the spec is empty",
+            at: SourceRange(start: .init(line: 1, column: 1), length: 1),
+            hint: "expected declarations: mode, pte, lock, cpu, expect (see docs/spec-language.md)")
+        ])
     }
     do {
       let ast = try Parser.parse(file.text)
@@ -26,12 +34,20 @@ public enum Pipeline {
     } catch let list as DiagnosticList {
       throw SpecError(file: file, diagnostics: list.diagnostics)
     } catch {
-      throw SpecError(file: file, diagnostics: [Diagnostic("spec.internal", "\(error)", at: SourceRange(start: .init(line: 1, column: 1), length: 1))])
+      throw SpecError(
+        file: file,
+        diagnostics: [
+          Diagnostic(
+            "spec.internal", "\(error)",
+            at: SourceRange(start: .init(line: 1, column: 1), length: 1))
+        ])
     }
   }
 
   /// Explores every interleaving and decides every property the spec checks.
-  public static func check(_ program: Program, file: SourceFile, limits: Limits = Limits()) -> CheckResult {
+  public static func check(_ program: Program, file: SourceFile, limits: Limits = Limits())
+    -> CheckResult
+  {
     let descriptors = program.spec.properties.map(PropertyTable.descriptor)
     var safetyBits: UInt16 = 0
     for d in descriptors where !d.isGraphProperty { safetyBits |= d.kind.bit }
@@ -72,6 +88,8 @@ public enum Pipeline {
       faultRun = run
     }
     let completeRun = explorer.firstFinished.map { explorer.actions(to: $0) }
-    return CheckResult(program: program, file: file, properties: results, statistics: stats, stopReason: explorer.stopReason, faultRun: faultRun, completeRun: completeRun)
+    return CheckResult(
+      program: program, file: file, properties: results, statistics: stats,
+      stopReason: explorer.stopReason, faultRun: faultRun, completeRun: completeRun)
   }
 }

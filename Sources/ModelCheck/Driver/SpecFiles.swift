@@ -21,7 +21,10 @@ public struct SpecPath: Hashable, Sendable, CustomStringConvertible, Expressible
 
   func withCString<R>(_ body: (UnsafePointer<CChar>) -> R) -> R {
     (bytes + [0]).withUnsafeBufferPointer { buffer in
-      buffer.withMemoryRebound(to: CChar.self) { body($0.baseAddress!) }
+      buffer.withMemoryRebound(to: CChar.self) { chars in
+        guard let base = chars.baseAddress else { preconditionFailure("a C string is never empty") }
+        return body(base)
+      }
     }
   }
 }

@@ -56,7 +56,8 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
     // (and move) the arena, so no pointer into it is held across an insert.
     let source = UnsafeMutablePointer<UInt64>.allocate(capacity: wordCount)
     // The successors of one state, and their hashes, generated before any is inserted.
-    let successors = UnsafeMutablePointer<UInt64>.allocate(capacity: max(system.actionCount, 1) * wordCount)
+    let successors = UnsafeMutablePointer<UInt64>.allocate(
+      capacity: max(system.actionCount, 1) * wordCount)
     let hashes = UnsafeMutablePointer<UInt64>.allocate(capacity: max(system.actionCount, 1))
     defer {
       scratch.deallocate()
@@ -114,11 +115,15 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
       // Pass 3: insert in action order (the BFS order, and so every trace, is unchanged).
       for k in 0..<produced {
         let successor = successors + k * wordCount
-        if let maxStates = limits.maxStates, store.count >= maxStates, visited.find(successor, in: store) == nil {
+        if let maxStates = limits.maxStates, store.count >= maxStates,
+          visited.find(successor, in: store) == nil
+        {
           stopReason = .stateLimit(maxStates)
           break exploring
         }
-        if case .outOfMemory = visited.insert(successor, hash: hashes[k], parent: next, into: &store) {
+        if case .outOfMemory = visited.insert(
+          successor, hash: hashes[k], parent: next, into: &store)
+        {
           stopReason = .outOfMemory
           break exploring
         }
@@ -196,7 +201,9 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
     let target = store.state(to)
     for a in 0..<system.actionCount {
       scratch.update(from: store.state(from), count: system.wordCount)
-      if system.apply(a, to: scratch).enabled, VisitedSet.equal(scratch, target, system.wordCount) { return a }
+      if system.apply(a, to: scratch).enabled, VisitedSet.equal(scratch, target, system.wordCount) {
+        return a
+      }
     }
     return nil
   }

@@ -15,7 +15,8 @@ struct StateStore: ~Copyable {
   init(wordCount: Int, initialCapacity: Int = 1 << 12) {
     self.wordCount = wordCount
     self.capacity = initialCapacity
-    guard let w = malloc(initialCapacity * wordCount * 8), let p = malloc(initialCapacity * 4) else {
+    guard let w = malloc(initialCapacity * wordCount * 8), let p = malloc(initialCapacity * 4)
+    else {
       fatalError("out of memory allocating the state store")
     }
     self.words = w.assumingMemoryBound(to: UInt64.self)
@@ -84,15 +85,30 @@ func copyState(_ from: UnsafePointer<UInt64>, to: UnsafeMutablePointer<UInt64>, 
   case 1:
     to[0] = from[0]
   case 2:
-    to[0] = from[0]; to[1] = from[1]
+    to[0] = from[0]
+    to[1] = from[1]
   case 3:
-    to[0] = from[0]; to[1] = from[1]; to[2] = from[2]
+    to[0] = from[0]
+    to[1] = from[1]
+    to[2] = from[2]
   case 4:
-    to[0] = from[0]; to[1] = from[1]; to[2] = from[2]; to[3] = from[3]
+    to[0] = from[0]
+    to[1] = from[1]
+    to[2] = from[2]
+    to[3] = from[3]
   case 5:
-    to[0] = from[0]; to[1] = from[1]; to[2] = from[2]; to[3] = from[3]; to[4] = from[4]
+    to[0] = from[0]
+    to[1] = from[1]
+    to[2] = from[2]
+    to[3] = from[3]
+    to[4] = from[4]
   case 6:
-    to[0] = from[0]; to[1] = from[1]; to[2] = from[2]; to[3] = from[3]; to[4] = from[4]; to[5] = from[5]
+    to[0] = from[0]
+    to[1] = from[1]
+    to[2] = from[2]
+    to[3] = from[3]
+    to[4] = from[4]
+    to[5] = from[5]
   default:
     to.update(from: from, count: wordCount)
   }

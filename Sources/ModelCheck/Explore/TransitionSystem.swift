@@ -45,7 +45,9 @@ public struct StepOutcome: Sendable {
   public var pcLow: Int32 = 0
   public var pcHigh: Int32 = 0
 
-  @inlinable public init(enabled: Bool, violations: UInt16 = 0, fault: UInt8 = 0, retryLoop: UInt16 = 0) {
+  @inlinable public init(
+    enabled: Bool, violations: UInt16 = 0, fault: UInt8 = 0, retryLoop: UInt16 = 0
+  ) {
     self.enabled = enabled
     self.violations = violations
     self.fault = fault

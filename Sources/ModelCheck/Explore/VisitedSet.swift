@@ -36,7 +36,9 @@ struct VisitedSet: ~Copyable {
   init(wordCount: Int, initialCapacity: Int = 1 << 14) {
     self.wordCount = wordCount
     self.capacity = initialCapacity
-    guard let raw = calloc(initialCapacity, 4) else { fatalError("out of memory allocating the visited set") }
+    guard let raw = calloc(initialCapacity, 4) else {
+      fatalError("out of memory allocating the visited set")
+    }
     self.slots = raw.assumingMemoryBound(to: UInt32.self)
   }
 
@@ -54,7 +56,9 @@ struct VisitedSet: ~Copyable {
   }
 
   @inline(__always)
-  static func equal(_ a: UnsafePointer<UInt64>, _ b: UnsafePointer<UInt64>, _ wordCount: Int) -> Bool {
+  static func equal(_ a: UnsafePointer<UInt64>, _ b: UnsafePointer<UInt64>, _ wordCount: Int)
+    -> Bool
+  {
     for i in 0..<wordCount where a[i] != b[i] { return false }
     return true
   }
@@ -97,12 +101,16 @@ struct VisitedSet: ~Copyable {
 
   /// Finds `state`, or appends it to `store` (with `parent`) and records it.
   @inline(__always)
-  mutating func insert(_ state: UnsafePointer<UInt64>, parent: Int?, into store: inout StateStore) -> InsertResult {
+  mutating func insert(_ state: UnsafePointer<UInt64>, parent: Int?, into store: inout StateStore)
+    -> InsertResult
+  {
     insert(state, hash: VisitedSet.hash(state, wordCount), parent: parent, into: &store)
   }
 
   @inline(__always)
-  mutating func insert(_ state: UnsafePointer<UInt64>, hash: UInt64, parent: Int?, into store: inout StateStore) -> InsertResult {
+  mutating func insert(
+    _ state: UnsafePointer<UInt64>, hash: UInt64, parent: Int?, into store: inout StateStore
+  ) -> InsertResult {
     if (count + 1) * 10 > capacity * 7, !grow(store) { return .outOfMemory }
     let mask = capacity - 1
     let t = tag(hash)
@@ -127,7 +135,9 @@ struct VisitedSet: ~Copyable {
   /// arena, read in order (sequential reads; only the table writes are scattered).
   private mutating func grow(_ store: borrowing StateStore) -> Bool {
     let newCapacity = capacity * 2
-    guard newCapacity <= VisitedSet.maxCapacity, let raw = calloc(newCapacity, 4) else { return false }
+    guard newCapacity <= VisitedSet.maxCapacity, let raw = calloc(newCapacity, 4) else {
+      return false
+    }
     free(slots)
     slots = raw.assumingMemoryBound(to: UInt32.self)
     capacity = newCapacity

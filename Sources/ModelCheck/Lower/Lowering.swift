@@ -29,7 +29,8 @@ struct Lowering {
     var pcLimit: [Int] = []
     let cpuCount = spec.cpuNames.count
     var batchSlots = [Int](repeating: 0, count: cpuCount)
-    var tlbCached = [[Bool]](repeating: [Bool](repeating: false, count: spec.pteNames.count), count: cpuCount)
+    var tlbCached = [[Bool]](
+      repeating: [Bool](repeating: false, count: spec.pteNames.count), count: cpuCount)
     var mayEnterLazy: [Bool] = []
     var queueingCount: [Int] = []  // per program: its queuing instructions (Int.max with a loop)
     let hasMovingPrograms = spec.cpus.contains { $0.pinnedCPU == nil }
@@ -49,7 +50,11 @@ struct Lowering {
       l.emit(.end, nil)
       let cpuCode = l.code[l.base...]
       guard cpuCode.count <= Program.maxInstructionsPerCPU else {
-        throw Diagnostic("sema.program-too-large", "the program of '\(cpu.name)' has \(cpuCode.count) instructions after unrolling 'repeat'", at: cpu.range, hint: "at most \(Program.maxInstructionsPerCPU); use 'loop' or fewer repetitions")
+        throw Diagnostic(
+          "sema.program-too-large",
+          "the program of '\(cpu.name)' has \(cpuCode.count) instructions after unrolling 'repeat'",
+          at: cpu.range,
+          hint: "at most \(Program.maxInstructionsPerCPU); use 'loop' or fewer repetitions")
       }
       pcLimit.append(cpuCode.count)
       var queueing = 0
@@ -57,7 +62,9 @@ struct Lowering {
         if Lowering.mayQueue(instr, mode: spec.mode) { queueing += 1 }
         if case .touch(_, let p, _) = instr { for x in cpusOf(cpu) { tlbCached[x][Int(p)] = true } }
       }
-      mayEnterLazy.append(cpuCode.contains(.enterLazy) || cpuCode.contains(.lazyMMUEnable) || cpuCode.contains(.lazyMMUResume))
+      mayEnterLazy.append(
+        cpuCode.contains(.enterLazy) || cpuCode.contains(.lazyMMUEnable)
+          || cpuCode.contains(.lazyMMUResume))
       let cap = spec.mode == .native || !mayEnterLazy[c] ? 0 : spec.batchLimit - 1
       queueingCount.append(spec.mode == .native ? 0 : (l.hasBackEdge ? Int.max : queueing))
       if let pinned = cpu.pinnedCPU, !hasMovingPrograms {
@@ -82,7 +89,8 @@ struct Lowering {
     // (always possible), so a TLB would only multiply states. Programs that `touch` a PTE
     // observe hits (a stale translation that still works), so they keep one, and so does a
     // `tlb` line, where a stale hit is what `no_stale_tlb` looks for.
-    var initialTLB = [[Bool]](repeating: [Bool](repeating: false, count: spec.pteNames.count), count: cpuCount)
+    var initialTLB = [[Bool]](
+      repeating: [Bool](repeating: false, count: spec.pteNames.count), count: cpuCount)
     for e in spec.tlbEntries {
       tlbCached[e.cpu][e.pte] = true
       initialTLB[e.cpu][e.pte] = true
@@ -91,11 +99,15 @@ struct Lowering {
     var tracked = PTE.dirtyBit
     if spec.trackAccessed { tracked |= PTE.accessedBit }
     var config = MachineConfig(
-      mode: spec.mode, cpuCount: cpuCount, pteCount: spec.pteNames.count, lockCount: spec.lockNames.count,
-      ptlOf: spec.ptlOf, batchLimit: spec.batchLimit, registerCount: spec.cpus.map(\.registers.count),
-      pcLimit: pcLimit, tlbCached: tlbCached, trackedHardwareBits: tracked, initialPTEs: spec.initialPTEs)
+      mode: spec.mode, cpuCount: cpuCount, pteCount: spec.pteNames.count,
+      lockCount: spec.lockNames.count,
+      ptlOf: spec.ptlOf, batchLimit: spec.batchLimit,
+      registerCount: spec.cpus.map(\.registers.count),
+      pcLimit: pcLimit, tlbCached: tlbCached, trackedHardwareBits: tracked,
+      initialPTEs: spec.initialPTEs)
     config.tracksLostUpdates = spec.properties.contains(.noLostUpdate)
-    config.tracksOwnTLBUse = spec.properties.contains(.noStaleRead)
+    config.tracksOwnTLBUse =
+      spec.properties.contains(.noStaleRead)
       && l.code.contains { if case .touch = $0 { return true } else { return false } }
     config.initialMMUsers = spec.mmUsers
     config.pinnedCPU = spec.cpus.map(\.pinnedCPU)
@@ -112,8 +124,12 @@ struct Lowering {
     config.pgdOf = spec.pgdOf
     config.ptPageCount = spec.ptPageNames.count
     config.tracksStaleTLB = spec.properties.contains(.noStaleTLB)
-    config.usesAsyncShootdown = l.code.contains { if case .flushTLBStart = $0 { return true } else { return false } }
-    config.usesNestingCounters = l.code.contains { [.lazyMMUEnable, .lazyMMUDisable, .lazyMMUPause, .lazyMMUResume].contains($0) }
+    config.usesAsyncShootdown = l.code.contains {
+      if case .flushTLBStart = $0 { return true } else { return false }
+    }
+    config.usesNestingCounters = l.code.contains {
+      [.lazyMMUEnable, .lazyMMUDisable, .lazyMMUPause, .lazyMMUResume].contains($0)
+    }
     config.usesPreemptCount = l.code.contains { $0 == .preemptDisable || $0 == .preemptEnable }
     let machine = Machine(config: config, batchSlots: batchSlots)
 
@@ -125,7 +141,9 @@ struct Lowering {
         if case .choose(_, let n) = instr { branches = max(branches, Int(n)) }
         if case .ptAlloc = instr { branches = max(branches, 2) }
       }
-      for k in 0..<branches { actions.append(Action(kind: .cpuStep, cpu: c, pte: 0, arg: UInt8(k))) }
+      for k in 0..<branches {
+        actions.append(Action(kind: .cpuStep, cpu: c, pte: 0, arg: UInt8(k)))
+      }
     }
     for h in spec.hardware {
       let a = Action(kind: .hardwareAccess, cpu: h.cpu, pte: h.pte, arg: h.kind.rawValue)
@@ -140,7 +158,9 @@ struct Lowering {
       actions.append(Action(kind: .earlyFlush, cpu: c, pte: 0, arg: 0))
     }
     // The scheduler: on a CPU without a pinned program, switch to any task, or to idle.
-    let tasks = spec.cpus.indices.filter { spec.cpus[$0].pinnedCPU == nil && spec.cpus[$0].handlerCPU == nil }
+    let tasks = spec.cpus.indices.filter {
+      spec.cpus[$0].pinnedCPU == nil && spec.cpus[$0].handlerCPU == nil
+    }
     if !tasks.isEmpty {
       for c in bareCPUs {
         for k in tasks { actions.append(Action(kind: .contextSwitch, cpu: c, pte: k + 1, arg: 0)) }
@@ -169,7 +189,9 @@ struct Lowering {
     switch (i, mode) {
     case (_, .native): return false
     case (.setPTE, _), (.modifyProtCommit, _), (.flushTLB, _): return true
-    case (.getAndClear, .shadow), (.xchg, .shadow), (.cmpxchg, .shadow), (.modifyProtStart, .shadow): return true
+    case (.getAndClear, .shadow), (.xchg, .shadow), (.cmpxchg, .shadow),
+      (.modifyProtStart, .shadow):
+      return true
     default: return false
     }
   }
@@ -201,14 +223,21 @@ struct Lowering {
     for s in body {
       // Unrolled `repeat` can grow without bound: stop early with a clear error.
       if pc > Program.maxInstructionsPerCPU {
-        throw Diagnostic("sema.program-too-large", "the program of '\(cpuName)' has more than \(Program.maxInstructionsPerCPU) instructions after unrolling 'repeat'", at: sourceMap.last.flatMap { $0 } ?? SourceRange(start: .init(line: 1, column: 1), length: 1), hint: "use 'loop' or fewer repetitions")
+        throw Diagnostic(
+          "sema.program-too-large",
+          "the program of '\(cpuName)' has more than \(Program.maxInstructionsPerCPU) instructions "
+            + "after unrolling 'repeat'",
+          at: sourceMap.last.flatMap { $0 }
+            ?? SourceRange(start: .init(line: 1, column: 1), length: 1),
+          hint: "use 'loop' or fewer repetitions")
       }
       switch s {
       case .assign(let r, let ops):
         emit(.assign(dst: UInt8(r), value: expr(ops)), nil)
       case .op(.getAndClearFull(let p, true), let dst, let range):
         // The kernel's two separate accesses: `pte = *ptep; native_pte_clear(ptep)`.
-        emit(.fullTeardownRead(dst: dst.map { UInt8($0) } ?? Register.discard, pte: UInt16(p)), range)
+        emit(
+          .fullTeardownRead(dst: dst.map { UInt8($0) } ?? Register.discard, pte: UInt16(p)), range)
         emit(.nativeClear(pte: UInt16(p)), range)
       case .op(let op, let dst, let range):
         let d = dst.map { UInt8($0) } ?? Register.discard
@@ -233,7 +262,10 @@ struct Lowering {
         for at in breakPatches.removeLast() { patch(at, to: pc) }
       case .loop(let b, let range):
         guard loops.count < Lowering.maxLoops else {
-          throw Diagnostic("sema.program-too-large", "more than \(Lowering.maxLoops) loops after unrolling 'repeat'", at: range, hint: "use fewer repetitions")
+          throw Diagnostic(
+            "sema.program-too-large",
+            "more than \(Lowering.maxLoops) loops after unrolling 'repeat'", at: range,
+            hint: "use fewer repetitions")
         }
         let head = pc
         let id = loops.count
@@ -253,7 +285,10 @@ struct Lowering {
         emit(.jump(to: 0), nil)
       case .either(let branches, let range):
         guard choiceTargets.count + branches.count <= Int(UInt16.max) else {
-          throw Diagnostic("sema.program-too-large", "more than \(UInt16.max) 'either' branches after unrolling 'repeat'", at: range, hint: "use fewer repetitions")
+          throw Diagnostic(
+            "sema.program-too-large",
+            "more than \(UInt16.max) 'either' branches after unrolling 'repeat'", at: range,
+            hint: "use fewer repetitions")
         }
         let first = choiceTargets.count
         choiceTargets += [UInt32](repeating: 0, count: branches.count)
@@ -296,7 +331,8 @@ struct Lowering {
     case .flushTLBStart(let p): return .flushTLBStart(pte: UInt16(p))
     case .flushTLBWait(let p): return .flushTLBWait(pte: UInt16(p))
     case .touch(let p, let k): return .touch(dst: dst, pte: UInt16(p), kind: k)
-    case .getAndClearFull(let p, _): return .getAndClear(dst: dst, pte: UInt16(p))  // full = 0: atomic
+    case .getAndClearFull(let p, _):  // full = 0: the atomic exchange
+      return .getAndClear(dst: dst, pte: UInt16(p))
     case .lazyMMUEnable: return .lazyMMUEnable
     case .lazyMMUDisable: return .lazyMMUDisable
     case .lazyMMUPause: return .lazyMMUPause

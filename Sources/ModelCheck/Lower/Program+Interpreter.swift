@@ -100,14 +100,18 @@ extension Program: TransitionSystem {
       return step(s, cpu: action.cpu, branch: Int(action.arg))
     case .hardwareAccess:
       if machine.tracksMM, !machine.runsMM(s, cpu: action.cpu) { return .disabled }
-      _ = machine.hardwareAccess(s, cpu: action.cpu, pte: action.pte, kind: AccessKind(rawValue: action.arg) ?? .read, byProgram: false, &events)
+      _ = machine.hardwareAccess(
+        s, cpu: action.cpu, pte: action.pte, kind: AccessKind(rawValue: action.arg) ?? .read,
+        byProgram: false, &events)
     case .tlbEvict:
       guard machine.evictTLB(s, cpu: action.cpu, pte: action.pte) else { return .disabled }
     case .earlyFlush:
       guard machine.batchCount(s, cpu: action.cpu) > 0 else { return .disabled }
       machine.flushBatch(s, cpu: action.cpu, &events)
     case .shootdownIPI:
-      guard machine.handleShootdownIPI(s, cpu: action.cpu, pte: action.pte) else { return .disabled }
+      guard machine.handleShootdownIPI(s, cpu: action.cpu, pte: action.pte) else {
+        return .disabled
+      }
     case .contextSwitch:
       return contextSwitch(s, cpu: action.cpu, to: action.pte - 1)
     case .interrupt:
@@ -132,7 +136,9 @@ extension Program: TransitionSystem {
   /// Handler `h` fires on its CPU.
   @inline(never)
   func interrupt(_ s: PackedState, handler h: Int) -> StepOutcome {
-    guard let c = machine.config.handlerCPU[h], machine.enterInterrupt(s, cpu: c, handler: h) else { return .disabled }
+    guard let c = machine.config.handlerCPU[h], machine.enterInterrupt(s, cpu: c, handler: h) else {
+      return .disabled
+    }
     if isFinished(s, context: h) { machine.exitInterrupt(s, cpu: c) }  // an empty handler
     return StepOutcome(enabled: true)
   }
@@ -157,7 +163,9 @@ extension Program: TransitionSystem {
   /// runs on: the visible instruction at its pc (branch `branch` of an `either` or a
   /// `pt_alloc`), then local code up to the next visible instruction.
   func step(_ s: PackedState, cpu k: Int, branch: Int) -> StepOutcome {
-    guard machine.isRunning(s, context: k), let hw = machine.cpuOf(s, context: k) else { return .disabled }
+    guard machine.isRunning(s, context: k), let hw = machine.cpuOf(s, context: k) else {
+      return .disabled
+    }
     let pcField = machine.layout.pc[k]
     var pc = Int(s[pcField])
     let startPC = pc
@@ -184,24 +192,31 @@ extension Program: TransitionSystem {
     case .flushLazy:
       machine.flushLazy(s, cpu: hw, task: k, &events)
     case .setPTE(let p, let v):
-      machine.setPTE(s, cpu: hw, task: k, pte: Int(p), value: PTE(rawValue: evaluate(v, s, cpu: k)), &events)
+      machine.setPTE(
+        s, cpu: hw, task: k, pte: Int(p), value: PTE(rawValue: evaluate(v, s, cpu: k)), &events)
     case .ptepGet(let dst, let p):
       store(s, cpu: k, dst, machine.ptepGet(s, cpu: hw, task: k, pte: Int(p), &events).rawValue)
     case .getAndClear(let dst, let p):
-      store(s, cpu: k, dst, machine.ptepGetAndClear(s, cpu: hw, task: k, pte: Int(p), &events).rawValue)
+      store(
+        s, cpu: k, dst, machine.ptepGetAndClear(s, cpu: hw, task: k, pte: Int(p), &events).rawValue)
     case .xchg(let dst, let p, let v):
       let value = PTE(rawValue: evaluate(v, s, cpu: k))
-      store(s, cpu: k, dst, machine.xchg(s, cpu: hw, task: k, pte: Int(p), value: value, &events).rawValue)
+      store(
+        s, cpu: k, dst,
+        machine.xchg(s, cpu: hw, task: k, pte: Int(p), value: value, &events).rawValue)
     case .cmpxchg(let dst, let p, let e, let n, let loop):
       let expected = PTE(rawValue: evaluate(e, s, cpu: k))
       let new = PTE(rawValue: evaluate(n, s, cpu: k))
-      let seen = machine.cmpxchg(s, cpu: hw, task: k, pte: Int(p), expected: expected, new: new, &events)
+      let seen = machine.cmpxchg(
+        s, cpu: hw, task: k, pte: Int(p), expected: expected, new: new, &events)
       store(s, cpu: k, dst, seen.rawValue)
       if events.contains(.cmpxchgFailed) { retryLoop = loop }
     case .modifyProtStart(let dst, let p):
-      store(s, cpu: k, dst, machine.modifyProtStart(s, cpu: hw, task: k, pte: Int(p), &events).rawValue)
+      store(
+        s, cpu: k, dst, machine.modifyProtStart(s, cpu: hw, task: k, pte: Int(p), &events).rawValue)
     case .modifyProtCommit(let p, let v):
-      machine.modifyProtCommit(s, cpu: hw, task: k, pte: Int(p), value: PTE(rawValue: evaluate(v, s, cpu: k)), &events)
+      machine.modifyProtCommit(
+        s, cpu: hw, task: k, pte: Int(p), value: PTE(rawValue: evaluate(v, s, cpu: k)), &events)
     case .flushTLB(let p):
       machine.flushTLB(s, cpu: hw, task: k, pte: Int(p), &events)
     case .setPGD(let g, let v):
@@ -221,10 +236,13 @@ extension Program: TransitionSystem {
     case .flushTLBWait(let p):
       guard machine.flushTLBWait(s, cpu: hw, task: k, pte: Int(p)) else { return .disabled }
     case .touch(let dst, let p, let kind):
-      let ok = machine.hardwareAccess(s, cpu: hw, task: k, pte: Int(p), kind: kind, byProgram: true, &events)
+      let ok = machine.hardwareAccess(
+        s, cpu: hw, task: k, pte: Int(p), kind: kind, byProgram: true, &events)
       store(s, cpu: k, dst, ok ? 1 : 0)
     case .fullTeardownRead(let dst, let p):
-      store(s, cpu: k, dst, machine.fullTeardownRead(s, cpu: hw, task: k, pte: Int(p), &events).rawValue)
+      store(
+        s, cpu: k, dst, machine.fullTeardownRead(s, cpu: hw, task: k, pte: Int(p), &events).rawValue
+      )
     case .nativeClear(let p):
       machine.nativeClear(s, cpu: hw, task: k, pte: Int(p), &events)
     case .lazyMMUEnable: machine.lazyMMUEnable(s, cpu: hw, task: k, &events)
@@ -250,12 +268,15 @@ extension Program: TransitionSystem {
     var outcome = StepOutcome(enabled: true, retryLoop: retryLoop)
     // The program counters this step passes through: the retry analysis must know whether
     // it left a loop (a `break`) even when it lands back inside it.
-    var low = min(startPC, pc), high = max(startPC, pc)
+    var low = min(startPC, pc)
+    var high = max(startPC, pc)
     if events.contains(.unlockNotHeld) { outcome.fault = RuntimeFault.unlockNotHeld.rawValue }
     if events.contains(.batchOverflow) { outcome.fault = RuntimeFault.batchOverflow.rawValue }
     if events.contains(.preemptUnderflow) { outcome.fault = RuntimeFault.preemptUnderflow.rawValue }
     if events.contains(.counterOverflow) { outcome.fault = RuntimeFault.counterOverflow.rawValue }
-    if !runLocal(s, cpu: k, pc: &pc, low: &low, high: &high) { outcome.fault = RuntimeFault.localLoop.rawValue }
+    if !runLocal(s, cpu: k, pc: &pc, low: &low, high: &high) {
+      outcome.fault = RuntimeFault.localLoop.rawValue
+    }
     outcome.pcLow = Int32(low)
     outcome.pcHigh = Int32(high)
     s[pcField] = UInt64(pc)
@@ -266,13 +287,15 @@ extension Program: TransitionSystem {
 
   /// Runs local instructions from `pc` until a visible one. False if it never gets there.
   func runLocal(_ s: PackedState, cpu: Int, pc: inout Int) -> Bool {
-    var low = pc, high = pc
+    var low = pc
+    var high = pc
     return runLocal(s, cpu: cpu, pc: &pc, low: &low, high: &high)
   }
 
   /// The same, widening `low...high` to every program counter it passes through.
   @inline(__always)
-  func runLocal(_ s: PackedState, cpu: Int, pc: inout Int, low: inout Int, high: inout Int) -> Bool {
+  func runLocal(_ s: PackedState, cpu: Int, pc: inout Int, low: inout Int, high: inout Int) -> Bool
+  {
     var steps = 0
     while true {
       switch instruction(cpu: cpu, pc: pc) {

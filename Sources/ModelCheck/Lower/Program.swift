@@ -8,7 +8,9 @@ public struct Action: Sendable, Hashable {
   /// `cpuStep`: `cpu` is the program (context). `contextSwitch`: on CPU `cpu`, switch to
   /// task `pte - 1` (0: to idle). `interrupt`: handler `cpu` fires. The others: `cpu` is a
   /// physical CPU.
-  public enum Kind: UInt8, Sendable { case cpuStep, hardwareAccess, tlbEvict, earlyFlush, shootdownIPI, contextSwitch, interrupt }
+  public enum Kind: UInt8, Sendable {
+    case cpuStep, hardwareAccess, tlbEvict, earlyFlush, shootdownIPI, contextSwitch, interrupt
+  }
   public var kind: Kind
   public var cpu: Int
   public var pte: Int
@@ -39,9 +41,14 @@ public enum RuntimeFault: UInt8, Sendable {
     switch self {
     case .unlockNotHeld: return "a program released a lock it does not hold"
     case .batchOverflow: return "internal error: a lazy batch outgrew its static bound"
-    case .localLoop: return "a program looped more than \(Program.maxLocalSteps) times without a kernel operation"
-    case .preemptUnderflow: return "a program called preempt_enable() without a matching preempt_disable()"
-    case .counterOverflow: return "a program nested lazy_mmu_mode_enable/pause or preempt_disable more than \(MachineConfig.maxCount) deep"
+    case .localLoop:
+      return "a program looped more than \(Program.maxLocalSteps) times without a kernel operation"
+    case .preemptUnderflow:
+      return "a program called preempt_enable() without a matching preempt_disable()"
+    case .counterOverflow:
+      return
+        "a program nested lazy_mmu_mode_enable/pause or preempt_disable more than "
+        + "\(MachineConfig.maxCount) deep"
     }
   }
 }
@@ -71,7 +78,8 @@ public final class Program: Sendable {
   let violatingEvents: UInt32
 
   init(
-    spec: CheckedSpec, machine: Machine, code: [Instruction], cpuStart: [Int], sourceMap: [SourceRange?],
+    spec: CheckedSpec, machine: Machine, code: [Instruction], cpuStart: [Int],
+    sourceMap: [SourceRange?],
     expressionCode: [ExprOp], choiceTargets: [UInt32], loops: [RetryLoop], actions: [Action],
     eventMap: [UInt16]
   ) {

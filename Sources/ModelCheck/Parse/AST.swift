@@ -13,7 +13,8 @@ public indirect enum Expr: Sendable, Equatable {
 
   public var range: SourceRange {
     switch self {
-    case .integer(_, let r), .unary(_, _, let r), .binary(_, _, _, let r), .call(_, _, let r): return r
+    case .integer(_, let r), .unary(_, _, let r), .binary(_, _, _, let r), .call(_, _, let r):
+      return r
     case .name(let n): return n.range
     }
   }

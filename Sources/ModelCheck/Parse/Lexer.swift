@@ -3,7 +3,10 @@
 /// at CRLF, LF or a lone CR (`SourceFile.lines` splits the same way).
 struct Lexer {
   static let symbols2: Set<String> = ["==", "!=", "&&", "||"]
-  static let symbols1: Set<Character> = ["{", "}", "(", ")", ",", ":", ";", "=", "|", "&", "^", "~", "!", "+", "-", "<", ">", "*", "/", ".", "[", "]"]
+  static let symbols1: Set<Character> = [
+    "{", "}", "(", ")", ",", ":", ";", "=", "|", "&", "^", "~", "!", "+", "-", "<", ">", "*", "/",
+    ".", "[", "]",
+  ]
   static let maxIntegerDigits = 9
 
   static func tokenize(_ text: String) throws(Diagnostic) -> [Token] {
@@ -16,7 +19,8 @@ struct Lexer {
     func loc() -> SourceLocation { SourceLocation(line: line, column: column) }
     /// A line ends at "\n", or at a "\r" not followed by "\n" (CRLF, LF and CR files).
     func endsLine(_ i: Int) -> Bool {
-      scalars[i] == "\n" || (scalars[i] == "\r" && (i + 1 == scalars.count || scalars[i + 1] != "\n"))
+      scalars[i] == "\n"
+        || (scalars[i] == "\r" && (i + 1 == scalars.count || scalars[i + 1] != "\n"))
     }
     func advance() {
       if endsLine(i) {
@@ -42,9 +46,13 @@ struct Lexer {
       if c == "/", i + 1 < scalars.count, scalars[i + 1] == "*" {
         advance()
         advance()
-        while i < scalars.count, !(scalars[i] == "*" && i + 1 < scalars.count && scalars[i + 1] == "/") { advance() }
+        while i < scalars.count,
+          !(scalars[i] == "*" && i + 1 < scalars.count && scalars[i + 1] == "/")
+        { advance() }
         guard i < scalars.count else {
-          throw Diagnostic("spec.unterminated-comment", "unterminated '/*' comment", at: SourceRange(start: start, length: 2), hint: "expected '*/' before end of file")
+          throw Diagnostic(
+            "spec.unterminated-comment", "unterminated '/*' comment",
+            at: SourceRange(start: start, length: 2), hint: "expected '*/' before end of file")
         }
         advance()
         advance()
@@ -52,11 +60,16 @@ struct Lexer {
       }
       if c.properties.isAlphabetic || c == "_" {
         var name = String.UnicodeScalarView()
-        while i < scalars.count, scalars[i].properties.isAlphabetic || scalars[i] == "_" || ("0"..."9").contains(scalars[i]) {
+        while i < scalars.count,
+          scalars[i].properties.isAlphabetic || scalars[i] == "_"
+            || ("0"..."9").contains(scalars[i])
+        {
           name.append(scalars[i])
           advance()
         }
-        tokens.append(Token(kind: .identifier(String(name)), range: SourceRange(start: start, length: name.count)))
+        tokens.append(
+          Token(
+            kind: .identifier(String(name)), range: SourceRange(start: start, length: name.count)))
         continue
       }
       if ("0"..."9").contains(c) {
@@ -67,14 +80,19 @@ struct Lexer {
           advance()
           advance()
         }
-        while i < scalars.count, scalars[i].properties.isASCIIHexDigit || scalars[i].properties.isAlphabetic {
+        while i < scalars.count,
+          scalars[i].properties.isASCIIHexDigit || scalars[i].properties.isAlphabetic
+        {
           digits.unicodeScalars.append(scalars[i])
           advance()
         }
         let length = digits.count + (isHex ? 2 : 0)
         let range = SourceRange(start: start, length: length)
-        guard digits.count <= maxIntegerDigits, let value = Int(digits, radix: isHex ? 16 : 10) else {
-          throw Diagnostic("spec.bad-integer", "invalid integer literal '\(isHex ? "0x" : "")\(digits)'", at: range, hint: "expected a decimal or 0x-hex number below 10^9")
+        guard digits.count <= maxIntegerDigits, let value = Int(digits, radix: isHex ? 16 : 10)
+        else {
+          throw Diagnostic(
+            "spec.bad-integer", "invalid integer literal '\(isHex ? "0x" : "")\(digits)'",
+            at: range, hint: "expected a decimal or 0x-hex number below 10^9")
         }
         tokens.append(Token(kind: .integer(value), range: range))
         continue
@@ -87,10 +105,14 @@ struct Lexer {
           advance()
         }
         guard i < scalars.count, scalars[i] == "\"" else {
-          throw Diagnostic("spec.unterminated-string", "unterminated string literal", at: SourceRange(start: start, length: 1), hint: "expected '\"' before the end of the line")
+          throw Diagnostic(
+            "spec.unterminated-string", "unterminated string literal",
+            at: SourceRange(start: start, length: 1),
+            hint: "expected '\"' before the end of the line")
         }
         advance()
-        tokens.append(Token(kind: .string(String(s)), range: SourceRange(start: start, length: s.count + 2)))
+        tokens.append(
+          Token(kind: .string(String(s)), range: SourceRange(start: start, length: s.count + 2)))
         continue
       }
       if i + 1 < scalars.count {
@@ -104,10 +126,14 @@ struct Lexer {
       }
       if symbols1.contains(Character(c)) {
         advance()
-        tokens.append(Token(kind: .symbol(String(Character(c))), range: SourceRange(start: start, length: 1)))
+        tokens.append(
+          Token(kind: .symbol(String(Character(c))), range: SourceRange(start: start, length: 1)))
         continue
       }
-      throw Diagnostic("spec.unexpected-character", "unexpected character '\(String(Character(c)).debugDescription.dropFirst().dropLast())'", at: SourceRange(start: start, length: 1), hint: "not part of the spec language")
+      throw Diagnostic(
+        "spec.unexpected-character",
+        "unexpected character '\(String(Character(c)).debugDescription.dropFirst().dropLast())'",
+        at: SourceRange(start: start, length: 1), hint: "not part of the spec language")
     }
     tokens.append(Token(kind: .end, range: SourceRange(start: loc(), length: 1)))
     return tokens

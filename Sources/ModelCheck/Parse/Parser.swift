@@ -59,7 +59,9 @@ struct Parser {
   private func isKeyword(_ s: String) -> Bool { current.kind == .identifier(s) }
 
   private func error(_ expected: String, id: String = "spec.expected") -> Diagnostic {
-    Diagnostic(id, "expected \(expected), found \(current.quoted)", at: current.range, hint: "expected \(expected)")
+    Diagnostic(
+      id, "expected \(expected), found \(current.quoted)", at: current.range,
+      hint: "expected \(expected)")
   }
 
   private mutating func expectSymbol(_ s: String) throws(Diagnostic) -> Token {
@@ -80,7 +82,9 @@ struct Parser {
   private mutating func nest() throws(Diagnostic) {
     depth += 1
     if depth > Parser.maxDepth {
-      throw Diagnostic("spec.too-deep", "nesting deeper than \(Parser.maxDepth) levels", at: current.range, hint: "simplify the program")
+      throw Diagnostic(
+        "spec.too-deep", "nesting deeper than \(Parser.maxDepth) levels", at: current.range,
+        hint: "simplify the program")
     }
   }
 
@@ -89,11 +93,20 @@ struct Parser {
   private mutating func parseSpec() throws(Diagnostic) {
     while current.kind != .end {
       guard case .identifier(let word) = current.kind else {
-        throw error("a declaration ('title', 'mode', 'pte', 'lock', 'cpu', 'hardware', 'check', 'expect', ...)")
+        throw error(
+          "a declaration ('title', 'mode', 'pte', 'lock', 'cpu', 'hardware', 'check', 'expect', "
+            + "...)"
+        )
       }
       let keyword = advance()
-      if ["title", "mode", "batch_limit", "expect", "mm", "lazy_disables_preemption", "lazy_state", "context_switch_hooks", "interrupts_never_lazy"].contains(word), let first = seenOnce[word] {
-        throw Diagnostic("spec.duplicate-declaration", "'\(word)' is declared twice", at: keyword.range, hint: "a spec has one '\(word)'", notes: [.init(range: first, message: "first '\(word)' here")])
+      if [
+        "title", "mode", "batch_limit", "expect", "mm", "lazy_disables_preemption", "lazy_state",
+        "context_switch_hooks", "interrupts_never_lazy",
+      ].contains(word), let first = seenOnce[word] {
+        throw Diagnostic(
+          "spec.duplicate-declaration", "'\(word)' is declared twice", at: keyword.range,
+          hint: "a spec has one '\(word)'",
+          notes: [.init(range: first, message: "first '\(word)' here")])
       }
       seenOnce[word] = keyword.range
       switch word {
@@ -225,8 +238,17 @@ struct Parser {
       default:
         throw Diagnostic(
           "spec.unknown-declaration", "unknown declaration '\(word)'", at: keyword.range,
-          hint: closestName(to: word, in: ["title", "mode", "batch_limit", "pte", "lock", "hardware", "check", "track", "expect", "cpu", "mm", "lazy_disables_preemption", "tlb", "pgd", "ptpage", "task", "interrupt", "lazy_state", "context_switch_hooks", "interrupts_never_lazy"]).map { "did you mean '\($0)'?" }
-            ?? "expected a declaration such as 'mode', 'pte', 'lock', 'cpu', 'task', 'check' or 'expect' (see docs/spec-language.md)")
+          hint: closestName(
+            to: word,
+            in: [
+              "title", "mode", "batch_limit", "pte", "lock", "hardware", "check", "track", "expect",
+              "cpu", "mm", "lazy_disables_preemption", "tlb", "pgd", "ptpage", "task", "interrupt",
+              "lazy_state", "context_switch_hooks", "interrupts_never_lazy",
+            ]
+          ).map { "did you mean '\($0)'?" }
+            ?? "expected a declaration such as 'mode', 'pte', 'lock', 'cpu', 'task', 'check' or "
+            + "'expect' (see docs/spec-language.md)"
+        )
       }
       if isSymbol(";") { _ = advance() }
     }
@@ -293,11 +315,13 @@ struct Parser {
       if isSymbol("=") {
         _ = advance()
         let value = try parseExpr()
-        return .assign(name, value, SourceRange(start: start.start, length: span(from: start, to: value.range)))
+        return .assign(
+          name, value, SourceRange(start: start.start, length: span(from: start, to: value.range)))
       }
       if isSymbol("(") {
         let (args, close) = try parseArguments()
-        return .call(name, args, SourceRange(start: start.start, length: span(from: start, to: close)))
+        return .call(
+          name, args, SourceRange(start: start.start, length: span(from: start, to: close)))
       }
       throw error("'=' or '(' after '\(word)'")
     }
@@ -314,7 +338,9 @@ struct Parser {
       _ = advance()
       elseBody = isKeyword("if") ? [try parseIf()] : try parseBlock()
     }
-    return .ifElse(cond, thenBody, elseBody, SourceRange(start: start.start, length: span(from: start, to: cond.range)))
+    return .ifElse(
+      cond, thenBody, elseBody,
+      SourceRange(start: start.start, length: span(from: start, to: cond.range)))
   }
 
   /// Length from the start of `a` to the end of `b` when both are on one line, else to
@@ -384,7 +410,9 @@ struct Parser {
   private mutating func parsePrimary() throws(Diagnostic) -> Expr {
     operands += 1
     if operands > Parser.maxOperands {
-      throw Diagnostic("spec.expression-too-long", "expression has more than \(Parser.maxOperands) operands", at: current.range, hint: "split it with registers")
+      throw Diagnostic(
+        "spec.expression-too-long", "expression has more than \(Parser.maxOperands) operands",
+        at: current.range, hint: "split it with registers")
     }
     switch current.kind {
     case .integer(let n):
@@ -394,7 +422,8 @@ struct Parser {
       let name = Name(text: s, range: r)
       if isSymbol("(") {
         let (args, close) = try parseArguments()
-        let length = close.start.line == r.start.line ? close.start.column + 1 - r.start.column : r.length
+        let length =
+          close.start.line == r.start.line ? close.start.column + 1 - r.start.column : r.length
         return .call(name, args, SourceRange(start: r.start, length: length))
       }
       return .name(name)

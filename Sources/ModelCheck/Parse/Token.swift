@@ -4,7 +4,7 @@ public struct Token: Sendable, Equatable {
     case identifier(String)
     case integer(Int)
     case string(String)
-    case symbol(String)  // { } ( ) , : ; = == != | & ^ ~ ! && || 
+    case symbol(String)  // { } ( ) , : ; = == != | & ^ ~ ! && ||
     case end
   }
   public var kind: Kind

@@ -23,7 +23,8 @@ enum Explanation {
   static func writtenPTE(_ p: Program, _ step: TraceStep) -> Int? {
     guard step.action.kind == .cpuStep else { return nil }
     switch p.instruction(cpu: step.action.cpu, pc: step.before.contexts[step.action.cpu].pc) {
-    case .setPTE(let x, _), .modifyProtCommit(let x, _), .getAndClear(_, let x), .xchg(_, let x, _), .cmpxchg(_, let x, _, _, _):
+    case .setPTE(let x, _), .modifyProtCommit(let x, _), .getAndClear(_, let x), .xchg(_, let x, _),
+      .cmpxchg(_, let x, _, _, _):
       return Int(x)
     default: return nil
     }
@@ -52,9 +53,12 @@ enum Explanation {
   /// program's own leave or flush).
   static func flushedBy(_ step: TraceStep, _ p: Program) -> String {
     switch step.action.kind {
-    case .earlyFlush: return " when the hypervisor flushed \(p.spec.cpuNames[step.action.cpu])'s batch early"
-    case .contextSwitch: return " when the context switch on \(p.spec.cpuNames[step.action.cpu]) flushed the batch"
-    default: return step.location.map { " when the batch was flushed at line \($0.start.line)" } ?? ""
+    case .earlyFlush:
+      return " when the hypervisor flushed \(p.spec.cpuNames[step.action.cpu])'s batch early"
+    case .contextSwitch:
+      return " when the context switch on \(p.spec.cpuNames[step.action.cpu]) flushed the batch"
+    default:
+      return step.location.map { " when the batch was flushed at line \($0.start.line)" } ?? ""
     }
   }
 
@@ -67,7 +71,8 @@ enum Explanation {
   }
 
   /// Whether a program step is at an instruction satisfying `test`.
-  static func isInstruction(_ p: Program, _ step: TraceStep, _ test: (Instruction) -> Bool) -> Bool {
+  static func isInstruction(_ p: Program, _ step: TraceStep, _ test: (Instruction) -> Bool) -> Bool
+  {
     guard let k = programOf(step) else { return false }
     return test(p.instruction(cpu: k, pc: step.before.contexts[k].pc))
   }
@@ -88,7 +93,9 @@ enum Explanation {
 
   /// A program with a write to `pte` queued in some CPU's batch, if any.
   static func queuedWriter(_ s: MachineSnapshot, pte x: Int) -> Int? {
-    for cpu in s.cpus { if let e = cpu.batch.first(where: { $0.pte == x && !$0.isFlush }) { return e.writer } }
+    for cpu in s.cpus {
+      if let e = cpu.batch.first(where: { $0.pte == x && !$0.isFlush }) { return e.writer }
+    }
     return nil
   }
 
@@ -96,9 +103,12 @@ enum Explanation {
 
   /// The PTE an instruction reads, if any.
   static func readPTE(_ p: Program, _ step: TraceStep) -> Int? {
-    guard step.action.kind == .cpuStep else { return step.action.kind == .hardwareAccess ? step.action.pte : nil }
+    guard step.action.kind == .cpuStep else {
+      return step.action.kind == .hardwareAccess ? step.action.pte : nil
+    }
     switch p.instruction(cpu: step.action.cpu, pc: step.before.contexts[step.action.cpu].pc) {
-    case .ptepGet(_, let x), .getAndClear(_, let x), .xchg(_, let x, _), .cmpxchg(_, let x, _, _, _),
+    case .ptepGet(_, let x), .getAndClear(_, let x), .xchg(_, let x, _),
+      .cmpxchg(_, let x, _, _, _),
       .modifyProtStart(_, let x), .touch(_, let x, _):
       return Int(x)
     default: return nil

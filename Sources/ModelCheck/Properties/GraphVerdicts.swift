@@ -14,10 +14,12 @@ enum GraphVerdicts {
     let loops = program.loops
     return loops.indices.map { id in
       let outer = loops[id]
-      let tags = Set(loops.indices.filter { inner in
-        loops[inner].cpu == outer.cpu && outer.pcs.lowerBound <= loops[inner].pcs.lowerBound
-          && loops[inner].pcs.upperBound <= outer.pcs.upperBound
-      }.map { UInt16($0 + 1) }).intersection(owned)
+      let tags = Set(
+        loops.indices.filter { inner in
+          loops[inner].cpu == outer.cpu && outer.pcs.lowerBound <= loops[inner].pcs.lowerBound
+            && loops[inner].pcs.upperBound <= outer.pcs.upperBound
+        }.map { UInt16($0 + 1) }
+      ).intersection(owned)
       if tags.isEmpty { return nil }
       if tags.contains(UInt16(id + 1)) || outer.hasExit { return tags }
       return nil

@@ -233,7 +233,8 @@ extension BreadthFirst {
   /// Shortest path of actions inside the nodes accepted by `allowed`, from `from` to the
   /// first node satisfying `goal` (BFS over regenerated successors).
   private func search(
-    from: Int, allowed: (Int) -> Bool, goal: (Int) -> Bool, edge: (Int, Int) -> (v: Int, retry: Bool)?
+    from: Int, allowed: (Int) -> Bool, goal: (Int) -> Bool,
+    edge: (Int, Int) -> (v: Int, retry: Bool)?
   ) -> (path: [Int], end: Int)? {
     if goal(from) { return ([], from) }
     var parent: [Int: (Int, Int)] = [from: (-1, -1)]
@@ -261,7 +262,8 @@ extension BreadthFirst {
   }
 
   private func lasso(
-    members: [Int], disabledSomewhere: [Bool], nodes: CheckedArray<UInt32>, inside: @escaping (Int) -> Bool,
+    members: [Int], disabledSomewhere: [Bool], nodes: CheckedArray<UInt32>,
+    inside: @escaping (Int) -> Bool,
     edge: (Int, Int) -> (v: Int, retry: Bool)?
   ) -> (prefix: [Int], cycle: [Int]) {
     let system = self.system
@@ -274,13 +276,19 @@ extension BreadthFirst {
     /// Walks to the nearest node with an internal edge satisfying `want`, then takes it.
     func take(_ want: @escaping (Int, Int, Bool) -> Bool) {
       let has: (Int) -> Bool = { x in
-        (0..<system.actionCount).contains { a in edge(x, a).map { inside($0.v) && want(x, a, $0.retry) } ?? false }
+        (0..<system.actionCount).contains { a in
+          edge(x, a).map { inside($0.v) && want(x, a, $0.retry) } ?? false
+        }
       }
       guard let leg = search(from: at, allowed: inside, goal: has, edge: edge) else { return }
       cycle += leg.path
       at = leg.end
       let here = at
-      guard let a = (0..<system.actionCount).first(where: { a in edge(here, a).map { inside($0.v) && want(here, a, $0.retry) } ?? false }) else { return }
+      guard
+        let a = (0..<system.actionCount).first(where: { a in
+          edge(here, a).map { inside($0.v) && want(here, a, $0.retry) } ?? false
+        })
+      else { return }
       cycle.append(a)
       at = edge(at, a)?.v ?? at
     }
@@ -288,7 +296,8 @@ extension BreadthFirst {
     // Through a retry of the looping CPU (the nearest one).
     take { _, _, isRetry in isRetry }
     // Through a step of every process that is never disabled in the component.
-    for p in 0..<system.processCount where !disabledSomewhere[p] && !cycle.contains(where: { system.process(of: $0) == p }) {
+    for p in 0..<system.processCount
+    where !disabledSomewhere[p] && !cycle.contains(where: { system.process(of: $0) == p }) {
       take { _, a, _ in system.process(of: a) == p }
     }
     // Processes disabled somewhere: pass through such a state.
@@ -308,16 +317,21 @@ extension BreadthFirst {
       }
     }
     // Back to the start.
-    if let leg = search(from: at, allowed: inside, goal: { $0 == start }, edge: edge) { cycle += leg.path }
+    if let leg = search(from: at, allowed: inside, goal: { $0 == start }, edge: edge) {
+      cycle += leg.path
+    }
     return (actions(to: Int(nodes[start])), cycle)
   }
 
   /// A run with `bound + 1` retries: the BFS path to a node whose longest retry path
   /// exceeds the bound, then retry edges along the longest path.
   private func overBoundRun(
-    bound: Int, nodes: CheckedArray<UInt32>, value: @escaping (Int) -> Int, unbounded: Int, edge: (Int, Int) -> (v: Int, retry: Bool)?
+    bound: Int, nodes: CheckedArray<UInt32>, value: @escaping (Int) -> Int, unbounded: Int,
+    edge: (Int, Int) -> (v: Int, retry: Bool)?
   ) -> [Int] {
-    guard let start = (0..<nodes.count).filter({ value($0) > bound }).min(by: { nodes[$0] < nodes[$1] }) else { return [] }
+    guard
+      let start = (0..<nodes.count).filter({ value($0) > bound }).min(by: { nodes[$0] < nodes[$1] })
+    else { return [] }
     var run = actions(to: Int(nodes[start]))
     var at = start
     var retries = 0
@@ -329,16 +343,22 @@ extension BreadthFirst {
       let goal: (Int) -> Bool = { x in
         (0..<system.actionCount).contains { a in
           guard let (y, r) = edge(x, a), r else { return false }
-          return d == unbounded ? value(y) == unbounded || value(y) >= bound - done : value(y) == d - 1
+          return d == unbounded
+            ? value(y) == unbounded || value(y) >= bound - done : value(y) == d - 1
         }
       }
-      guard let leg = search(from: at, allowed: { value($0) == d }, goal: goal, edge: edge) else { break }
+      guard let leg = search(from: at, allowed: { value($0) == d }, goal: goal, edge: edge) else {
+        break
+      }
       run += leg.path
       at = leg.end
-      guard let a = (0..<system.actionCount).first(where: { a in
-        guard let (y, r) = edge(at, a), r else { return false }
-        return d == unbounded ? value(y) == unbounded || value(y) >= bound - retries : value(y) == d - 1
-      }) else { break }
+      guard
+        let a = (0..<system.actionCount).first(where: { a in
+          guard let (y, r) = edge(at, a), r else { return false }
+          return d == unbounded
+            ? value(y) == unbounded || value(y) >= bound - retries : value(y) == d - 1
+        })
+      else { break }
       run.append(a)
       at = edge(at, a)?.v ?? at
       retries += 1

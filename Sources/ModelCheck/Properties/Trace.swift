@@ -49,24 +49,35 @@ public struct Trace: Sendable {
       var effects = Trace.effects(program, before, after)
       if action.kind == .cpuStep, Trace.isMidSectionFlush(program, action, before, after) {
         let cpu = before.contexts[action.cpu].cpu ?? 0
-        effects.insert("batch full: one hypercall applies \(before.cpus[cpu].batch.count + 1) entries", at: 0)
+        effects.insert(
+          "batch full: one hypercall applies \(before.cpus[cpu].batch.count + 1) entries", at: 0)
       }
-      if action.kind == .hardwareAccess || (action.kind == .cpuStep && Trace.isTouch(program, action, before)) {
-        if let note = Trace.hardwareNote(program, action, before, after) { effects.insert(note, at: 0) }
+      if action.kind == .hardwareAccess
+        || (action.kind == .cpuStep && Trace.isTouch(program, action, before))
+      {
+        if let note = Trace.hardwareNote(program, action, before, after) {
+          effects.insert(note, at: 0)
+        }
       }
-      steps.append(TraceStep(
-        action: action, actor: actor, operation: operation, location: location, effects: effects,
-        before: before, after: after, violations: outcome.violations, retried: outcome.retryLoop != 0))
+      steps.append(
+        TraceStep(
+          action: action, actor: actor, operation: operation, location: location, effects: effects,
+          before: before, after: after, violations: outcome.violations,
+          retried: outcome.retryLoop != 0))
       before = after
     }
   }
 
   /// A queuing write that found the batch full and flushed it (not leave or an explicit flush).
-  static func isMidSectionFlush(_ program: Program, _ action: Action, _ a: MachineSnapshot, _ b: MachineSnapshot) -> Bool {
+  static func isMidSectionFlush(
+    _ program: Program, _ action: Action, _ a: MachineSnapshot, _ b: MachineSnapshot
+  ) -> Bool {
     guard let cpu = a.contexts[action.cpu].cpu else { return false }
-    let x = a.cpus[cpu], y = b.cpus[cpu]
+    let x = a.cpus[cpu]
+    let y = b.cpus[cpu]
     let perTask = program.machine.config.lazyPerTask
-    guard a.isLazy(context: action.cpu, perTask: perTask), b.isLazy(context: action.cpu, perTask: perTask),
+    guard a.isLazy(context: action.cpu, perTask: perTask),
+      b.isLazy(context: action.cpu, perTask: perTask),
       !x.batch.isEmpty, y.batch.count < x.batch.count
     else { return false }
     switch program.instruction(cpu: action.cpu, pc: a.contexts[action.cpu].pc) {
@@ -77,7 +88,9 @@ public struct Trace: Sendable {
 
   static func isTouch(_ program: Program, _ action: Action, _ s: MachineSnapshot) -> Bool {
     guard action.kind == .cpuStep else { return false }
-    if case .touch = program.instruction(cpu: action.cpu, pc: s.contexts[action.cpu].pc) { return true }
+    if case .touch = program.instruction(cpu: action.cpu, pc: s.contexts[action.cpu].pc) {
+      return true
+    }
     return false
   }
 
@@ -92,10 +105,13 @@ public struct Trace: Sendable {
     return cached.isPresent && (!write || (cached.isWritable && cached.isDirty))
   }
 
-  static func describe(_ program: Program, _ action: Action, _ s: MachineSnapshot) -> (String, String, SourceRange?) {
+  static func describe(_ program: Program, _ action: Action, _ s: MachineSnapshot) -> (
+    String, String, SourceRange?
+  ) {
     let spec = program.spec
     // A program's steps are named by the program; the hardware's by the physical CPU.
-    let cpu = action.kind == .cpuStep || action.kind == .interrupt
+    let cpu =
+      action.kind == .cpuStep || action.kind == .interrupt
       ? spec.cpus[action.cpu].name : spec.cpuNames[action.cpu]
     let pte = action.pte < spec.pteNames.count ? spec.pteNames[action.pte] : "?"
     switch action.kind {
@@ -128,65 +144,104 @@ public struct Trace: Sendable {
     }
   }
 
-  static func hardwareNote(_ program: Program, _ action: Action, _ before: MachineSnapshot, _ after: MachineSnapshot) -> String? {
+  static func hardwareNote(
+    _ program: Program, _ action: Action, _ before: MachineSnapshot, _ after: MachineSnapshot
+  ) -> String? {
     let p = action.kind == .hardwareAccess ? action.pte : touchedPTE(program, action, before)
     guard let p else { return nil }
-    guard let hw = action.kind == .hardwareAccess ? action.cpu : before.contexts[action.cpu].cpu else { return nil }
+    guard let hw = action.kind == .hardwareAccess ? action.cpu : before.contexts[action.cpu].cpu
+    else { return nil }
     let cached = before.cpus[hw].tlb[p]
-    let write = action.kind == .hardwareAccess ? action.arg == 1 : touchIsWrite(program, action, before)
-    if cached.isPresent, !write || (cached.isWritable && cached.isDirty) { return "TLB hit (\(cached))" }
+    let write =
+      action.kind == .hardwareAccess ? action.arg == 1 : touchIsWrite(program, action, before)
+    if cached.isPresent, !write || (cached.isWritable && cached.isDirty) {
+      return "TLB hit (\(cached))"
+    }
     let config = program.machine.config
     if !config.pgdOf.isEmpty, let g = config.pgdOf[p], !before.pgdCache[hw][g].isPresent {
-      return "walk faults at the cached top-level entry \(program.spec.pgdNames[g]) (\(before.pgdCache[hw][g]))"
+      return
+        "walk faults at the cached top-level entry \(program.spec.pgdNames[g]) "
+        + "(\(before.pgdCache[hw][g]))"
     }
-    let seen = program.machine.config.mode == .shadow ? before.shadow?[p] ?? before.mem[p] : before.mem[p]
+    let seen =
+      program.machine.config.mode == .shadow ? before.shadow?[p] ?? before.mem[p] : before.mem[p]
     let ok = seen.isPresent && (!write || seen.isWritable)
     let table = program.machine.config.mode == .shadow ? "shadow " : ""
-    return ok ? "walk of \(table)\(program.spec.pteNames[p]) sees \(seen)" : "walk of \(table)\(program.spec.pteNames[p]) sees \(seen): page fault"
+    return ok
+      ? "walk of \(table)\(program.spec.pteNames[p]) sees \(seen)"
+      : "walk of \(table)\(program.spec.pteNames[p]) sees \(seen): page fault"
   }
 
   static func touchedPTE(_ program: Program, _ action: Action, _ s: MachineSnapshot) -> Int? {
     guard action.kind == .cpuStep else { return nil }
-    if case .touch(_, let p, _) = program.instruction(cpu: action.cpu, pc: s.contexts[action.cpu].pc) { return Int(p) }
+    if case .touch(_, let p, _) = program.instruction(
+      cpu: action.cpu, pc: s.contexts[action.cpu].pc)
+    {
+      return Int(p)
+    }
     return nil
   }
 
   static func touchIsWrite(_ program: Program, _ action: Action, _ s: MachineSnapshot) -> Bool {
     guard action.kind == .cpuStep else { return false }
-    if case .touch(_, _, let k) = program.instruction(cpu: action.cpu, pc: s.contexts[action.cpu].pc) { return k == .write }
+    if case .touch(_, _, let k) = program.instruction(
+      cpu: action.cpu, pc: s.contexts[action.cpu].pc)
+    {
+      return k == .write
+    }
     return false
   }
-
 
   /// The fields that differ between two snapshots, in kernel words.
   static func effects(_ program: Program, _ a: MachineSnapshot, _ b: MachineSnapshot) -> [String] {
     let spec = program.spec
     var out: [String] = []
     for (l, name) in spec.lockNames.enumerated() where a.lockHolder[l] != b.lockHolder[l] {
-      out.append("\(name): \(a.lockHolder[l].map { spec.cpus[$0].name } ?? "free") -> \(b.lockHolder[l].map { spec.cpus[$0].name } ?? "free")")
+      out.append(
+        "\(name): \(a.lockHolder[l].map { spec.cpus[$0].name } ?? "free") -> "
+          + "\(b.lockHolder[l].map { spec.cpus[$0].name } ?? "free")"
+      )
     }
     for (c, name) in spec.cpuNames.enumerated() {
-      let x = a.cpus[c], y = b.cpus[c]
+      let x = a.cpus[c]
+      let y = b.cpus[c]
       if x.lazy != y.lazy { out.append("\(name) lazy: \(y.lazy ? "on" : "off")") }
       if x.batch != y.batch { out.append("\(name) batch: \(batchText(program, y.batch))") }
-      if x.current != y.current { out.append("\(name) runs \(y.current.map { spec.cpus[$0].name } ?? "nothing (idle)")") }
-      if x.inIRQ != y.inIRQ { out.append(y.inIRQ.map { "\(name) takes interrupt \(spec.cpus[$0].name)" } ?? "\(name) returns from interrupt \(x.inIRQ.map { spec.cpus[$0].name } ?? "")") }
+      if x.current != y.current {
+        out.append("\(name) runs \(y.current.map { spec.cpus[$0].name } ?? "nothing (idle)")")
+      }
+      if x.inIRQ != y.inIRQ {
+        out.append(
+          y.inIRQ.map { "\(name) takes interrupt \(spec.cpus[$0].name)" }
+            ?? "\(name) returns from interrupt \(x.inIRQ.map { spec.cpus[$0].name } ?? "")")
+      }
       if x.irqsOff != y.irqsOff { out.append("\(name) interrupts \(y.irqsOff ? "off" : "on")") }
     }
     for (k, cpu) in spec.cpus.enumerated() {
-      let x = a.contexts[k], y = b.contexts[k]
+      let x = a.contexts[k]
+      let y = b.contexts[k]
       if x.lazy != y.lazy { out.append("\(cpu.name) lazy: \(y.lazy ? "on" : "off")") }
-      if x.tif != y.tif { out.append("\(cpu.name) TIF_LAZY_MMU_UPDATES: \(y.tif ? "set" : "clear")") }
-      if x.enableCount != y.enableCount { out.append("\(cpu.name) enable_count: \(x.enableCount) -> \(y.enableCount)") }
-      if x.pauseCount != y.pauseCount { out.append("\(cpu.name) pause_count: \(x.pauseCount) -> \(y.pauseCount)") }
-      if x.preemptCount != y.preemptCount { out.append("\(cpu.name) preempt_count: \(x.preemptCount) -> \(y.preemptCount)") }
+      if x.tif != y.tif {
+        out.append("\(cpu.name) TIF_LAZY_MMU_UPDATES: \(y.tif ? "set" : "clear")")
+      }
+      if x.enableCount != y.enableCount {
+        out.append("\(cpu.name) enable_count: \(x.enableCount) -> \(y.enableCount)")
+      }
+      if x.pauseCount != y.pauseCount {
+        out.append("\(cpu.name) pause_count: \(x.pauseCount) -> \(y.pauseCount)")
+      }
+      if x.preemptCount != y.preemptCount {
+        out.append("\(cpu.name) preempt_count: \(x.preemptCount) -> \(y.preemptCount)")
+      }
       for (r, name) in cpu.registers.enumerated() where x.registers[r] != y.registers[r] {
         out.append("\(cpu.name).\(name) = \(registerText(cpu, r, y.registers[r]))")
       }
     }
     for (p, name) in spec.pteNames.enumerated() {
       if a.mem[p] != b.mem[p] { out.append("\(name): \(a.mem[p]) -> \(b.mem[p])") }
-      if let sa = a.shadow, let sb = b.shadow, sa[p] != sb[p] { out.append("shadow \(name): \(sa[p]) -> \(sb[p])") }
+      if let sa = a.shadow, let sb = b.shadow, sa[p] != sb[p] {
+        out.append("shadow \(name): \(sa[p]) -> \(sb[p])")
+      }
       // A logical change is shown when memory does not show it (a queued write), which is
       // what explains a stale read.
       if a.logical[p] != b.logical[p], b.logical[p] != b.mem[p] {
@@ -206,14 +261,20 @@ public struct Trace: Sendable {
       out.append("\(name): \(pageStates[b.ptPages[g]])")
     }
     for (c, cpu) in spec.cpuNames.enumerated() where a.runsMM[c] != b.runsMM[c] {
-      out.append("\(cpu) \(b.runsMM[c] ? "runs the mm" : "no longer runs the mm") (mm_users \(b.runsMM.filter { $0 }.count))")
+      out.append(
+        "\(cpu) \(b.runsMM[c] ? "runs the mm" : "no longer runs the mm") (mm_users "
+          + "\(b.runsMM.filter { $0 }.count))"
+      )
     }
     for (c, cpu) in spec.cpuNames.enumerated() {
       for (p, name) in spec.pteNames.enumerated() where a.cpus[c].tlb[p] != b.cpus[c].tlb[p] {
-        out.append("\(cpu) TLB \(name): \(b.cpus[c].tlb[p] == .none ? "no entry" : "\(b.cpus[c].tlb[p])")")
+        out.append(
+          "\(cpu) TLB \(name): \(b.cpus[c].tlb[p] == .none ? "no entry" : "\(b.cpus[c].tlb[p])")")
       }
-      for (p, name) in spec.pteNames.enumerated() where a.cpus[c].ipiPending[p] != b.cpus[c].ipiPending[p] {
-        out.append("\(cpu): shootdown IPI for \(name) \(b.cpus[c].ipiPending[p] ? "pending" : "handled")")
+      for (p, name) in spec.pteNames.enumerated()
+      where a.cpus[c].ipiPending[p] != b.cpus[c].ipiPending[p] {
+        out.append(
+          "\(cpu): shootdown IPI for \(name) \(b.cpus[c].ipiPending[p] ? "pending" : "handled")")
       }
     }
     return out
@@ -225,12 +286,18 @@ public struct Trace: Sendable {
 
   static func batchText(_ program: Program, _ batch: [MachineSnapshot.BatchEntry]) -> String {
     if batch.isEmpty { return "[]" }
-    return "[" + batch.map {
-      $0.isFlush ? "flush_tlb(\(program.spec.pteNames[$0.pte]))" : "\(program.spec.pteNames[$0.pte]) <- \($0.value)\($0.preserveAD ? " (preserve A/D)" : "")"
-    }.joined(separator: ", ") + "]"
+    return "["
+      + batch.map {
+        $0.isFlush
+          ? "flush_tlb(\(program.spec.pteNames[$0.pte]))"
+          : "\(program.spec.pteNames[$0.pte]) <- "
+            + "\($0.value)\($0.preserveAD ? " (preserve A/D)" : "")"
+      }.joined(separator: ", ") + "]"
   }
 }
 
 extension CheckedSpec {
-  func sourceText(_ range: SourceRange) -> String { sourceFile?.text(range) ?? "line \(range.start.line)" }
+  func sourceText(_ range: SourceRange) -> String {
+    sourceFile?.text(range) ?? "line \(range.start.line)"
+  }
 }

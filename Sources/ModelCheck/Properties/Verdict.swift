@@ -40,7 +40,8 @@ public struct CheckResult: Sendable {
   /// never matches; a failure witnessed before a limit stopped the run is final, so a run
   /// stopped after every checked property failed as expected matches.
   public var matchesExpectation: Bool {
-    guard stopReason.map({ if case .fault = $0 { return false } else { return true } }) ?? true else { return false }
+    guard stopReason.map({ if case .fault = $0 { return false } else { return true } }) ?? true
+    else { return false }
     for p in properties {
       switch p.status {
       case .incomplete: return false

@@ -61,7 +61,8 @@ enum FaultReport {
   /// by then it is inside the loop that does not end, and one round covers that loop.
   static func stuckLoop(_ program: Program, _ s: PackedState, context k: Int) -> SourceRange? {
     var pc = Int(s[program.machine.layout.pc[k]])
-    var low = pc, high = pc
+    var low = pc
+    var high = pc
     _ = program.runLocal(s, cpu: k, pc: &pc, low: &low, high: &high)
     let enclosing = program.loops.filter {
       $0.cpu == k && $0.pcs.contains(low) && $0.pcs.contains(high)

@@ -26,11 +26,16 @@ public indirect enum JSON: Sendable, Equatable {
     case .raw(let s): return s
     case .array(let items):
       if items.isEmpty { return "[]" }
-      return "[" + nl + items.map { pad + $0.serialized(indent: indent + 1, pretty: pretty) }.joined(separator: "," + nl) + nl + end + "]"
+      return "[" + nl
+        + items.map { pad + $0.serialized(indent: indent + 1, pretty: pretty) }.joined(
+          separator: "," + nl) + nl + end + "]"
     case .object(let fields):
       if fields.isEmpty { return "{}" }
       let sep = pretty ? ": " : ":"
-      return "{" + nl + fields.map { pad + JSON.quote($0.0) + sep + $0.1.serialized(indent: indent + 1, pretty: pretty) }.joined(separator: "," + nl) + nl + end + "}"
+      return "{" + nl
+        + fields.map {
+          pad + JSON.quote($0.0) + sep + $0.1.serialized(indent: indent + 1, pretty: pretty)
+        }.joined(separator: "," + nl) + nl + end + "}"
     }
   }
 
@@ -40,9 +45,11 @@ public indirect enum JSON: Sendable, Equatable {
     for _ in 0..<places { scale *= 10 }
     let scaled = (x * scale).rounded()
     guard abs(scaled) < 9e15 else { return "\(x)" }
-    let n = Int(scaled), unit = Int(scale)
+    let n = Int(scaled)
+    let unit = Int(scale)
     let frac = String(abs(n % unit))
-    return (n < 0 && n / unit == 0 ? "-" : "") + "\(n / unit)." + String(repeating: "0", count: places - frac.count) + frac
+    return (n < 0 && n / unit == 0 ? "-" : "") + "\(n / unit)."
+      + String(repeating: "0", count: places - frac.count) + frac
   }
 
   static func quote(_ s: String) -> String {

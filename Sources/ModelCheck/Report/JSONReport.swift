@@ -21,53 +21,131 @@ public enum JSONReport {
       let line = p.source(cpu: k, pc: x.pc).map { JSON.int($0.start.line) } ?? .null
       var fields: [(String, JSON)] = [
         ("cpu", x.cpu.map { .string(spec.cpuNames[$0]) } ?? .null),
-        ("finished", .bool({ if case .end = p.instruction(cpu: k, pc: x.pc) { return true } else { return false } }())),
+        (
+          "finished",
+          .bool(
+            {
+              if case .end = p.instruction(cpu: k, pc: x.pc) { return true } else { return false }
+            }())
+        ),
         ("next_line", line),
-        ("registers", .object(cpu.registers.enumerated().map { ($0.element, .string(Trace.registerText(cpu, $0.offset, x.registers[$0.offset]))) })),
+        (
+          "registers",
+          .object(
+            cpu.registers.enumerated().map {
+              ($0.element, .string(Trace.registerText(cpu, $0.offset, x.registers[$0.offset])))
+            })
+        ),
       ]
       if p.machine.config.lazyPerTask { fields.append(("lazy", .bool(x.lazy))) }
       if p.machine.config.usesNestingCounters {
         fields.append(("enable_count", .int(x.enableCount)))
         fields.append(("pause_count", .int(x.pauseCount)))
       }
-      if p.machine.config.usesPreemptCount { fields.append(("preempt_count", .int(x.preemptCount))) }
+      if p.machine.config.usesPreemptCount {
+        fields.append(("preempt_count", .int(x.preemptCount)))
+      }
       return (cpu.name, .object(fields))
     }
     let cpus: [(String, JSON)] = spec.cpuNames.enumerated().map { c, name in
       let x = s.cpus[c]
-      return (name, .object([
-        ("lazy", .bool(x.lazy)),
-        ("batch", .array(x.batch.map {
-          .object([("pte", .string(spec.pteNames[$0.pte])), ("kind", .string($0.isFlush ? "flush_tlb" : "write")), ("value", .string("\($0.value)")), ("preserve_ad", .bool($0.preserveAD)), ("by", .string(spec.cpus[$0.writer].name))])
-        })),
-        ("tlb", .object(spec.pteNames.enumerated().compactMap { i, n in x.tlb[i] == .none ? nil : (n, .string("\(x.tlb[i])")) })),
-        ("runs", (x.inIRQ ?? x.current ?? spec.cpus.firstIndex { $0.pinnedCPU == c }).map { .string(spec.cpus[$0].name) } ?? .null),
-      ]))
+      return (
+        name,
+        .object([
+          ("lazy", .bool(x.lazy)),
+          (
+            "batch",
+            .array(
+              x.batch.map {
+                .object([
+                  ("pte", .string(spec.pteNames[$0.pte])),
+                  ("kind", .string($0.isFlush ? "flush_tlb" : "write")),
+                  ("value", .string("\($0.value)")), ("preserve_ad", .bool($0.preserveAD)),
+                  ("by", .string(spec.cpus[$0.writer].name)),
+                ])
+              })
+          ),
+          (
+            "tlb",
+            .object(
+              spec.pteNames.enumerated().compactMap { i, n in
+                x.tlb[i] == .none ? nil : (n, .string("\(x.tlb[i])"))
+              })
+          ),
+          (
+            "runs",
+            (x.inIRQ ?? x.current ?? spec.cpus.firstIndex { $0.pinnedCPU == c }).map {
+              .string(spec.cpus[$0].name)
+            } ?? .null
+          ),
+        ])
+      )
     }
-    var state: [(String, JSON)] = [("ptes", .object(ptes)), ("locks", .object(locks)), ("programs", .object(programs)), ("cpus", .object(cpus))]
+    var state: [(String, JSON)] = [
+      ("ptes", .object(ptes)), ("locks", .object(locks)), ("programs", .object(programs)),
+      ("cpus", .object(cpus)),
+    ]
     if !spec.pgdNames.isEmpty {
-      state.append(("pgd", .object(spec.pgdNames.enumerated().map { g, name in
-        (name, .object([("value", .string("\(s.pgd[g])")), ("cached", .object(spec.cpuNames.enumerated().map { ($0.element, .string("\(s.pgdCache[$0.offset][g])")) }))]))
-      })))
+      state.append(
+        (
+          "pgd",
+          .object(
+            spec.pgdNames.enumerated().map { g, name in
+              (
+                name,
+                .object([
+                  ("value", .string("\(s.pgd[g])")),
+                  (
+                    "cached",
+                    .object(
+                      spec.cpuNames.enumerated().map {
+                        ($0.element, .string("\(s.pgdCache[$0.offset][g])"))
+                      })
+                  ),
+                ])
+              )
+            })
+        ))
     }
     if !spec.ptPageNames.isEmpty {
       let states = ["never allocated", "allocated", "freed"]
-      state.append(("ptpages", .object(spec.ptPageNames.enumerated().map { ($0.element, .string(states[s.ptPages[$0.offset]])) })))
+      state.append(
+        (
+          "ptpages",
+          .object(
+            spec.ptPageNames.enumerated().map {
+              ($0.element, .string(states[s.ptPages[$0.offset]]))
+            })
+        ))
     }
     if spec.mmUsers != nil {
-      state.append(("mm_users", .array(spec.cpuNames.enumerated().compactMap { s.runsMM[$0.offset] ? .string($0.element) : nil })))
+      state.append(
+        (
+          "mm_users",
+          .array(
+            spec.cpuNames.enumerated().compactMap {
+              s.runsMM[$0.offset] ? .string($0.element) : nil
+            })
+        ))
     }
     return .object(state)
   }
 
-  public static func counterexample(_ prop: PropertyResult, _ trace: Trace, _ r: CheckResult) -> JSON {
+  public static func counterexample(_ prop: PropertyResult, _ trace: Trace, _ r: CheckResult)
+    -> JSON
+  {
     let p = r.program
     let steps: [JSON] = trace.steps.enumerated().map { i, s in
       .object([
         ("index", .int(i + 1)),
         ("actor", .string(s.actor)),
         ("operation", .string(s.operation)),
-        ("location", s.location.map { .object([("line", .int($0.start.line)), ("column", .int($0.start.column))]) } ?? .null),
+        (
+          "location",
+          s.location.map {
+            .object([("line", .int($0.start.line)), ("column", .int($0.start.column))])
+          } ?? .null
+        ),
         ("effects", .array(s.effects.map { .string($0) })),
         ("state", snapshot(s.after, p)),
       ])
@@ -89,7 +167,8 @@ public enum JSONReport {
   public static func statistics(_ s: Statistics) -> JSON {
     .object([
       ("states", .int(s.states)), ("transitions", .int(s.transitions)), ("depth", .int(s.depth)),
-      ("seconds", .double(s.seconds)), ("states_per_second", .int(Int(s.statesPerSecond.rounded()))),
+      ("seconds", .double(s.seconds)),
+      ("states_per_second", .int(Int(s.statesPerSecond.rounded()))),
       ("bytes_per_state_packed", .int(s.wordsPerState * 8)), ("store_bytes", .int(s.storeBytes)),
       ("peak_rss_bytes", s.peakResidentBytes.map { .int($0) } ?? .null),
     ])
@@ -106,15 +185,19 @@ public enum JSONReport {
       ("expect", .string(spec.expectation.description)),
       ("as_expected", .bool(r.matchesExpectation)),
       ("stopped", r.stopReason.map { .string($0.message) } ?? .null),
-      ("properties", .array(r.properties.map { p in
-        .object([
-          ("name", .string(p.kind.name)),
-          ("status", .string(p.status.rawValue)),
-          ("details", .array(p.details.map { .string($0) })),
-          ("counterexample_steps", p.counterexample.map { .int($0.length) } ?? .null),
-          ("trace_file", traceFiles[p.kind].map { .string($0) } ?? .null),
-        ])
-      })),
+      (
+        "properties",
+        .array(
+          r.properties.map { p in
+            .object([
+              ("name", .string(p.kind.name)),
+              ("status", .string(p.status.rawValue)),
+              ("details", .array(p.details.map { .string($0) })),
+              ("counterexample_steps", p.counterexample.map { .int($0.length) } ?? .null),
+              ("trace_file", traceFiles[p.kind].map { .string($0) } ?? .null),
+            ])
+          })
+      ),
       ("statistics", statistics(r.statistics)),
     ])
   }

@@ -13,10 +13,16 @@ public enum TextReport {
   }
 
   public static func statisticsLine(_ s: Statistics) -> String {
-    var line = "\(grouped(s.states)) states, \(grouped(s.transitions)) transitions, depth \(s.depth), \(format2(s.seconds)) s, \(grouped(Int(s.statesPerSecond.rounded()))) states/s"
+    var line =
+      "\(grouped(s.states)) states, \(grouped(s.transitions)) transitions, depth \(s.depth), "
+      + "\(format2(s.seconds)) s, \(grouped(Int(s.statesPerSecond.rounded()))) states/s"
     line += ", \(s.wordsPerState * 8) B/state packed, store \(formatBytes(s.storeBytes))"
     if let peak = s.peakResidentBytes { line += ", peak RSS \(formatBytes(peak))" }
-    if s.livenessStates > 0 { line += "\n  liveness pass: \(grouped(s.livenessStates)) states in retry-loop subgraphs, \(format2(s.livenessSeconds)) s" }
+    if s.livenessStates > 0 {
+      line +=
+        "\n  liveness pass: \(grouped(s.livenessStates)) states in retry-loop subgraphs, "
+        + "\(format2(s.livenessSeconds)) s"
+    }
     return line
   }
 
@@ -27,7 +33,10 @@ public enum TextReport {
     if !spec.title.isEmpty { out += " — \(spec.title)" }
     let cpus = spec.cpuNames.joined(separator: ", ")
     let programs = spec.cpus.map(\.name).joined(separator: ", ")
-    out += "\n  mode \(spec.mode.rawValue), cpus \(cpus)\(programs == cpus ? "" : "; programs \(programs)"), batch limit \(spec.batchLimit); expect \(spec.expectation.description)\n"
+    out +=
+      "\n  mode \(spec.mode.rawValue), cpus "
+      + "\(cpus)\(programs == cpus ? "" : "; programs \(programs)"), batch limit "
+      + "\(spec.batchLimit); expect \(spec.expectation.description)\n"
     for p in r.properties {
       let status: String
       switch p.status {
@@ -36,7 +45,9 @@ public enum TextReport {
       case .incomplete: status = "incomplete"
       }
       out += "  \(status) \(p.kind.name)"
-      if let c = p.counterexample { out += " (counterexample: \(c.length) \(c.length == 1 ? "step" : "steps"))" }
+      if let c = p.counterexample {
+        out += " (counterexample: \(c.length) \(c.length == 1 ? "step" : "steps"))"
+      }
       out += "\n"
       for d in p.details { out += "             \(d)\n" }
     }
@@ -46,7 +57,8 @@ public enum TextReport {
       if case .fault = stop { isFault = true }
       if !isFault, !r.properties.contains(where: { $0.status == .incomplete }) {
         // A witnessed failure is final, whatever was left unexplored.
-        out += "  \(stop.message), after every checked property had failed: "
+        out +=
+          "  \(stop.message), after every checked property had failed: "
           + "the verdicts are final\n"
       } else {
         out += "  INCOMPLETE: \(stop.message); properties not yet violated are not verified\n"
@@ -61,11 +73,13 @@ public enum TextReport {
   }
 
   /// The counterexample table for one failing property.
-  public static func counterexample(_ p: PropertyResult, _ trace: Trace, _ r: CheckResult) -> String {
+  public static func counterexample(_ p: PropertyResult, _ trace: Trace, _ r: CheckResult) -> String
+  {
     let kind: String
     switch p.counterexample {
     case .lasso: kind = "livelock (lasso: a prefix, then a cycle that repeats forever)"
-    default: kind = p.kind == .cmpxchgTerminates ? "run over the retry bound" : "shortest counterexample"
+    default:
+      kind = p.kind == .cmpxchgTerminates ? "run over the retry bound" : "shortest counterexample"
     }
     let n = trace.steps.count
     return table("FAIL \(p.kind.name): \(kind), \(n) \(n == 1 ? "step" : "steps")", trace, r)
@@ -76,9 +90,14 @@ public enum TextReport {
   public static func table(_ heading: String, _ trace: Trace, _ r: CheckResult) -> String {
     let program = r.program
     var out = heading + "\n"
-    var rows: [[String]] = [["#", "actor", "operation", "line", "effects"], ["0", "-", "initial state", "", initialText(trace.initial, program)]]
+    var rows: [[String]] = [
+      ["#", "actor", "operation", "line", "effects"],
+      ["0", "-", "initial state", "", initialText(trace.initial, program)],
+    ]
     for (i, s) in trace.steps.enumerated() {
-      if i == trace.cycleStart { rows.append(["", "", "-- cycle starts here (repeats forever) --", "", ""]) }
+      if i == trace.cycleStart {
+        rows.append(["", "", "-- cycle starts here (repeats forever) --", "", ""])
+      }
       let at = s.location.map { "\($0.start.line):\($0.start.column)" } ?? "(hardware)"
       let origin: String
       switch s.action.kind {
@@ -89,14 +108,21 @@ public enum TextReport {
       }
       rows.append([String(i + 1), s.actor, s.operation, origin, s.effects.joined(separator: "; ")])
     }
-    if trace.cycleStart != nil { rows.append(["", "", "-- back to the start of the cycle --", "", ""]) }
+    if trace.cycleStart != nil {
+      rows.append(["", "", "-- back to the start of the cycle --", "", ""])
+    }
     var widths = [Int](repeating: 0, count: 4)
-    for row in rows { for c in 0..<4 { widths[c] = min(max(widths[c], row[c].count), c == 2 ? 48 : 40) } }
+    for row in rows {
+      for c in 0..<4 { widths[c] = min(max(widths[c], row[c].count), c == 2 ? 48 : 40) }
+    }
     for row in rows {
       var line = "  "
       for c in 0..<4 {
         let cell = row[c]
-        line += c == 0 ? String(repeating: " ", count: max(widths[c] - cell.count, 0)) + cell : cell + String(repeating: " ", count: max(widths[c] - cell.count, 0))
+        line +=
+          c == 0
+          ? String(repeating: " ", count: max(widths[c] - cell.count, 0)) + cell
+          : cell + String(repeating: " ", count: max(widths[c] - cell.count, 0))
         line += "  "
       }
       out += line + row[4] + "\n"
@@ -105,6 +131,7 @@ public enum TextReport {
   }
 
   static func initialText(_ s: MachineSnapshot, _ p: Program) -> String {
-    p.spec.pteNames.enumerated().map { "\($0.element) = \(s.mem[$0.offset])" }.joined(separator: "; ")
+    p.spec.pteNames.enumerated().map { "\($0.element) = \(s.mem[$0.offset])" }.joined(
+      separator: "; ")
   }
 }

@@ -36,7 +36,8 @@ public enum PropertyKind: String, Sendable, CaseIterable, Comparable {
 
 /// A kernel operation with its operands resolved to indices.
 public enum KernelOp: Sendable, Hashable {
-  case spinLock(Int), spinUnlock(Int)
+  case spinLock(Int)
+  case spinUnlock(Int)
   case enterLazy, leaveLazy, flushLazy
   case setPTE(Int, [ExprOp])
   case ptepGet(Int)
@@ -52,9 +53,13 @@ public enum KernelOp: Sendable, Hashable {
   case mmget, mmput
   case lazyMMUEnable, lazyMMUDisable, lazyMMUPause, lazyMMUResume
   case preemptDisable, preemptEnable, mightSleep, irqDisable, irqEnable
-  case flushTLBStart(Int), flushTLBWait(Int)
-  case setPGD(Int, [ExprOp]), pgdGet(Int), loadCR3, flushTLBMM
-  case ptAlloc(Int), ptFree(Int)
+  case flushTLBStart(Int)
+  case flushTLBWait(Int)
+  case setPGD(Int, [ExprOp])
+  case pgdGet(Int)
+  case loadCR3, flushTLBMM
+  case ptAlloc(Int)
+  case ptFree(Int)
 }
 
 /// A statement with every name resolved and every expression in postfix form.

@@ -18,7 +18,9 @@ enum LockCheck {
   }
 
   /// Returns the may-held set after `body` (nil = unreachable).
-  private static func analyze(_ body: [CheckedStmt], entry: UInt64?, _ breaks: inout [UInt64?], _ findings: inout [Finding]) -> UInt64? {
+  private static func analyze(
+    _ body: [CheckedStmt], entry: UInt64?, _ breaks: inout [UInt64?], _ findings: inout [Finding]
+  ) -> UInt64? {
     var state = entry
     for s in body {
       guard let held = state else { return nil }
@@ -33,7 +35,8 @@ enum LockCheck {
         default: break
         }
       case .ifElse(_, let a, let b):
-        state = join(analyze(a, entry: held, &breaks, &findings), analyze(b, entry: held, &breaks, &findings))
+        state = join(
+          analyze(a, entry: held, &breaks, &findings), analyze(b, entry: held, &breaks, &findings))
       case .repeatN(let n, let b, _):
         // A `break` inside `repeat` leaves the repeat. An iteration that ends where it
         // began makes the remaining ones identical (same findings, same break states):

@@ -38,7 +38,8 @@ struct Sema {
     "preempt_disable": ([], false), "preempt_enable": ([], false), "might_sleep": ([], false),
     "local_irq_disable": ([], false), "local_irq_enable": ([], false),
     "flush_tlb_start": ([.pte], false), "flush_tlb_wait": ([.pte], false),
-    "set_pgd": ([.pgd, .value], false), "pud_populate": ([.pgd, .value], false), "pgd_get": ([.pgd], true),
+    "set_pgd": ([.pgd, .value], false), "pud_populate": ([.pgd, .value], false),
+    "pgd_get": ([.pgd], true),
     "load_cr3": ([], false), "flush_tlb_mm": ([], false),
     "pt_alloc": ([.ptpage], true), "pt_free": ([.ptpage], false),
     "pmd_alloc": ([.ptpage], true), "pmd_free": ([.ptpage], false),
@@ -66,17 +67,27 @@ struct Sema {
     return spec
   }
 
-  private mutating func error(_ id: String, _ message: String, _ range: SourceRange, hint: String? = nil, notes: [Diagnostic.Note] = []) {
+  private mutating func error(
+    _ id: String, _ message: String, _ range: SourceRange, hint: String? = nil,
+    notes: [Diagnostic.Note] = []
+  ) {
     diagnostics.append(Diagnostic(id, message, at: range, hint: hint, notes: notes))
   }
 
   private mutating func declare(_ name: Name, _ what: String) -> Bool {
     if let previous = declared[name.text] {
-      error("sema.duplicate-name", "'\(name.text)' is already declared", name.range, hint: "names of PTEs, locks and CPUs must be unique", notes: [.init(range: previous, message: "'\(name.text)' declared here")])
+      error(
+        "sema.duplicate-name", "'\(name.text)' is already declared", name.range,
+        hint: "names of PTEs, locks and CPUs must be unique",
+        notes: [.init(range: previous, message: "'\(name.text)' declared here")])
       return false
     }
-    if Sema.constants[name.text] != nil || Sema.kernelOps[name.text] != nil || Sema.builtins[name.text] != nil {
-      error("sema.reserved-name", "'\(name.text)' is a reserved name and cannot name a \(what)", name.range)
+    if Sema.constants[name.text] != nil || Sema.kernelOps[name.text] != nil
+      || Sema.builtins[name.text] != nil
+    {
+      error(
+        "sema.reserved-name", "'\(name.text)' is a reserved name and cannot name a \(what)",
+        name.range)
       return false
     }
     declared[name.text] = name.range
@@ -90,15 +101,20 @@ struct Sema {
       if let parsed = ParavirtMode(rawValue: m.text) {
         mode = parsed
       } else {
-        error("sema.unknown-mode", "unknown paging mode '\(m.text)'", m.range, hint: "expected 'native', 'direct' or 'shadow'")
+        error(
+          "sema.unknown-mode", "unknown paging mode '\(m.text)'", m.range,
+          hint: "expected 'native', 'direct' or 'shadow'")
       }
     } else {
-      error("sema.missing-mode", "the spec does not say its paging mode", ast.endOfFile, hint: "add 'mode native', 'mode direct' or 'mode shadow'")
+      error(
+        "sema.missing-mode", "the spec does not say its paging mode", ast.endOfFile,
+        hint: "add 'mode native', 'mode direct' or 'mode shadow'")
     }
     var batchLimit = 32
     if let (n, r) = ast.batchLimit {
       if n < 1 || n > 64 {
-        error("sema.bad-batch-limit", "batch limit \(n) is out of range", r, hint: "expected 1...64")
+        error(
+          "sema.bad-batch-limit", "batch limit \(n) is out of range", r, hint: "expected 1...64")
       } else {
         batchLimit = n
       }
@@ -113,29 +129,48 @@ struct Sema {
       ptPageIndex[n.text] = ptPageNames.count
       ptPageNames.append(n.text)
     }
-    if pgdNames.count > 8 { error("sema.too-many", "more than 8 pgd entries", ast.pgds[8].name.range) }
-    if ptPageNames.count > 16 { error("sema.too-many", "more than 16 page-table pages", ast.ptPages[16].range) }
-    let pgdOf: [Int?] = ast.ptes.filter { pteIndex[$0.name.text] != nil }.map { d in d.under.flatMap { resolve($0, in: pgdIndex, "pgd entry") } }
+    if pgdNames.count > 8 {
+      error("sema.too-many", "more than 8 pgd entries", ast.pgds[8].name.range)
+    }
+    if ptPageNames.count > 16 {
+      error("sema.too-many", "more than 16 page-table pages", ast.ptPages[16].range)
+    }
+    let pgdOf: [Int?] = ast.ptes.filter { pteIndex[$0.name.text] != nil }.map { d in
+      d.under.flatMap { resolve($0, in: pgdIndex, "pgd entry") }
+    }
     var lockNames: [String] = []
     for d in ast.locks where declare(d.name, "lock") {
       lockIndex[d.name.text] = lockNames.count
       lockNames.append(d.name.text)
     }
-    if ast.locks.count > 32 { error("sema.too-many", "more than 32 locks", ast.locks[32].name.range) }
+    if ast.locks.count > 32 {
+      error("sema.too-many", "more than 32 locks", ast.locks[32].name.range)
+    }
     // Physical CPUs, then contexts: pinned programs (in CPU order), tasks, handlers.
     var cpuNames: [String] = []
     for d in ast.cpus where d.kind == .cpu && declare(d.name, "CPU") {
       cpuIndex[d.name.text] = cpuNames.count
       cpuNames.append(d.name.text)
     }
-    let contextDecls = ast.cpus.filter { $0.kind == .cpu && $0.body != nil } + ast.cpus.filter { $0.kind == .task }
+    let contextDecls =
+      ast.cpus.filter { $0.kind == .cpu && $0.body != nil } + ast.cpus.filter { $0.kind == .task }
       + ast.cpus.filter { $0.kind == .interrupt }
-    for d in contextDecls where d.kind != .cpu { _ = declare(d.name, d.kind == .task ? "task" : "interrupt handler") }
-    if cpuNames.isEmpty {
-      error("sema.no-cpus", "the spec declares no CPU", ast.endOfFile, hint: "add 'cpu cpu0 { ... }'")
+    for d in contextDecls where d.kind != .cpu {
+      _ = declare(d.name, d.kind == .task ? "task" : "interrupt handler")
     }
-    if cpuNames.count > 14 { error("sema.too-many", "more than 14 CPUs", ast.cpus.filter { $0.kind == .cpu }[14].name.range) }
-    if contextDecls.count > 14 { error("sema.too-many", "more than 14 programs (CPU programs, tasks and handlers)", contextDecls[14].name.range) }
+    if cpuNames.isEmpty {
+      error(
+        "sema.no-cpus", "the spec declares no CPU", ast.endOfFile, hint: "add 'cpu cpu0 { ... }'")
+    }
+    if cpuNames.count > 14 {
+      error(
+        "sema.too-many", "more than 14 CPUs", ast.cpus.filter { $0.kind == .cpu }[14].name.range)
+    }
+    if contextDecls.count > 14 {
+      error(
+        "sema.too-many", "more than 14 programs (CPU programs, tasks and handlers)",
+        contextDecls[14].name.range)
+    }
 
     // 2. Lock coverage and hardware.
     var ptlOf = [Int?](repeating: nil, count: pteNames.count)
@@ -146,15 +181,22 @@ struct Sema {
       for p in d.protects {
         if let g = pgdIndex[p.text] {
           if let other = lockOfPGD[g] {
-            error("sema.pte-two-locks", "pgd entry '\(p.text)' is already protected by '\(lockNames[other])'", p.range, hint: "an entry has one lock")
+            error(
+              "sema.pte-two-locks",
+              "pgd entry '\(p.text)' is already protected by '\(lockNames[other])'", p.range,
+              hint: "an entry has one lock")
           } else {
             lockOfPGD[g] = l
           }
           continue
         }
         guard let i = resolve(p, in: pteIndex, "PTE") else { continue }
-        if ptlOf[i] != nil {
-          error("sema.pte-two-locks", "PTE '\(p.text)' is already protected by '\(lockNames[ptlOf[i]!])'", p.range, hint: "a PTE belongs to exactly one page-table page", notes: ptlRange[i].map { [.init(range: $0, message: "first lock given here")] } ?? [])
+        if let first = ptlOf[i] {
+          error(
+            "sema.pte-two-locks",
+            "PTE '\(p.text)' is already protected by '\(lockNames[first])'", p.range,
+            hint: "a PTE belongs to exactly one page-table page",
+            notes: ptlRange[i].map { [.init(range: $0, message: "first lock given here")] } ?? [])
         } else {
           ptlOf[i] = l
           ptlRange[i] = p.range
@@ -166,7 +208,9 @@ struct Sema {
       let c = resolve(d.cpu, in: cpuIndex, "CPU")
       for (kindName, pteName) in d.accesses {
         let kind = accessKind(kindName)
-        if let c, let kind, let p = resolve(pteName, in: pteIndex, "PTE") { hardware.append((c, p, kind)) }
+        if let c, let kind, let p = resolve(pteName, in: pteIndex, "PTE") {
+          hardware.append((c, p, kind))
+        }
       }
     }
 
@@ -188,11 +232,16 @@ struct Sema {
       if !properties.contains(k) { properties.append(k) }
       if let b = c.bound {
         if k != .cmpxchgTerminates {
-          error("sema.bound-not-allowed", "only 'cmpxchg_terminates' takes a bound", c.property.range)
+          error(
+            "sema.bound-not-allowed", "only 'cmpxchg_terminates' takes a bound", c.property.range)
         } else if b > 1000 {
-          error("sema.bad-bound", "retry bound \(b) is too large", c.property.range, hint: "expected 0...1000")
+          error(
+            "sema.bad-bound", "retry bound \(b) is too large", c.property.range,
+            hint: "expected 0...1000")
         } else if bound != nil {
-          error("sema.bad-bound", "'cmpxchg_terminates' is given a bound twice", c.property.range, hint: "give one bound")
+          error(
+            "sema.bad-bound", "'cmpxchg_terminates' is given a bound twice", c.property.range,
+            hint: "give one bound")
         } else {
           bound = b
         }
@@ -205,7 +254,9 @@ struct Sema {
       if t.text == "accessed" {
         trackAccessed = true
       } else {
-        error("sema.unknown-bit", "cannot track '\(t.text)'", t.range, hint: "expected 'accessed' (dirty is always tracked)")
+        error(
+          "sema.unknown-bit", "cannot track '\(t.text)'", t.range,
+          hint: "expected 'accessed' (dirty is always tracked)")
       }
     }
     var expectation = Expectation(failing: [])
@@ -213,12 +264,16 @@ struct Sema {
       for name in e.failing {
         guard let k = property(name) else { continue }
         if !properties.contains(k) {
-          error("sema.expect-unchecked", "'\(name.text)' is expected to fail but is not checked", name.range, hint: "add it to a 'check' line")
+          error(
+            "sema.expect-unchecked", "'\(name.text)' is expected to fail but is not checked",
+            name.range, hint: "add it to a 'check' line")
         }
         expectation.failing.insert(k)
       }
     } else {
-      error("sema.missing-expect", "the spec states no expected verdict", ast.endOfFile, hint: "add 'expect pass' or 'expect fail <property>'")
+      error(
+        "sema.missing-expect", "the spec states no expected verdict", ast.endOfFile,
+        hint: "add 'expect pass' or 'expect fail <property>'")
     }
 
     // 4. Programs.
@@ -231,10 +286,17 @@ struct Sema {
         cpu.pinnedCPU = cpuIndex[d.name.text]
       case .task:
         if let on = d.on, let c = resolve(on, in: cpuIndex, "CPU") {
-          if ast.cpus.contains(where: { $0.kind == .cpu && $0.name.text == on.text && $0.body != nil }) {
-            error("sema.cpu-has-program", "task '\(d.name.text)' cannot run on '\(on.text)', which runs its own program", on.range, hint: "declare the CPU without a program: 'cpu \(on.text)'")
+          if ast.cpus.contains(where: {
+            $0.kind == .cpu && $0.name.text == on.text && $0.body != nil
+          }) {
+            error(
+              "sema.cpu-has-program",
+              "task '\(d.name.text)' cannot run on '\(on.text)', which runs its own program",
+              on.range, hint: "declare the CPU without a program: 'cpu \(on.text)'")
           } else if let first = startsOn[c] {
-            error("sema.cpu-taken", "another task already starts on '\(on.text)'", on.range, notes: [.init(range: first, message: "first task placed here")])
+            error(
+              "sema.cpu-taken", "another task already starts on '\(on.text)'", on.range,
+              notes: [.init(range: first, message: "first task placed here")])
           } else {
             startsOn[c] = on.range
             cpu.initialCPU = c
@@ -250,7 +312,10 @@ struct Sema {
       switch l.text {
       case "per_cpu": lazyPerTask = false
       case "per_task": lazyPerTask = true
-      default: error("sema.bad-lazy-state", "unknown lazy state '\(l.text)'", l.range, hint: "expected 'per_cpu' or 'per_task'")
+      default:
+        error(
+          "sema.bad-lazy-state", "unknown lazy state '\(l.text)'", l.range,
+          hint: "expected 'per_cpu' or 'per_task'")
       }
     }
 
@@ -263,14 +328,17 @@ struct Sema {
       }
       for e in LockCheck.unlocksOfUnheldLocks(cpu.body) {
         let name = lockNames[e.lock]
-        error("sema.lock-not-held", "'\(cpu.name)' releases '\(name)', which it cannot hold here", e.range, hint: "no path reaches this 'spin_unlock' with '\(name)' held")
+        error(
+          "sema.lock-not-held", "'\(cpu.name)' releases '\(name)', which it cannot hold here",
+          e.range, hint: "no path reaches this 'spin_unlock' with '\(name)' held")
       }
     }
 
     var spec = CheckedSpec(
       title: ast.title?.0 ?? "", mode: mode, batchLimit: batchLimit, pteNames: pteNames,
       initialPTEs: initial, lockNames: lockNames, ptlOf: ptlOf, cpus: cpus, hardware: hardware,
-      properties: properties, retryBound: bound, trackAccessed: trackAccessed, expectation: expectation,
+      properties: properties, retryBound: bound, trackAccessed: trackAccessed,
+      expectation: expectation,
       mmUsers: mmUsers, lazyDisablesPreemption: ast.lazyDisablesPreemption, sourceFile: nil)
     spec.tlbEntries = tlbEntries
     spec.pgdNames = pgdNames
@@ -283,13 +351,19 @@ struct Sema {
     spec.contextSwitchHooks = ast.contextSwitchHooks
     spec.interruptsNeverLazy = ast.interruptsNeverLazy
     if ast.contextSwitchHooks, lazyPerTask {
-      error("sema.hooks-per-task", "'context_switch_hooks' save a per-CPU lazy state; with 'lazy_state per_task' there is none to save", ast.lazyState?.range ?? ast.endOfFile)
+      error(
+        "sema.hooks-per-task",
+        "'context_switch_hooks' save a per-CPU lazy state; with 'lazy_state per_task' there is "
+          + "none to save",
+        ast.lazyState?.range ?? ast.endOfFile)
     }
     return spec
   }
 
   /// Declares PTEs (or pgd entries): unique names, constant initial values.
-  private mutating func declareEntries(_ decls: [PTEDecl], _ what: String) -> ([String], [PTE], [String: Int]) {
+  private mutating func declareEntries(_ decls: [PTEDecl], _ what: String) -> (
+    [String], [PTE], [String: Int]
+  ) {
     var index: [String: Int] = [:]
     var names: [String] = []
     var values: [PTE] = []
@@ -299,7 +373,8 @@ struct Sema {
       let code = expression(d.initial, registers: [:])
       values.append(PTE(rawValue: code.flatMap(Sema.constantValue) ?? 0))
       if let code, Sema.constantValue(code) == nil {
-        error("sema.not-constant", "the initial value of a \(what) must be a constant", d.initial.range)
+        error(
+          "sema.not-constant", "the initial value of a \(what) must be a constant", d.initial.range)
       }
     }
     return (names, values, index)
@@ -307,8 +382,12 @@ struct Sema {
 
   private mutating func property(_ name: Name) -> PropertyKind? {
     if let k = PropertyKind(name: name.text) { return k }
-    let hint = closestName(to: name.text, in: PropertyKind.allCases.map(\.name)).map { "did you mean '\($0)'?" }
-    error("sema.unknown-property", "unknown property '\(name.text)'", name.range, hint: hint ?? "expected one of " + PropertyKind.allCases.map(\.name).joined(separator: ", "))
+    let hint = closestName(to: name.text, in: PropertyKind.allCases.map(\.name)).map {
+      "did you mean '\($0)'?"
+    }
+    error(
+      "sema.unknown-property", "unknown property '\(name.text)'", name.range,
+      hint: hint ?? "expected one of " + PropertyKind.allCases.map(\.name).joined(separator: ", "))
     return nil
   }
 
@@ -317,7 +396,9 @@ struct Sema {
     case "read": return .read
     case "write": return .write
     default:
-      error("sema.bad-access", "unknown access kind '\(name.text)'", name.range, hint: "expected 'read' or 'write'")
+      error(
+        "sema.bad-access", "unknown access kind '\(name.text)'", name.range,
+        hint: "expected 'read' or 'write'")
       return nil
     }
   }
@@ -328,9 +409,12 @@ struct Sema {
     var hint: String?
     if let guess = closestName(to: name.text, in: Array(table.keys)) {
       hint = "did you mean '\(guess)'?"
-      if let r = declared[guess] { notes.append(.init(range: r, message: "'\(guess)' declared here")) }
+      if let r = declared[guess] {
+        notes.append(.init(range: r, message: "'\(guess)' declared here"))
+      }
     }
-    error("spec.unknown-name", "unknown \(what) '\(name.text)'", name.range, hint: hint, notes: notes)
+    error(
+      "spec.unknown-name", "unknown \(what) '\(name.text)'", name.range, hint: hint, notes: notes)
     return nil
   }
 
@@ -343,7 +427,9 @@ struct Sema {
     let body = statements(d.body ?? [], registers: registers, loopDepth: 0)
     var boolean = Set(0..<order.count)
     Sema.markNonBoolean(body, &boolean)
-    return CheckedCPU(name: d.name.text, registers: order, booleanRegisters: boolean, body: body, range: d.name.range)
+    return CheckedCPU(
+      name: d.name.text, registers: order, booleanRegisters: boolean, body: body,
+      range: d.name.range)
   }
 
   /// Removes from `boolean` every register assigned a value that may be other than 0 or 1.
@@ -372,15 +458,20 @@ struct Sema {
     }
   }
 
-  private mutating func collectRegisters(_ body: [Stmt], _ registers: inout [String: Int], _ order: inout [String]) {
+  private mutating func collectRegisters(
+    _ body: [Stmt], _ registers: inout [String: Int], _ order: inout [String]
+  ) {
     for s in body {
       switch s {
       case .varDecl(let decls):
         for (name, _) in decls {
           if registers[name.text] != nil {
-            error("sema.duplicate-register", "register '\(name.text)' is declared twice", name.range)
+            error(
+              "sema.duplicate-register", "register '\(name.text)' is declared twice", name.range)
           } else if declared[name.text] != nil || Sema.constants[name.text] != nil {
-            error("sema.register-shadows", "register '\(name.text)' hides a declaration of the same name", name.range)
+            error(
+              "sema.register-shadows",
+              "register '\(name.text)' hides a declaration of the same name", name.range)
           } else if order.count >= 250 {
             error("sema.too-many", "more than 250 registers", name.range)
           } else {
@@ -398,29 +489,41 @@ struct Sema {
     }
   }
 
-  private mutating func statements(_ body: [Stmt], registers: [String: Int], loopDepth: Int) -> [CheckedStmt] {
+  private mutating func statements(_ body: [Stmt], registers: [String: Int], loopDepth: Int)
+    -> [CheckedStmt]
+  {
     var out: [CheckedStmt] = []
     for s in body {
       switch s {
       case .varDecl(let decls):
         for (name, initial) in decls {
           guard let r = registers[name.text] else { continue }
-          if let initial, let code = expression(initial, registers: registers) { out.append(.assign(r, code)) }
+          if let initial, let code = expression(initial, registers: registers) {
+            out.append(.assign(r, code))
+          }
         }
       case .assign(let target, let value, let range):
         let r = resolve(target, in: registers, "register")
         if case .call(let fn, let args, _) = value, let op = Sema.kernelOps[fn.text] {
           if !op.returnsValue {
-            error("sema.no-value", "'\(fn.text)' returns no value", fn.range, hint: "call it as a statement")
+            error(
+              "sema.no-value", "'\(fn.text)' returns no value", fn.range,
+              hint: "call it as a statement")
           }
-          if let k = kernelOp(fn, args, range: range, registers: registers), let r { out.append(.op(k, dst: r, range)) }
+          if let k = kernelOp(fn, args, range: range, registers: registers), let r {
+            out.append(.op(k, dst: r, range))
+          }
         } else if let code = expression(value, registers: registers), let r {
           out.append(.assign(r, code))
         }
       case .call(let fn, let args, let range):
         if Sema.kernelOps[fn.text] == nil {
-          let hint = closestName(to: fn.text, in: Array(Sema.kernelOps.keys)).map { "did you mean '\($0)'?" }
-          error("spec.unknown-name", "unknown kernel operation '\(fn.text)'", fn.range, hint: hint ?? "see docs/spec-language.md for the operations")
+          let hint = closestName(to: fn.text, in: Array(Sema.kernelOps.keys)).map {
+            "did you mean '\($0)'?"
+          }
+          error(
+            "spec.unknown-name", "unknown kernel operation '\(fn.text)'", fn.range,
+            hint: hint ?? "see docs/spec-language.md for the operations")
         } else if let k = kernelOp(fn, args, range: range, registers: registers) {
           out.append(.op(k, dst: nil, range))
         }
@@ -431,7 +534,9 @@ struct Sema {
         if let code { out.append(.ifElse(code, thenBody, elseBody)) }
       case .repeatN(let n, let b, let range):
         if n < 0 || n > 64 {
-          error("sema.bad-repeat", "repeat count \(n) is out of range", range, hint: "expected 0...64; use 'loop' for unbounded repetition")
+          error(
+            "sema.bad-repeat", "repeat count \(n) is out of range", range,
+            hint: "expected 0...64; use 'loop' for unbounded repetition")
         }
         let body = statements(b, registers: registers, loopDepth: loopDepth + 1)
         out.append(.repeatN(min(max(n, 0), 64), body, range))
@@ -442,16 +547,24 @@ struct Sema {
         out.append(.breakLoop)
       case .either(let bs, let range):
         if bs.count > 16 { error("sema.too-many", "more than 16 branches in 'either'", range) }
-        out.append(.either(bs.map { statements($0, registers: registers, loopDepth: loopDepth) }, range))
+        out.append(
+          .either(bs.map { statements($0, registers: registers, loopDepth: loopDepth) }, range))
       }
     }
     return out
   }
 
-  private mutating func kernelOp(_ fn: Name, _ args: [Expr], range: SourceRange, registers: [String: Int]) -> KernelOp? {
+  private mutating func kernelOp(
+    _ fn: Name, _ args: [Expr], range: SourceRange, registers: [String: Int]
+  ) -> KernelOp? {
     guard let spec = Sema.kernelOps[fn.text] else { return nil }
     guard args.count == spec.args.count else {
-      error("sema.arity", "'\(fn.text)' takes \(spec.args.count) argument\(spec.args.count == 1 ? "" : "s"), not \(args.count)", fn.range, hint: "expected \(fn.text)(\(spec.args.map(Sema.argName).joined(separator: ", ")))")
+      error(
+        "sema.arity",
+        "'\(fn.text)' takes \(spec.args.count) argument\(spec.args.count == 1 ? "" : "s"), not "
+          + "\(args.count)",
+        fn.range,
+        hint: "expected \(fn.text)(\(spec.args.map(Sema.argName).joined(separator: ", ")))")
       return nil
     }
     var ptes: [Int] = []
@@ -477,12 +590,20 @@ struct Sema {
         case .pgd:
           if let g = resolve(n, in: pgdIndex, "pgd entry") { pgds.append(g) } else { ok = false }
         case .ptpage:
-          if let g = resolve(n, in: ptPageIndex, "page-table page") { pages.append(g) } else { ok = false }
+          if let g = resolve(n, in: ptPageIndex, "page-table page") {
+            pages.append(g)
+          } else {
+            ok = false
+          }
         default:
           if let a = accessKind(n) { access = a } else { ok = false }
         }
       case .value:
-        if let code = expression(arg, registers: registers) { values.append(code) } else { ok = false }
+        if let code = expression(arg, registers: registers) {
+          values.append(code)
+        } else {
+          ok = false
+        }
       }
     }
     guard ok else { return nil }
@@ -503,7 +624,11 @@ struct Sema {
     case "touch": return .touch(ptes[0], access ?? .read)
     case "ptep_get_and_clear_full":
       guard let full = Sema.constantValue(values[0]) else {
-        error("sema.not-constant", "the 'full' argument of ptep_get_and_clear_full must be a constant", args[1].range, hint: "0 (an atomic get-and-clear) or 1 (full-mm teardown: a plain read, then a plain clear)")
+        error(
+          "sema.not-constant", "the 'full' argument of ptep_get_and_clear_full must be a constant",
+          args[1].range,
+          hint:
+            "0 (an atomic get-and-clear) or 1 (full-mm teardown: a plain read, then a plain clear)")
         return nil
       }
       return .getAndClearFull(ptes[0], full: full != 0)
@@ -525,10 +650,18 @@ struct Sema {
     case "flush_tlb_start": return .flushTLBStart(ptes[0])
     case "flush_tlb_wait": return .flushTLBWait(ptes[0])
     case "mmget":
-      if ast.mm == nil { error("sema.mm-not-tracked", "'mmget' needs an 'mm' declaration", fn.range, hint: "add 'mm cpu0, ...' naming the CPUs that run the mm") }
+      if ast.mm == nil {
+        error(
+          "sema.mm-not-tracked", "'mmget' needs an 'mm' declaration", fn.range,
+          hint: "add 'mm cpu0, ...' naming the CPUs that run the mm")
+      }
       return .mmget
     case "mmput":
-      if ast.mm == nil { error("sema.mm-not-tracked", "'mmput' needs an 'mm' declaration", fn.range, hint: "add 'mm cpu0, ...' naming the CPUs that run the mm") }
+      if ast.mm == nil {
+        error(
+          "sema.mm-not-tracked", "'mmput' needs an 'mm' declaration", fn.range,
+          hint: "add 'mm cpu0, ...' naming the CPUs that run the mm")
+      }
       return .mmput
     default: return nil
     }
@@ -556,8 +689,14 @@ struct Sema {
   private mutating func expression(_ e: Expr, registers: [String: Int]) -> [ExprOp]? {
     var code: [ExprOp] = []
     guard emit(e, registers, &code) else { return nil }
-    guard code.count <= Sema.maxExpressionOps, Sema.stackDepth(code) <= Sema.maxExpressionStack else {
-      error("sema.expression-too-complex", "expression too complex", e.range, hint: "at most \(Sema.maxExpressionOps) operations and \(Sema.maxExpressionStack) pending values; use registers for parts")
+    guard code.count <= Sema.maxExpressionOps, Sema.stackDepth(code) <= Sema.maxExpressionStack
+    else {
+      error(
+        "sema.expression-too-complex", "expression too complex", e.range,
+        hint:
+          "at most \(Sema.maxExpressionOps) operations and \(Sema.maxExpressionStack) pending "
+          + "values; use registers for parts"
+      )
       return nil
     }
     return code
@@ -565,7 +704,8 @@ struct Sema {
 
   /// The most values on the evaluation stack at once while running `code`.
   static func stackDepth(_ code: [ExprOp]) -> Int {
-    var depth = 0, most = 0
+    var depth = 0
+    var most = 0
     for op in code {
       switch op {
       case .constant, .register: depth += 1
@@ -577,7 +717,8 @@ struct Sema {
     return most
   }
 
-  private mutating func emit(_ e: Expr, _ registers: [String: Int], _ code: inout [ExprOp]) -> Bool {
+  private mutating func emit(_ e: Expr, _ registers: [String: Int], _ code: inout [ExprOp]) -> Bool
+  {
     switch e {
     case .integer(let n, let r):
       guard n <= 255 else {
@@ -591,13 +732,17 @@ struct Sema {
       } else if let c = Sema.constants[n.text] {
         code.append(.constant(c))
       } else if pteIndex[n.text] != nil {
-        error("sema.pte-as-value", "'\(n.text)' is a PTE, not a value", n.range, hint: "read it with ptep_get(\(n.text))")
+        error(
+          "sema.pte-as-value", "'\(n.text)' is a PTE, not a value", n.range,
+          hint: "read it with ptep_get(\(n.text))")
         return false
       } else {
         var candidates = Array(registers.keys) + Array(Sema.constants.keys)
         candidates.sort()
         let hint = closestName(to: n.text, in: candidates).map { "did you mean '\($0)'?" }
-        error("spec.unknown-name", "unknown register or constant '\(n.text)'", n.range, hint: hint ?? "declare it with 'var \(n.text)'")
+        error(
+          "spec.unknown-name", "unknown register or constant '\(n.text)'", n.range,
+          hint: hint ?? "declare it with 'var \(n.text)'")
         return false
       }
     case .unary(let op, let x, _):
@@ -605,28 +750,41 @@ struct Sema {
       code.append(op == "~" ? .bitNot : .logicalNot)
     case .binary(let op, let a, let b, _):
       guard emit(a, registers, &code), emit(b, registers, &code) else { return false }
-      let table: [String: ExprOp] = ["|": .or, "&": .and, "^": .xor, "==": .equal, "!=": .notEqual, "&&": .logicalAnd, "||": .logicalOr]
+      let table: [String: ExprOp] = [
+        "|": .or, "&": .and, "^": .xor, "==": .equal, "!=": .notEqual, "&&": .logicalAnd,
+        "||": .logicalOr,
+      ]
       guard let o = table[op] else { return false }
       code.append(o)
     case .call(let fn, let args, let range):
       if Sema.kernelOps[fn.text] != nil {
-        error("sema.op-in-expression", "kernel operation '\(fn.text)' must be a statement or the whole right-hand side of an assignment", range, hint: "assign its result to a register first")
+        error(
+          "sema.op-in-expression",
+          "kernel operation '\(fn.text)' must be a statement or the whole right-hand side of an "
+            + "assignment",
+          range, hint: "assign its result to a register first")
         return false
       }
       guard let arity = Sema.builtins[fn.text] else {
-        let hint = closestName(to: fn.text, in: Array(Sema.builtins.keys)).map { "did you mean '\($0)'?" }
+        let hint = closestName(to: fn.text, in: Array(Sema.builtins.keys)).map {
+          "did you mean '\($0)'?"
+        }
         error("spec.unknown-name", "unknown function '\(fn.text)'", fn.range, hint: hint)
         return false
       }
       guard args.count == arity else {
-        error("sema.arity", "'\(fn.text)' takes \(arity) argument\(arity == 1 ? "" : "s"), not \(args.count)", fn.range)
+        error(
+          "sema.arity",
+          "'\(fn.text)' takes \(arity) argument\(arity == 1 ? "" : "s"), not \(args.count)",
+          fn.range)
         return false
       }
       for a in args { guard emit(a, registers, &code) else { return false } }
       switch fn.text {
       case "pfn":
         if case .integer(let n, let r) = args[0], n > Int(PTE.maxPFN) {
-          error("sema.value-range", "pfn \(n) is out of range", r, hint: "expected 0...\(PTE.maxPFN)")
+          error(
+            "sema.value-range", "pfn \(n) is out of range", r, hint: "expected 0...\(PTE.maxPFN)")
           return false
         }
         code.append(.makePFN)
@@ -651,7 +809,9 @@ struct Sema {
 
   /// The value of a constant expression (no registers), evaluated at compile time.
   static func constantValue(_ code: [ExprOp]) -> UInt8? {
-    if code.contains(where: { if case .register = $0 { return true } else { return false } }) { return nil }
+    if code.contains(where: { if case .register = $0 { return true } else { return false } }) {
+      return nil
+    }
     return ExpressionEvaluator.evaluate(code[...], registers: { _ in 0 })
   }
 }

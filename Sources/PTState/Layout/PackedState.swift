@@ -15,5 +15,7 @@ public struct PackedState {
     }
   }
 
-  @inlinable public func pte(_ f: Field) -> PTE { PTE(rawValue: UInt8(truncatingIfNeeded: self[f])) }
+  @inlinable public func pte(_ f: Field) -> PTE {
+    PTE(rawValue: UInt8(truncatingIfNeeded: self[f]))
+  }
 }

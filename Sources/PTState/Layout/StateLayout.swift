@@ -10,9 +10,12 @@ public struct StateLayout: Sendable {
   public private(set) var mem: [Field] = []  // the PTE in the (guest) page table
   public private(set) var shadow: [Field] = []  // the shadow PTE the hardware walks (shadow mode)
   public private(set) var logical: [Field] = []  // ghost: last software value | hardware bits since
-  public private(set) var unowned: [Field] = []  // ghost: A/D set by hardware, not yet read atomically
-  public private(set) var tlbFlushed: [Field] = []  // ghost: a TLB flush was issued after the last write
-  public private(set) var lastWriter: [Field] = []  // ghost: 0 = initial, k + 1 = program k issued the latest write
+  /// Ghost: A/D bits set by hardware and not read atomically since.
+  public private(set) var unowned: [Field] = []
+  /// Ghost: a TLB flush of the PTE completed after its last software write.
+  public private(set) var tlbFlushed: [Field] = []
+  /// Ghost: 0 = the initial value, k + 1 = program k issued the latest write.
+  public private(set) var lastWriter: [Field] = []
   /// Ghost (with `no_lost_update`): the latest software write of the PTE was blind (its
   /// writer had not looked at the PTE since its own last write, or ever).
   public private(set) var lastWriteBlind: [Field] = []
@@ -80,7 +83,8 @@ public struct StateLayout: Sendable {
     pteIndexBits = max(bitsToHold(config.pteCount), 1)
     // Batch entries name their writer only when programs can share a CPU (tasks, handlers);
     // otherwise a CPU's batch is its pinned program's.
-    contextBits = config.hasTasks || config.hasHandlers ? max(bitsToHold(config.contextCount), 1) : 0
+    contextBits =
+      config.hasTasks || config.hasHandlers ? max(bitsToHold(config.contextCount), 1) : 0
     let pteCount = config.pteCount
     for _ in 0..<pteCount { mem.append(allocate(8)) }
     for _ in 0..<pteCount { shadow.append(config.mode == .shadow ? allocate(8) : .absent) }
@@ -94,8 +98,12 @@ public struct StateLayout: Sendable {
     for _ in 0..<config.ptPageCount { ptPage.append(allocate(2)) }
     let writerBits = config.tracksLastWriter ? bitsToHold(config.contextCount + 1) : 0
     for _ in 0..<pteCount { lastWriter.append(allocate(writerBits)) }
-    for _ in 0..<pteCount { lastWriteBlind.append(config.tracksLostUpdates ? allocate(1) : .absent) }
-    for _ in 0..<pteCount { shootdownCovers.append(config.usesAsyncShootdown ? allocate(1) : .absent) }
+    for _ in 0..<pteCount {
+      lastWriteBlind.append(config.tracksLostUpdates ? allocate(1) : .absent)
+    }
+    for _ in 0..<pteCount {
+      shootdownCovers.append(config.usesAsyncShootdown ? allocate(1) : .absent)
+    }
     let holderBits = bitsToHold(config.contextCount + 1)
     for _ in 0..<config.lockCount { lockHolder.append(allocate(holderBits)) }
 
@@ -128,7 +136,10 @@ public struct StateLayout: Sendable {
       var row: [Field] = []
       for p in 0..<pteCount { row.append(config.tlbCached[c][p] ? allocate(8) : .absent) }
       tlb.append(row)
-      ipiPending.append((0..<pteCount).map { config.usesAsyncShootdown && config.tlbCached[c][$0] ? allocate(1) : .absent })
+      ipiPending.append(
+        (0..<pteCount).map {
+          config.usesAsyncShootdown && config.tlbCached[c][$0] ? allocate(1) : .absent
+        })
       pgdCache.append(config.initialPGDs.map { _ in allocate(8) })
       runsMM.append(config.initialMMUsers != nil ? allocate(1) : .absent)
       current.append(config.hasTasks ? allocate(contextField) : .absent)
@@ -157,7 +168,8 @@ public struct StateLayout: Sendable {
     for f in mem + shadow + logical + unowned + tlbFlushed + flushOwed + exposed + lastWriter
       + lastWriteBlind + shootdownCovers + lockHolder + pc
       + registers + lazy + lazyLocks + batchCount + batchEntries + runsMM + enableCount + pauseCount
-      + preemptCount + pgd + pgdExposed + ptPage + taskLazy + taskLazyLocks + tif + fired + current + inIRQ
+      + preemptCount + pgd + pgdExposed + ptPage + taskLazy + taskLazyLocks + tif + fired + current
+      + inIRQ
       + irqsOff
     { total += f.width }
     for row in tlb + view + ipiPending + pgdCache { for f in row { total += f.width } }

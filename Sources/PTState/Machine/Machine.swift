@@ -33,7 +33,9 @@ public final class Machine: Sendable {
       s[layout.logical[p]] = v
     }
     for c in config.initialMMUsers ?? [] { s[layout.runsMM[c]] = 1 }
-    for (k, c) in config.initialCPU.enumerated() { if let c { s[layout.current[c]] = UInt64(k + 1) } }
+    for (k, c) in config.initialCPU.enumerated() {
+      if let c { s[layout.current[c]] = UInt64(k + 1) }
+    }
     for (g, v) in config.initialPGDs.enumerated() {
       s[layout.pgd[g]] = UInt64(v.rawValue)
       for c in 0..<config.cpuCount { s[layout.pgdCache[c][g]] = UInt64(v.rawValue) }
@@ -85,7 +87,9 @@ public final class Machine: Sendable {
   /// The lazy-mode flag (and the locks it was entered under) that governs `task` on `cpu`:
   /// the CPU's, or with per-task lazy state the task's. In interrupt context it is the
   /// interrupted program's, unless interrupt context is never lazy (then none: nil).
-  @inlinable public func lazyFields(_ s: PackedState, cpu: Int, task: Int) -> (flag: Field, locks: Field)? {
+  @inlinable public func lazyFields(_ s: PackedState, cpu: Int, task: Int) -> (
+    flag: Field, locks: Field
+  )? {
     if isSimple { return (layout.lazy[cpu], layout.lazyLocks[cpu]) }
     var t = task
     if config.isHandler(task) {
@@ -95,7 +99,8 @@ public final class Machine: Sendable {
         t = interrupted
       }
     }
-    return config.lazyPerTask ? (layout.taskLazy[t], layout.taskLazyLocks[t]) : (layout.lazy[cpu], layout.lazyLocks[cpu])
+    return config.lazyPerTask
+      ? (layout.taskLazy[t], layout.taskLazyLocks[t]) : (layout.lazy[cpu], layout.lazyLocks[cpu])
   }
 
   /// The program a handler on `cpu` interrupted: the CPU's current task or pinned program.

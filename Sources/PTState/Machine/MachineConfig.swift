@@ -70,8 +70,12 @@ public struct MachineConfig: Sendable {
   @inlinable public var contextCount: Int { registerCount.count }
   public var hasTasks: Bool { (0..<contextCount).contains { isTask($0) } }
   public var hasHandlers: Bool { handlerCPU.contains { $0 != nil } }
-  @inlinable public func isHandler(_ k: Int) -> Bool { k < handlerCPU.count && handlerCPU[k] != nil }
-  @inlinable public func isTask(_ k: Int) -> Bool { k < pinnedCPU.count && pinnedCPU[k] == nil && !isHandler(k) }
+  @inlinable public func isHandler(_ k: Int) -> Bool {
+    k < handlerCPU.count && handlerCPU[k] != nil
+  }
+  @inlinable public func isTask(_ k: Int) -> Bool {
+    k < pinnedCPU.count && pinnedCPU[k] == nil && !isHandler(k)
+  }
 
   /// Largest nesting / preempt count a CPU can reach before it saturates (3 bits).
   public static let maxCount = 7

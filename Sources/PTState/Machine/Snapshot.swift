@@ -85,7 +85,9 @@ extension Machine {
       let base = l.registerBase[k]
       return .init(
         pc: Int(s[l.pc[k]]),
-        registers: (0..<config.registerCount[k]).map { UInt8(truncatingIfNeeded: s[l.registers[base + $0]]) },
+        registers: (0..<config.registerCount[k]).map {
+          UInt8(truncatingIfNeeded: s[l.registers[base + $0]])
+        },
         enableCount: Int(s[l.enableCount[k]]), pauseCount: Int(s[l.pauseCount[k]]),
         preemptCount: Int(s[l.preemptCount[k]]), lazy: s[l.taskLazy[k]] != 0, tif: s[l.tif[k]] != 0,
         fired: s[l.fired[k]] != 0, cpu: cpuOf(s, context: k))
@@ -93,7 +95,9 @@ extension Machine {
     let cpus = (0..<config.cpuCount).map { c -> MachineSnapshot.CPU in
       let batch = (0..<batchCount(s, cpu: c)).map { i -> MachineSnapshot.BatchEntry in
         let e = batchEntry(s, cpu: c, i)
-        return .init(pte: e.pte, value: e.value, preserveAD: e.preserveAD, isFlush: e.isFlush, writer: e.writer)
+        return .init(
+          pte: e.pte, value: e.value, preserveAD: e.preserveAD, isFlush: e.isFlush, writer: e.writer
+        )
       }
       return .init(
         lazy: s[l.lazy[c]] != 0, lazyLocks: s[l.lazyLocks[c]], batch: batch,

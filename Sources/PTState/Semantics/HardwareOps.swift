@@ -7,12 +7,14 @@ extension Machine {
   /// `byProgram`: the access is the CPU's own code using a mapping (`touch`), which is
   /// entitled to its own queued writes (kmap_atomic's set_pte, then the access).
   @inlinable public func hardwareAccess(
-    _ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, kind: AccessKind, byProgram: Bool, _ events: inout Events
+    _ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, kind: AccessKind, byProgram: Bool,
+    _ events: inout Events
   ) -> Bool {
     let tlbField = layout.tlb[cpu][p]
     let cached = s.pte(tlbField)
     if cached.isPresent, kind == .read || (cached.isWritable && cached.isDirty) {
-      tlbHit(s, cpu: cpu, task: task, pte: p, cached: cached, kind: kind, byProgram: byProgram, &events)
+      tlbHit(
+        s, cpu: cpu, task: task, pte: p, cached: cached, kind: kind, byProgram: byProgram, &events)
       return true
     }
 
@@ -71,7 +73,9 @@ extension Machine {
     if !granted, s[layout.exposed[p]] != 0 { events.insert(.staleTLB) }
     if !granted, byProgram, config.tracksOwnTLBUse {
       let me = task ?? cpu
-      if s[layout.lastWriter[p]] == UInt64(me + 1) || isEntitledRead(s, cpu: cpu, task: task, pte: p) {
+      if s[layout.lastWriter[p]] == UInt64(me + 1)
+        || isEntitledRead(s, cpu: cpu, task: task, pte: p)
+      {
         events.insert(.staleRead)
       }
     }

@@ -9,7 +9,9 @@ extension Machine {
   /// `arch_enter_lazy_mmu_mode()`. Entering twice is flagged (`lazy_nesting`): the
   /// flag-based arch hooks do not nest (the generic counters of 2025 call them only at the
   /// outermost level). `task` (default: the CPU's own program) is the caller.
-  @inlinable public func enterLazy(_ s: PackedState, cpu: Int, task: Int? = nil, _ events: inout Events) {
+  @inlinable public func enterLazy(
+    _ s: PackedState, cpu: Int, task: Int? = nil, _ events: inout Events
+  ) {
     let t = task ?? cpu
     guard let f = lazyFields(s, cpu: cpu, task: t) else { return }  // interrupt context: no-op
     if s[f.flag] != 0 { events.insert(.lazyNesting) }
@@ -18,7 +20,9 @@ extension Machine {
   }
 
   /// `arch_leave_lazy_mmu_mode()`: flush the batch, then leave.
-  @inlinable public func leaveLazy(_ s: PackedState, cpu: Int, task: Int? = nil, _ events: inout Events) {
+  @inlinable public func leaveLazy(
+    _ s: PackedState, cpu: Int, task: Int? = nil, _ events: inout Events
+  ) {
     guard let f = lazyFields(s, cpu: cpu, task: task ?? cpu) else { return }
     if s[f.flag] == 0 { events.insert(.lazyNesting) }
     flushBatch(s, cpu: cpu, &events)
@@ -27,7 +31,9 @@ extension Machine {
   }
 
   /// `arch_flush_lazy_mmu_mode()`: leave then re-enter, i.e. flush and stay lazy.
-  @inlinable public func flushLazy(_ s: PackedState, cpu: Int, task: Int? = nil, _ events: inout Events) {
+  @inlinable public func flushLazy(
+    _ s: PackedState, cpu: Int, task: Int? = nil, _ events: inout Events
+  ) {
     guard lazyFields(s, cpu: cpu, task: task ?? cpu) != nil else { return }
     flushBatch(s, cpu: cpu, &events)
   }
@@ -38,16 +44,21 @@ extension Machine {
     return s[f.flag] != 0
   }
 
-  @inlinable public func batchCount(_ s: PackedState, cpu: Int) -> Int { Int(s[layout.batchCount[cpu]]) }
+  @inlinable public func batchCount(_ s: PackedState, cpu: Int) -> Int {
+    Int(s[layout.batchCount[cpu]])
+  }
 
   /// Entry `i` of CPU `cpu`'s batch: (PTE index, value, preserve A/D, is a TLB flush, the
   /// context that queued it).
-  @inlinable public func batchEntry(_ s: PackedState, cpu: Int, _ i: Int) -> (pte: Int, value: PTE, preserveAD: Bool, isFlush: Bool, writer: Int) {
+  @inlinable public func batchEntry(_ s: PackedState, cpu: Int, _ i: Int) -> (
+    pte: Int, value: PTE, preserveAD: Bool, isFlush: Bool, writer: Int
+  ) {
     let raw = s[layout.batchEntries[layout.batchBase[cpu] + i]]
     let bits = UInt64(layout.pteIndexBits)
     let pte = Int(raw & ((1 << bits) - 1))
     let value = PTE(rawValue: UInt8(truncatingIfNeeded: raw >> bits))
-    let writer = layout.contextBits == 0
+    let writer =
+      layout.contextBits == 0
       ? (config.pinnedCPU.isEmpty ? cpu : config.pinnedCPU.firstIndex { $0 == cpu } ?? cpu)
       : Int((raw >> (bits + 10)) & ((1 << UInt64(layout.contextBits)) - 1))
     return (pte, value, (raw >> (bits + 8)) & 1 != 0, (raw >> (bits + 9)) & 1 != 0, writer)
@@ -69,14 +80,16 @@ extension Machine {
   /// Queues an update. Queuing the `batchLimit`-th entry issues the hypercall at once:
   /// the batch and this entry are applied together (a full batch flushes).
   @inlinable public func enqueue(
-    _ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, value v: PTE, preserveAD: Bool, isFlush: Bool = false,
+    _ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, value v: PTE, preserveAD: Bool,
+    isFlush: Bool = false,
     _ events: inout Events
   ) {
     let writer = task ?? cpu
     let n = batchCount(s, cpu: cpu)
     if n + 1 >= config.batchLimit {
       flushBatch(s, cpu: cpu, &events)
-      applyBatchEntry(s, writer: writer, pte: p, value: v, preserveAD: preserveAD, isFlush: isFlush, &events)
+      applyBatchEntry(
+        s, writer: writer, pte: p, value: v, preserveAD: preserveAD, isFlush: isFlush, &events)
       return
     }
     guard n < layout.batchSlots[cpu] else {
@@ -84,7 +97,8 @@ extension Machine {
       return
     }
     let bits = UInt64(layout.pteIndexBits)
-    let raw = UInt64(p) | (UInt64(v.rawValue) << bits) | ((preserveAD ? 1 : 0) << (bits + 8))
+    let raw =
+      UInt64(p) | (UInt64(v.rawValue) << bits) | ((preserveAD ? 1 : 0) << (bits + 8))
       | ((isFlush ? 1 : 0) << (bits + 9)) | (UInt64(writer) << (bits + 10))
     s[layout.batchEntries[layout.batchBase[cpu] + n]] = raw
     s[layout.batchCount[cpu]] = UInt64(n + 1)
@@ -98,7 +112,9 @@ extension Machine {
     let base = layout.batchBase[cpu]
     for i in 0..<n {
       let e = batchEntry(s, cpu: cpu, i)
-      applyBatchEntry(s, writer: e.writer, pte: e.pte, value: e.value, preserveAD: e.preserveAD, isFlush: e.isFlush, &events)
+      applyBatchEntry(
+        s, writer: e.writer, pte: e.pte, value: e.value, preserveAD: e.preserveAD,
+        isFlush: e.isFlush, &events)
       s[layout.batchEntries[base + i]] = 0
     }
     s[layout.batchCount[cpu]] = 0
@@ -109,7 +125,8 @@ extension Machine {
   /// mode the shadow PTE is re-synced from the guest entry as it is now (the hypervisor
   /// re-reads the guest PTE, so the shadow lags but never goes back).
   @inlinable public func applyBatchEntry(
-    _ s: PackedState, writer: Int, pte p: Int, value v: PTE, preserveAD: Bool, isFlush: Bool = false, _ events: inout Events
+    _ s: PackedState, writer: Int, pte p: Int, value v: PTE, preserveAD: Bool,
+    isFlush: Bool = false, _ events: inout Events
   ) {
     if isFlush {
       completeFlush(s, pte: p)
@@ -119,7 +136,9 @@ extension Machine {
     case .shadow:
       s[layout.shadow[p]] = s[layout.mem[p]]
     case .direct, .native:
-      if config.tracksLostUpdates, s[layout.lastWriter[p]] != UInt64(writer + 1) { events.insert(.lostUpdate) }
+      if config.tracksLostUpdates, s[layout.lastWriter[p]] != UInt64(writer + 1) {
+        events.insert(.lostUpdate)
+      }
       land(s, pte: p, value: v, preserveAD: preserveAD, &events)
     }
   }

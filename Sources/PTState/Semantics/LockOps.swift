@@ -3,7 +3,8 @@
 extension Machine {
   /// `spin_lock(l)`: enabled only while the lock is free (a CPU spinning is a CPU that
   /// cannot move). Returns false when the step is not enabled.
-  @inlinable public func spinLock(_ s: PackedState, cpu: Int, task: Int? = nil, lock l: Int) -> Bool {
+  @inlinable public func spinLock(_ s: PackedState, cpu: Int, task: Int? = nil, lock l: Int) -> Bool
+  {
     let f = layout.lockHolder[l]
     guard s[f] == 0 else { return false }
     s[f] = UInt64((task ?? cpu) + 1)  // the program holds the lock, wherever it runs

@@ -41,7 +41,9 @@ extension Machine {
   /// other's mapping (two fault handlers without the pte_none() re-check). A blind write over
   /// a write that looked first is the installer's by intent (remap_pte_range() states it with
   /// BUG_ON(!pte_none(*pte)), the exclusion coming from mmap_lock), so it is not flagged.
-  @inlinable func isBlindConflict(_ s: PackedState, writer me: Int, view: UInt64, pte p: Int) -> Bool {
+  @inlinable func isBlindConflict(_ s: PackedState, writer me: Int, view: UInt64, pte p: Int)
+    -> Bool
+  {
     guard view == 0, s[layout.lastWriteBlind[p]] != 0 else { return false }
     let last = s[layout.lastWriter[p]]
     return last != 0 && last != UInt64(me + 1)
@@ -61,7 +63,9 @@ extension Machine {
   /// for the tracked bits). A preserving update (Xen's MMU_PT_UPDATE_PRESERVE_AD) ORs the
   /// current A/D bits in instead. Bits that survive stay unowned: only an atomic read takes
   /// responsibility for them.
-  @inlinable func land(_ s: PackedState, pte p: Int, value v: PTE, preserveAD: Bool, _ events: inout Events) {
+  @inlinable func land(
+    _ s: PackedState, pte p: Int, value v: PTE, preserveAD: Bool, _ events: inout Events
+  ) {
     let memField = layout.mem[p]
     let old = s.pte(memField)
     var nv = v.rawValue
@@ -89,7 +93,9 @@ extension Machine {
 
   /// In shadow mode the hypervisor must sync the shadow PTE after a guest write: queued
   /// in lazy mode (the entry records the value written, for traces), at once otherwise.
-  @inlinable func syncShadow(_ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, value v: PTE, _ events: inout Events) {
+  @inlinable func syncShadow(
+    _ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, value v: PTE, _ events: inout Events
+  ) {
     if isLazy(s, cpu: cpu, task: task) {
       enqueue(s, cpu: cpu, task: task, pte: p, value: v, preserveAD: false, &events)
     } else {
@@ -98,7 +104,9 @@ extension Machine {
   }
 
   /// `set_pte(p, v)` (set_pte_at): a plain store.
-  @inlinable public func setPTE(_ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, value v: PTE, _ events: inout Events) {
+  @inlinable public func setPTE(
+    _ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, value v: PTE, _ events: inout Events
+  ) {
     issueWrite(s, cpu: cpu, task: task, pte: p, value: v, &events)
     switch config.mode {
     case .native:
@@ -119,19 +127,27 @@ extension Machine {
 
   /// Whether a software read of `p` by `cpu` is entitled to the latest value: under the
   /// PTE's lock, or with a write to it queued in the reader's own batch (the read hazard).
-  @inlinable public func isEntitledRead(_ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int) -> Bool {
+  @inlinable public func isEntitledRead(_ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int)
+    -> Bool
+  {
     holdsPTL(s, task: task ?? cpu, pte: p) || hasQueuedWrite(s, task: task ?? cpu, pte: p)
   }
 
   /// Checks an observation `seen` of `p` against its logical value.
-  @inlinable func observe(_ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, seen: PTE, _ events: inout Events) {
-    if UInt64(seen.rawValue) != s[layout.logical[p]], isEntitledRead(s, cpu: cpu, task: task, pte: p) {
+  @inlinable func observe(
+    _ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, seen: PTE, _ events: inout Events
+  ) {
+    if UInt64(seen.rawValue) != s[layout.logical[p]],
+      isEntitledRead(s, cpu: cpu, task: task, pte: p)
+    {
       events.insert(.staleRead)
     }
   }
 
   /// `ptep_get(p)` (a plain `*ptep`): reads the page table the kernel sees.
-  @inlinable public func ptepGet(_ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, _ events: inout Events) -> PTE {
+  @inlinable public func ptepGet(
+    _ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, _ events: inout Events
+  ) -> PTE {
     let v = s.pte(layout.mem[p])
     observe(s, cpu: cpu, task: task, pte: p, seen: v, &events)
     recordView(s, cpu: cpu, task: task, pte: p, seen: v)
@@ -142,7 +158,9 @@ extension Machine {
 
   /// The write half of an atomic: lands at once (nothing can be lost, the read half just
   /// took responsibility for every A/D bit), and the shadow is synced as for a store.
-  @inlinable func atomicWrite(_ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, value v: PTE, _ events: inout Events) {
+  @inlinable func atomicWrite(
+    _ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, value v: PTE, _ events: inout Events
+  ) {
     issueWrite(s, cpu: cpu, task: task, pte: p, value: v, &events)
     s[layout.mem[p]] = UInt64(v.rawValue)
     if config.mode == .shadow { syncShadow(s, cpu: cpu, task: task, pte: p, value: v, &events) }
@@ -151,7 +169,10 @@ extension Machine {
   /// The read half of an atomic: an observation. An exchange (`xchg`,
   /// `ptep_get_and_clear`) also takes responsibility for the A/D bits it removes: they are
   /// handed to the caller as its result (as zap_pte_range then calls set_page_dirty()).
-  @inlinable func atomicRead(_ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, takesBits: Bool, _ events: inout Events) -> PTE {
+  @inlinable func atomicRead(
+    _ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, takesBits: Bool,
+    _ events: inout Events
+  ) -> PTE {
     let v = s.pte(layout.mem[p])
     observe(s, cpu: cpu, task: task, pte: p, seen: v, &events)
     recordView(s, cpu: cpu, task: task, pte: p, seen: v)
@@ -160,14 +181,18 @@ extension Machine {
   }
 
   /// `xchg(p, v)`: returns the old value.
-  @inlinable public func xchg(_ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, value v: PTE, _ events: inout Events) -> PTE {
+  @inlinable public func xchg(
+    _ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, value v: PTE, _ events: inout Events
+  ) -> PTE {
     let old = atomicRead(s, cpu: cpu, task: task, pte: p, takesBits: true, &events)
     atomicWrite(s, cpu: cpu, task: task, pte: p, value: v, &events)
     return old
   }
 
   /// `ptep_get_and_clear(p)`: xchg with `none`.
-  @inlinable public func ptepGetAndClear(_ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, _ events: inout Events) -> PTE {
+  @inlinable public func ptepGetAndClear(
+    _ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, _ events: inout Events
+  ) -> PTE {
     xchg(s, cpu: cpu, task: task, pte: p, value: .none, &events)
   }
 
@@ -177,7 +202,8 @@ extension Machine {
   /// it replaces (as Xen's update_intpte() and ptep_set_wrprotect() loops do), so a stored
   /// value that drops them loses them (`no_lost_dirty`).
   @inlinable public func cmpxchg(
-    _ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, expected: PTE, new: PTE, _ events: inout Events
+    _ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, expected: PTE, new: PTE,
+    _ events: inout Events
   ) -> PTE {
     let seen = atomicRead(s, cpu: cpu, task: task, pte: p, takesBits: false, &events)
     if seen == expected {
@@ -195,7 +221,9 @@ extension Machine {
   /// `ptep_modify_prot_start(p)`: natively an xchg to `none` (the PTE is non-present during
   /// the transaction, so hardware cannot set A/D behind the caller's back); in `direct`
   /// mode Xen's plain read (the commit preserves hardware updates instead).
-  @inlinable public func modifyProtStart(_ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, _ events: inout Events) -> PTE {
+  @inlinable public func modifyProtStart(
+    _ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, _ events: inout Events
+  ) -> PTE {
     config.mode == .direct
       ? ptepGet(s, cpu: cpu, task: task, pte: p, &events)
       : ptepGetAndClear(s, cpu: cpu, task: task, pte: p, &events)
@@ -203,7 +231,9 @@ extension Machine {
 
   /// `ptep_modify_prot_commit(p, v)`: natively a plain store; in `direct` mode an
   /// `mmu_update` with MMU_PT_UPDATE_PRESERVE_AD, queued in lazy mode.
-  @inlinable public func modifyProtCommit(_ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, value v: PTE, _ events: inout Events) {
+  @inlinable public func modifyProtCommit(
+    _ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, value v: PTE, _ events: inout Events
+  ) {
     guard config.mode == .direct else {
       setPTE(s, cpu: cpu, task: task, pte: p, value: v, &events)
       return

@@ -27,7 +27,9 @@ extension Machine {
   @inlinable func clearPGDExposure(_ s: PackedState) {
     for g in 0..<config.initialPGDs.count {
       var stale = false
-      for c in 0..<config.cpuCount where s[layout.pgdCache[c][g]] != s[layout.pgd[g]] { stale = true }
+      for c in 0..<config.cpuCount where s[layout.pgdCache[c][g]] != s[layout.pgd[g]] {
+        stale = true
+      }
       if !stale { s[layout.pgdExposed[g]] = 0 }
     }
   }
@@ -46,7 +48,9 @@ extension Machine {
   /// The walk's first step: the CPU's cached top-level entry over `p`. Returns false
   /// (a fault) when it is not present; reports a stale PDPTE when it differs from memory
   /// after the update was published.
-  @inlinable func walkTopLevel(_ s: PackedState, cpu: Int, pte p: Int, _ events: inout Events) -> Bool {
+  @inlinable func walkTopLevel(_ s: PackedState, cpu: Int, pte p: Int, _ events: inout Events)
+    -> Bool
+  {
     guard !config.pgdOf.isEmpty, let g = config.pgdOf[p] else { return true }
     let cached = s[layout.pgdCache[cpu][g]]
     if s[layout.pgdExposed[g]] != 0, cached != s[layout.pgd[g]] { events.insert(.staleTLB) }
@@ -55,7 +59,9 @@ extension Machine {
 
   /// `pt_alloc(page)`: the page comes from the allocator (`ok`), or the allocation fails.
   /// Allocating a page that is still allocated loses the earlier allocation: a leak.
-  @inlinable public func ptAlloc(_ s: PackedState, page: Int, ok: Bool, _ events: inout Events) -> Bool {
+  @inlinable public func ptAlloc(_ s: PackedState, page: Int, ok: Bool, _ events: inout Events)
+    -> Bool
+  {
     guard ok else { return false }
     if s[layout.ptPage[page]] == 1 { events.insert(.ptLeak) }
     s[layout.ptPage[page]] = 1

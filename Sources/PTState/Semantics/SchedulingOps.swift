@@ -41,7 +41,9 @@ extension Machine {
   /// Interrupt `handler` breaks in on `cpu`: enabled once, when the CPU has interrupts on
   /// and is not already in an interrupt. Returns false when not enabled.
   @inlinable public func enterInterrupt(_ s: PackedState, cpu: Int, handler h: Int) -> Bool {
-    guard s[layout.fired[h]] == 0, s[layout.irqsOff[cpu]] == 0, s[layout.inIRQ[cpu]] == 0 else { return false }
+    guard s[layout.fired[h]] == 0, s[layout.irqsOff[cpu]] == 0, s[layout.inIRQ[cpu]] == 0 else {
+      return false
+    }
     s[layout.fired[h]] = 1
     s[layout.inIRQ[cpu]] = UInt64(h + 1)
     return true
@@ -73,7 +75,9 @@ extension Machine {
   ) -> Bool {
     guard s[layout.inIRQ[c]] == 0 else { return false }
     if let cur = currentTask(s, cpu: c) {
-      guard next != cur, currentFinished || isPreemptible(s, cpu: c, task: cur) else { return false }
+      guard next != cur, currentFinished || isPreemptible(s, cpu: c, task: cur) else {
+        return false
+      }
     } else {
       guard next >= 0 else { return false }  // idle to idle
     }

@@ -8,9 +8,12 @@ extension Machine {
   /// `flush_tlb(p)` (flush_tlb_page + IPIs, waited for): in lazy mode on a paravirt mode it
   /// is queued in the batch behind the writes it follows (Xen batches the flush into the
   /// same multicall); otherwise it completes at once.
-  @inlinable public func flushTLB(_ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, _ events: inout Events) {
+  @inlinable public func flushTLB(
+    _ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, _ events: inout Events
+  ) {
     if config.mode != .native, isLazy(s, cpu: cpu, task: task) {
-      enqueue(s, cpu: cpu, task: task, pte: p, value: .none, preserveAD: false, isFlush: true, &events)
+      enqueue(
+        s, cpu: cpu, task: task, pte: p, value: .none, preserveAD: false, isFlush: true, &events)
     } else {
       completeFlush(s, pte: p)
     }
@@ -42,7 +45,9 @@ extension Machine {
   /// A CPU handles a shootdown IPI for `p`: drops its entry. An IPI is an interrupt, so it
   /// is taken only while the CPU has interrupts on and is not running a handler. False when
   /// none is pending or the CPU cannot take it now.
-  @inlinable public func handleShootdownIPI(_ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int) -> Bool {
+  @inlinable public func handleShootdownIPI(
+    _ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int
+  ) -> Bool {
     guard s[layout.ipiPending[cpu][p]] != 0, s[layout.irqsOff[cpu]] == 0, s[layout.inIRQ[cpu]] == 0
     else { return false }
     s[layout.ipiPending[cpu][p]] = 0
@@ -55,7 +60,9 @@ extension Machine {
   /// cached again after that is still there. The flush is complete (the ghost state says no
   /// flush is owed) only if no write of `p` was issued after `flush_tlb_start(p)`.
   /// Returns false while some CPU has not handled its IPI.
-  @inlinable public func flushTLBWait(_ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int) -> Bool {
+  @inlinable public func flushTLBWait(_ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int)
+    -> Bool
+  {
     for c in 0..<config.cpuCount where s[layout.ipiPending[c][p]] != 0 { return false }
     if s[layout.shootdownCovers[p]] != 0 {
       s[layout.tlbFlushed[p]] = 1
@@ -68,7 +75,8 @@ extension Machine {
 
   /// The hardware drops a TLB entry on its own (capacity eviction). Returns false when
   /// there is nothing to evict.
-  @inlinable public func evictTLB(_ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int) -> Bool {
+  @inlinable public func evictTLB(_ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int) -> Bool
+  {
     let f = layout.tlb[cpu][p]
     guard s[f] != 0 else { return false }
     s[f] = 0

@@ -15,7 +15,9 @@ extension PropertyDescriptor {
 
 extension Explanation {
   static func retries(_ trace: Trace, _ p: Program) -> String {
-    guard let retry = trace.steps.last(where: { $0.retried }) else { return "a cmpxchg loop retries without bound" }
+    guard let retry = trace.steps.last(where: { $0.retried }) else {
+      return "a cmpxchg loop retries without bound"
+    }
     let c = retry.action.cpu
     let loop = p.loops.first { $0.cpu == c && $0.pcs.contains(retry.before.contexts[c].pc) }
     let loopText = "\(cpuName(p, c))'s cmpxchg loop\(line(loop?.source))"
@@ -23,9 +25,12 @@ extension Explanation {
       var writers: [Int: [Int]] = [:]  // cpu -> lines
       var order: [Int] = []
       for s in trace.steps[start...] where s.action.kind == .cpuStep && s.action.cpu != c {
-        guard p.spec.pteNames.indices.contains(where: { s.before.mem[$0] != s.after.mem[$0] }) else { continue }
+        guard p.spec.pteNames.indices.contains(where: { s.before.mem[$0] != s.after.mem[$0] })
+        else { continue }
         if writers[s.action.cpu] == nil { order.append(s.action.cpu) }
-        if let l = s.location?.start.line, !(writers[s.action.cpu] ?? []).contains(l) { writers[s.action.cpu, default: []].append(l) }
+        if let l = s.location?.start.line, !(writers[s.action.cpu] ?? []).contains(l) {
+          writers[s.action.cpu, default: []].append(l)
+        }
       }
       let changes = trace.steps[start...].contains { st in
         p.spec.pteNames.indices.contains { st.before.mem[$0] != st.after.mem[$0] }
@@ -35,14 +40,24 @@ extension Explanation {
           + "and the value the cmpxchg expects is never there, so every attempt fails the same "
           + "way (a retry must compare against the value it last saw)"
       }
-      let who = order.isEmpty
+      let who =
+        order.isEmpty
         ? "another agent rewrites the PTE"
-        : order.map { "\(cpuName(p, $0)) rewrites the PTE (line\(writers[$0]!.count == 1 ? "" : "s") \(writers[$0]!.sorted().map(String.init).joined(separator: ", ")))" }.joined(separator: " and ")
-      return "\(loopText) can fail forever: in the repeating cycle \(who) between its read and its cmpxchg, without the lock that would exclude it, so hardware is not the only writer and the value it expects is never there when it compares"
+        : order.map {
+          let lines = writers[$0] ?? []
+          return "\(cpuName(p, $0)) rewrites the PTE (line\(lines.count == 1 ? "" : "s") "
+            + "\(lines.sorted().map(String.init).joined(separator: ", ")))"
+        }.joined(separator: " and ")
+      return
+        "\(loopText) can fail forever: in the repeating cycle \(who) between its read and its "
+        + "cmpxchg, without the lock that would exclude it, so hardware is not the only writer "
+        + "and the value it expects is never there when it compares"
     }
     let count = trace.steps.filter { $0.retried && $0.action.cpu == c }.count
     let bound = p.spec.retryBound ?? 0
-    return "\(loopText) retried \(count) \(count == 1 ? "time" : "times"), more than the declared bound of \(bound) \(bound == 1 ? "retry" : "retries")"
+    return
+      "\(loopText) retried \(count) \(count == 1 ? "time" : "times"), more than the declared bound "
+      + "of \(bound) \(bound == 1 ? "retry" : "retries")"
   }
 }
 
@@ -69,17 +84,18 @@ extension GraphVerdicts {
       guard let report = analysis else {
         // A livelock already witnessed is final; otherwise nothing is known.
         if result.counterexample == nil { result.status = .incomplete }
-        result.details.append("\(program.spec.cpus[loop.cpu].name)'s loop at line "
-          + "\(loop.source.start.line): the retry analysis ran out of memory")
+        result.details.append(
+          "\(program.spec.cpus[loop.cpu].name)'s loop at line "
+            + "\(loop.source.start.line): the retry analysis ran out of memory")
         return (result, subgraphStates)
       }
       subgraphStates += report.subgraphStates
       let cpuName = program.spec.cpus[loop.cpu].name
-      let where_ = "cmpxchg loop of \(cpuName) at line \(loop.source.start.line)"
+      let place = "cmpxchg loop of \(cpuName) at line \(loop.source.start.line)"
       if report.subgraphStates == 0 {
-        result.details.append("\(where_): never reached")
+        result.details.append("\(place): never reached")
       } else if let lasso = report.lasso {
-        result.details.append("\(where_): livelock, it can retry forever under a fair scheduler")
+        result.details.append("\(place): livelock, it can retry forever under a fair scheduler")
         if result.counterexample == nil {
           result.status = .fail
           result.counterexample = .lasso(prefix: lasso.prefix, cycle: lasso.cycle)
@@ -88,14 +104,14 @@ extension GraphVerdicts {
         let retries = "\(most) \(most == 1 ? "retry" : "retries")"
         let attempts = "\(most + 1) \(most == 0 ? "attempt" : "attempts")"
         result.details.append(
-          "\(where_): at most \(retries) (\(attempts))" + (bound.map { ", bound \($0)" } ?? ""))
+          "\(place): at most \(retries) (\(attempts))" + (bound.map { ", bound \($0)" } ?? ""))
       } else {
-        result.details.append("\(where_): unbounded retries, but only under an unfair scheduler")
+        result.details.append("\(place): unbounded retries, but only under an unfair scheduler")
       }
       if let run = report.overBound, result.counterexample == nil {
         result.status = .fail
         result.counterexample = .run(run)
-        result.details.append("\(where_): exceeds the declared bound of \(bound ?? 0) retries")
+        result.details.append("\(place): exceeds the declared bound of \(bound ?? 0) retries")
       }
     }
     if result.details.isEmpty { result.details.append("no cmpxchg retry loop in the spec") }

@@ -31,19 +31,24 @@ extension Explanation {
         let targets = s.cpus.indices.filter { s.cpus[$0].ipiPending[Int(x)] }
         let why = targets.map { t in
           let cpu = s.cpus[t]
-          let state = cpu.inIRQ.map { "is inside interrupt handler \(cpuName(p, $0))" }
+          let state =
+            cpu.inIRQ.map { "is inside interrupt handler \(cpuName(p, $0))" }
             ?? (cpu.irqsOff ? "has interrupts off" : "has not taken it")
           return "\(p.spec.cpuNames[t]) \(state)"
         }
-        waits.append("\(cpuName(p, c)) waits in flush_tlb_wait(\(p.spec.pteNames[Int(x)])) for "
-          + "the shootdown IPI it sent, but \(why.joined(separator: " and ")), so it cannot take it")
+        waits.append(
+          "\(cpuName(p, c)) waits in flush_tlb_wait(\(p.spec.pteNames[Int(x)])) for "
+            + "the shootdown IPI it sent, but \(why.joined(separator: " and ")), so it cannot take "
+            + "it"
+        )
       default:
         guard p.machine.config.isHandler(c) ? s.contexts[c].cpu != nil : true,
           let loop = p.loops.last(where: { $0.cpu == c && $0.pcs.contains(pc) })
         else { continue }
         spinning = true
-        waits.append("\(cpuName(p, c)) spins in its loop\(line(loop.source)) and nothing it "
-          + "looks at can change")
+        waits.append(
+          "\(cpuName(p, c)) spins in its loop\(line(loop.source)) and nothing it "
+            + "looks at can change")
       }
     }
     if waits.isEmpty { return "some program has not finished and no program can move" }
@@ -53,13 +58,21 @@ extension Explanation {
     }
     var holders: [Int] = []
     for c in p.spec.cpus.indices {
-      if case .spinLock(let l) = p.instruction(cpu: c, pc: s.contexts[c].pc), let h = s.lockHolder[Int(l)] { holders.append(h == c ? -1 : h) }
+      if case .spinLock(let l) = p.instruction(cpu: c, pc: s.contexts[c].pc),
+        let h = s.lockHolder[Int(l)]
+      {
+        holders.append(h == c ? -1 : h)
+      }
     }
     let why: String
     if lockWaiters < waits.count {
       why = "a CPU spinning with interrupts off cannot take the shootdown IPI it is waited for"
     } else {
-      why = holders.contains(-1) ? "a program spins on a lock it already holds" : (waits.count > 1 ? "the locks are taken in opposite orders" : "the lock's holder cannot release it")
+      why =
+        holders.contains(-1)
+        ? "a program spins on a lock it already holds"
+        : (waits.count > 1
+          ? "the locks are taken in opposite orders" : "the lock's holder cannot release it")
     }
     return waits.joined(separator: ", and ") + ": nobody can move (\(why))"
   }

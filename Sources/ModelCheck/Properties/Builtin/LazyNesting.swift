@@ -9,7 +9,9 @@ extension PropertyDescriptor {
       "no double enter of flag-based lazy mode, no counter underflow,",
       "earlier writes in place after every lazy_mmu_mode_disable()",
     ],
-    explain: { trace, p in Explanation.lastStep(.lazyNesting, trace) { Explanation.lazyNesting($0, p) } })
+    explain: { trace, p in
+      Explanation.lastStep(.lazyNesting, trace) { Explanation.lazyNesting($0, p) }
+    })
 }
 
 extension Explanation {
@@ -22,10 +24,19 @@ extension Explanation {
       return "\(name) called lazy_mmu_mode_resume()\(line(step.location)) with pause_count "
         + "already 0: the counter underflows"
     case .enterLazy, .lazyMMUEnable, .lazyMMUResume:
-      return "\(name) entered lazy mode\(line(step.location)) while already in it: the flag-based arch_enter_lazy_mmu_mode() does not nest (only the outermost lazy_mmu_mode_enable() may call it)"
+      return
+        "\(name) entered lazy mode\(line(step.location)) while already in it: the flag-based "
+        + "arch_enter_lazy_mmu_mode() does not nest (only the outermost lazy_mmu_mode_enable() "
+        + "may call it)"
     case .leaveLazy: return "\(name) left lazy mode\(line(step.location)) without having entered it"
-    case .lazyMMUDisable where a.enableCount == 0: return "\(name) called lazy_mmu_mode_disable()\(line(step.location)) with enable_count already 0: the counter underflows"
-    case .lazyMMUDisable: return "after \(name)'s lazy_mmu_mode_disable()\(line(step.location)) its earlier page-table writes have not all taken effect"
+    case .lazyMMUDisable where a.enableCount == 0:
+      return
+        "\(name) called lazy_mmu_mode_disable()\(line(step.location)) with enable_count already 0: "
+        + "the counter underflows"
+    case .lazyMMUDisable:
+      return
+        "after \(name)'s lazy_mmu_mode_disable()\(line(step.location)) its earlier page-table "
+        + "writes have not all taken effect"
     default: return "\(name) broke the lazy-mode nesting rules"
     }
   }

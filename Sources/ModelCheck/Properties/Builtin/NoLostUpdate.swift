@@ -12,7 +12,9 @@ extension PropertyDescriptor {
       "another program's blind install, no batched write landing",
       "over a newer one",
     ],
-    explain: { trace, p in Explanation.lastStep(.noLostUpdate, trace) { Explanation.lostUpdate($0, trace, p) } })
+    explain: { trace, p in
+      Explanation.lastStep(.noLostUpdate, trace) { Explanation.lostUpdate($0, trace, p) }
+    })
 }
 
 extension Explanation {
@@ -21,25 +23,32 @@ extension Explanation {
     let index = trace.steps.count - 1
     // A batched write landing over a newer one: the step applied a batch (a program's
     // leave or flush, the hypervisor's early flush, a context switch).
-    if let hw = hardwareCPU(p, step), let (x, w) = names.indices.lazy.compactMap({ x in
-      step.before.mem[x] != step.after.mem[x]
-        ? step.before.cpus[hw].batch.last(where: { $0.pte == x && !$0.isFlush }).map { (x, $0.writer) }
-        : nil
-    }).first {
+    if let hw = hardwareCPU(p, step),
+      let (x, w) = names.indices.lazy.compactMap({ x in
+        step.before.mem[x] != step.after.mem[x]
+          ? step.before.cpus[hw].batch.last(where: { $0.pte == x && !$0.isFlush }).map {
+            (x, $0.writer)
+          }
+          : nil
+      }).first
+    {
       let me = cpuName(p, w)
       let queued = trace.steps[..<index].last { programOf($0) == w && writtenPTE(p, $0) == x }
       let newer = trace.steps[..<index].last {
         programOf($0).map { $0 != w } ?? false && writtenPTE(p, $0) == x
       }
-      var why = "\(me)'s batched write to pte \(names[x])\(line(queued?.location)) landed as "
+      var why =
+        "\(me)'s batched write to pte \(names[x])\(line(queued?.location)) landed as "
         + "\(step.after.mem[x])"
       if let newer, let k = programOf(newer) {
-        why += " over \(cpuName(p, k))'s newer write of \(newer.after.logical[x])"
+        why +=
+          " over \(cpuName(p, k))'s newer write of \(newer.after.logical[x])"
           + "\(line(newer.location)), which is lost,"
       }
       why += flushedBy(step, p)
       if let l = p.spec.ptlOf[x], let u = earlyUnlock(trace, p, program: w, lock: l) {
-        why += ": \(me) released \(p.spec.lockNames[l])\(line(u.location)) before its batch was flushed"
+        why +=
+          ": \(me) released \(p.spec.lockNames[l])\(line(u.location)) before its batch was flushed"
       }
       return why
     }
@@ -53,15 +62,19 @@ extension Explanation {
       programOf($0).map { $0 != c } ?? false && writtenPTE(p, $0) == x
     }
     var why = "\(me) wrote pte \(names[x])\(line(step.location))"
-    if let read { why += " on the strength of its read\(line(read.location)), which saw \(read.before.mem[x])" }
+    if let read {
+      why += " on the strength of its read\(line(read.location)), which saw \(read.before.mem[x])"
+    }
     if let other, let k = programOf(other) {
       let them = cpuName(p, k)
       if read == nil {
-        why += " without looking at it, over \(them)'s write of \(other.after.logical[x])"
+        why +=
+          " without looking at it, over \(them)'s write of \(other.after.logical[x])"
           + "\(line(other.location)), made without looking too: both installed the PTE blindly, "
           + "so \(them)'s mapping is lost"
       } else {
-        why += ", but the latest write to it was \(them)'s \(other.after.logical[x])"
+        why +=
+          ", but the latest write to it was \(them)'s \(other.after.logical[x])"
           + "\(line(other.location)), which that read did not see: \(them)'s update is lost"
       }
     } else {

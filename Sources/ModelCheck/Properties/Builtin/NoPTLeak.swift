@@ -7,26 +7,42 @@ extension PropertyDescriptor {
   static let noPTLeak = PropertyDescriptor(
     kind: .noPTLeak, decision: .onStep, raisedBy: [.ptLeak],
     help: [
-      "no page-table page freed twice or left allocated at the end",
+      "no page-table page freed twice or left allocated at the end"
     ],
-    explain: { trace, p in Explanation.lastStep(.noPTLeak, trace) { Explanation.ptLeak($0, trace, p) } })
+    explain: { trace, p in
+      Explanation.lastStep(.noPTLeak, trace) { Explanation.ptLeak($0, trace, p) }
+    })
 }
 
 extension Explanation {
   static func ptLeak(_ step: TraceStep, _ trace: Trace, _ p: Program) -> String {
     let names = p.spec.ptPageNames
-    if step.action.kind == .cpuStep, case .ptFree(let g) = p.instruction(cpu: step.action.cpu, pc: step.before.contexts[step.action.cpu].pc),
+    if step.action.kind == .cpuStep,
+      case .ptFree(let g) = p.instruction(
+        cpu: step.action.cpu, pc: step.before.contexts[step.action.cpu].pc),
       step.before.ptPages[Int(g)] != 1
     {
       let state = step.before.ptPages[Int(g)]
-      return "\(cpuName(p, step.action.cpu)) freed page-table page \(names[Int(g)])\(line(step.location)) \(state == 2 ? "a second time: a double free" : "although it was never allocated")"
+      return
+        "\(cpuName(p, step.action.cpu)) freed page-table page "
+        + "\(names[Int(g)])\(line(step.location)) "
+        + "\(state == 2 ? "a second time: a double free" : "although it was never allocated")"
     }
-    if step.action.kind == .cpuStep, case .ptAlloc(_, let g) = p.instruction(cpu: step.action.cpu, pc: step.before.contexts[step.action.cpu].pc),
+    if step.action.kind == .cpuStep,
+      case .ptAlloc(_, let g) = p.instruction(
+        cpu: step.action.cpu, pc: step.before.contexts[step.action.cpu].pc),
       step.before.ptPages[Int(g)] == 1
     {
-      return "\(cpuName(p, step.action.cpu)) allocated page-table page \(names[Int(g)])\(line(step.location)) while it was still allocated: the earlier allocation is lost, a leak"
+      return
+        "\(cpuName(p, step.action.cpu)) allocated page-table page "
+        + "\(names[Int(g)])\(line(step.location)) while it was still allocated: the earlier "
+        + "allocation is lost, a leak"
     }
     let leaked = names.indices.filter { step.after.ptPages[$0] == 1 }.map { names[$0] }
-    return "every program has finished, but page-table page\(leaked.count == 1 ? "" : "s") \(leaked.joined(separator: ", ")) \(leaked.count == 1 ? "is" : "are") still allocated and no longer reachable: a leak (free_pgtables() only frees pmds that cover mappings; pgd_free() must mop up the rest)"
+    return
+      "every program has finished, but page-table page\(leaked.count == 1 ? "" : "s") "
+      + "\(leaked.joined(separator: ", ")) \(leaked.count == 1 ? "is" : "are") still allocated "
+      + "and no longer reachable: a leak (free_pgtables() only frees pmds that cover mappings; "
+      + "pgd_free() must mop up the rest)"
   }
 }

@@ -8,9 +8,11 @@ extension PropertyDescriptor {
   static let noStaleRead = PropertyDescriptor(
     kind: .noStaleRead, decision: .onStep, raisedBy: [.staleRead],
     help: [
-      "no entitled read sees a value other than the PTE's latest",
+      "no entitled read sees a value other than the PTE's latest"
     ],
-    explain: { trace, p in Explanation.lastStep(.noStaleRead, trace) { Explanation.staleRead($0, trace, p) } })
+    explain: { trace, p in
+      Explanation.lastStep(.noStaleRead, trace) { Explanation.staleRead($0, trace, p) }
+    })
 }
 
 extension Explanation {
@@ -20,7 +22,10 @@ extension Explanation {
     let s = step.before
     let latest = s.logical[x]
     let writer = lastWrite(trace, pte: x, before: trace.steps.count - 1)
-    let writerText = writer.map { "\(cpuName(p, $0.action.cpu)) had already written \(latest)\(line($0.location))" } ?? "its latest value is \(latest)"
+    let writerText =
+      writer.map {
+        "\(cpuName(p, $0.action.cpu)) had already written \(latest)\(line($0.location))"
+      } ?? "its latest value is \(latest)"
     let isHardware = step.action.kind == .hardwareAccess || Trace.isTouch(p, step.action, s)
     let reader = actor(p, step)
     if let k = programOf(step), Trace.isTouch(p, step.action, s), let hw = s.contexts[k].cpu,
@@ -36,40 +41,81 @@ extension Explanation {
     }
     if isHardware {
       let seen = p.machine.config.mode == .shadow ? (s.shadow?[x] ?? s.mem[x]) : s.mem[x]
-      if step.action.kind == .cpuStep, p.machine.config.isHandler(step.action.cpu), queued(s, by: step.action.cpu, pte: x) {
-        return "\(reader), an interrupt handler, used the mapping of pte \(names[x])\(line(step.location)) right after writing \(latest) to it\(line(writer?.location)), but that write was queued in the batch of the lazy section it interrupted, so the access walked the old entry \(seen): the handler was lazy by accident (interrupt context must never be lazy)"
+      if step.action.kind == .cpuStep, p.machine.config.isHandler(step.action.cpu),
+        queued(s, by: step.action.cpu, pte: x)
+      {
+        return
+          "\(reader), an interrupt handler, used the mapping of pte "
+          + "\(names[x])\(line(step.location)) right after writing \(latest) to "
+          + "it\(line(writer?.location)), but that write was queued in the batch of the lazy "
+          + "section it interrupted, so the access walked the old entry \(seen): the handler "
+          + "was lazy by accident (interrupt context must never be lazy)"
       }
       if step.action.kind == .cpuStep, queued(s, by: step.action.cpu, pte: x) {
-        return "\(reader) used the mapping of pte \(names[x])\(line(step.location)) right after writing \(latest) to it\(line(writer?.location)), but that write is still queued in its lazy batch, so the access walked the old entry \(seen) (apply it first with arch_flush_lazy_mmu_mode(), as kmap_atomic() does)"
+        return
+          "\(reader) used the mapping of pte \(names[x])\(line(step.location)) right after writing "
+          + "\(latest) to it\(line(writer?.location)), but that write is still queued in its "
+          + "lazy batch, so the access walked the old entry \(seen) (apply it first with "
+          + "arch_flush_lazy_mmu_mode(), as kmap_atomic() does)"
       }
       let queued = queuedWriter(s, pte: x)
       let flush = trace.steps.last { step in
-        if step.action.kind == .cpuStep, case .flushTLB(let f) = p.instruction(cpu: step.action.cpu, pc: step.before.contexts[step.action.cpu].pc) { return Int(f) == x }
+        if step.action.kind == .cpuStep,
+          case .flushTLB(let f) = p.instruction(
+            cpu: step.action.cpu, pc: step.before.contexts[step.action.cpu].pc)
+        {
+          return Int(f) == x
+        }
         return false
       }
-      let what = p.machine.config.mode == .shadow
+      let what =
+        p.machine.config.mode == .shadow
         ? "the hypervisor's sync of the shadow entry is" : "the write is"
-      let reason = queued.map { "; \(what) still queued in \(cpuName(p, $0))'s lazy batch, so the TLB flush\(line(flush?.location)) came before the update it was meant to follow" } ?? ""
-      return "\(hardwareName(p, step))'s hardware walked pte \(names[x]) after a TLB flush and saw \(seen), but \(writerText)\(reason)"
+      let reason =
+        queued.map {
+          "; \(what) still queued in \(cpuName(p, $0))'s lazy batch, so the TLB "
+            + "flush\(line(flush?.location)) came before the update it was meant to follow"
+        } ?? ""
+      return
+        "\(hardwareName(p, step))'s hardware walked pte \(names[x]) after a TLB flush and saw "
+        + "\(seen), but \(writerText)\(reason)"
     }
     let seen: PTE = s.mem[x]
     if let here = s.contexts[step.action.cpu].cpu,
-      let there = s.cpus.indices.first(where: { c in s.cpus[c].batch.contains { $0.pte == x && $0.writer == step.action.cpu } }),
+      let there = s.cpus.indices.first(where: { c in
+        s.cpus[c].batch.contains { $0.pte == x && $0.writer == step.action.cpu }
+      }),
       there != here
     {
-      let moved = trace.steps.last { $0.action.kind == .contextSwitch && $0.action.pte == step.action.cpu + 1 }
-      return "\(reader) read pte \(names[x])\(line(step.location)) on \(p.spec.cpuNames[here]) and saw \(seen), but its own write of \(latest)\(line(writer?.location)) is still queued in \(p.spec.cpuNames[there])'s batch: \(reader) was moved to \(p.spec.cpuNames[here])\(moved == nil ? "" : " by the scheduler") inside its lazy section, and with lazy state per CPU and no context-switch hooks its batch stayed behind (disable preemption in the section, or flush on the way out as Xen's hooks do)"
+      let moved = trace.steps.last {
+        $0.action.kind == .contextSwitch && $0.action.pte == step.action.cpu + 1
+      }
+      return
+        "\(reader) read pte \(names[x])\(line(step.location)) on \(p.spec.cpuNames[here]) and saw "
+        + "\(seen), but its own write of \(latest)\(line(writer?.location)) is still queued in "
+        + "\(p.spec.cpuNames[there])'s batch: \(reader) was moved to "
+        + "\(p.spec.cpuNames[here])\(moved == nil ? "" : " by the scheduler") inside its "
+        + "lazy section, and with lazy state per CPU and no context-switch hooks its batch "
+        + "stayed behind (disable preemption in the section, or flush on the way out as "
+        + "Xen's hooks do)"
     }
     if queued(s, by: step.action.cpu, pte: x) {
-      return "\(reader) read pte \(names[x]) back inside its lazy section and saw \(seen), but it had written \(latest)\(line(writer?.location)), which is still queued in its own batch (a read hazard: flush with arch_flush_lazy_mmu_mode() before reading)"
+      return
+        "\(reader) read pte \(names[x]) back inside its lazy section and saw \(seen), but it had "
+        + "written \(latest)\(line(writer?.location)), which is still queued in its own batch (a "
+        + "read hazard: flush with arch_flush_lazy_mmu_mode() before reading)"
     }
     let lockName = p.spec.ptlOf[x].map { p.spec.lockNames[$0] } ?? "its lock"
     if let w = queuedWriter(s, pte: x) {
       var why = "it is still queued in \(cpuName(p, w))'s lazy batch"
       if let l = p.spec.ptlOf[x], let u = earlyUnlock(trace, p, program: w, lock: l) {
-        why += " because \(cpuName(p, w)) released \(p.spec.lockNames[l])\(line(u.location)) before leaving lazy mode"
+        why +=
+          " because \(cpuName(p, w)) released \(p.spec.lockNames[l])\(line(u.location)) before "
+          + "leaving lazy mode"
       }
-      return "\(reader) read pte \(names[x]) under \(lockName) and saw \(seen), but \(writerText); \(why)"
+      return
+        "\(reader) read pte \(names[x]) under \(lockName) and saw \(seen), but \(writerText); "
+        + "\(why)"
     }
     return "\(reader) read pte \(names[x]) under \(lockName) and saw \(seen), but \(writerText)"
   }

@@ -11,19 +11,28 @@ extension PropertyDescriptor {
       "after the mapping changed and its lock was released, before",
       "the flush completed",
     ],
-    explain: { trace, p in Explanation.lastStep(.noStaleTLB, trace) { Explanation.staleTLB($0, trace, p) } })
+    explain: { trace, p in
+      Explanation.lastStep(.noStaleTLB, trace) { Explanation.staleTLB($0, trace, p) }
+    })
 }
 
 extension Explanation {
   static func staleTLB(_ step: TraceStep, _ trace: Trace, _ p: Program) -> String {
     let names = p.spec.pteNames
     guard let x = readPTE(p, step) else { return "a CPU used a stale TLB entry" }
-    if !p.machine.config.pgdOf.isEmpty, let g = p.machine.config.pgdOf[x], let hw = hardwareCPU(p, step),
+    if !p.machine.config.pgdOf.isEmpty, let g = p.machine.config.pgdOf[x],
+      let hw = hardwareCPU(p, step),
       step.before.pgdCache[hw][g] != step.before.pgd[g]
     {
       let gname = p.spec.pgdNames[g]
       let update = trace.steps.last { s in s.before.pgd[g] != s.after.pgd[g] }
-      return "\(p.spec.cpuNames[hw]) walked pte \(names[x]) through its cached top-level entry \(gname) (\(step.before.pgdCache[hw][g])), but \(update.map { cpuName(p, $0.action.cpu) } ?? "software") had changed \(gname) to \(step.before.pgd[g])\(line(update?.location)) without a cr3 reload on this CPU: PAE CPUs cache the PDPTEs at cr3 load, so the update is not seen (reload cr3 on every CPU running the mm, or preallocate the pmds at pgd_alloc)"
+      return
+        "\(p.spec.cpuNames[hw]) walked pte \(names[x]) through its cached top-level entry \(gname) "
+        + "(\(step.before.pgdCache[hw][g])), but "
+        + "\(update.map { cpuName(p, $0.action.cpu) } ?? "software") had changed \(gname) to "
+        + "\(step.before.pgd[g])\(line(update?.location)) without a cr3 reload on this CPU: "
+        + "PAE CPUs cache the PDPTEs at cr3 load, so the update is not seen (reload cr3 on "
+        + "every CPU running the mm, or preallocate the pmds at pgd_alloc)"
     }
     guard let hw = hardwareCPU(p, step) else { return "a CPU used a stale TLB entry" }
     let cached = step.before.cpus[hw].tlb[x]
@@ -32,27 +41,49 @@ extension Explanation {
     let user = step.action.kind == .cpuStep ? actor(p, step) : p.spec.cpuNames[hw]
     var why = "\(user) still used its TLB entry for pte \(names[x]) (\(cached))"
     if let change {
-      why += " after \(cpuName(p, change.action.cpu)) changed the PTE to \(change.after.logical[x])\(line(change.location))"
-      if let l = p.spec.ptlOf[x], let unlock = trace.steps[..<index].last(where: { s in
-        s.action.kind == .cpuStep && s.before.lockHolder[l] == change.action.cpu && s.after.lockHolder[l] == nil
-      }) {
-        why += " and released \(p.spec.lockNames[l])\(line(unlock.location)) before the TLB flush completed"
+      why +=
+        " after \(cpuName(p, change.action.cpu)) changed the PTE to "
+        + "\(change.after.logical[x])\(line(change.location))"
+      if let l = p.spec.ptlOf[x],
+        let unlock = trace.steps[..<index].last(where: { s in
+          s.action.kind == .cpuStep && s.before.lockHolder[l] == change.action.cpu
+            && s.after.lockHolder[l] == nil
+        })
+      {
+        why +=
+          " and released \(p.spec.lockNames[l])\(line(unlock.location)) before the TLB flush "
+          + "completed"
       }
       // A shootdown started before the change and waited for after it covers nothing.
       let k = change.action.cpu
       if let started = trace.steps[..<index].last(where: { s in
-        programOf(s) == k && isInstruction(p, s) { if case .flushTLBStart(let f) = $0 { return Int(f) == x } else { return false } }
-      }), let waited = trace.steps[..<index].last(where: { s in
-        programOf(s) == k && isInstruction(p, s) { if case .flushTLBWait(let f) = $0 { return Int(f) == x } else { return false } }
-      }), let si = trace.steps.firstIndex(where: { $0.location == started.location && programOf($0) == k }),
-        let ci = trace.steps.firstIndex(where: { $0.location == change.location && programOf($0) == k }), si < ci
+        programOf(s) == k
+          && isInstruction(p, s) {
+            if case .flushTLBStart(let f) = $0 { return Int(f) == x } else { return false }
+          }
+      }),
+        let waited = trace.steps[..<index].last(where: { s in
+          programOf(s) == k
+            && isInstruction(p, s) {
+              if case .flushTLBWait(let f) = $0 { return Int(f) == x } else { return false }
+            }
+        }),
+        let si = trace.steps.firstIndex(where: {
+          $0.location == started.location && programOf($0) == k
+        }),
+        let ci = trace.steps.firstIndex(where: {
+          $0.location == change.location && programOf($0) == k
+        }), si < ci
       {
-        return why + ": \(cpuName(p, k)) waited for its shootdown\(line(waited.location)), but it had "
+        return why
+          + ": \(cpuName(p, k)) waited for its shootdown\(line(waited.location)), but it had "
           + "started it\(line(started.location)) before changing the PTE, and "
           + "\(p.spec.cpuNames[hw]) cached the old translation again after taking its IPI, so the "
           + "wait guarantees nothing for it (start the shootdown after the PTE changes)"
       }
     }
-    return why + ": the next holder of the lock may already have freed or reused the page (flush the TLB before dropping the lock, as eb66ae030829 does for mremap)"
+    return why
+      + ": the next holder of the lock may already have freed or reused the page (flush the TLB "
+      + "before dropping the lock, as eb66ae030829 does for mremap)"
   }
 }

@@ -32,8 +32,9 @@ extension Explanation {
         let loop = p.loops.first { $0.cpu == c && $0.pcs.contains(pc) }
         let text = lines.sorted().map(String.init).joined(separator: ", ")
         let what = loop.map { "its loop at line \($0.source.start.line)" } ?? "the same steps"
-        doing.append("\(cpuName(p, c)) keeps repeating \(what)"
-          + (lines.isEmpty ? "" : " (line\(lines.count == 1 ? "" : "s") \(text) in the cycle)"))
+        doing.append(
+          "\(cpuName(p, c)) keeps repeating \(what)"
+            + (lines.isEmpty ? "" : " (line\(lines.count == 1 ? "" : "s") \(text) in the cycle)"))
       } else if case .spinLock(let l) = p.instruction(cpu: c, pc: pc) {
         let holder = at.lockHolder[Int(l)].map { cpuName(p, $0) } ?? "nobody"
         doing.append("\(cpuName(p, c)) waits for \(p.spec.lockNames[Int(l)]) held by \(holder)")
@@ -41,7 +42,9 @@ extension Explanation {
         doing.append("\(cpuName(p, c)) cannot move")
       }
     }
-    let who = never.count == 1 ? "\(never[0]) never finishes" : "\(never.joined(separator: " and ")) never finish"
+    let who =
+      never.count == 1
+      ? "\(never[0]) never finishes" : "\(never.joined(separator: " and ")) never finish"
     return "\(who): a fair scheduler can repeat the cycle from step \(start + 1) forever, in which "
       + doing.joined(separator: ", and ") + " (a wait that can never end)"
   }
@@ -66,7 +69,8 @@ extension GraphVerdicts {
       staysInLoop: { _ in true }, isRetry: { _ in true })
     guard let report = analysis else {
       result.status = .incomplete
-      result.details.append("the termination analysis ran out of memory (--max-memory or the machine)")
+      result.details.append(
+        "the termination analysis ran out of memory (--max-memory or the machine)")
       return (result, 0)
     }
     if let lasso = report.lasso {
