@@ -100,24 +100,24 @@ public struct Expectation: Sendable, Equatable {
 
 /// A spec after semantic checks: ready to lower.
 public struct CheckedSpec: Sendable {
-  public var title: String
-  public var mode: ParavirtMode
-  public var batchLimit: Int
-  public var pteNames: [String]
-  public var initialPTEs: [PTE]
-  public var lockNames: [String]
-  public var ptlOf: [Int?]
-  public var cpus: [CheckedCPU]
+  public var title = ""
+  public var mode = ParavirtMode.native
+  public var batchLimit = SpecLimits.defaultBatchLimit
+  public var pteNames: [String] = []
+  public var initialPTEs: [PTE] = []
+  public var lockNames: [String] = []
+  public var ptlOf: [Int?] = []
+  public var cpus: [CheckedCPU] = []
   /// (cpu, pte, kind) for every declared spontaneous hardware access.
-  public var hardware: [(cpu: Int, pte: Int, kind: AccessKind)]
-  public var properties: [PropertyKind]
+  public var hardware: [(cpu: Int, pte: Int, kind: AccessKind)] = []
+  public var properties: [PropertyKind] = []
   public var retryBound: Int?
-  public var trackAccessed: Bool
-  public var expectation: Expectation
+  public var trackAccessed = false
+  public var expectation = Expectation(failing: [])
   /// CPUs that run the mm at the start (`mm cpu0, cpu1`), or nil when mm_users is not tracked.
   public var mmUsers: [Int]?
   /// `lazy_disables_preemption`: the arch disables preemption for a lazy section.
-  public var lazyDisablesPreemption: Bool
+  public var lazyDisablesPreemption = false
   /// `tlb cpu1: a, b`: (cpu, pte) TLB slots that start filled with the PTE's translation.
   public var tlbEntries: [(cpu: Int, pte: Int)] = []
   public var pgdNames: [String] = []

@@ -94,12 +94,26 @@ struct Sema {
     return true
   }
 
+  /// The passes, in order. Each pass fills its part of the checked spec and records its
+  /// errors; all of them run, so that one run reports every error it can.
   private mutating func run() -> CheckedSpec {
-    // 1. Declarations.
-    var mode = ParavirtMode.native
+    var spec = CheckedSpec()
+    spec.title = ast.title?.0 ?? ""
+    declareMachine(&spec)
+    let contexts = declareCPUs(&spec)
+    declareCoverage(&spec)
+    checkProperties(&spec)
+    checkPrograms(contexts, &spec)
+    checkSizesAndLocking(spec)
+    checkOptions(&spec)
+    return spec
+  }
+
+  /// Pass 1: the paging mode, the batch limit, PTEs, pgd entries, page-table pages, locks.
+  private mutating func declareMachine(_ spec: inout CheckedSpec) {
     if let m = ast.mode {
       if let parsed = ParavirtMode(rawValue: m.text) {
-        mode = parsed
+        spec.mode = parsed
       } else {
         error(
           "sema.unknown-mode", "unknown paging mode '\(m.text)'", m.range,
@@ -110,47 +124,61 @@ struct Sema {
         "sema.missing-mode", "the spec does not say its paging mode", ast.endOfFile,
         hint: "add 'mode native', 'mode direct' or 'mode shadow'")
     }
-    var batchLimit = 32
     if let (n, r) = ast.batchLimit {
-      if n < 1 || n > 64 {
+      if !SpecLimits.batchLimit.contains(n) {
         error(
-          "sema.bad-batch-limit", "batch limit \(n) is out of range", r, hint: "expected 1...64")
+          "sema.bad-batch-limit", "batch limit \(n) is out of range", r,
+          hint: "expected \(SpecLimits.batchLimit)")
       } else {
-        batchLimit = n
+        spec.batchLimit = n
       }
     }
     let (pteNames, initial, ptes) = declareEntries(ast.ptes, "PTE")
+    (spec.pteNames, spec.initialPTEs) = (pteNames, initial)
     pteIndex = ptes
-    if ast.ptes.count > 64 { error("sema.too-many", "more than 64 PTEs", ast.ptes[64].name.range) }
+    if ast.ptes.count > SpecLimits.ptes {
+      error(
+        "sema.too-many", "more than \(SpecLimits.ptes) PTEs",
+        ast.ptes[SpecLimits.ptes].name.range)
+    }
     let (pgdNames, initialPGDs, pgds) = declareEntries(ast.pgds, "pgd entry")
+    (spec.pgdNames, spec.initialPGDs) = (pgdNames, initialPGDs)
     pgdIndex = pgds
-    var ptPageNames: [String] = []
     for n in ast.ptPages where declare(n, "page-table page") {
-      ptPageIndex[n.text] = ptPageNames.count
-      ptPageNames.append(n.text)
+      ptPageIndex[n.text] = spec.ptPageNames.count
+      spec.ptPageNames.append(n.text)
     }
-    if pgdNames.count > 8 {
-      error("sema.too-many", "more than 8 pgd entries", ast.pgds[8].name.range)
+    if pgdNames.count > SpecLimits.pgds {
+      error(
+        "sema.too-many", "more than \(SpecLimits.pgds) pgd entries",
+        ast.pgds[SpecLimits.pgds].name.range)
     }
-    if ptPageNames.count > 16 {
-      error("sema.too-many", "more than 16 page-table pages", ast.ptPages[16].range)
+    if spec.ptPageNames.count > SpecLimits.ptPages {
+      error(
+        "sema.too-many", "more than \(SpecLimits.ptPages) page-table pages",
+        ast.ptPages[SpecLimits.ptPages].range)
     }
-    let pgdOf: [Int?] = ast.ptes.filter { pteIndex[$0.name.text] != nil }.map { d in
+    spec.pgdOf = ast.ptes.filter { pteIndex[$0.name.text] != nil }.map { d in
       d.under.flatMap { resolve($0, in: pgdIndex, "pgd entry") }
     }
-    var lockNames: [String] = []
     for d in ast.locks where declare(d.name, "lock") {
-      lockIndex[d.name.text] = lockNames.count
-      lockNames.append(d.name.text)
+      lockIndex[d.name.text] = spec.lockNames.count
+      spec.lockNames.append(d.name.text)
     }
-    if ast.locks.count > 32 {
-      error("sema.too-many", "more than 32 locks", ast.locks[32].name.range)
+    if ast.locks.count > SpecLimits.locks {
+      error(
+        "sema.too-many", "more than \(SpecLimits.locks) locks",
+        ast.locks[SpecLimits.locks].name.range)
     }
+  }
+
+  /// Pass 2: the CPUs, then the programs in their order (pinned programs in CPU order,
+  /// tasks, handlers); returns the program declarations in that order.
+  private mutating func declareCPUs(_ spec: inout CheckedSpec) -> [CPUDecl] {
     // Physical CPUs, then contexts: pinned programs (in CPU order), tasks, handlers.
-    var cpuNames: [String] = []
     for d in ast.cpus where d.kind == .cpu && declare(d.name, "CPU") {
-      cpuIndex[d.name.text] = cpuNames.count
-      cpuNames.append(d.name.text)
+      cpuIndex[d.name.text] = spec.cpuNames.count
+      spec.cpuNames.append(d.name.text)
     }
     let contextDecls =
       ast.cpus.filter { $0.kind == .cpu && $0.body != nil } + ast.cpus.filter { $0.kind == .task }
@@ -158,23 +186,28 @@ struct Sema {
     for d in contextDecls where d.kind != .cpu {
       _ = declare(d.name, d.kind == .task ? "task" : "interrupt handler")
     }
-    if cpuNames.isEmpty {
+    if spec.cpuNames.isEmpty {
       error(
         "sema.no-cpus", "the spec declares no CPU", ast.endOfFile, hint: "add 'cpu cpu0 { ... }'")
     }
-    if cpuNames.count > 14 {
+    if spec.cpuNames.count > SpecLimits.cpus {
       error(
-        "sema.too-many", "more than 14 CPUs", ast.cpus.filter { $0.kind == .cpu }[14].name.range)
+        "sema.too-many", "more than \(SpecLimits.cpus) CPUs",
+        ast.cpus.filter { $0.kind == .cpu }[SpecLimits.cpus].name.range)
     }
-    if contextDecls.count > 14 {
+    if contextDecls.count > SpecLimits.programs {
       error(
-        "sema.too-many", "more than 14 programs (CPU programs, tasks and handlers)",
-        contextDecls[14].name.range)
+        "sema.too-many",
+        "more than \(SpecLimits.programs) programs (CPU programs, tasks and handlers)",
+        contextDecls[SpecLimits.programs].name.range)
     }
+    return contextDecls
+  }
 
-    // 2. Lock coverage and hardware.
-    var ptlOf = [Int?](repeating: nil, count: pteNames.count)
-    var lockOfPGD = [Int?](repeating: nil, count: pgdNames.count)
+  /// Pass 3: which lock protects each PTE and pgd entry, the hardware, TLB and mm lines.
+  private mutating func declareCoverage(_ spec: inout CheckedSpec) {
+    var ptlOf = [Int?](repeating: nil, count: spec.pteNames.count)
+    var lockOfPGD = [Int?](repeating: nil, count: spec.pgdNames.count)
     var ptlRange: [Int: SourceRange] = [:]
     for d in ast.locks {
       guard let l = lockIndex[d.name.text] else { continue }
@@ -183,7 +216,7 @@ struct Sema {
           if let other = lockOfPGD[g] {
             error(
               "sema.pte-two-locks",
-              "pgd entry '\(p.text)' is already protected by '\(lockNames[other])'", p.range,
+              "pgd entry '\(p.text)' is already protected by '\(spec.lockNames[other])'", p.range,
               hint: "an entry has one lock")
           } else {
             lockOfPGD[g] = l
@@ -194,7 +227,7 @@ struct Sema {
         if let first = ptlOf[i] {
           error(
             "sema.pte-two-locks",
-            "PTE '\(p.text)' is already protected by '\(lockNames[first])'", p.range,
+            "PTE '\(p.text)' is already protected by '\(spec.lockNames[first])'", p.range,
             hint: "a PTE belongs to exactly one page-table page",
             notes: ptlRange[i].map { [.init(range: $0, message: "first lock given here")] } ?? [])
         } else {
@@ -203,30 +236,31 @@ struct Sema {
         }
       }
     }
-    var hardware: [(cpu: Int, pte: Int, kind: AccessKind)] = []
+    (spec.ptlOf, spec.lockOfPGD) = (ptlOf, lockOfPGD)
     for d in ast.hardware {
       let c = resolve(d.cpu, in: cpuIndex, "CPU")
       for (kindName, pteName) in d.accesses {
         let kind = accessKind(kindName)
         if let c, let kind, let p = resolve(pteName, in: pteIndex, "PTE") {
-          hardware.append((c, p, kind))
+          spec.hardware.append((c, p, kind))
         }
       }
     }
 
-    var tlbEntries: [(cpu: Int, pte: Int)] = []
     for d in ast.tlb {
       guard let c = resolve(d.cpu, in: cpuIndex, "CPU") else { continue }
-      for p in d.ptes { if let i = resolve(p, in: pteIndex, "PTE") { tlbEntries.append((c, i)) } }
+      for p in d.ptes {
+        if let i = resolve(p, in: pteIndex, "PTE") { spec.tlbEntries.append((c, i)) }
+      }
     }
-    var mmUsers: [Int]?
     if let names = ast.mm {
-      mmUsers = names.compactMap { resolve($0, in: cpuIndex, "CPU") }
+      spec.mmUsers = names.compactMap { resolve($0, in: cpuIndex, "CPU") }
     }
+  }
 
-    // 3. Properties and expectation.
+  /// Pass 4: the checked properties, their bound, the tracked bits and the expectation.
+  private mutating func checkProperties(_ spec: inout CheckedSpec) {
     var properties: [PropertyKind] = []
-    var bound: Int?
     for c in ast.checks {
       guard let k = property(c.property) else { continue }
       if !properties.contains(k) { properties.append(k) }
@@ -234,32 +268,31 @@ struct Sema {
         if k != .cmpxchgTerminates {
           error(
             "sema.bound-not-allowed", "only 'cmpxchg_terminates' takes a bound", c.property.range)
-        } else if b > 1000 {
+        } else if b > SpecLimits.retryBound {
           error(
             "sema.bad-bound", "retry bound \(b) is too large", c.property.range,
-            hint: "expected 0...1000")
-        } else if bound != nil {
+            hint: "expected 0...\(SpecLimits.retryBound)")
+        } else if spec.retryBound != nil {
           error(
             "sema.bad-bound", "'cmpxchg_terminates' is given a bound twice", c.property.range,
             hint: "give one bound")
         } else {
-          bound = b
+          spec.retryBound = b
         }
       }
     }
     if ast.checks.isEmpty { properties = PropertyKind.defaults }
     properties.sort()
-    var trackAccessed = false
+    spec.properties = properties
     for t in ast.tracked {
       if t.text == "accessed" {
-        trackAccessed = true
+        spec.trackAccessed = true
       } else {
         error(
           "sema.unknown-bit", "cannot track '\(t.text)'", t.range,
           hint: "expected 'accessed' (dirty is always tracked)")
       }
     }
-    var expectation = Expectation(failing: [])
     if let e = ast.expect {
       for name in e.failing {
         guard let k = property(name) else { continue }
@@ -268,16 +301,17 @@ struct Sema {
             "sema.expect-unchecked", "'\(name.text)' is expected to fail but is not checked",
             name.range, hint: "add it to a 'check' line")
         }
-        expectation.failing.insert(k)
+        spec.expectation.failing.insert(k)
       }
     } else {
       error(
         "sema.missing-expect", "the spec states no expected verdict", ast.endOfFile,
         hint: "add 'expect pass' or 'expect fail <property>'")
     }
+  }
 
-    // 4. Programs.
-    var cpus: [CheckedCPU] = []
+  /// Pass 5: each program's body, where tasks start and handlers fire, the lazy state.
+  private mutating func checkPrograms(_ contextDecls: [CPUDecl], _ spec: inout CheckedSpec) {
     var startsOn: [Int: SourceRange] = [:]
     for d in contextDecls {
       var cpu = checkCPU(d)
@@ -305,59 +339,49 @@ struct Sema {
       case .interrupt:
         if let on = d.on { cpu.handlerCPU = resolve(on, in: cpuIndex, "CPU") }
       }
-      cpus.append(cpu)
+      spec.cpus.append(cpu)
     }
-    var lazyPerTask = false
     if let l = ast.lazyState {
       switch l.text {
-      case "per_cpu": lazyPerTask = false
-      case "per_task": lazyPerTask = true
+      case "per_cpu": spec.lazyPerTask = false
+      case "per_task": spec.lazyPerTask = true
       default:
         error(
           "sema.bad-lazy-state", "unknown lazy state '\(l.text)'", l.range,
           hint: "expected 'per_cpu' or 'per_task'")
       }
     }
+  }
 
-    // 5. Size after unrolling, then lock balance (only on a program of bounded size: the
-    // analysis walks `repeat` bodies).
-    for cpu in cpus {
+  /// Pass 6: each program's size after unrolling, then its lock balance (only on a program
+  /// of bounded size: the analysis walks `repeat` bodies).
+  private mutating func checkSizesAndLocking(_ spec: CheckedSpec) {
+    for cpu in spec.cpus {
       if let d = Unrolling.check(cpu) {
         diagnostics.append(d)
         continue
       }
       for e in LockCheck.unlocksOfUnheldLocks(cpu.body) {
-        let name = lockNames[e.lock]
+        let name = spec.lockNames[e.lock]
         error(
           "sema.lock-not-held", "'\(cpu.name)' releases '\(name)', which it cannot hold here",
           e.range, hint: "no path reaches this 'spin_unlock' with '\(name)' held")
       }
     }
+  }
 
-    var spec = CheckedSpec(
-      title: ast.title?.0 ?? "", mode: mode, batchLimit: batchLimit, pteNames: pteNames,
-      initialPTEs: initial, lockNames: lockNames, ptlOf: ptlOf, cpus: cpus, hardware: hardware,
-      properties: properties, retryBound: bound, trackAccessed: trackAccessed,
-      expectation: expectation,
-      mmUsers: mmUsers, lazyDisablesPreemption: ast.lazyDisablesPreemption, sourceFile: nil)
-    spec.tlbEntries = tlbEntries
-    spec.pgdNames = pgdNames
-    spec.initialPGDs = initialPGDs
-    spec.lockOfPGD = lockOfPGD
-    spec.pgdOf = pgdOf
-    spec.ptPageNames = ptPageNames
-    spec.cpuNames = cpuNames
-    spec.lazyPerTask = lazyPerTask
+  /// Pass 7: options that contradict each other.
+  private mutating func checkOptions(_ spec: inout CheckedSpec) {
+    spec.lazyDisablesPreemption = ast.lazyDisablesPreemption
     spec.contextSwitchHooks = ast.contextSwitchHooks
     spec.interruptsNeverLazy = ast.interruptsNeverLazy
-    if ast.contextSwitchHooks, lazyPerTask {
+    if ast.contextSwitchHooks, spec.lazyPerTask {
       error(
         "sema.hooks-per-task",
         "'context_switch_hooks' save a per-CPU lazy state; with 'lazy_state per_task' there is "
           + "none to save",
         ast.lazyState?.range ?? ast.endOfFile)
     }
-    return spec
   }
 
   /// Declares PTEs (or pgd entries): unique names, constant initial values.
@@ -472,8 +496,8 @@ struct Sema {
             error(
               "sema.register-shadows",
               "register '\(name.text)' hides a declaration of the same name", name.range)
-          } else if order.count >= 250 {
-            error("sema.too-many", "more than 250 registers", name.range)
+          } else if order.count >= SpecLimits.registers {
+            error("sema.too-many", "more than \(SpecLimits.registers) registers", name.range)
           } else {
             registers[name.text] = order.count
             order.append(name.text)
@@ -533,20 +557,23 @@ struct Sema {
         let elseBody = statements(b ?? [], registers: registers, loopDepth: loopDepth)
         if let code { out.append(.ifElse(code, thenBody, elseBody)) }
       case .repeatN(let n, let b, let range):
-        if n < 0 || n > 64 {
+        if !SpecLimits.repeatCount.contains(n) {
           error(
             "sema.bad-repeat", "repeat count \(n) is out of range", range,
-            hint: "expected 0...64; use 'loop' for unbounded repetition")
+            hint: "expected \(SpecLimits.repeatCount); use 'loop' for unbounded repetition")
         }
         let body = statements(b, registers: registers, loopDepth: loopDepth + 1)
-        out.append(.repeatN(min(max(n, 0), 64), body, range))
+        out.append(.repeatN(min(max(n, 0), SpecLimits.repeatCount.upperBound), body, range))
       case .loop(let b, let range):
         out.append(.loop(statements(b, registers: registers, loopDepth: loopDepth + 1), range))
       case .breakLoop(let range):
         if loopDepth == 0 { error("sema.break-outside-loop", "'break' outside a loop", range) }
         out.append(.breakLoop)
       case .either(let bs, let range):
-        if bs.count > 16 { error("sema.too-many", "more than 16 branches in 'either'", range) }
+        if bs.count > SpecLimits.eitherBranches {
+          error(
+            "sema.too-many", "more than \(SpecLimits.eitherBranches) branches in 'either'", range)
+        }
         out.append(
           .either(bs.map { statements($0, registers: registers, loopDepth: loopDepth) }, range))
       }
