@@ -92,12 +92,21 @@ extension Program: TransitionSystem {
 
   @inline(__always)
   public func apply(_ index: Int, to words: UnsafeMutablePointer<UInt64>) -> StepOutcome {
+    apply(index, to: words, log: nil)
+  }
+
+  /// `apply`, recording what the machine saw into `log` (a trace's replay); exploration
+  /// passes nil as a constant, so the inner loop is unchanged.
+  @inline(__always)
+  func apply(
+    _ index: Int, to words: UnsafeMutablePointer<UInt64>, log: UnsafeMutablePointer<FactLog>?
+  ) -> StepOutcome {
     let action = actions[index]
     let s = PackedState(words)
-    var events = Events()
+    var events = Events(log: log)
     switch action.kind {
     case .cpuStep:
-      return step(s, cpu: action.cpu, branch: Int(action.arg))
+      return step(s, cpu: action.cpu, branch: Int(action.arg), log: log)
     case .hardwareAccess:
       if machine.tracksMM, !machine.runsMM(s, cpu: action.cpu) { return .disabled }
       _ = machine.hardwareAccess(
@@ -113,7 +122,7 @@ extension Program: TransitionSystem {
         return .disabled
       }
     case .contextSwitch:
-      return contextSwitch(s, cpu: action.cpu, to: action.pte - 1)
+      return contextSwitch(s, cpu: action.cpu, to: action.pte - 1, log: log)
     case .interrupt:
       return interrupt(s, handler: action.cpu)
     }
@@ -123,8 +132,10 @@ extension Program: TransitionSystem {
   /// The scheduler switches CPU `c` to task `next` (-1: idle). Kept out of `apply`, which
   /// runs for every action of every state, so that stays small.
   @inline(never)
-  func contextSwitch(_ s: PackedState, cpu c: Int, to next: Int) -> StepOutcome {
-    var events = Events()
+  func contextSwitch(
+    _ s: PackedState, cpu c: Int, to next: Int, log: UnsafeMutablePointer<FactLog>?
+  ) -> StepOutcome {
+    var events = Events(log: log)
     let current = machine.currentTask(s, cpu: c)
     let switched = machine.contextSwitch(
       s, cpu: c, to: next, currentFinished: current.map { isFinished(s, context: $0) } ?? false,
@@ -162,7 +173,9 @@ extension Program: TransitionSystem {
   /// One program step of context `k` (a CPU's program, a task or a handler) on the CPU it
   /// runs on: the visible instruction at its pc (branch `branch` of an `either` or a
   /// `pt_alloc`), then local code up to the next visible instruction.
-  func step(_ s: PackedState, cpu k: Int, branch: Int) -> StepOutcome {
+  func step(
+    _ s: PackedState, cpu k: Int, branch: Int, log: UnsafeMutablePointer<FactLog>? = nil
+  ) -> StepOutcome {
     guard machine.isRunning(s, context: k), let hw = machine.cpuOf(s, context: k) else {
       return .disabled
     }
@@ -177,7 +190,7 @@ extension Program: TransitionSystem {
       default: return .disabled
       }
     }
-    var events = Events()
+    var events = Events(log: log)
     var retryLoop: UInt16 = 0
     pc += 1
     switch instr {
@@ -228,9 +241,10 @@ extension Program: TransitionSystem {
     case .flushTLBMM:
       machine.flushTLBMM(s, &events)
     case .ptAlloc(let dst, let g):
-      store(s, cpu: k, dst, machine.ptAlloc(s, page: Int(g), ok: branch == 0, &events) ? 1 : 0)
+      let ok = machine.ptAlloc(s, page: Int(g), ok: branch == 0, by: k, &events)
+      store(s, cpu: k, dst, ok ? 1 : 0)
     case .ptFree(let g):
-      machine.ptFree(s, page: Int(g), &events)
+      machine.ptFree(s, page: Int(g), by: k, &events)
     case .flushTLBStart(let p):
       machine.flushTLBStart(s, cpu: hw, task: k, pte: Int(p))
     case .flushTLBWait(let p):

@@ -15,6 +15,8 @@ public struct TraceStep: Sendable {
   public var after: MachineSnapshot
   public var violations: UInt16
   public var retried: Bool
+  /// What the machine saw when it raised an event in this step (recorded in the replay).
+  public var facts: [Fact] = []
 }
 
 /// A replayed counterexample.
@@ -44,7 +46,8 @@ public struct Trace: Sendable {
     for a in actions {
       let action = program.actions[a]
       let (actor, operation, location) = Trace.describe(program, action, before)
-      let outcome = program.apply(a, to: words)
+      var log = FactLog()
+      let outcome = withUnsafeMutablePointer(to: &log) { program.apply(a, to: words, log: $0) }
       let after = m.snapshot(words)
       var effects = Trace.effects(program, before, after)
       if action.kind == .cpuStep, Trace.isMidSectionFlush(program, action, before, after) {
@@ -63,7 +66,7 @@ public struct Trace: Sendable {
         TraceStep(
           action: action, actor: actor, operation: operation, location: location, effects: effects,
           before: before, after: after, violations: outcome.violations,
-          retried: outcome.retryLoop != 0))
+          retried: outcome.retryLoop != 0, facts: log.facts))
       before = after
     }
   }

@@ -153,9 +153,32 @@ extension Machine {
 /// The constants are `@inlinable static var`s, not `static let`s: a `let` of a
 /// non-trivial module's type is reached through a lazy global accessor, which costs a
 /// call in the interpreter's inner loop; a computed constant folds away.
-public struct Events: OptionSet, Sendable {
+public struct Events: OptionSet, @unchecked Sendable {
   public var rawValue: UInt32
-  @inlinable public init(rawValue: UInt32) { self.rawValue = rawValue }
+  /// Where `raise` records facts: set only while a counterexample is replayed. A plain
+  /// pointer, so that events stay a trivial value in the inner loop.
+  public var log: UnsafeMutablePointer<FactLog>?
+  @inlinable public init(rawValue: UInt32) {
+    self.rawValue = rawValue
+    self.log = nil
+  }
+  @inlinable public init(log: UnsafeMutablePointer<FactLog>?) {
+    self.rawValue = 0
+    self.log = log
+  }
+  @inlinable public static func == (a: Events, b: Events) -> Bool { a.rawValue == b.rawValue }
+  // OptionSet's own mutators rebuild the value from `rawValue`, which would drop `log`.
+  @inlinable @discardableResult
+  public mutating func insert(_ member: Events) -> (inserted: Bool, memberAfterInsert: Events) {
+    let had = rawValue & member.rawValue == member.rawValue
+    rawValue |= member.rawValue
+    return (!had, member)
+  }
+  @inlinable public mutating func formUnion(_ other: Events) { rawValue |= other.rawValue }
+  @inlinable public mutating func formIntersection(_ other: Events) { rawValue &= other.rawValue }
+  @inlinable public mutating func formSymmetricDifference(_ other: Events) {
+    rawValue ^= other.rawValue
+  }
 
   /// An entitled reader saw a value other than the PTE's logical value.
   @inlinable public static var staleRead: Events { Events(rawValue: 1 << 0) }

@@ -25,7 +25,12 @@ extension Machine {
     if UInt64(h.rawValue) != s[layout.logical[p]],
       s[layout.tlbFlushed[p]] != 0 || (byProgram && hasQueuedWrite(s, task: task ?? cpu, pte: p))
     {
-      events.insert(.staleRead)
+      events.raise(.staleRead) {
+        .staleRead(
+          pte: p, program: byProgram ? task ?? cpu : nil, cpu: cpu, seen: h,
+          latest: s.pte(layout.logical[p]),
+          rule: s[layout.tlbFlushed[p]] != 0 ? .walkAfterFlush : .touchOwnQueuedWrite)
+      }
     }
     guard h.isPresent, kind == .read || h.isWritable else { return false }  // fault
 
@@ -46,7 +51,11 @@ extension Machine {
           s[layout.mem[p]] = UInt64(g.rawValue | added)
           recordHardwareBits(s, pte: p, added)
         } else if added & config.trackedHardwareBits != 0 {
-          events.insert(.lostDirty)
+          events.raise(.lostDirty) {
+            .lostDirty(
+              pte: p, bits: added & config.trackedHardwareBits, value: g, cpu: cpu,
+              rule: .staleShadow)
+          }
         }
       }
     }
@@ -70,18 +79,26 @@ extension Machine {
   ) {
     let now = s.pte(layout.logical[p])
     let granted = now.isPresent && now.pfn == cached.pfn && (kind == .read || now.isWritable)
-    if !granted, s[layout.exposed[p]] != 0 { events.insert(.staleTLB) }
+    if !granted, s[layout.exposed[p]] != 0 {
+      events.raise(.staleTLB) { .staleTLB(pte: p, cpu: cpu, cached: cached, pgd: nil) }
+    }
     if !granted, byProgram, config.tracksOwnTLBUse {
       let me = task ?? cpu
       if s[layout.lastWriter[p]] == UInt64(me + 1)
         || isEntitledRead(s, cpu: cpu, task: task, pte: p)
       {
-        events.insert(.staleRead)
+        events.raise(.staleRead) {
+          .staleRead(pte: p, program: me, cpu: cpu, seen: cached, latest: now, rule: .ownTLBHit)
+        }
       }
     }
     if kind == .write {
       let h = hardwareVisible(s, p)
-      if h.isPresent, h.pfn == cached.pfn, !h.isDirty { events.insert(.lostDirty) }
+      if h.isPresent, h.pfn == cached.pfn, !h.isDirty {
+        events.raise(.lostDirty) {
+          .lostDirty(pte: p, bits: PTE.dirtyBit, value: h, cpu: cpu, rule: .dirtyTLBStore)
+        }
+      }
     }
   }
 

@@ -14,7 +14,9 @@ extension Machine {
   ) {
     let t = task ?? cpu
     guard let f = lazyFields(s, cpu: cpu, task: t) else { return }  // interrupt context: no-op
-    if s[f.flag] != 0 { events.insert(.lazyNesting) }
+    if s[f.flag] != 0 {
+      events.raise(.lazyNesting) { .lazyNesting(program: t, rule: .enterWhileLazy) }
+    }
     s[f.flag] = 1
     s[f.locks] = locksHeld(s, by: t)
   }
@@ -24,7 +26,11 @@ extension Machine {
     _ s: PackedState, cpu: Int, task: Int? = nil, _ events: inout Events
   ) {
     guard let f = lazyFields(s, cpu: cpu, task: task ?? cpu) else { return }
-    if s[f.flag] == 0 { events.insert(.lazyNesting) }
+    if s[f.flag] == 0 {
+      events.raise(.lazyNesting) {
+        .lazyNesting(program: task ?? cpu, rule: .leaveWhileNotLazy)
+      }
+    }
     flushBatch(s, cpu: cpu, &events)
     s[f.flag] = 0
     s[f.locks] = 0
@@ -137,7 +143,11 @@ extension Machine {
       s[layout.shadow[p]] = s[layout.mem[p]]
     case .direct, .native:
       if config.tracksLostUpdates, s[layout.lastWriter[p]] != UInt64(writer + 1) {
-        events.insert(.lostUpdate)
+        events.raise(.lostUpdate) {
+          let last = Int(s[layout.lastWriter[p]]) - 1
+          return .lostUpdate(
+            pte: p, writer: writer, other: last >= 0 ? last : nil, rule: .lateLanding)
+        }
       }
       land(s, pte: p, value: v, preserveAD: preserveAD, &events)
     }

@@ -24,7 +24,9 @@ extension Machine {
       events.insert(.unlockNotHeld)
       return
     }
-    if releasesQueuedWrite(s, cpu: cpu, task: me, lock: l) { events.insert(.lazyUnbalanced) }
+    if let rule = releasesQueuedWrite(s, cpu: cpu, task: me, lock: l) {
+      events.raise(.lazyUnbalanced) { .lazyUnbalanced(program: me, rule: rule) }
+    }
     exposeOwedFlushes(s, lock: l)
     exposeStalePGDs(s, lock: l)
     s[f] = 0
@@ -33,15 +35,17 @@ extension Machine {
   /// Whether releasing `l` now leaves an update behind it in a batch: `task` has a write
   /// queued of a PTE that `l` protects, or `l` was held at the enter of the lazy section
   /// whose batch is not empty.
-  @inlinable func releasesQueuedWrite(_ s: PackedState, cpu: Int, task: Int, lock l: Int) -> Bool {
+  @inlinable func releasesQueuedWrite(_ s: PackedState, cpu: Int, task: Int, lock l: Int)
+    -> LazyBalancedRule?
+  {
     if let lazy = lazyFields(s, cpu: cpu, task: task), s[lazy.flag] != 0,
       s[layout.batchCount[cpu]] != 0, s[lazy.locks] & (1 << UInt64(l)) != 0
     {
-      return true
+      return .unlockEnteredUnder(lock: l, queued: batchCount(s, cpu: cpu))
     }
     for p in 0..<config.pteCount where config.ptlOf[p] == l {
-      if hasQueuedWrite(s, task: task, pte: p) { return true }
+      if hasQueuedWrite(s, task: task, pte: p) { return .unlockWithQueuedWrite(lock: l, pte: p) }
     }
-    return false
+    return nil
   }
 }

@@ -41,7 +41,7 @@ extension Machine {
     guard s[layout.pauseCount[task ?? cpu]] == 0 else { return }
     let f = layout.enableCount[task ?? cpu]
     guard s[f] > 0 else {
-      events.insert(.lazyNesting)  // underflow
+      events.raise(.lazyNesting) { .lazyNesting(program: task ?? cpu, rule: .disableUnderflow) }
       return
     }
     s[f] -= 1
@@ -50,7 +50,11 @@ extension Machine {
     } else {
       flushLazy(s, cpu: cpu, task: task, &events)
     }
-    if batchCount(s, cpu: cpu) != 0 { events.insert(.lazyNesting) }
+    if batchCount(s, cpu: cpu) != 0 {
+      events.raise(.lazyNesting) {
+        .lazyNesting(program: task ?? cpu, rule: .disableLeavesQueued)
+      }
+    }
   }
 
   /// `lazy_mmu_mode_pause()`: leaves the mode whatever the depth.
@@ -71,7 +75,7 @@ extension Machine {
     if inInterruptNeverLazy(task ?? cpu) { return }  // no-ops in interrupt context
     let f = layout.pauseCount[task ?? cpu]
     guard s[f] > 0 else {
-      events.insert(.lazyNesting)  // underflow
+      events.raise(.lazyNesting) { .lazyNesting(program: task ?? cpu, rule: .resumeUnderflow) }
       return
     }
     s[f] -= 1

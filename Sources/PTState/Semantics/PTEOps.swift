@@ -26,7 +26,12 @@ extension Machine {
     guard config.tracksLostUpdates else { return }
     let myView = s[layout.view[me][p]]
     if myView == 3 || isBlindConflict(s, writer: me, view: myView, pte: p) {
-      events.insert(.lostUpdate)
+      events.raise(.lostUpdate) {
+        let last = Int(s[layout.lastWriter[p]]) - 1
+        return .lostUpdate(
+          pte: p, writer: me, other: last >= 0 && last != me ? last : nil,
+          rule: myView == 3 ? .staleView : .blindOverBlind)
+      }
     }
     s[layout.lastWriteBlind[p]] = myView == 0 ? 1 : 0
     for k in 0..<config.contextCount {
@@ -83,7 +88,13 @@ extension Machine {
     // A preserving update carries the bits into the new entry, whatever it maps.
     let remapped = !preserveAD && (!new.isPresent || new.pfn != old.pfn)
     let lost = remapped ? unownedBits : unownedBits & ~nv
-    if lost & config.trackedHardwareBits != 0 { events.insert(.lostDirty) }
+    if lost & config.trackedHardwareBits != 0 {
+      events.raise(.lostDirty) {
+        .lostDirty(
+          pte: p, bits: lost & config.trackedHardwareBits, value: new, cpu: nil,
+          rule: remapped ? .remap : .dropped)
+      }
+    }
     // The logical value no longer carries bits that are gone (unless this write sets them).
     let gone = lost & ~nv
     if gone != 0 { s[layout.logical[p]] &= ~UInt64(gone) }
@@ -140,7 +151,11 @@ extension Machine {
     if UInt64(seen.rawValue) != s[layout.logical[p]],
       isEntitledRead(s, cpu: cpu, task: task, pte: p)
     {
-      events.insert(.staleRead)
+      events.raise(.staleRead) {
+        .staleRead(
+          pte: p, program: task ?? cpu, cpu: cpu, seen: seen, latest: s.pte(layout.logical[p]),
+          rule: hasQueuedWrite(s, task: task ?? cpu, pte: p) ? .ownQueuedWrite : .underLock)
+      }
     }
   }
 

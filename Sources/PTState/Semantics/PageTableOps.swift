@@ -53,24 +53,36 @@ extension Machine {
   {
     guard !config.pgdOf.isEmpty, let g = config.pgdOf[p] else { return true }
     let cached = s[layout.pgdCache[cpu][g]]
-    if s[layout.pgdExposed[g]] != 0, cached != s[layout.pgd[g]] { events.insert(.staleTLB) }
+    if s[layout.pgdExposed[g]] != 0, cached != s[layout.pgd[g]] {
+      events.raise(.staleTLB) {
+        .staleTLB(
+          pte: p, cpu: cpu, cached: PTE(rawValue: UInt8(truncatingIfNeeded: cached)), pgd: g)
+      }
+    }
     return cached & UInt64(PTE.presentBit) != 0
   }
 
   /// `pt_alloc(page)`: the page comes from the allocator (`ok`), or the allocation fails.
   /// Allocating a page that is still allocated loses the earlier allocation: a leak.
-  @inlinable public func ptAlloc(_ s: PackedState, page: Int, ok: Bool, _ events: inout Events)
-    -> Bool
-  {
+  @inlinable public func ptAlloc(
+    _ s: PackedState, page: Int, ok: Bool, by program: Int = 0, _ events: inout Events
+  ) -> Bool {
     guard ok else { return false }
-    if s[layout.ptPage[page]] == 1 { events.insert(.ptLeak) }
+    if s[layout.ptPage[page]] == 1 {
+      events.raise(.ptLeak) { .ptLeak(page: page, program: program, rule: .allocatedTwice) }
+    }
     s[layout.ptPage[page]] = 1
     return true
   }
 
   /// `pt_free(page)`: freeing a page that is not allocated (twice, or never) is a bug.
-  @inlinable public func ptFree(_ s: PackedState, page: Int, _ events: inout Events) {
-    if s[layout.ptPage[page]] != 1 { events.insert(.ptLeak) }
+  @inlinable public func ptFree(
+    _ s: PackedState, page: Int, by program: Int = 0, _ events: inout Events
+  ) {
+    if s[layout.ptPage[page]] != 1 {
+      let rule: PTLeakRule = s[layout.ptPage[page]] == 2 ? .doubleFree : .neverAllocated
+      events.raise(.ptLeak) { .ptLeak(page: page, program: program, rule: rule) }
+    }
     s[layout.ptPage[page]] = 2
   }
 

@@ -96,7 +96,7 @@ extension Machine {
     if config.isHandler(task) {
       exitInterrupt(s, cpu: cpu)
     } else if isLazy(s, cpu: cpu, task: task) {
-      events.insert(.lazyUnbalanced)
+      events.raise(.lazyUnbalanced) { .lazyUnbalanced(program: task, rule: .endsLazy) }
     }
   }
 }

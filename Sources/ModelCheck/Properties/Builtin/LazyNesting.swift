@@ -16,28 +16,31 @@ extension PropertyDescriptor {
 
 extension Explanation {
   static func lazyNesting(_ step: TraceStep, _ p: Program) -> String {
-    let c = step.action.cpu
-    let name = cpuName(p, c)
-    let a = step.before.contexts[c]
-    switch p.instruction(cpu: c, pc: a.pc) {
-    case .lazyMMUResume where a.pauseCount == 0:
+    let rules = step.facts.compactMap { fact -> (Int, LazyNestingRule)? in
+      if case .lazyNesting(let k, let rule) = fact { return (k, rule) }
+      return nil
+    }
+    guard let (k, rule) = rules.first else { return "a program broke the lazy-mode nesting rules" }
+    let name = cpuName(p, k)
+    switch rule {
+    case .resumeUnderflow:
       return "\(name) called lazy_mmu_mode_resume()\(line(step.location)) with pause_count "
         + "already 0: the counter underflows"
-    case .enterLazy, .lazyMMUEnable, .lazyMMUResume:
+    case .enterWhileLazy:
       return
         "\(name) entered lazy mode\(line(step.location)) while already in it: the flag-based "
         + "arch_enter_lazy_mmu_mode() does not nest (only the outermost lazy_mmu_mode_enable() "
         + "may call it)"
-    case .leaveLazy: return "\(name) left lazy mode\(line(step.location)) without having entered it"
-    case .lazyMMUDisable where a.enableCount == 0:
+    case .leaveWhileNotLazy:
+      return "\(name) left lazy mode\(line(step.location)) without having entered it"
+    case .disableUnderflow:
       return
         "\(name) called lazy_mmu_mode_disable()\(line(step.location)) with enable_count already 0: "
         + "the counter underflows"
-    case .lazyMMUDisable:
+    case .disableLeavesQueued:
       return
         "after \(name)'s lazy_mmu_mode_disable()\(line(step.location)) its earlier page-table "
         + "writes have not all taken effect"
-    default: return "\(name) broke the lazy-mode nesting rules"
     }
   }
 }

@@ -21,22 +21,18 @@ extension Explanation {
   static func lostUpdate(_ step: TraceStep, _ trace: Trace, _ p: Program) -> String {
     let names = p.spec.pteNames
     let index = trace.steps.count - 1
+    guard
+      let (x, w, other, rule) = step.facts.lazy.compactMap({ fact in
+        if case .lostUpdate(let x, let w, let other, let rule) = fact { return (x, w, other, rule) }
+        return nil
+      }).first
+    else { return "a software update of a PTE was lost" }
     // A batched write landing over a newer one: the step applied a batch (a program's
     // leave or flush, the hypervisor's early flush, a context switch).
-    if let hw = hardwareCPU(p, step),
-      let (x, w) = names.indices.lazy.compactMap({ x in
-        step.before.mem[x] != step.after.mem[x]
-          ? step.before.cpus[hw].batch.last(where: { $0.pte == x && !$0.isFlush }).map {
-            (x, $0.writer)
-          }
-          : nil
-      }).first
-    {
+    if rule == .lateLanding {
       let me = cpuName(p, w)
       let queued = trace.steps[..<index].last { programOf($0) == w && writtenPTE(p, $0) == x }
-      let newer = trace.steps[..<index].last {
-        programOf($0).map { $0 != w } ?? false && writtenPTE(p, $0) == x
-      }
+      let newer = trace.steps[..<index].last { programOf($0) == other && writtenPTE(p, $0) == x }
       var why =
         "\(me)'s batched write to pte \(names[x])\(line(queued?.location)) landed as "
         + "\(step.after.mem[x])"
@@ -53,29 +49,25 @@ extension Explanation {
       return why
     }
     // A write based on a stale view, or a blind write over another blind write.
-    guard let c = programOf(step), let x = writtenPTE(p, step) else {
-      return "a software update of a PTE was lost"
-    }
+    let c = w
     let me = cpuName(p, c)
     let read = trace.steps[..<index].last { programOf($0) == c && readPTE(p, $0) == x }
-    let other = trace.steps[..<index].last {
-      programOf($0).map { $0 != c } ?? false && writtenPTE(p, $0) == x
-    }
+    let latest = trace.steps[..<index].last { programOf($0) == other && writtenPTE(p, $0) == x }
     var why = "\(me) wrote pte \(names[x])\(line(step.location))"
     if let read {
       why += " on the strength of its read\(line(read.location)), which saw \(read.before.mem[x])"
     }
-    if let other, let k = programOf(other) {
+    if let latest, let k = other {
       let them = cpuName(p, k)
-      if read == nil {
+      if rule == .blindOverBlind {
         why +=
-          " without looking at it, over \(them)'s write of \(other.after.logical[x])"
-          + "\(line(other.location)), made without looking too: both installed the PTE blindly, "
+          " without looking at it, over \(them)'s write of \(latest.after.logical[x])"
+          + "\(line(latest.location)), made without looking too: both installed the PTE blindly, "
           + "so \(them)'s mapping is lost"
       } else {
         why +=
-          ", but the latest write to it was \(them)'s \(other.after.logical[x])"
-          + "\(line(other.location)), which that read did not see: \(them)'s update is lost"
+          ", but the latest write to it was \(them)'s \(latest.after.logical[x])"
+          + "\(line(latest.location)), which that read did not see: \(them)'s update is lost"
       }
     } else {
       why += ", but its view of the PTE was no longer current: an update is lost"

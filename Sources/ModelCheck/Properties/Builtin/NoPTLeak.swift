@@ -17,26 +17,23 @@ extension PropertyDescriptor {
 extension Explanation {
   static func ptLeak(_ step: TraceStep, _ trace: Trace, _ p: Program) -> String {
     let names = p.spec.ptPageNames
-    if step.action.kind == .cpuStep,
-      case .ptFree(let g) = p.instruction(
-        cpu: step.action.cpu, pc: step.before.contexts[step.action.cpu].pc),
-      step.before.ptPages[Int(g)] != 1
-    {
-      let state = step.before.ptPages[Int(g)]
-      return
-        "\(cpuName(p, step.action.cpu)) freed page-table page "
-        + "\(names[Int(g)])\(line(step.location)) "
-        + "\(state == 2 ? "a second time: a double free" : "although it was never allocated")"
-    }
-    if step.action.kind == .cpuStep,
-      case .ptAlloc(_, let g) = p.instruction(
-        cpu: step.action.cpu, pc: step.before.contexts[step.action.cpu].pc),
-      step.before.ptPages[Int(g)] == 1
-    {
-      return
-        "\(cpuName(p, step.action.cpu)) allocated page-table page "
-        + "\(names[Int(g)])\(line(step.location)) while it was still allocated: the earlier "
-        + "allocation is lost, a leak"
+    let onStep = step.facts.lazy.compactMap { fact -> (Int, Int, PTLeakRule)? in
+      if case .ptLeak(let g, let k, let rule) = fact { return (g, k, rule) }
+      return nil
+    }.first
+    if let (g, k, rule) = onStep {
+      let what = "\(cpuName(p, k))"
+      switch rule {
+      case .doubleFree, .neverAllocated:
+        return
+          "\(what) freed page-table page \(names[g])\(line(step.location)) "
+          + (rule == .doubleFree
+            ? "a second time: a double free" : "although it was never allocated")
+      case .allocatedTwice:
+        return
+          "\(what) allocated page-table page \(names[g])\(line(step.location)) while it was still "
+          + "allocated: the earlier allocation is lost, a leak"
+      }
     }
     let leaked = names.indices.filter { step.after.ptPages[$0] == 1 }.map { names[$0] }
     return

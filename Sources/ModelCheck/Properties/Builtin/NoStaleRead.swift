@@ -18,32 +18,34 @@ extension PropertyDescriptor {
 extension Explanation {
   static func staleRead(_ step: TraceStep, _ trace: Trace, _ p: Program) -> String {
     let names = p.spec.pteNames
-    guard let x = readPTE(p, step) else { return "an entitled reader saw a stale PTE" }
+    guard
+      let (x, seen, latest, rule) = step.facts.lazy.compactMap({ fact in
+        if case .staleRead(let x, _, _, let seen, let latest, let rule) = fact {
+          return (x, seen, latest, rule)
+        }
+        return nil
+      }).first
+    else { return "an entitled reader saw a stale PTE" }
     let s = step.before
-    let latest = s.logical[x]
     let writer = lastWrite(trace, pte: x, before: trace.steps.count - 1)
     let writerText =
       writer.map {
         "\(cpuName(p, $0.action.cpu)) had already written \(latest)\(line($0.location))"
       } ?? "its latest value is \(latest)"
-    let isHardware = step.action.kind == .hardwareAccess || Trace.isTouch(p, step.action, s)
     let reader = actor(p, step)
-    if let k = programOf(step), Trace.isTouch(p, step.action, s), let hw = s.contexts[k].cpu,
-      Trace.isTLBHit(p, step.action, s)
-    {
-      let cached = s.cpus[hw].tlb[x]
+    switch rule {
+    case .ownTLBHit:
+      let k = programOf(step) ?? 0
+      let hw = s.contexts[k].cpu ?? 0
+      let cached = seen
       let own = writer.flatMap(programOf) == k
       return "\(reader) used its TLB entry for pte \(names[x]) (\(cached))\(line(step.location)), "
         + "but \(own ? "it had itself written \(latest)\(line(writer?.location))" : writerText) "
         + "since that entry was cached, and nothing flushed \(p.spec.cpuNames[hw])'s TLB: the "
         + "access went to the old translation (flush the local TLB when the mapping changes, as "
         + "kunmap_atomic() does with __flush_tlb_one())"
-    }
-    if isHardware {
-      let seen = p.machine.config.mode == .shadow ? (s.shadow?[x] ?? s.mem[x]) : s.mem[x]
-      if step.action.kind == .cpuStep, p.machine.config.isHandler(step.action.cpu),
-        queued(s, by: step.action.cpu, pte: x)
-      {
+    case .touchOwnQueuedWrite:
+      if p.machine.config.isHandler(step.action.cpu) {
         return
           "\(reader), an interrupt handler, used the mapping of pte "
           + "\(names[x])\(line(step.location)) right after writing \(latest) to "
@@ -51,13 +53,12 @@ extension Explanation {
           + "section it interrupted, so the access walked the old entry \(seen): the handler "
           + "was lazy by accident (interrupt context must never be lazy)"
       }
-      if step.action.kind == .cpuStep, queued(s, by: step.action.cpu, pte: x) {
-        return
-          "\(reader) used the mapping of pte \(names[x])\(line(step.location)) right after writing "
-          + "\(latest) to it\(line(writer?.location)), but that write is still queued in its "
-          + "lazy batch, so the access walked the old entry \(seen) (apply it first with "
-          + "arch_flush_lazy_mmu_mode(), as kmap_atomic() does)"
-      }
+      return
+        "\(reader) used the mapping of pte \(names[x])\(line(step.location)) right after writing "
+        + "\(latest) to it\(line(writer?.location)), but that write is still queued in its "
+        + "lazy batch, so the access walked the old entry \(seen) (apply it first with "
+        + "arch_flush_lazy_mmu_mode(), as kmap_atomic() does)"
+    case .walkAfterFlush:
       let queued = queuedWriter(s, pte: x)
       let flush = trace.steps.last { step in
         if step.action.kind == .cpuStep,
@@ -79,8 +80,9 @@ extension Explanation {
       return
         "\(hardwareName(p, step))'s hardware walked pte \(names[x]) after a TLB flush and saw "
         + "\(seen), but \(writerText)\(reason)"
+    case .ownQueuedWrite, .underLock:
+      break
     }
-    let seen: PTE = s.mem[x]
     if let here = s.contexts[step.action.cpu].cpu,
       let there = s.cpus.indices.first(where: { c in
         s.cpus[c].batch.contains { $0.pte == x && $0.writer == step.action.cpu }
@@ -99,7 +101,7 @@ extension Explanation {
         + "stayed behind (disable preemption in the section, or flush on the way out as "
         + "Xen's hooks do)"
     }
-    if queued(s, by: step.action.cpu, pte: x) {
+    if rule == .ownQueuedWrite {
       return
         "\(reader) read pte \(names[x]) back inside its lazy section and saw \(seen), but it had "
         + "written \(latest)\(line(writer?.location)), which is still queued in its own batch (a "

@@ -19,23 +19,25 @@ extension PropertyDescriptor {
 extension Explanation {
   static func staleTLB(_ step: TraceStep, _ trace: Trace, _ p: Program) -> String {
     let names = p.spec.pteNames
-    guard let x = readPTE(p, step) else { return "a CPU used a stale TLB entry" }
-    if !p.machine.config.pgdOf.isEmpty, let g = p.machine.config.pgdOf[x],
-      let hw = hardwareCPU(p, step),
-      step.before.pgdCache[hw][g] != step.before.pgd[g]
-    {
+    guard
+      let (x, hw, cached, pgd) = step.facts.lazy.compactMap({ fact in
+        if case .staleTLB(let x, let cpu, let cached, let pgd) = fact {
+          return (x, cpu, cached, pgd)
+        }
+        return nil
+      }).first
+    else { return "a CPU used a stale TLB entry" }
+    if let g = pgd {
       let gname = p.spec.pgdNames[g]
       let update = trace.steps.last { s in s.before.pgd[g] != s.after.pgd[g] }
       return
         "\(p.spec.cpuNames[hw]) walked pte \(names[x]) through its cached top-level entry \(gname) "
-        + "(\(step.before.pgdCache[hw][g])), but "
+        + "(\(cached)), but "
         + "\(update.map { cpuName(p, $0.action.cpu) } ?? "software") had changed \(gname) to "
         + "\(step.before.pgd[g])\(line(update?.location)) without a cr3 reload on this CPU: "
         + "PAE CPUs cache the PDPTEs at cr3 load, so the update is not seen (reload cr3 on "
         + "every CPU running the mm, or preallocate the pmds at pgd_alloc)"
     }
-    guard let hw = hardwareCPU(p, step) else { return "a CPU used a stale TLB entry" }
-    let cached = step.before.cpus[hw].tlb[x]
     let index = trace.steps.count - 1
     let change = trace.steps[..<index].last { $0.action.kind == .cpuStep && writtenPTE(p, $0) == x }
     let user = step.action.kind == .cpuStep ? actor(p, step) : p.spec.cpuNames[hw]
