@@ -25,8 +25,11 @@ import Testing
     let last = try #require(trace.steps.last)
     #expect(last.facts == [.lostDirty(pte: 0, bits: PTE.dirtyBit, value: last.after.mem[0],
       cpu: nil, rule: .dropped)])
-    // Earlier steps raised nothing.
-    #expect(trace.steps.dropLast().allSatisfy { $0.facts.isEmpty })
+    // Earlier steps raised nothing; the hardware's walk is recorded for the trace.
+    let earlier = trace.steps.dropLast().flatMap(\.facts)
+    #expect(earlier.allSatisfy { if case .access = $0 { true } else { false } })
+    let walked = PTE(rawValue: PTE.presentBit | PTE.writeBit | PTE.pfnBits(1))
+    #expect(earlier == [.access(pte: 0, cpu: 1, outcome: .walk(seen: walked, faulted: false))])
   }
 
   @Test("exploration records nothing: events carry no log, and raising keeps a log")

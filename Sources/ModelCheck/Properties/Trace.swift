@@ -50,18 +50,10 @@ public struct Trace: Sendable {
       let outcome = withUnsafeMutablePointer(to: &log) { program.apply(a, to: words, log: $0) }
       let after = m.snapshot(words)
       var effects = Trace.effects(program, before, after)
-      if action.kind == .cpuStep, Trace.isMidSectionFlush(program, action, before, after) {
-        let cpu = before.contexts[action.cpu].cpu ?? 0
-        effects.insert(
-          "batch full: one hypercall applies \(before.cpus[cpu].batch.count + 1) entries", at: 0)
+      for case .batchFull(_, let entries) in log.facts {
+        effects.insert("batch full: one hypercall applies \(entries) entries", at: 0)
       }
-      if action.kind == .hardwareAccess
-        || (action.kind == .cpuStep && Trace.isTouch(program, action, before))
-      {
-        if let note = Trace.hardwareNote(program, action, before, after) {
-          effects.insert(note, at: 0)
-        }
-      }
+      if let note = Trace.hardwareNote(program, log.facts) { effects.insert(note, at: 0) }
       steps.append(
         TraceStep(
           action: action, actor: actor, operation: operation, location: location, effects: effects,
@@ -71,41 +63,12 @@ public struct Trace: Sendable {
     }
   }
 
-  /// A queuing write that found the batch full and flushed it (not leave or an explicit flush).
-  static func isMidSectionFlush(
-    _ program: Program, _ action: Action, _ a: MachineSnapshot, _ b: MachineSnapshot
-  ) -> Bool {
-    guard let cpu = a.contexts[action.cpu].cpu else { return false }
-    let x = a.cpus[cpu]
-    let y = b.cpus[cpu]
-    let perTask = program.machine.config.lazyPerTask
-    guard a.isLazy(context: action.cpu, perTask: perTask),
-      b.isLazy(context: action.cpu, perTask: perTask),
-      !x.batch.isEmpty, y.batch.count < x.batch.count
-    else { return false }
-    switch program.instruction(cpu: action.cpu, pc: a.contexts[action.cpu].pc) {
-    case .leaveLazy, .flushLazy: return false
-    default: return true
-    }
-  }
-
   static func isTouch(_ program: Program, _ action: Action, _ s: MachineSnapshot) -> Bool {
     guard action.kind == .cpuStep else { return false }
     if case .touch = program.instruction(cpu: action.cpu, pc: s.contexts[action.cpu].pc) {
       return true
     }
     return false
-  }
-
-  /// Whether a hardware access (a `hardware` action or a `touch`) hits the TLB in `s`.
-  static func isTLBHit(_ program: Program, _ action: Action, _ s: MachineSnapshot) -> Bool {
-    let p = action.kind == .hardwareAccess ? action.pte : touchedPTE(program, action, s)
-    guard let p else { return false }
-    let hw = action.kind == .hardwareAccess ? action.cpu : s.contexts[action.cpu].cpu
-    guard let hw else { return false }
-    let cached = s.cpus[hw].tlb[p]
-    let write = action.kind == .hardwareAccess ? action.arg == 1 : touchIsWrite(program, action, s)
-    return cached.isPresent && (!write || (cached.isWritable && cached.isDirty))
   }
 
   static func describe(_ program: Program, _ action: Action, _ s: MachineSnapshot) -> (
@@ -147,32 +110,20 @@ public struct Trace: Sendable {
     }
   }
 
-  static func hardwareNote(
-    _ program: Program, _ action: Action, _ before: MachineSnapshot, _ after: MachineSnapshot
-  ) -> String? {
-    let p = action.kind == .hardwareAccess ? action.pte : touchedPTE(program, action, before)
-    guard let p else { return nil }
-    guard let hw = action.kind == .hardwareAccess ? action.cpu : before.contexts[action.cpu].cpu
-    else { return nil }
-    let cached = before.cpus[hw].tlb[p]
-    let write =
-      action.kind == .hardwareAccess ? action.arg == 1 : touchIsWrite(program, action, before)
-    if cached.isPresent, !write || (cached.isWritable && cached.isDirty) {
-      return "TLB hit (\(cached))"
+  /// How the hardware went through the PTE in this step, from what the machine recorded.
+  static func hardwareNote(_ program: Program, _ facts: [Fact]) -> String? {
+    for case .access(let p, _, let outcome) in facts {
+      let name = program.spec.pteNames[p]
+      let table = program.machine.config.mode == .shadow ? "shadow " : ""
+      switch outcome {
+      case .tlbHit(let cached): return "TLB hit (\(cached))"
+      case .topLevelFault(let g, let cached):
+        return "walk faults at the cached top-level entry \(program.spec.pgdNames[g]) (\(cached))"
+      case .walk(let seen, let faulted):
+        return "walk of \(table)\(name) sees \(seen)" + (faulted ? ": page fault" : "")
+      }
     }
-    let config = program.machine.config
-    if !config.pgdOf.isEmpty, let g = config.pgdOf[p], !before.pgdCache[hw][g].isPresent {
-      return
-        "walk faults at the cached top-level entry \(program.spec.pgdNames[g]) "
-        + "(\(before.pgdCache[hw][g]))"
-    }
-    let seen =
-      program.machine.config.mode == .shadow ? before.shadow?[p] ?? before.mem[p] : before.mem[p]
-    let ok = seen.isPresent && (!write || seen.isWritable)
-    let table = program.machine.config.mode == .shadow ? "shadow " : ""
-    return ok
-      ? "walk of \(table)\(program.spec.pteNames[p]) sees \(seen)"
-      : "walk of \(table)\(program.spec.pteNames[p]) sees \(seen): page fault"
+    return nil
   }
 
   static func touchedPTE(_ program: Program, _ action: Action, _ s: MachineSnapshot) -> Int? {

@@ -20,6 +20,20 @@ public enum Fact: Sendable, Equatable {
   case lazyNesting(program: Int, rule: LazyNestingRule)
   /// `no_pt_leak` on a step: `program` freed or allocated page-table page `page` wrongly.
   case ptLeak(page: Int, program: Int, rule: PTLeakRule)
+  /// Not a violation: how `cpu`'s hardware went through the PTE (for the trace's effects).
+  case access(pte: Int, cpu: Int, outcome: AccessOutcome)
+  /// Not a violation: queuing an entry found `cpu`'s batch full, so one hypercall applied
+  /// the batch and the entry (`entries` in all).
+  case batchFull(cpu: Int, entries: Int)
+}
+
+public enum AccessOutcome: Sendable, Equatable {
+  /// A TLB hit on the cached translation.
+  case tlbHit(PTE)
+  /// The walk faulted at the CPU's cached copy of a PAE top-level entry.
+  case topLevelFault(pgd: Int, cached: PTE)
+  /// The walk saw `seen` (in the shadow table in shadow mode), and faulted or not.
+  case walk(seen: PTE, faulted: Bool)
 }
 
 public enum StaleReadRule: Sendable, Equatable {
@@ -81,6 +95,11 @@ public struct FactLog: Sendable {
 }
 
 extension Events {
+  /// Records a fact that raises no event, when a trace is being replayed.
+  @inlinable public func note(_ fact: () -> Fact) {
+    if let log { log.pointee.facts.append(fact()) }
+  }
+
   /// Raises `event`, and records what the machine saw when a trace is being replayed
   /// (`fact` is not evaluated otherwise).
   @inlinable public mutating func raise(_ event: Events, _ fact: () -> Fact) {

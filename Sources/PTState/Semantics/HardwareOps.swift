@@ -13,6 +13,7 @@ extension Machine {
     let tlbField = layout.tlb[cpu][p]
     let cached = s.pte(tlbField)
     if cached.isPresent, kind == .read || (cached.isWritable && cached.isDirty) {
+      events.note { .access(pte: p, cpu: cpu, outcome: .tlbHit(cached)) }
       tlbHit(
         s, cpu: cpu, task: task, pte: p, cached: cached, kind: kind, byProgram: byProgram, &events)
       return true
@@ -20,6 +21,8 @@ extension Machine {
 
     guard walkTopLevel(s, cpu: cpu, pte: p, &events) else { return false }  // PDPTE not present
     let h = hardwareVisible(s, p)
+    let faults = !h.isPresent || (kind == .write && !h.isWritable)
+    events.note { .access(pte: p, cpu: cpu, outcome: .walk(seen: h, faulted: faults)) }
     // A walk after a flush issued later than the last write must see that write, and so
     // must the CPU's own code walking a PTE it has a write queued for.
     if UInt64(h.rawValue) != s[layout.logical[p]],
@@ -32,7 +35,7 @@ extension Machine {
           rule: s[layout.tlbFlushed[p]] != 0 ? .walkAfterFlush : .touchOwnQueuedWrite)
       }
     }
-    guard h.isPresent, kind == .read || h.isWritable else { return false }  // fault
+    guard !faults else { return false }
 
     let setBits = PTE.accessedBit | (kind == .write ? PTE.dirtyBit : 0)
     let added = setBits & ~h.rawValue

@@ -93,6 +93,7 @@ extension Machine {
     let writer = task ?? cpu
     let n = batchCount(s, cpu: cpu)
     if n + 1 >= config.batchLimit {
+      if n > 0 { events.note { .batchFull(cpu: cpu, entries: n + 1) } }
       flushBatch(s, cpu: cpu, &events)
       applyBatchEntry(
         s, writer: writer, pte: p, value: v, preserveAD: preserveAD, isFlush: isFlush, &events)

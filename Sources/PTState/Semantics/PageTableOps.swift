@@ -59,7 +59,15 @@ extension Machine {
           pte: p, cpu: cpu, cached: PTE(rawValue: UInt8(truncatingIfNeeded: cached)), pgd: g)
       }
     }
-    return cached & UInt64(PTE.presentBit) != 0
+    guard cached & UInt64(PTE.presentBit) != 0 else {
+      events.note {
+        .access(
+          pte: p, cpu: cpu,
+          outcome: .topLevelFault(pgd: g, cached: PTE(rawValue: UInt8(truncatingIfNeeded: cached))))
+      }
+      return false
+    }
+    return true
   }
 
   /// `pt_alloc(page)`: the page comes from the allocator (`ok`), or the allocation fails.
