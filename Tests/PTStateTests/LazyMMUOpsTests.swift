@@ -15,8 +15,8 @@ struct LazyMMUOpsTests {
     #expect(snap.cpus[1].lazy)
     #expect(snap.cpus[1].lazyLocks == 0b101)
     #expect(!snap.cpus[0].lazy)
-    #expect(f.machine.isLazy(f.s, cpu: 1))
-    #expect(!f.machine.isLazy(f.s, cpu: 0))
+    #expect(f.machine.isLazy(f.s, Actor(pinned: 1)))
+    #expect(!f.machine.isLazy(f.s, Actor(pinned: 0)))
     #expect(f.leave(1).isEmpty)
     snap = f.snap
     #expect(!snap.cpus[1].lazy)
@@ -148,9 +148,9 @@ struct LazyMMUOpsTests {
     #expect(!e1.preserveAD)
     #expect(f.s[f.layout.batchEntries[0]] == 2 | (0xFF << 2) | (1 << 10))
     #expect(f.machine.batchCount(f.s, cpu: 0) == 2)
-    #expect(f.machine.hasQueuedWrite(f.s, task: 0, pte: 1))
-    #expect(f.machine.hasQueuedWrite(f.s, task: 0, pte: 2))
-    #expect(!f.machine.hasQueuedWrite(f.s, task: 0, pte: 0))
+    #expect(f.machine.hasQueuedWrite(f.s, program: 0, pte: 1))
+    #expect(f.machine.hasQueuedWrite(f.s, program: 0, pte: 2))
+    #expect(!f.machine.hasQueuedWrite(f.s, program: 0, pte: 0))
     // Direct mode: enqueue alone does not touch the ghost values (set_pte does that).
     #expect(f.snap.logical == [.rw(1), .rw(2), .rw(3)])
   }

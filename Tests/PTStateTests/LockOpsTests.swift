@@ -105,11 +105,11 @@ struct LockOpsTests {
     let f = Fixture(mode: .direct, ptes: [.rw(1), .rw(2), .rw(3)], locks: 2, ptlOf: [0, 1, nil])
     f.lock(0, 0)
     f.lock(1, 1)
-    #expect(f.machine.holdsPTL(f.s, task: 0, pte: 0))
-    #expect(!f.machine.holdsPTL(f.s, task: 0, pte: 1))
-    #expect(f.machine.holdsPTL(f.s, task: 1, pte: 1))
-    #expect(!f.machine.holdsPTL(f.s, task: 0, pte: 2))
-    #expect(!f.machine.holdsPTL(f.s, task: 1, pte: 2))
+    #expect(f.machine.holdsPTL(f.s, program: 0, pte: 0))
+    #expect(!f.machine.holdsPTL(f.s, program: 0, pte: 1))
+    #expect(f.machine.holdsPTL(f.s, program: 1, pte: 1))
+    #expect(!f.machine.holdsPTL(f.s, program: 0, pte: 2))
+    #expect(!f.machine.holdsPTL(f.s, program: 1, pte: 2))
   }
 
   @Test("the machine's invariants: a reachable state has none broken, a corrupted one does")

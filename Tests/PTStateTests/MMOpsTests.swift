@@ -32,18 +32,18 @@ struct MMOpsTests {
     defer { w.deallocate() }
     let s = PackedState(w)
     var e = Events()
-    #expect(m.hardwareAccess(s, cpu: 1, pte: 0, kind: .write, byProgram: false, &e))  // dirty before
-    #expect(m.fullTeardownRead(s, cpu: 0, pte: 0, &e).isDirty)  // handed to the caller
-    m.nativeClear(s, cpu: 0, pte: 0, &e)
+    #expect(m.hardwareAccess(s, cpu: CPUIndex(1), program: nil, pte: 0, kind: .write, &e))  // dirty before
+    #expect(m.fullTeardownRead(s, Actor(pinned: 0), pte: 0, &e).isDirty)  // handed to the caller
+    m.nativeClear(s, Actor(pinned: 0), pte: 0, &e)
     #expect(e.isEmpty)
     // Again, with the dirty bit set between the two halves.
     let (m2, w2) = machine(mmUsers: [0, 1])
     defer { w2.deallocate() }
     let s2 = PackedState(w2)
     var e2 = Events()
-    #expect(!m2.fullTeardownRead(s2, cpu: 0, pte: 0, &e2).isDirty)
-    #expect(m2.hardwareAccess(s2, cpu: 1, pte: 0, kind: .write, byProgram: false, &e2))
-    m2.nativeClear(s2, cpu: 0, pte: 0, &e2)
+    #expect(!m2.fullTeardownRead(s2, Actor(pinned: 0), pte: 0, &e2).isDirty)
+    #expect(m2.hardwareAccess(s2, cpu: CPUIndex(1), program: nil, pte: 0, kind: .write, &e2))
+    m2.nativeClear(s2, Actor(pinned: 0), pte: 0, &e2)
     #expect(e2 == .lostDirty)
   }
 }

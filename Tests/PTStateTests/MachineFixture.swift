@@ -69,94 +69,95 @@ final class Fixture {
 
   @discardableResult func setPTE(_ cpu: Int, _ p: Int, _ v: PTE) -> Events {
     var e = Events()
-    machine.setPTE(s, cpu: cpu, pte: p, value: v, &e)
+    machine.setPTE(s, Actor(pinned: cpu), pte: p, value: v, &e)
     return e
   }
 
   func get(_ cpu: Int, _ p: Int) -> (PTE, Events) {
     var e = Events()
-    let v = machine.ptepGet(s, cpu: cpu, pte: p, &e)
+    let v = machine.ptepGet(s, Actor(pinned: cpu), pte: p, &e)
     return (v, e)
   }
 
   func getAndClear(_ cpu: Int, _ p: Int) -> (PTE, Events) {
     var e = Events()
-    let v = machine.ptepGetAndClear(s, cpu: cpu, pte: p, &e)
+    let v = machine.ptepGetAndClear(s, Actor(pinned: cpu), pte: p, &e)
     return (v, e)
   }
 
   func xchg(_ cpu: Int, _ p: Int, _ v: PTE) -> (PTE, Events) {
     var e = Events()
-    let old = machine.xchg(s, cpu: cpu, pte: p, value: v, &e)
+    let old = machine.xchg(s, Actor(pinned: cpu), pte: p, value: v, &e)
     return (old, e)
   }
 
   func cmpxchg(_ cpu: Int, _ p: Int, expected: PTE, new: PTE) -> (PTE, Events) {
     var e = Events()
-    let seen = machine.cmpxchg(s, cpu: cpu, pte: p, expected: expected, new: new, &e)
+    let seen = machine.cmpxchg(s, Actor(pinned: cpu), pte: p, expected: expected, new: new, &e)
     return (seen, e)
   }
 
   func modifyProtStart(_ cpu: Int, _ p: Int) -> (PTE, Events) {
     var e = Events()
-    let v = machine.modifyProtStart(s, cpu: cpu, pte: p, &e)
+    let v = machine.modifyProtStart(s, Actor(pinned: cpu), pte: p, &e)
     return (v, e)
   }
 
   @discardableResult func modifyProtCommit(_ cpu: Int, _ p: Int, _ v: PTE) -> Events {
     var e = Events()
-    machine.modifyProtCommit(s, cpu: cpu, pte: p, value: v, &e)
+    machine.modifyProtCommit(s, Actor(pinned: cpu), pte: p, value: v, &e)
     return e
   }
 
   @discardableResult func enter(_ cpu: Int) -> Events {
     var e = Events()
-    machine.enterLazy(s, cpu: cpu, &e)
+    machine.enterLazy(s, Actor(pinned: cpu), &e)
     return e
   }
 
   @discardableResult func leave(_ cpu: Int) -> Events {
     var e = Events()
-    machine.leaveLazy(s, cpu: cpu, &e)
+    machine.leaveLazy(s, Actor(pinned: cpu), &e)
     return e
   }
 
   @discardableResult func flushLazy(_ cpu: Int) -> Events {
     var e = Events()
-    machine.flushLazy(s, cpu: cpu, &e)
+    machine.flushLazy(s, Actor(pinned: cpu), &e)
     return e
   }
 
   @discardableResult func enqueue(_ cpu: Int, _ p: Int, _ v: PTE, preserveAD: Bool = false) -> Events {
     var e = Events()
-    machine.enqueue(s, cpu: cpu, pte: p, value: v, preserveAD: preserveAD, &e)
+    machine.enqueue(s, Actor(pinned: cpu), pte: p, value: v, preserveAD: preserveAD, &e)
     return e
   }
 
   @discardableResult func lock(_ cpu: Int, _ l: Int = 0) -> Bool {
-    machine.spinLock(s, cpu: cpu, lock: l)
+    machine.spinLock(s, Actor(pinned: cpu), lock: l)
   }
 
   @discardableResult func unlock(_ cpu: Int, _ l: Int = 0) -> Events {
     var e = Events()
-    machine.spinUnlock(s, cpu: cpu, lock: l, &e)
+    machine.spinUnlock(s, Actor(pinned: cpu), lock: l, &e)
     return e
   }
 
   /// A spontaneous hardware access (`byProgram`: the CPU's own code using the mapping).
   func access(_ cpu: Int, _ p: Int, _ kind: AccessKind, byProgram: Bool = false) -> (Bool, Events) {
     var e = Events()
-    let ok = machine.hardwareAccess(s, cpu: cpu, pte: p, kind: kind, byProgram: byProgram, &e)
+    let ok = machine.hardwareAccess(
+      s, cpu: CPUIndex(cpu), program: byProgram ? ProgramIndex(cpu) : nil, pte: p, kind: kind, &e)
     return (ok, e)
   }
 
   @discardableResult func flushTLB(_ p: Int, cpu: Int = 0) -> Events {
     var e = Events()
-    machine.flushTLB(s, cpu: cpu, pte: p, &e)
+    machine.flushTLB(s, Actor(pinned: cpu), pte: p, &e)
     return e
   }
 
-  func evict(_ cpu: Int, _ p: Int) -> Bool { machine.evictTLB(s, cpu: cpu, pte: p) }
+  func evict(_ cpu: Int, _ p: Int) -> Bool { machine.evictTLB(s, cpu: CPUIndex(cpu), pte: p) }
 }
 
 extension MachineSnapshot.CPU {

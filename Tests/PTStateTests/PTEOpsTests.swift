@@ -30,8 +30,8 @@ struct PTEOpsTests {
     #expect(snap.logical == [.ro(2)])
     #expect(snap.cpus[0].queued == ["0=present|pfn(2)"])
     #expect(snap.cpus[1].batch.isEmpty)
-    #expect(f.machine.hasQueuedWrite(f.s, task: 0, pte: 0))
-    #expect(!f.machine.hasQueuedWrite(f.s, task: 1, pte: 0))
+    #expect(f.machine.hasQueuedWrite(f.s, program: 0, pte: 0))
+    #expect(!f.machine.hasQueuedWrite(f.s, program: 1, pte: 0))
 
     #expect(f.leave(0).isEmpty)
     snap = f.snap

@@ -53,10 +53,10 @@ struct SchedulingOpsTests {
     let s = PackedState(w)
     var e = Events()
     #expect(m.enterInterrupt(s, cpu: 0, handler: 1))
-    m.endProgram(s, cpu: 0, task: 1, &e)
+    m.endProgram(s, Actor(program: ProgramIndex(1), cpu: CPUIndex(0)), &e)
     #expect(m.snapshot(w).cpus[0].inIRQ == nil && e.isEmpty)
-    m.enterLazy(s, cpu: 0, task: 0, &e)
-    m.endProgram(s, cpu: 0, task: 0, &e)
+    m.enterLazy(s, Actor(program: ProgramIndex(0), cpu: CPUIndex(0)), &e)
+    m.endProgram(s, Actor(program: ProgramIndex(0), cpu: CPUIndex(0)), &e)
     #expect(e == .lazyUnbalanced)
   }
 
@@ -67,9 +67,9 @@ struct SchedulingOpsTests {
     let s = PackedState(w)
     var e = Events()
     #expect(m.cpuOf(s, context: 0) == 0)
-    m.switchOut(s, cpu: 0, task: 0, &e)
+    m.switchOut(s, Actor(program: ProgramIndex(0), cpu: CPUIndex(0)), &e)
     #expect(m.cpuOf(s, context: 0) == nil && !m.isRunning(s, context: 0))
-    m.switchIn(s, cpu: 1, task: 0)
+    m.switchIn(s, Actor(program: ProgramIndex(0), cpu: CPUIndex(1)))
     #expect(m.cpuOf(s, context: 0) == 1)
   }
 
@@ -79,13 +79,13 @@ struct SchedulingOpsTests {
     defer { w.deallocate() }
     let s = PackedState(w)
     var e = Events()
-    m.enterLazy(s, cpu: 0, task: 0, &e)
-    m.setPTE(s, cpu: 0, task: 0, pte: 0, value: .rw(4), &e)
-    m.switchOut(s, cpu: 0, task: 0, &e)
-    m.switchIn(s, cpu: 1, task: 0)
-    #expect(m.isLazy(s, cpu: 0) && !m.isLazy(s, cpu: 1, task: 0))
-    #expect(m.hasQueuedWrite(s, task: 0, pte: 0))
-    #expect(m.ptepGet(s, cpu: 1, task: 0, pte: 0, &e) == .none)
+    m.enterLazy(s, Actor(program: ProgramIndex(0), cpu: CPUIndex(0)), &e)
+    m.setPTE(s, Actor(program: ProgramIndex(0), cpu: CPUIndex(0)), pte: 0, value: .rw(4), &e)
+    m.switchOut(s, Actor(program: ProgramIndex(0), cpu: CPUIndex(0)), &e)
+    m.switchIn(s, Actor(program: ProgramIndex(0), cpu: CPUIndex(1)))
+    #expect(m.isLazy(s, Actor(pinned: 0)) && !m.isLazy(s, Actor(program: ProgramIndex(0), cpu: CPUIndex(1))))
+    #expect(m.hasQueuedWrite(s, program: 0, pte: 0))
+    #expect(m.ptepGet(s, Actor(program: ProgramIndex(0), cpu: CPUIndex(1)), pte: 0, &e) == .none)
     #expect(e == .staleRead)  // its own write, left in cpu0's batch
   }
 
@@ -95,12 +95,12 @@ struct SchedulingOpsTests {
     defer { w.deallocate() }
     let s = PackedState(w)
     var e = Events()
-    m.enterLazy(s, cpu: 0, task: 0, &e)
-    m.setPTE(s, cpu: 0, task: 0, pte: 0, value: .rw(4), &e)
-    m.switchOut(s, cpu: 0, task: 0, &e)
-    #expect(!m.isLazy(s, cpu: 0) && m.batchCount(s, cpu: 0) == 0 && m.snapshot(w).contexts[0].tif)
-    m.switchIn(s, cpu: 1, task: 0)
-    #expect(m.isLazy(s, cpu: 1, task: 0) && !m.snapshot(w).contexts[0].tif)
+    m.enterLazy(s, Actor(program: ProgramIndex(0), cpu: CPUIndex(0)), &e)
+    m.setPTE(s, Actor(program: ProgramIndex(0), cpu: CPUIndex(0)), pte: 0, value: .rw(4), &e)
+    m.switchOut(s, Actor(program: ProgramIndex(0), cpu: CPUIndex(0)), &e)
+    #expect(!m.isLazy(s, Actor(pinned: 0)) && m.batchCount(s, cpu: 0) == 0 && m.snapshot(w).contexts[0].tif)
+    m.switchIn(s, Actor(program: ProgramIndex(0), cpu: CPUIndex(1)))
+    #expect(m.isLazy(s, Actor(program: ProgramIndex(0), cpu: CPUIndex(1))) && !m.snapshot(w).contexts[0].tif)
     #expect(e.isEmpty)
   }
 
@@ -110,12 +110,12 @@ struct SchedulingOpsTests {
     defer { w.deallocate() }
     let s = PackedState(w)
     var e = Events()
-    m.enterLazy(s, cpu: 0, task: 0, &e)
-    m.setPTE(s, cpu: 0, task: 0, pte: 0, value: .rw(4), &e)
-    m.switchOut(s, cpu: 0, task: 0, &e)
+    m.enterLazy(s, Actor(program: ProgramIndex(0), cpu: CPUIndex(0)), &e)
+    m.setPTE(s, Actor(program: ProgramIndex(0), cpu: CPUIndex(0)), pte: 0, value: .rw(4), &e)
+    m.switchOut(s, Actor(program: ProgramIndex(0), cpu: CPUIndex(0)), &e)
     #expect(m.batchCount(s, cpu: 0) == 0)
-    m.switchIn(s, cpu: 1, task: 0)
-    #expect(m.isLazy(s, cpu: 1, task: 0))
+    m.switchIn(s, Actor(program: ProgramIndex(0), cpu: CPUIndex(1)))
+    #expect(m.isLazy(s, Actor(program: ProgramIndex(0), cpu: CPUIndex(1))))
   }
 
   @Test("an interrupt handler on a lazy CPU is lazy by accident, unless interrupts are never lazy")
@@ -125,12 +125,12 @@ struct SchedulingOpsTests {
       defer { w.deallocate() }
       let s = PackedState(w)
       var e = Events()
-      m.enterLazy(s, cpu: 0, task: 0, &e)
+      m.enterLazy(s, Actor(program: ProgramIndex(0), cpu: CPUIndex(0)), &e)
       #expect(m.enterInterrupt(s, cpu: 0, handler: 1))
       #expect(!m.isRunning(s, context: 0) && m.isRunning(s, context: 1))
       #expect(!m.enterInterrupt(s, cpu: 0, handler: 1))  // once, and not nested
-      #expect(m.isLazy(s, cpu: 0, task: 1) == !neverLazy)
-      #expect(m.isAtomic(s, cpu: 0, task: 1))  // a handler must not sleep
+      #expect(m.isLazy(s, Actor(program: ProgramIndex(1), cpu: CPUIndex(0))) == !neverLazy)
+      #expect(m.isAtomic(s, Actor(program: ProgramIndex(1), cpu: CPUIndex(0))))  // a handler must not sleep
       m.exitInterrupt(s, cpu: 0)
       #expect(m.isRunning(s, context: 0))
     }
@@ -143,7 +143,7 @@ struct SchedulingOpsTests {
     let s = PackedState(w)
     m.setIRQsOff(s, cpu: 0, true)
     #expect(!m.enterInterrupt(s, cpu: 0, handler: 1))
-    #expect(m.isAtomic(s, cpu: 0, task: 0) && !m.isPreemptible(s, cpu: 0, task: 0))
+    #expect(m.isAtomic(s, Actor(program: ProgramIndex(0), cpu: CPUIndex(0))) && !m.isPreemptible(s, Actor(program: ProgramIndex(0), cpu: CPUIndex(0))))
     m.setIRQsOff(s, cpu: 0, false)
     #expect(m.enterInterrupt(s, cpu: 0, handler: 1))
   }

@@ -49,14 +49,14 @@ struct StaleTLBTests {
   @Test("asynchronous shootdown: start sends IPIs, each CPU handles its own, wait completes")
   func asyncShootdown() {
     let f = Fixture(mode: .native, cpus: 3, tlb: true, asyncShootdown: true, initialTLB: true)
-    f.machine.flushTLBStart(f.s, cpu: 0, pte: 0)
+    f.machine.flushTLBStart(f.s, Actor(pinned: 0), pte: 0)
     #expect(f.snap.cpus.map(\.ipiPending) == [[false], [true], [true]])
     #expect(f.snap.cpus[0].tlb == [.none])
-    #expect(!f.machine.flushTLBWait(f.s, cpu: 0, pte: 0))
-    #expect(f.machine.handleShootdownIPI(f.s, cpu: 1, pte: 0))
-    #expect(!f.machine.handleShootdownIPI(f.s, cpu: 1, pte: 0))
-    #expect(f.machine.handleShootdownIPI(f.s, cpu: 2, pte: 0))
-    #expect(f.machine.flushTLBWait(f.s, cpu: 0, pte: 0))
+    #expect(!f.machine.flushTLBWait(f.s, Actor(pinned: 0), pte: 0))
+    #expect(f.machine.handleShootdownIPI(f.s, cpu: CPUIndex(1), pte: 0))
+    #expect(!f.machine.handleShootdownIPI(f.s, cpu: CPUIndex(1), pte: 0))
+    #expect(f.machine.handleShootdownIPI(f.s, cpu: CPUIndex(2), pte: 0))
+    #expect(f.machine.flushTLBWait(f.s, Actor(pinned: 0), pte: 0))
     #expect(f.snap.cpus.map(\.tlb) == [[.none], [.none], [.none]])
   }
 
@@ -64,11 +64,11 @@ struct StaleTLBTests {
   func shootdownBeforeWrite() {
     let f = Fixture(mode: .native, tlb: true, staleTLB: true, asyncShootdown: true, initialTLB: true)
     f.lock(0)
-    f.machine.flushTLBStart(f.s, cpu: 0, pte: 0)
-    #expect(f.machine.handleShootdownIPI(f.s, cpu: 1, pte: 0))
+    f.machine.flushTLBStart(f.s, Actor(pinned: 0), pte: 0)
+    #expect(f.machine.handleShootdownIPI(f.s, cpu: CPUIndex(1), pte: 0))
     #expect(f.access(1, 0, .read) == (true, []))  // cpu1 walks the still-present PTE again
     #expect(f.getAndClear(0, 0).1.isEmpty)
-    #expect(f.machine.flushTLBWait(f.s, cpu: 0, pte: 0))
+    #expect(f.machine.flushTLBWait(f.s, Actor(pinned: 0), pte: 0))
     #expect(f.snap.flushOwed == [true] && f.snap.tlbFlushed == [false])
     #expect(f.snap.cpus[1].tlb != [.none])  // waiting flushes nothing
     f.unlock(0)
@@ -79,22 +79,22 @@ struct StaleTLBTests {
   func shootdownAfterWrite() {
     let f = Fixture(mode: .native, tlb: true, staleTLB: true, asyncShootdown: true, initialTLB: true)
     #expect(f.getAndClear(0, 0).1.isEmpty)
-    f.machine.flushTLBStart(f.s, cpu: 0, pte: 0)
-    #expect(f.machine.handleShootdownIPI(f.s, cpu: 1, pte: 0))
-    #expect(f.machine.flushTLBWait(f.s, cpu: 0, pte: 0))
+    f.machine.flushTLBStart(f.s, Actor(pinned: 0), pte: 0)
+    #expect(f.machine.handleShootdownIPI(f.s, cpu: CPUIndex(1), pte: 0))
+    #expect(f.machine.flushTLBWait(f.s, Actor(pinned: 0), pte: 0))
     #expect(f.snap.flushOwed == [false] && f.snap.tlbFlushed == [true])
   }
 
   @Test("an IPI waits while its CPU has interrupts off or runs a handler")
   func ipiNeedsInterruptsOn() {
     let f = Fixture(mode: .native, tlb: true, asyncShootdown: true, initialTLB: true, irqDisable: true)
-    f.machine.flushTLBStart(f.s, cpu: 0, pte: 0)
+    f.machine.flushTLBStart(f.s, Actor(pinned: 0), pte: 0)
     f.machine.setIRQsOff(f.s, cpu: 1, true)
-    #expect(!f.machine.handleShootdownIPI(f.s, cpu: 1, pte: 0))
-    #expect(!f.machine.flushTLBWait(f.s, cpu: 0, pte: 0))
+    #expect(!f.machine.handleShootdownIPI(f.s, cpu: CPUIndex(1), pte: 0))
+    #expect(!f.machine.flushTLBWait(f.s, Actor(pinned: 0), pte: 0))
     f.machine.setIRQsOff(f.s, cpu: 1, false)
-    #expect(f.machine.handleShootdownIPI(f.s, cpu: 1, pte: 0))
-    #expect(f.machine.flushTLBWait(f.s, cpu: 0, pte: 0))
+    #expect(f.machine.handleShootdownIPI(f.s, cpu: CPUIndex(1), pte: 0))
+    #expect(f.machine.flushTLBWait(f.s, Actor(pinned: 0), pte: 0))
   }
 }
 
@@ -117,16 +117,16 @@ struct PageTableOpsTests {
     m.writeInitialState(w)
     let s = PackedState(w)
     var e = Events()
-    #expect(!m.hardwareAccess(s, cpu: 1, pte: 0, kind: .read, byProgram: false, &e))  // PDPTE not present
-    #expect(m.spinLock(s, cpu: 0, lock: 0))
+    #expect(!m.hardwareAccess(s, cpu: CPUIndex(1), program: nil, pte: 0, kind: .read, &e))  // PDPTE not present
+    #expect(m.spinLock(s, Actor(pinned: 0), lock: 0))
     m.setPGD(s, pgd: 0, value: PTE(rawValue: PTE.presentBit | PTE.pfnBits(9)))
-    #expect(!m.hardwareAccess(s, cpu: 1, pte: 0, kind: .read, byProgram: false, &e) && e.isEmpty)  // racy
-    m.spinUnlock(s, cpu: 0, lock: 0, &e)
-    #expect(!m.hardwareAccess(s, cpu: 1, pte: 0, kind: .read, byProgram: false, &e))
+    #expect(!m.hardwareAccess(s, cpu: CPUIndex(1), program: nil, pte: 0, kind: .read, &e) && e.isEmpty)  // racy
+    m.spinUnlock(s, Actor(pinned: 0), lock: 0, &e)
+    #expect(!m.hardwareAccess(s, cpu: CPUIndex(1), program: nil, pte: 0, kind: .read, &e))
     #expect(e == .staleTLB)
     e = []
     m.loadCR3(s, cpu: 1)
-    #expect(m.hardwareAccess(s, cpu: 1, pte: 0, kind: .read, byProgram: false, &e) && e.isEmpty)
+    #expect(m.hardwareAccess(s, cpu: CPUIndex(1), program: nil, pte: 0, kind: .read, &e) && e.isEmpty)
   }
 
   @Test("page-table pages: allocation may fail, double free and leaks are caught")

@@ -110,15 +110,17 @@ extension Program: TransitionSystem {
     case .hardwareAccess:
       if machine.tracksMM, !machine.runsMM(s, cpu: action.cpu) { return .disabled }
       _ = machine.hardwareAccess(
-        s, cpu: action.cpu, pte: action.pte, kind: AccessKind(rawValue: action.arg) ?? .read,
-        byProgram: false, &events)
+        s, cpu: CPUIndex(action.cpu), program: nil, pte: action.pte,
+        kind: AccessKind(rawValue: action.arg) ?? .read, &events)
     case .tlbEvict:
-      guard machine.evictTLB(s, cpu: action.cpu, pte: action.pte) else { return .disabled }
+      guard machine.evictTLB(s, cpu: CPUIndex(action.cpu), pte: action.pte) else {
+        return .disabled
+      }
     case .earlyFlush:
       guard machine.batchCount(s, cpu: action.cpu) > 0 else { return .disabled }
       machine.flushBatch(s, cpu: action.cpu, &events)
     case .shootdownIPI:
-      guard machine.handleShootdownIPI(s, cpu: action.cpu, pte: action.pte) else {
+      guard machine.handleShootdownIPI(s, cpu: CPUIndex(action.cpu), pte: action.pte) else {
         return .disabled
       }
     case .contextSwitch:
@@ -179,6 +181,7 @@ extension Program: TransitionSystem {
     guard machine.isRunning(s, context: k), let hw = machine.cpuOf(s, context: k) else {
       return .disabled
     }
+    let actor = Actor(program: ProgramIndex(k), cpu: CPUIndex(hw))
     let pcField = machine.layout.pc[k]
     var pc = Int(s[pcField])
     let startPC = pc
@@ -195,43 +198,43 @@ extension Program: TransitionSystem {
     pc += 1
     switch instr {
     case .spinLock(let l):
-      guard machine.spinLock(s, cpu: hw, task: k, lock: Int(l)) else { return .disabled }
+      guard machine.spinLock(s, actor, lock: Int(l)) else { return .disabled }
     case .spinUnlock(let l):
-      machine.spinUnlock(s, cpu: hw, task: k, lock: Int(l), &events)
+      machine.spinUnlock(s, actor, lock: Int(l), &events)
     case .enterLazy:
-      machine.enterLazy(s, cpu: hw, task: k, &events)
+      machine.enterLazy(s, actor, &events)
     case .leaveLazy:
-      machine.leaveLazy(s, cpu: hw, task: k, &events)
+      machine.leaveLazy(s, actor, &events)
     case .flushLazy:
-      machine.flushLazy(s, cpu: hw, task: k, &events)
+      machine.flushLazy(s, actor, &events)
     case .setPTE(let p, let v):
       machine.setPTE(
-        s, cpu: hw, task: k, pte: Int(p), value: PTE(rawValue: evaluate(v, s, cpu: k)), &events)
+        s, actor, pte: Int(p), value: PTE(rawValue: evaluate(v, s, cpu: k)), &events)
     case .ptepGet(let dst, let p):
-      store(s, cpu: k, dst, machine.ptepGet(s, cpu: hw, task: k, pte: Int(p), &events).rawValue)
+      store(s, cpu: k, dst, machine.ptepGet(s, actor, pte: Int(p), &events).rawValue)
     case .getAndClear(let dst, let p):
       store(
-        s, cpu: k, dst, machine.ptepGetAndClear(s, cpu: hw, task: k, pte: Int(p), &events).rawValue)
+        s, cpu: k, dst, machine.ptepGetAndClear(s, actor, pte: Int(p), &events).rawValue)
     case .xchg(let dst, let p, let v):
       let value = PTE(rawValue: evaluate(v, s, cpu: k))
       store(
         s, cpu: k, dst,
-        machine.xchg(s, cpu: hw, task: k, pte: Int(p), value: value, &events).rawValue)
+        machine.xchg(s, actor, pte: Int(p), value: value, &events).rawValue)
     case .cmpxchg(let dst, let p, let e, let n, let loop):
       let expected = PTE(rawValue: evaluate(e, s, cpu: k))
       let new = PTE(rawValue: evaluate(n, s, cpu: k))
       let seen = machine.cmpxchg(
-        s, cpu: hw, task: k, pte: Int(p), expected: expected, new: new, &events)
+        s, actor, pte: Int(p), expected: expected, new: new, &events)
       store(s, cpu: k, dst, seen.rawValue)
       if events.contains(.cmpxchgFailed) { retryLoop = loop }
     case .modifyProtStart(let dst, let p):
       store(
-        s, cpu: k, dst, machine.modifyProtStart(s, cpu: hw, task: k, pte: Int(p), &events).rawValue)
+        s, cpu: k, dst, machine.modifyProtStart(s, actor, pte: Int(p), &events).rawValue)
     case .modifyProtCommit(let p, let v):
       machine.modifyProtCommit(
-        s, cpu: hw, task: k, pte: Int(p), value: PTE(rawValue: evaluate(v, s, cpu: k)), &events)
+        s, actor, pte: Int(p), value: PTE(rawValue: evaluate(v, s, cpu: k)), &events)
     case .flushTLB(let p):
-      machine.flushTLB(s, cpu: hw, task: k, pte: Int(p), &events)
+      machine.flushTLB(s, actor, pte: Int(p), &events)
     case .setPGD(let g, let v):
       machine.setPGD(s, pgd: Int(g), value: PTE(rawValue: evaluate(v, s, cpu: k)))
     case .pgdGet(let dst, let g):
@@ -246,26 +249,26 @@ extension Program: TransitionSystem {
     case .ptFree(let g):
       machine.ptFree(s, page: Int(g), by: k, &events)
     case .flushTLBStart(let p):
-      machine.flushTLBStart(s, cpu: hw, task: k, pte: Int(p))
+      machine.flushTLBStart(s, actor, pte: Int(p))
     case .flushTLBWait(let p):
-      guard machine.flushTLBWait(s, cpu: hw, task: k, pte: Int(p)) else { return .disabled }
+      guard machine.flushTLBWait(s, actor, pte: Int(p)) else { return .disabled }
     case .touch(let dst, let p, let kind):
       let ok = machine.hardwareAccess(
-        s, cpu: hw, task: k, pte: Int(p), kind: kind, byProgram: true, &events)
+        s, cpu: actor.cpu, program: actor.program, pte: Int(p), kind: kind, &events)
       store(s, cpu: k, dst, ok ? 1 : 0)
     case .fullTeardownRead(let dst, let p):
       store(
-        s, cpu: k, dst, machine.fullTeardownRead(s, cpu: hw, task: k, pte: Int(p), &events).rawValue
+        s, cpu: k, dst, machine.fullTeardownRead(s, actor, pte: Int(p), &events).rawValue
       )
     case .nativeClear(let p):
-      machine.nativeClear(s, cpu: hw, task: k, pte: Int(p), &events)
-    case .lazyMMUEnable: machine.lazyMMUEnable(s, cpu: hw, task: k, &events)
-    case .lazyMMUDisable: machine.lazyMMUDisable(s, cpu: hw, task: k, &events)
-    case .lazyMMUPause: machine.lazyMMUPause(s, cpu: hw, task: k, &events)
-    case .lazyMMUResume: machine.lazyMMUResume(s, cpu: hw, task: k, &events)
-    case .preemptDisable: machine.preemptDisable(s, cpu: hw, task: k, &events)
-    case .preemptEnable: machine.preemptEnable(s, cpu: hw, task: k, &events)
-    case .mightSleep: machine.mightSleep(s, cpu: hw, task: k, &events)
+      machine.nativeClear(s, actor, pte: Int(p), &events)
+    case .lazyMMUEnable: machine.lazyMMUEnable(s, actor, &events)
+    case .lazyMMUDisable: machine.lazyMMUDisable(s, actor, &events)
+    case .lazyMMUPause: machine.lazyMMUPause(s, actor, &events)
+    case .lazyMMUResume: machine.lazyMMUResume(s, actor, &events)
+    case .preemptDisable: machine.preemptDisable(s, actor, &events)
+    case .preemptEnable: machine.preemptEnable(s, actor, &events)
+    case .mightSleep: machine.mightSleep(s, actor, &events)
     case .irqDisable: machine.setIRQsOff(s, cpu: hw, true)
     case .irqEnable: machine.setIRQsOff(s, cpu: hw, false)
     case .mmget:
@@ -294,7 +297,7 @@ extension Program: TransitionSystem {
     outcome.pcLow = Int32(low)
     outcome.pcHigh = Int32(high)
     s[pcField] = UInt64(pc)
-    if case .end = instruction(cpu: k, pc: pc) { machine.endProgram(s, cpu: hw, task: k, &events) }
+    if case .end = instruction(cpu: k, pc: pc) { machine.endProgram(s, actor, &events) }
     outcome.violations = violations(events)
     return outcome
   }

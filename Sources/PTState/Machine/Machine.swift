@@ -60,9 +60,9 @@ public final class Machine: Sendable {
     return mask
   }
 
-  @inlinable public func holdsPTL(_ s: PackedState, task: Int, pte p: Int) -> Bool {
+  @inlinable public func holdsPTL(_ s: PackedState, program: Int, pte p: Int) -> Bool {
     guard let l = config.ptlOf[p] else { return false }
-    return s[layout.lockHolder[l]] == UInt64(task + 1)
+    return s[layout.lockHolder[l]] == UInt64(program + 1)
   }
 
   /// The CPU context `k` runs on now, or nil (a task off every CPU, or a handler not running).
@@ -84,15 +84,16 @@ public final class Machine: Sendable {
     return layout.inIRQ[c].width == 0 || s[layout.inIRQ[c]] == 0
   }
 
-  /// The lazy-mode flag (and the locks it was entered under) that governs `task` on `cpu`:
-  /// the CPU's, or with per-task lazy state the task's. In interrupt context it is the
+  /// The lazy-mode flag (and the locks it was entered under) that governs the actor: its
+  /// CPU's, or with per-task lazy state its program's. In interrupt context it is the
   /// interrupted program's, unless interrupt context is never lazy (then none: nil).
-  @inlinable public func lazyFields(_ s: PackedState, cpu: Int, task: Int) -> (
+  @inlinable public func lazyFields(_ s: PackedState, _ actor: Actor) -> (
     flag: Field, locks: Field
   )? {
+    let cpu = actor.cpu.rawValue
     if isSimple { return (layout.lazy[cpu], layout.lazyLocks[cpu]) }
-    var t = task
-    if config.isHandler(task) {
+    var t = actor.program.rawValue
+    if config.isHandler(t) {
       if config.interruptsNeverLazy { return nil }
       if config.lazyPerTask {
         guard let interrupted = interruptedContext(s, cpu: cpu) else { return nil }

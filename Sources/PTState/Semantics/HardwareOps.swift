@@ -2,20 +2,21 @@
 // Accessed (and, for a write, Dirty) bit atomically and fills the TLB, or a fault.
 
 extension Machine {
-  /// One hardware access by `cpu` to the page mapped by PTE `p`. Returns true when the
+  /// One hardware access by CPU `c` to the page mapped by PTE `p`. Returns true when the
   /// access completed, false when it faulted. Hardware only ever sets A/D from 0 to 1.
-  /// `byProgram`: the access is the CPU's own code using a mapping (`touch`), which is
-  /// entitled to its own queued writes (kmap_atomic's set_pte, then the access).
+  /// `program`: the program whose code uses the mapping (`touch`), which is entitled to its
+  /// own queued writes (kmap_atomic's set_pte, then the access); nil for the hardware on
+  /// its own (a `hardware` line).
   @inlinable public func hardwareAccess(
-    _ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, kind: AccessKind, byProgram: Bool,
+    _ s: PackedState, cpu c: CPUIndex, program: ProgramIndex?, pte p: Int, kind: AccessKind,
     _ events: inout Events
   ) -> Bool {
+    let cpu = c.rawValue
     let tlbField = layout.tlb[cpu][p]
     let cached = s.pte(tlbField)
     if cached.isPresent, kind == .read || (cached.isWritable && cached.isDirty) {
       events.note { .access(pte: p, cpu: cpu, outcome: .tlbHit(cached)) }
-      tlbHit(
-        s, cpu: cpu, task: task, pte: p, cached: cached, kind: kind, byProgram: byProgram, &events)
+      tlbHit(s, cpu: c, program: program, pte: p, cached: cached, kind: kind, &events)
       return true
     }
 
@@ -26,11 +27,12 @@ extension Machine {
     // A walk after a flush issued later than the last write must see that write, and so
     // must the CPU's own code walking a PTE it has a write queued for.
     if UInt64(h.rawValue) != s[layout.logical[p]],
-      s[layout.tlbFlushed[p]] != 0 || (byProgram && hasQueuedWrite(s, task: task ?? cpu, pte: p))
+      s[layout.tlbFlushed[p]] != 0
+        || (program.map { hasQueuedWrite(s, program: $0.rawValue, pte: p) } ?? false)
     {
       events.raise(.staleRead) {
         .staleRead(
-          pte: p, program: byProgram ? task ?? cpu : nil, cpu: cpu, seen: h,
+          pte: p, program: program?.rawValue, cpu: cpu, seen: h,
           latest: s.pte(layout.logical[p]),
           rule: s[layout.tlbFlushed[p]] != 0 ? .walkAfterFlush : .touchOwnQueuedWrite)
       }
@@ -77,18 +79,19 @@ extension Machine {
   ///   page clean: the hardware does not set Dirty again, so the page is treated as clean
   ///   (Dirty cleared without a flush, as page_mkclean_one() must not do).
   @inlinable func tlbHit(
-    _ s: PackedState, cpu: Int, task: Int?, pte p: Int, cached: PTE, kind: AccessKind,
-    byProgram: Bool, _ events: inout Events
+    _ s: PackedState, cpu c: CPUIndex, program: ProgramIndex?, pte p: Int, cached: PTE,
+    kind: AccessKind, _ events: inout Events
   ) {
+    let cpu = c.rawValue
     let now = s.pte(layout.logical[p])
     let granted = now.isPresent && now.pfn == cached.pfn && (kind == .read || now.isWritable)
     if !granted, s[layout.exposed[p]] != 0 {
       events.raise(.staleTLB) { .staleTLB(pte: p, cpu: cpu, cached: cached, pgd: nil) }
     }
-    if !granted, byProgram, config.tracksOwnTLBUse {
-      let me = task ?? cpu
+    if !granted, let program, config.tracksOwnTLBUse {
+      let me = program.rawValue
       if s[layout.lastWriter[p]] == UInt64(me + 1)
-        || isEntitledRead(s, cpu: cpu, task: task, pte: p)
+        || isEntitledRead(s, Actor(program: program, cpu: c), pte: p)
       {
         events.raise(.staleRead) {
           .staleRead(pte: p, program: me, cpu: cpu, seen: cached, latest: now, rule: .ownTLBHit)

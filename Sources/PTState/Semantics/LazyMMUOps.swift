@@ -10,10 +10,10 @@ extension Machine {
   /// flag-based arch hooks do not nest (the generic counters of 2025 call them only at the
   /// outermost level). `task` (default: the CPU's own program) is the caller.
   @inlinable public func enterLazy(
-    _ s: PackedState, cpu: Int, task: Int? = nil, _ events: inout Events
+    _ s: PackedState, _ actor: Actor, _ events: inout Events
   ) {
-    let t = task ?? cpu
-    guard let f = lazyFields(s, cpu: cpu, task: t) else { return }  // interrupt context: no-op
+    let t = actor.program.rawValue
+    guard let f = lazyFields(s, actor) else { return }  // interrupt context: no-op
     if s[f.flag] != 0 {
       events.raise(.lazyNesting) { .lazyNesting(program: t, rule: .enterWhileLazy) }
     }
@@ -23,12 +23,13 @@ extension Machine {
 
   /// `arch_leave_lazy_mmu_mode()`: flush the batch, then leave.
   @inlinable public func leaveLazy(
-    _ s: PackedState, cpu: Int, task: Int? = nil, _ events: inout Events
+    _ s: PackedState, _ actor: Actor, _ events: inout Events
   ) {
-    guard let f = lazyFields(s, cpu: cpu, task: task ?? cpu) else { return }
+    let cpu = actor.cpu.rawValue
+    guard let f = lazyFields(s, actor) else { return }
     if s[f.flag] == 0 {
       events.raise(.lazyNesting) {
-        .lazyNesting(program: task ?? cpu, rule: .leaveWhileNotLazy)
+        .lazyNesting(program: actor.program.rawValue, rule: .leaveWhileNotLazy)
       }
     }
     flushBatch(s, cpu: cpu, &events)
@@ -38,15 +39,16 @@ extension Machine {
 
   /// `arch_flush_lazy_mmu_mode()`: leave then re-enter, i.e. flush and stay lazy.
   @inlinable public func flushLazy(
-    _ s: PackedState, cpu: Int, task: Int? = nil, _ events: inout Events
+    _ s: PackedState, _ actor: Actor, _ events: inout Events
   ) {
-    guard lazyFields(s, cpu: cpu, task: task ?? cpu) != nil else { return }
+    let cpu = actor.cpu.rawValue
+    guard lazyFields(s, actor) != nil else { return }
     flushBatch(s, cpu: cpu, &events)
   }
 
-  /// Whether `task`'s writes on `cpu` are batched now.
-  @inlinable public func isLazy(_ s: PackedState, cpu: Int, task: Int? = nil) -> Bool {
-    guard let f = lazyFields(s, cpu: cpu, task: task ?? cpu) else { return false }
+  /// Whether the actor's writes are batched now.
+  @inlinable public func isLazy(_ s: PackedState, _ actor: Actor) -> Bool {
+    guard let f = lazyFields(s, actor) else { return false }
     return s[f.flag] != 0
   }
 
@@ -72,12 +74,12 @@ extension Machine {
 
   /// Whether context `task` has a write to PTE `p` queued in some CPU's batch (a task that
   /// migrated may have left it behind on another CPU).
-  @inlinable public func hasQueuedWrite(_ s: PackedState, task: Int, pte p: Int) -> Bool {
+  @inlinable public func hasQueuedWrite(_ s: PackedState, program: Int, pte p: Int) -> Bool {
     for c in 0..<config.cpuCount {
       let n = batchCount(s, cpu: c)
       for i in 0..<n {
         let e = batchEntry(s, cpu: c, i)
-        if e.pte == p, !e.isFlush, e.writer == task { return true }
+        if e.pte == p, !e.isFlush, e.writer == program { return true }
       }
     }
     return false
@@ -86,11 +88,12 @@ extension Machine {
   /// Queues an update. Queuing the `batchLimit`-th entry issues the hypercall at once:
   /// the batch and this entry are applied together (a full batch flushes).
   @inlinable public func enqueue(
-    _ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, value v: PTE, preserveAD: Bool,
+    _ s: PackedState, _ actor: Actor, pte p: Int, value v: PTE, preserveAD: Bool,
     isFlush: Bool = false,
     _ events: inout Events
   ) {
-    let writer = task ?? cpu
+    let cpu = actor.cpu.rawValue
+    let writer = actor.program.rawValue
     let n = batchCount(s, cpu: cpu)
     if n + 1 >= config.batchLimit {
       if n > 0 { events.note { .batchFull(cpu: cpu, entries: n + 1) } }

@@ -3,11 +3,10 @@
 extension Machine {
   /// `spin_lock(l)`: enabled only while the lock is free (a CPU spinning is a CPU that
   /// cannot move). Returns false when the step is not enabled.
-  @inlinable public func spinLock(_ s: PackedState, cpu: Int, task: Int? = nil, lock l: Int) -> Bool
-  {
+  @inlinable public func spinLock(_ s: PackedState, _ actor: Actor, lock l: Int) -> Bool {
     let f = layout.lockHolder[l]
     guard s[f] == 0 else { return false }
-    s[f] = UInt64((task ?? cpu) + 1)  // the program holds the lock, wherever it runs
+    s[f] = UInt64((actor.program.rawValue) + 1)  // the program holds the lock, wherever it runs
     return true
   }
 
@@ -16,15 +15,15 @@ extension Machine {
   /// whichever was entered first. So does releasing the lock lazy mode was entered under
   /// while the batch still holds entries.
   @inlinable public func spinUnlock(
-    _ s: PackedState, cpu: Int, task: Int? = nil, lock l: Int, _ events: inout Events
+    _ s: PackedState, _ actor: Actor, lock l: Int, _ events: inout Events
   ) {
     let f = layout.lockHolder[l]
-    let me = task ?? cpu
+    let me = actor.program.rawValue
     guard s[f] == UInt64(me + 1) else {
       events.insert(.unlockNotHeld)
       return
     }
-    if let rule = releasesQueuedWrite(s, cpu: cpu, task: me, lock: l) {
+    if let rule = releasesQueuedWrite(s, actor, lock: l) {
       events.raise(.lazyUnbalanced) { .lazyUnbalanced(program: me, rule: rule) }
     }
     exposeOwedFlushes(s, lock: l)
@@ -35,16 +34,17 @@ extension Machine {
   /// Whether releasing `l` now leaves an update behind it in a batch: `task` has a write
   /// queued of a PTE that `l` protects, or `l` was held at the enter of the lazy section
   /// whose batch is not empty.
-  @inlinable func releasesQueuedWrite(_ s: PackedState, cpu: Int, task: Int, lock l: Int)
+  @inlinable func releasesQueuedWrite(_ s: PackedState, _ actor: Actor, lock l: Int)
     -> LazyBalancedRule?
   {
-    if let lazy = lazyFields(s, cpu: cpu, task: task), s[lazy.flag] != 0,
+    let (cpu, task) = (actor.cpu.rawValue, actor.program.rawValue)
+    if let lazy = lazyFields(s, actor), s[lazy.flag] != 0,
       s[layout.batchCount[cpu]] != 0, s[lazy.locks] & (1 << UInt64(l)) != 0
     {
       return .unlockEnteredUnder(lock: l, queued: batchCount(s, cpu: cpu))
     }
     for p in 0..<config.pteCount where config.ptlOf[p] == l {
-      if hasQueuedWrite(s, task: task, pte: p) { return .unlockWithQueuedWrite(lock: l, pte: p) }
+      if hasQueuedWrite(s, program: task, pte: p) { return .unlockWithQueuedWrite(lock: l, pte: p) }
     }
     return nil
   }

@@ -32,9 +32,9 @@ extension Machine {
   /// value the caller passes on to the page (zap_pte_range checks pte_dirty()), so it takes
   /// responsibility for the A/D bits it saw, as an exchange does.
   @inlinable public func fullTeardownRead(
-    _ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, _ events: inout Events
+    _ s: PackedState, _ actor: Actor, pte p: Int, _ events: inout Events
   ) -> PTE {
-    let v = ptepGet(s, cpu: cpu, task: task, pte: p, &events)
+    let v = ptepGet(s, actor, pte: p, &events)
     s[layout.unowned[p]] = 0
     return v
   }
@@ -44,9 +44,9 @@ extension Machine {
   /// batched, and in shadow mode the shadow is not synced). Safe only when no CPU can
   /// still use the mm: a Dirty bit set since the first half's plain read is lost.
   @inlinable public func nativeClear(
-    _ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, _ events: inout Events
+    _ s: PackedState, _ actor: Actor, pte p: Int, _ events: inout Events
   ) {
-    issueWrite(s, cpu: cpu, task: task, pte: p, value: .none, &events)
+    issueWrite(s, actor, pte: p, value: .none, &events)
     land(s, pte: p, value: .none, preserveAD: false, &events)
   }
 }

@@ -24,77 +24,84 @@ extension Machine {
 
   /// `lazy_mmu_mode_enable()`.
   @inlinable public func lazyMMUEnable(
-    _ s: PackedState, cpu: Int, task: Int? = nil, _ events: inout Events
+    _ s: PackedState, _ actor: Actor, _ events: inout Events
   ) {
-    if inInterruptNeverLazy(task ?? cpu) { return }  // no-ops in interrupt context
-    guard s[layout.pauseCount[task ?? cpu]] == 0 else { return }
-    guard bump(s, layout.enableCount[task ?? cpu], &events) else { return }
-    if s[layout.enableCount[task ?? cpu]] == 1 { enterLazy(s, cpu: cpu, task: task, &events) }
+    if inInterruptNeverLazy(actor.program.rawValue) { return }  // no-ops in interrupt context
+    guard s[layout.pauseCount[actor.program.rawValue]] == 0 else { return }
+    guard bump(s, layout.enableCount[actor.program.rawValue], &events) else { return }
+    if s[layout.enableCount[actor.program.rawValue]] == 1 { enterLazy(s, actor, &events) }
   }
 
   /// `lazy_mmu_mode_disable()`: the outermost leaves, a nested one flushes; afterwards the
   /// caller's earlier writes must have taken effect.
   @inlinable public func lazyMMUDisable(
-    _ s: PackedState, cpu: Int, task: Int? = nil, _ events: inout Events
+    _ s: PackedState, _ actor: Actor, _ events: inout Events
   ) {
-    if inInterruptNeverLazy(task ?? cpu) { return }  // no-ops in interrupt context
-    guard s[layout.pauseCount[task ?? cpu]] == 0 else { return }
-    let f = layout.enableCount[task ?? cpu]
+    let cpu = actor.cpu.rawValue
+    if inInterruptNeverLazy(actor.program.rawValue) { return }  // no-ops in interrupt context
+    guard s[layout.pauseCount[actor.program.rawValue]] == 0 else { return }
+    let f = layout.enableCount[actor.program.rawValue]
     guard s[f] > 0 else {
-      events.raise(.lazyNesting) { .lazyNesting(program: task ?? cpu, rule: .disableUnderflow) }
+      events.raise(.lazyNesting) {
+        .lazyNesting(program: actor.program.rawValue, rule: .disableUnderflow)
+      }
       return
     }
     s[f] -= 1
     if s[f] == 0 {
-      leaveLazy(s, cpu: cpu, task: task, &events)
+      leaveLazy(s, actor, &events)
     } else {
-      flushLazy(s, cpu: cpu, task: task, &events)
+      flushLazy(s, actor, &events)
     }
     if batchCount(s, cpu: cpu) != 0 {
       events.raise(.lazyNesting) {
-        .lazyNesting(program: task ?? cpu, rule: .disableLeavesQueued)
+        .lazyNesting(program: actor.program.rawValue, rule: .disableLeavesQueued)
       }
     }
   }
 
   /// `lazy_mmu_mode_pause()`: leaves the mode whatever the depth.
   @inlinable public func lazyMMUPause(
-    _ s: PackedState, cpu: Int, task: Int? = nil, _ events: inout Events
+    _ s: PackedState, _ actor: Actor, _ events: inout Events
   ) {
-    if inInterruptNeverLazy(task ?? cpu) { return }  // no-ops in interrupt context
-    guard bump(s, layout.pauseCount[task ?? cpu], &events) else { return }
-    if s[layout.pauseCount[task ?? cpu]] == 1, s[layout.enableCount[task ?? cpu]] > 0 {
-      leaveLazy(s, cpu: cpu, task: task, &events)
+    if inInterruptNeverLazy(actor.program.rawValue) { return }  // no-ops in interrupt context
+    guard bump(s, layout.pauseCount[actor.program.rawValue], &events) else { return }
+    if s[layout.pauseCount[actor.program.rawValue]] == 1,
+      s[layout.enableCount[actor.program.rawValue]] > 0
+    {
+      leaveLazy(s, actor, &events)
     }
   }
 
   /// `lazy_mmu_mode_resume()`: re-enters at the same depth.
   @inlinable public func lazyMMUResume(
-    _ s: PackedState, cpu: Int, task: Int? = nil, _ events: inout Events
+    _ s: PackedState, _ actor: Actor, _ events: inout Events
   ) {
-    if inInterruptNeverLazy(task ?? cpu) { return }  // no-ops in interrupt context
-    let f = layout.pauseCount[task ?? cpu]
+    if inInterruptNeverLazy(actor.program.rawValue) { return }  // no-ops in interrupt context
+    let f = layout.pauseCount[actor.program.rawValue]
     guard s[f] > 0 else {
-      events.raise(.lazyNesting) { .lazyNesting(program: task ?? cpu, rule: .resumeUnderflow) }
+      events.raise(.lazyNesting) {
+        .lazyNesting(program: actor.program.rawValue, rule: .resumeUnderflow)
+      }
       return
     }
     s[f] -= 1
-    if s[f] == 0, s[layout.enableCount[task ?? cpu]] > 0 {
-      enterLazy(s, cpu: cpu, task: task, &events)
+    if s[f] == 0, s[layout.enableCount[actor.program.rawValue]] > 0 {
+      enterLazy(s, actor, &events)
     }
   }
 
   /// `preempt_disable()` / `preempt_enable()`.
   @inlinable public func preemptDisable(
-    _ s: PackedState, cpu: Int, task: Int? = nil, _ events: inout Events
+    _ s: PackedState, _ actor: Actor, _ events: inout Events
   ) {
-    _ = bump(s, layout.preemptCount[task ?? cpu], &events)
+    _ = bump(s, layout.preemptCount[actor.program.rawValue], &events)
   }
 
   @inlinable public func preemptEnable(
-    _ s: PackedState, cpu: Int, task: Int? = nil, _ events: inout Events
+    _ s: PackedState, _ actor: Actor, _ events: inout Events
   ) {
-    let f = layout.preemptCount[task ?? cpu]
+    let f = layout.preemptCount[actor.program.rawValue]
     guard s[f] > 0 else {
       events.insert(.preemptUnderflow)
       return
@@ -105,16 +112,17 @@ extension Machine {
   /// Whether the program is in atomic context: preemption disabled explicitly, by a held
   /// spinlock, or by a lazy section on an arch that disables preemption there; or it is an
   /// interrupt handler, or interrupts are off on its CPU.
-  @inlinable public func isAtomic(_ s: PackedState, cpu: Int, task: Int? = nil) -> Bool {
-    s[layout.preemptCount[task ?? cpu]] != 0 || locksHeld(s, by: task ?? cpu) != 0
-      || (config.lazyDisablesPreemption && isLazy(s, cpu: cpu, task: task))
-      || config.isHandler(task ?? cpu) || s[layout.irqsOff[cpu]] != 0
+  @inlinable public func isAtomic(_ s: PackedState, _ actor: Actor) -> Bool {
+    let (cpu, k) = (actor.cpu.rawValue, actor.program.rawValue)
+    return s[layout.preemptCount[k]] != 0 || locksHeld(s, by: k) != 0
+      || (config.lazyDisablesPreemption && isLazy(s, actor))
+      || config.isHandler(k) || s[layout.irqsOff[cpu]] != 0
   }
 
   /// `might_sleep()` (a GFP_KERNEL allocation, a mutex): sleeping in atomic context is a bug.
   @inlinable public func mightSleep(
-    _ s: PackedState, cpu: Int, task: Int? = nil, _ events: inout Events
+    _ s: PackedState, _ actor: Actor, _ events: inout Events
   ) {
-    if isAtomic(s, cpu: cpu, task: task) { events.insert(.sleepInAtomic) }
+    if isAtomic(s, actor) { events.insert(.sleepInAtomic) }
   }
 }

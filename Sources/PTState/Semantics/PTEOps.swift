@@ -14,13 +14,13 @@ extension Machine {
   /// program's blind write: both claimed the PTE without looking (see `isBlindConflict`).
   /// Every other program's view of the PTE is stale afterwards.
   @inlinable func issueWrite(
-    _ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, value v: PTE, _ events: inout Events
+    _ s: PackedState, _ actor: Actor, pte p: Int, value v: PTE, _ events: inout Events
   ) {
     noteDowngrade(s, pte: p, from: s.pte(layout.logical[p]), to: v)
     s[layout.logical[p]] = UInt64(v.rawValue)
     s[layout.tlbFlushed[p]] = 0
     s[layout.shootdownCovers[p]] = 0
-    let me = task ?? cpu
+    let me = actor.program.rawValue
     guard config.tracksLastWriter else { return }
     defer { s[layout.lastWriter[p]] = UInt64(me + 1) }
     guard config.tracksLostUpdates else { return }
@@ -55,11 +55,11 @@ extension Machine {
   }
 
   /// With `no_lost_update`: CPU `cpu` has looked at `p` and seen `seen`.
-  @inlinable func recordView(_ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, seen: PTE) {
+  @inlinable func recordView(_ s: PackedState, _ actor: Actor, pte p: Int, seen: PTE) {
     guard config.tracksLostUpdates else { return }
     let mask = ~PTE.hardwareBits
     let current = UInt8(truncatingIfNeeded: s[layout.logical[p]]) & mask
-    s[layout.view[task ?? cpu][p]] = seen.rawValue & mask == current ? 1 : 3
+    s[layout.view[actor.program.rawValue][p]] = seen.rawValue & mask == current ? 1 : 3
   }
 
   /// A software write reaches the page table. Hardware-set bits that no software has read
@@ -105,10 +105,10 @@ extension Machine {
   /// In shadow mode the hypervisor must sync the shadow PTE after a guest write: queued
   /// in lazy mode (the entry records the value written, for traces), at once otherwise.
   @inlinable func syncShadow(
-    _ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, value v: PTE, _ events: inout Events
+    _ s: PackedState, _ actor: Actor, pte p: Int, value v: PTE, _ events: inout Events
   ) {
-    if isLazy(s, cpu: cpu, task: task) {
-      enqueue(s, cpu: cpu, task: task, pte: p, value: v, preserveAD: false, &events)
+    if isLazy(s, actor) {
+      enqueue(s, actor, pte: p, value: v, preserveAD: false, &events)
     } else {
       s[layout.shadow[p]] = UInt64(v.rawValue)
     }
@@ -116,21 +116,21 @@ extension Machine {
 
   /// `set_pte(p, v)` (set_pte_at): a plain store.
   @inlinable public func setPTE(
-    _ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, value v: PTE, _ events: inout Events
+    _ s: PackedState, _ actor: Actor, pte p: Int, value v: PTE, _ events: inout Events
   ) {
-    issueWrite(s, cpu: cpu, task: task, pte: p, value: v, &events)
+    issueWrite(s, actor, pte: p, value: v, &events)
     switch config.mode {
     case .native:
       land(s, pte: p, value: v, preserveAD: false, &events)
     case .direct:
-      if isLazy(s, cpu: cpu, task: task) {
-        enqueue(s, cpu: cpu, task: task, pte: p, value: v, preserveAD: false, &events)
+      if isLazy(s, actor) {
+        enqueue(s, actor, pte: p, value: v, preserveAD: false, &events)
       } else {
         land(s, pte: p, value: v, preserveAD: false, &events)
       }
     case .shadow:
       land(s, pte: p, value: v, preserveAD: false, &events)
-      syncShadow(s, cpu: cpu, task: task, pte: p, value: v, &events)
+      syncShadow(s, actor, pte: p, value: v, &events)
     }
   }
 
@@ -138,34 +138,38 @@ extension Machine {
 
   /// Whether a software read of `p` by `cpu` is entitled to the latest value: under the
   /// PTE's lock, or with a write to it queued in the reader's own batch (the read hazard).
-  @inlinable public func isEntitledRead(_ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int)
+  @inlinable public func isEntitledRead(_ s: PackedState, _ actor: Actor, pte p: Int)
     -> Bool
   {
-    holdsPTL(s, task: task ?? cpu, pte: p) || hasQueuedWrite(s, task: task ?? cpu, pte: p)
+    holdsPTL(s, program: actor.program.rawValue, pte: p)
+      || hasQueuedWrite(s, program: actor.program.rawValue, pte: p)
   }
 
   /// Checks an observation `seen` of `p` against its logical value.
   @inlinable func observe(
-    _ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, seen: PTE, _ events: inout Events
+    _ s: PackedState, _ actor: Actor, pte p: Int, seen: PTE, _ events: inout Events
   ) {
+    let cpu = actor.cpu.rawValue
     if UInt64(seen.rawValue) != s[layout.logical[p]],
-      isEntitledRead(s, cpu: cpu, task: task, pte: p)
+      isEntitledRead(s, actor, pte: p)
     {
       events.raise(.staleRead) {
         .staleRead(
-          pte: p, program: task ?? cpu, cpu: cpu, seen: seen, latest: s.pte(layout.logical[p]),
-          rule: hasQueuedWrite(s, task: task ?? cpu, pte: p) ? .ownQueuedWrite : .underLock)
+          pte: p, program: actor.program.rawValue, cpu: cpu, seen: seen,
+          latest: s.pte(layout.logical[p]),
+          rule: hasQueuedWrite(s, program: actor.program.rawValue, pte: p)
+            ? .ownQueuedWrite : .underLock)
       }
     }
   }
 
   /// `ptep_get(p)` (a plain `*ptep`): reads the page table the kernel sees.
   @inlinable public func ptepGet(
-    _ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, _ events: inout Events
+    _ s: PackedState, _ actor: Actor, pte p: Int, _ events: inout Events
   ) -> PTE {
     let v = s.pte(layout.mem[p])
-    observe(s, cpu: cpu, task: task, pte: p, seen: v, &events)
-    recordView(s, cpu: cpu, task: task, pte: p, seen: v)
+    observe(s, actor, pte: p, seen: v, &events)
+    recordView(s, actor, pte: p, seen: v)
     return v
   }
 
@@ -174,41 +178,41 @@ extension Machine {
   /// The write half of an atomic: lands at once (nothing can be lost, the read half just
   /// took responsibility for every A/D bit), and the shadow is synced as for a store.
   @inlinable func atomicWrite(
-    _ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, value v: PTE, _ events: inout Events
+    _ s: PackedState, _ actor: Actor, pte p: Int, value v: PTE, _ events: inout Events
   ) {
-    issueWrite(s, cpu: cpu, task: task, pte: p, value: v, &events)
+    issueWrite(s, actor, pte: p, value: v, &events)
     s[layout.mem[p]] = UInt64(v.rawValue)
-    if config.mode == .shadow { syncShadow(s, cpu: cpu, task: task, pte: p, value: v, &events) }
+    if config.mode == .shadow { syncShadow(s, actor, pte: p, value: v, &events) }
   }
 
   /// The read half of an atomic: an observation. An exchange (`xchg`,
   /// `ptep_get_and_clear`) also takes responsibility for the A/D bits it removes: they are
   /// handed to the caller as its result (as zap_pte_range then calls set_page_dirty()).
   @inlinable func atomicRead(
-    _ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, takesBits: Bool,
+    _ s: PackedState, _ actor: Actor, pte p: Int, takesBits: Bool,
     _ events: inout Events
   ) -> PTE {
     let v = s.pte(layout.mem[p])
-    observe(s, cpu: cpu, task: task, pte: p, seen: v, &events)
-    recordView(s, cpu: cpu, task: task, pte: p, seen: v)
+    observe(s, actor, pte: p, seen: v, &events)
+    recordView(s, actor, pte: p, seen: v)
     if takesBits { s[layout.unowned[p]] = 0 }
     return v
   }
 
   /// `xchg(p, v)`: returns the old value.
   @inlinable public func xchg(
-    _ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, value v: PTE, _ events: inout Events
+    _ s: PackedState, _ actor: Actor, pte p: Int, value v: PTE, _ events: inout Events
   ) -> PTE {
-    let old = atomicRead(s, cpu: cpu, task: task, pte: p, takesBits: true, &events)
-    atomicWrite(s, cpu: cpu, task: task, pte: p, value: v, &events)
+    let old = atomicRead(s, actor, pte: p, takesBits: true, &events)
+    atomicWrite(s, actor, pte: p, value: v, &events)
     return old
   }
 
   /// `ptep_get_and_clear(p)`: xchg with `none`.
   @inlinable public func ptepGetAndClear(
-    _ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, _ events: inout Events
+    _ s: PackedState, _ actor: Actor, pte p: Int, _ events: inout Events
   ) -> PTE {
-    xchg(s, cpu: cpu, task: task, pte: p, value: .none, &events)
+    xchg(s, actor, pte: p, value: .none, &events)
   }
 
   /// `cmpxchg(p, expected, new)`: returns the value seen; stores `new` only if it equals
@@ -217,14 +221,14 @@ extension Machine {
   /// it replaces (as Xen's update_intpte() and ptep_set_wrprotect() loops do), so a stored
   /// value that drops them loses them (`no_lost_dirty`).
   @inlinable public func cmpxchg(
-    _ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, expected: PTE, new: PTE,
+    _ s: PackedState, _ actor: Actor, pte p: Int, expected: PTE, new: PTE,
     _ events: inout Events
   ) -> PTE {
-    let seen = atomicRead(s, cpu: cpu, task: task, pte: p, takesBits: false, &events)
+    let seen = atomicRead(s, actor, pte: p, takesBits: false, &events)
     if seen == expected {
-      issueWrite(s, cpu: cpu, task: task, pte: p, value: new, &events)
+      issueWrite(s, actor, pte: p, value: new, &events)
       land(s, pte: p, value: new, preserveAD: false, &events)
-      if config.mode == .shadow { syncShadow(s, cpu: cpu, task: task, pte: p, value: new, &events) }
+      if config.mode == .shadow { syncShadow(s, actor, pte: p, value: new, &events) }
     } else {
       events.insert(.cmpxchgFailed)
     }
@@ -237,25 +241,25 @@ extension Machine {
   /// the transaction, so hardware cannot set A/D behind the caller's back); in `direct`
   /// mode Xen's plain read (the commit preserves hardware updates instead).
   @inlinable public func modifyProtStart(
-    _ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, _ events: inout Events
+    _ s: PackedState, _ actor: Actor, pte p: Int, _ events: inout Events
   ) -> PTE {
     config.mode == .direct
-      ? ptepGet(s, cpu: cpu, task: task, pte: p, &events)
-      : ptepGetAndClear(s, cpu: cpu, task: task, pte: p, &events)
+      ? ptepGet(s, actor, pte: p, &events)
+      : ptepGetAndClear(s, actor, pte: p, &events)
   }
 
   /// `ptep_modify_prot_commit(p, v)`: natively a plain store; in `direct` mode an
   /// `mmu_update` with MMU_PT_UPDATE_PRESERVE_AD, queued in lazy mode.
   @inlinable public func modifyProtCommit(
-    _ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, value v: PTE, _ events: inout Events
+    _ s: PackedState, _ actor: Actor, pte p: Int, value v: PTE, _ events: inout Events
   ) {
     guard config.mode == .direct else {
-      setPTE(s, cpu: cpu, task: task, pte: p, value: v, &events)
+      setPTE(s, actor, pte: p, value: v, &events)
       return
     }
-    issueWrite(s, cpu: cpu, task: task, pte: p, value: v, &events)
-    if isLazy(s, cpu: cpu, task: task) {
-      enqueue(s, cpu: cpu, task: task, pte: p, value: v, preserveAD: true, &events)
+    issueWrite(s, actor, pte: p, value: v, &events)
+    if isLazy(s, actor) {
+      enqueue(s, actor, pte: p, value: v, preserveAD: true, &events)
     } else {
       land(s, pte: p, value: v, preserveAD: true, &events)
     }

@@ -3,10 +3,10 @@
 // code, or neither: the sparc bug), local_irq_disable/enable, and interrupt entry/exit.
 
 extension Machine {
-  /// Whether `task` may be switched out on `cpu` now: preemption is enabled (no preempt
+  /// Whether the actor's task may be switched out now: preemption is enabled (no preempt
   /// count, no spinlock, interrupts on, not in a lazy section that disables preemption).
-  @inlinable public func isPreemptible(_ s: PackedState, cpu: Int, task: Int) -> Bool {
-    !isAtomic(s, cpu: cpu, task: task)
+  @inlinable public func isPreemptible(_ s: PackedState, _ actor: Actor) -> Bool {
+    !isAtomic(s, actor)
   }
 
   /// The task leaves `cpu` (preempted, or finished). With Xen's hooks
@@ -15,7 +15,8 @@ extension Machine {
   /// arch's switch completes the CPU's pending work (arm64's dsb in __switch_to): the batch
   /// is flushed and the task keeps its flag. Otherwise nothing: the CPU stays lazy with the
   /// task's batch, and whatever runs next on it is lazy by accident.
-  @inlinable public func switchOut(_ s: PackedState, cpu: Int, task: Int, _ events: inout Events) {
+  @inlinable public func switchOut(_ s: PackedState, _ actor: Actor, _ events: inout Events) {
+    let (cpu, task) = (actor.cpu.rawValue, actor.program.rawValue)
     if config.contextSwitchHooks, !config.lazyPerTask, s[layout.lazy[cpu]] != 0 {
       flushBatch(s, cpu: cpu, &events)
       s[layout.lazy[cpu]] = 0
@@ -29,7 +30,8 @@ extension Machine {
 
   /// `task` starts running on `cpu`. With Xen's hooks (xen_end_context_switch): a task that
   /// was lazy when switched out re-enters lazy mode here.
-  @inlinable public func switchIn(_ s: PackedState, cpu: Int, task: Int) {
+  @inlinable public func switchIn(_ s: PackedState, _ actor: Actor) {
+    let (cpu, task) = (actor.cpu.rawValue, actor.program.rawValue)
     s[layout.current[cpu]] = UInt64(task + 1)
     if config.contextSwitchHooks, s[layout.tif[task]] != 0 {
       s[layout.tif[task]] = 0
@@ -75,7 +77,8 @@ extension Machine {
   ) -> Bool {
     guard s[layout.inIRQ[c]] == 0 else { return false }
     if let cur = currentTask(s, cpu: c) {
-      guard next != cur, currentFinished || isPreemptible(s, cpu: c, task: cur) else {
+      let running = Actor(program: ProgramIndex(cur), cpu: CPUIndex(c))
+      guard next != cur, currentFinished || isPreemptible(s, running) else {
         return false
       }
     } else {
@@ -84,19 +87,22 @@ extension Machine {
     if next >= 0 {
       guard !nextFinished, cpuOf(s, context: next) == nil else { return false }
     }
-    if let cur = currentTask(s, cpu: c) { switchOut(s, cpu: c, task: cur, &events) }
-    if next >= 0 { switchIn(s, cpu: c, task: next) }
+    if let cur = currentTask(s, cpu: c) {
+      switchOut(s, Actor(program: ProgramIndex(cur), cpu: CPUIndex(c)), &events)
+    }
+    if next >= 0 { switchIn(s, Actor(program: ProgramIndex(next), cpu: CPUIndex(c))) }
     return true
   }
 
   /// Program `task` on `cpu` has run its last statement: a handler returns (the
   /// interrupted program resumes); any other program must have left lazy mode
   /// (`lazy_balanced`).
-  @inlinable public func endProgram(_ s: PackedState, cpu: Int, task: Int, _ events: inout Events) {
-    if config.isHandler(task) {
-      exitInterrupt(s, cpu: cpu)
-    } else if isLazy(s, cpu: cpu, task: task) {
-      events.raise(.lazyUnbalanced) { .lazyUnbalanced(program: task, rule: .endsLazy) }
+  @inlinable public func endProgram(_ s: PackedState, _ actor: Actor, _ events: inout Events) {
+    let program = actor.program.rawValue
+    if config.isHandler(program) {
+      exitInterrupt(s, cpu: actor.cpu.rawValue)
+    } else if isLazy(s, actor) {
+      events.raise(.lazyUnbalanced) { .lazyUnbalanced(program: program, rule: .endsLazy) }
     }
   }
 }

@@ -9,11 +9,11 @@ extension Machine {
   /// is queued in the batch behind the writes it follows (Xen batches the flush into the
   /// same multicall); otherwise it completes at once.
   @inlinable public func flushTLB(
-    _ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int, _ events: inout Events
+    _ s: PackedState, _ actor: Actor, pte p: Int, _ events: inout Events
   ) {
-    if config.mode != .native, isLazy(s, cpu: cpu, task: task) {
+    if config.mode != .native, isLazy(s, actor) {
       enqueue(
-        s, cpu: cpu, task: task, pte: p, value: .none, preserveAD: false, isFlush: true, &events)
+        s, actor, pte: p, value: .none, preserveAD: false, isFlush: true, &events)
     } else {
       completeFlush(s, pte: p)
     }
@@ -34,7 +34,8 @@ extension Machine {
   /// `flush_tlb_start(p)`: the issuing CPU drops its own entry and sends an IPI to every
   /// other CPU whose TLB may hold `p`; they act on it later (`handleShootdownIPI`). The
   /// shootdown covers the writes of `p` issued so far, not the ones issued after it.
-  @inlinable public func flushTLBStart(_ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int) {
+  @inlinable public func flushTLBStart(_ s: PackedState, _ actor: Actor, pte p: Int) {
+    let cpu = actor.cpu.rawValue
     s[layout.tlb[cpu][p]] = 0
     s[layout.shootdownCovers[p]] = 1
     for c in 0..<config.cpuCount where c != cpu && layout.ipiPending[c][p].width > 0 {
@@ -45,9 +46,8 @@ extension Machine {
   /// A CPU handles a shootdown IPI for `p`: drops its entry. An IPI is an interrupt, so it
   /// is taken only while the CPU has interrupts on and is not running a handler. False when
   /// none is pending or the CPU cannot take it now.
-  @inlinable public func handleShootdownIPI(
-    _ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int
-  ) -> Bool {
+  @inlinable public func handleShootdownIPI(_ s: PackedState, cpu c: CPUIndex, pte p: Int) -> Bool {
+    let cpu = c.rawValue
     guard s[layout.ipiPending[cpu][p]] != 0, s[layout.irqsOff[cpu]] == 0, s[layout.inIRQ[cpu]] == 0
     else { return false }
     s[layout.ipiPending[cpu][p]] = 0
@@ -60,7 +60,7 @@ extension Machine {
   /// cached again after that is still there. The flush is complete (the ghost state says no
   /// flush is owed) only if no write of `p` was issued after `flush_tlb_start(p)`.
   /// Returns false while some CPU has not handled its IPI.
-  @inlinable public func flushTLBWait(_ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int)
+  @inlinable public func flushTLBWait(_ s: PackedState, _ actor: Actor, pte p: Int)
     -> Bool
   {
     for c in 0..<config.cpuCount where s[layout.ipiPending[c][p]] != 0 { return false }
@@ -75,8 +75,8 @@ extension Machine {
 
   /// The hardware drops a TLB entry on its own (capacity eviction). Returns false when
   /// there is nothing to evict.
-  @inlinable public func evictTLB(_ s: PackedState, cpu: Int, task: Int? = nil, pte p: Int) -> Bool
-  {
+  @inlinable public func evictTLB(_ s: PackedState, cpu c: CPUIndex, pte p: Int) -> Bool {
+    let cpu = c.rawValue
     let f = layout.tlb[cpu][p]
     guard s[f] != 0 else { return false }
     s[f] = 0
