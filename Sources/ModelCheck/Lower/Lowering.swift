@@ -10,6 +10,8 @@ struct Lowering {
 
   private var code: [Instruction] = []
   private var sourceMap: [SourceRange?] = []
+  /// Per instruction: the kernel operation it comes from and how it uses its PTE.
+  private var operations: [OperationUse?] = []
   private var expressionCode: [ExprOp] = []
   private var choiceTargets: [UInt32] = []
   private var loops: [RetryLoop] = []
@@ -58,8 +60,9 @@ struct Lowering {
       }
       pcLimit.append(cpuCode.count)
       var queueing = 0
-      for instr in cpuCode {
-        if Lowering.mayQueue(instr, mode: spec.mode) { queueing += 1 }
+      for (offset, instr) in cpuCode.enumerated() {
+        let use = l.operations[l.base + offset]
+        if use?.entry.queuesIn.contains(spec.mode) ?? false { queueing += 1 }
         if case .touch(_, let p, _) = instr { for x in cpusOf(cpu) { tlbCached[x][Int(p)] = true } }
       }
       mayEnterLazy.append(
@@ -180,29 +183,21 @@ struct Lowering {
 
     return Program(
       spec: spec, machine: machine, code: l.code, cpuStart: cpuStart, sourceMap: l.sourceMap,
+      operations: l.operations,
       expressionCode: l.expressionCode, choiceTargets: l.choiceTargets, loops: l.loops,
       actions: actions, eventMap: eventMap)
-  }
-
-  /// Whether an instruction can put an entry in the lazy batch in `mode`.
-  static func mayQueue(_ i: Instruction, mode: ParavirtMode) -> Bool {
-    switch (i, mode) {
-    case (_, .native): return false
-    case (.setPTE, _), (.modifyProtCommit, _), (.flushTLB, _): return true
-    case (.getAndClear, .shadow), (.xchg, .shadow), (.cmpxchg, .shadow),
-      (.modifyProtStart, .shadow):
-      return true
-    default: return false
-    }
   }
 
   // MARK: Emission
 
   private var pc: Int { code.count - base }
 
-  private mutating func emit(_ i: Instruction, _ range: SourceRange?) {
+  private mutating func emit(
+    _ i: Instruction, _ range: SourceRange?, operation: OperationUse? = nil
+  ) {
     code.append(i)
     sourceMap.append(range)
+    operations.append(operation)
   }
 
   private mutating func expr(_ ops: [ExprOp]) -> ExprRef {
@@ -234,14 +229,21 @@ struct Lowering {
       switch s {
       case .assign(let r, let ops):
         emit(.assign(dst: UInt8(r), value: expr(ops)), nil)
-      case .op(.getAndClearFull(let p, true), let dst, let range):
+      case .op(.getAndClearFull(let p, true), let dst, let range, let name):
         // The kernel's two separate accesses: `pte = *ptep; native_pte_clear(ptep)`.
+        let entry = OperationCatalogue.bySpelling[name]
         emit(
-          .fullTeardownRead(dst: dst.map { UInt8($0) } ?? Register.discard, pte: UInt16(p)), range)
-        emit(.nativeClear(pte: UInt16(p)), range)
-      case .op(let op, let dst, let range):
+          .fullTeardownRead(dst: dst.map { UInt8($0) } ?? Register.discard, pte: UInt16(p)), range,
+          operation: entry.map { OperationUse(entry: $0, pte: p, use: .reads) })
+        emit(
+          .nativeClear(pte: UInt16(p)), range,
+          operation: entry.map { OperationUse(entry: $0, pte: p, use: .writes) })
+      case .op(let op, let dst, let range, let name):
         let d = dst.map { UInt8($0) } ?? Register.discard
-        emit(instruction(op, dst: d), range)
+        let entry = OperationCatalogue.bySpelling[name]
+        emit(
+          instruction(op, dst: d), range,
+          operation: entry.map { OperationUse(entry: $0, pte: op.pte, use: $0.pteUse) })
       case .ifElse(let cond, let a, let b):
         let branch = code.count
         emit(.jumpIfZero(condition: expr(cond), to: 0), nil)

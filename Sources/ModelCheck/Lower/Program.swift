@@ -67,6 +67,8 @@ public final class Program: Sendable {
   public let cpuStart: [Int]
   /// Source range of each instruction (nil for the synthesized `end` and jumps).
   public let sourceMap: [SourceRange?]
+  /// Per instruction: the kernel operation it comes from, if any (`OperationCatalogue`).
+  let operations: [OperationUse?]
   public let expressionCode: [ExprOp]
   public let choiceTargets: [UInt32]
   public let loops: [RetryLoop]
@@ -79,7 +81,7 @@ public final class Program: Sendable {
 
   init(
     spec: CheckedSpec, machine: Machine, code: [Instruction], cpuStart: [Int],
-    sourceMap: [SourceRange?],
+    sourceMap: [SourceRange?], operations: [OperationUse?],
     expressionCode: [ExprOp], choiceTargets: [UInt32], loops: [RetryLoop], actions: [Action],
     eventMap: [UInt16]
   ) {
@@ -88,6 +90,7 @@ public final class Program: Sendable {
     self.code = code
     self.cpuStart = cpuStart
     self.sourceMap = sourceMap
+    self.operations = operations
     self.expressionCode = expressionCode
     self.choiceTargets = choiceTargets
     self.loops = loops
@@ -105,4 +108,15 @@ public final class Program: Sendable {
   @inlinable public func instruction(cpu: Int, pc: Int) -> Instruction { code[cpuStart[cpu] + pc] }
 
   public func source(cpu: Int, pc: Int) -> SourceRange? { sourceMap[cpuStart[cpu] + pc] }
+
+  /// The kernel operation program `cpu` runs at `pc`, and how it uses its PTE.
+  func operation(cpu: Int, pc: Int) -> OperationUse? { operations[cpuStart[cpu] + pc] }
+}
+
+/// An instruction's kernel operation: its catalogue entry, its PTE, and how this
+/// instruction uses the PTE (the two halves of `ptep_get_and_clear_full(p, 1)` differ).
+struct OperationUse: Sendable {
+  let entry: OperationEntry
+  let pte: Int?
+  let use: OperationEntry.PTEUse
 }

@@ -19,15 +19,11 @@ enum Explanation {
     return explain(last)
   }
 
-  /// The PTE a software write step writes, if any.
+  /// The PTE a program's step writes, if any (from the operation catalogue).
   static func writtenPTE(_ p: Program, _ step: TraceStep) -> Int? {
-    guard step.action.kind == .cpuStep else { return nil }
-    switch p.instruction(cpu: step.action.cpu, pc: step.before.contexts[step.action.cpu].pc) {
-    case .setPTE(let x, _), .modifyProtCommit(let x, _), .getAndClear(_, let x), .xchg(_, let x, _),
-      .cmpxchg(_, let x, _, _, _):
-      return Int(x)
-    default: return nil
-    }
+    guard let k = programOf(step), let use = p.operation(cpu: k, pc: step.before.contexts[k].pc)
+    else { return nil }
+    return use.use == .writes || use.use == .readsAndWrites ? use.pte : nil
   }
 
   /// The program whose step this is (nil for the hardware, the hypervisor, the scheduler,
@@ -101,18 +97,14 @@ enum Explanation {
 
   static func line(_ r: SourceRange?) -> String { r.map { " (line \($0.start.line))" } ?? "" }
 
-  /// The PTE an instruction reads, if any.
+  /// The PTE a step looks at, if any: a hardware access's, or the one a program's
+  /// operation reads (from the operation catalogue).
   static func readPTE(_ p: Program, _ step: TraceStep) -> Int? {
-    guard step.action.kind == .cpuStep else {
+    guard let k = programOf(step) else {
       return step.action.kind == .hardwareAccess ? step.action.pte : nil
     }
-    switch p.instruction(cpu: step.action.cpu, pc: step.before.contexts[step.action.cpu].pc) {
-    case .ptepGet(_, let x), .getAndClear(_, let x), .xchg(_, let x, _),
-      .cmpxchg(_, let x, _, _, _),
-      .modifyProtStart(_, let x), .touch(_, let x, _):
-      return Int(x)
-    default: return nil
-    }
+    guard let use = p.operation(cpu: k, pc: step.before.contexts[k].pc) else { return nil }
+    return use.use == .reads || use.use == .readsAndWrites ? use.pte : nil
   }
 
   /// The last step at which program `k` released `lock` with a lazy batch still holding

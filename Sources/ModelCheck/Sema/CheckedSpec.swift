@@ -60,12 +60,25 @@ public enum KernelOp: Sendable, Hashable {
   case loadCR3, flushTLBMM
   case ptAlloc(Int)
   case ptFree(Int)
+
+  /// The PTE the operation names, if any.
+  var pte: Int? {
+    switch self {
+    case .setPTE(let p, _), .ptepGet(let p), .getAndClear(let p), .xchg(let p, _),
+      .cmpxchg(let p, _, _), .modifyProtStart(let p), .modifyProtCommit(let p, _),
+      .flushTLB(let p), .touch(let p, _), .getAndClearFull(let p, _), .flushTLBStart(let p),
+      .flushTLBWait(let p):
+      return p
+    default: return nil
+    }
+  }
 }
 
 /// A statement with every name resolved and every expression in postfix form.
 public indirect enum CheckedStmt: Sendable {
   case assign(Int, [ExprOp])
-  case op(KernelOp, dst: Int?, SourceRange)
+  /// A kernel operation, with the name of its catalogue entry (`OperationCatalogue`).
+  case op(KernelOp, dst: Int?, SourceRange, operation: String)
   case ifElse([ExprOp], [CheckedStmt], [CheckedStmt])
   case repeatN(Int, [CheckedStmt], SourceRange)
   case loop([CheckedStmt], SourceRange)

@@ -26,7 +26,7 @@ enum LockCheck {
       guard let held = state else { return nil }
       switch s {
       case .assign: break
-      case .op(let op, _, let range):
+      case .op(let op, _, let range, _):
         switch op {
         case .spinLock(let l): state = held | (1 << UInt64(l))
         case .spinUnlock(let l):

@@ -21,32 +21,6 @@ struct Sema {
   private var ptPageIndex: [String: Int] = [:]
   private var declared: [String: SourceRange] = [:]
 
-  static let kernelOps: [String: (args: [ArgKind], returnsValue: Bool)] = [
-    "spin_lock": ([.lock], false), "spin_unlock": ([.lock], false),
-    "arch_enter_lazy_mmu_mode": ([], false), "arch_leave_lazy_mmu_mode": ([], false),
-    "arch_flush_lazy_mmu_mode": ([], false),
-    "set_pte": ([.pte, .value], false), "set_pte_at": ([.pte, .value], false),
-    "ptep_get": ([.pte], true), "ptep_get_and_clear": ([.pte], true),
-    "xchg": ([.pte, .value], true), "cmpxchg": ([.pte, .value, .value], true),
-    "ptep_modify_prot_start": ([.pte], true), "ptep_modify_prot_commit": ([.pte, .value], false),
-    "flush_tlb": ([.pte], false), "flush_tlb_page": ([.pte], false),
-    "touch": ([.pte, .access], true),
-    "ptep_get_and_clear_full": ([.pte, .value], true),
-    "mmget": ([], false), "mmput": ([], true),
-    "lazy_mmu_mode_enable": ([], false), "lazy_mmu_mode_disable": ([], false),
-    "lazy_mmu_mode_pause": ([], false), "lazy_mmu_mode_resume": ([], false),
-    "preempt_disable": ([], false), "preempt_enable": ([], false), "might_sleep": ([], false),
-    "local_irq_disable": ([], false), "local_irq_enable": ([], false),
-    "flush_tlb_start": ([.pte], false), "flush_tlb_wait": ([.pte], false),
-    "set_pgd": ([.pgd, .value], false), "pud_populate": ([.pgd, .value], false),
-    "pgd_get": ([.pgd], true),
-    "load_cr3": ([], false), "flush_tlb_mm": ([], false),
-    "pt_alloc": ([.ptpage], true), "pt_free": ([.ptpage], false),
-    "pmd_alloc": ([.ptpage], true), "pmd_free": ([.ptpage], false),
-  ]
-
-  enum ArgKind { case pte, lock, value, access, pgd, ptpage }
-
   static let constants: [String: UInt8] = [
     "none": 0, "present": PTE.presentBit, "write": PTE.writeBit, "accessed": PTE.accessedBit,
     "dirty": PTE.dirtyBit, "true": 1, "false": 0,
@@ -82,7 +56,7 @@ struct Sema {
         notes: [.init(range: previous, message: "'\(name.text)' declared here")])
       return false
     }
-    if Sema.constants[name.text] != nil || Sema.kernelOps[name.text] != nil
+    if Sema.constants[name.text] != nil || OperationCatalogue.bySpelling[name.text] != nil
       || Sema.builtins[name.text] != nil
     {
       error(
@@ -466,7 +440,7 @@ struct Sema {
         case .constant(let v)? where code.count == 1 && v <= 1: break
         default: boolean.remove(r)
         }
-      case .op(let op, let dst?, _):
+      case .op(let op, let dst?, _, _):
         switch op {
         case .touch, .mmput, .ptAlloc: break
         default: boolean.remove(dst)
@@ -528,28 +502,32 @@ struct Sema {
         }
       case .assign(let target, let value, let range):
         let r = resolve(target, in: registers, "register")
-        if case .call(let fn, let args, _) = value, let op = Sema.kernelOps[fn.text] {
+        if case .call(let fn, let args, _) = value, let op = OperationCatalogue.bySpelling[fn.text]
+        {
           if !op.returnsValue {
             error(
               "sema.no-value", "'\(fn.text)' returns no value", fn.range,
               hint: "call it as a statement")
           }
           if let k = kernelOp(fn, args, range: range, registers: registers), let r {
-            out.append(.op(k, dst: r, range))
+            out.append(.op(k, dst: r, range, operation: op.name))
           }
         } else if let code = expression(value, registers: registers), let r {
           out.append(.assign(r, code))
         }
       case .call(let fn, let args, let range):
-        if Sema.kernelOps[fn.text] == nil {
-          let hint = closestName(to: fn.text, in: Array(Sema.kernelOps.keys)).map {
+        if let op = OperationCatalogue.bySpelling[fn.text] {
+          if let k = kernelOp(fn, args, range: range, registers: registers) {
+            out.append(.op(k, dst: nil, range, operation: op.name))
+          }
+        } else {
+          let spellings = Array(OperationCatalogue.bySpelling.keys)
+          let hint = closestName(to: fn.text, in: spellings).map {
             "did you mean '\($0)'?"
           }
           error(
             "spec.unknown-name", "unknown kernel operation '\(fn.text)'", fn.range,
             hint: hint ?? "see docs/spec-language.md for the operations")
-        } else if let k = kernelOp(fn, args, range: range, registers: registers) {
-          out.append(.op(k, dst: nil, range))
         }
       case .ifElse(let cond, let a, let b, _):
         let code = expression(cond, registers: registers)
@@ -584,125 +562,80 @@ struct Sema {
   private mutating func kernelOp(
     _ fn: Name, _ args: [Expr], range: SourceRange, registers: [String: Int]
   ) -> KernelOp? {
-    guard let spec = Sema.kernelOps[fn.text] else { return nil }
-    guard args.count == spec.args.count else {
+    guard let entry = OperationCatalogue.bySpelling[fn.text] else { return nil }
+    guard args.count == entry.arguments.count else {
+      let expected = entry.arguments.map(OperationEntry.argName).joined(separator: ", ")
       error(
         "sema.arity",
-        "'\(fn.text)' takes \(spec.args.count) argument\(spec.args.count == 1 ? "" : "s"), not "
-          + "\(args.count)",
-        fn.range,
-        hint: "expected \(fn.text)(\(spec.args.map(Sema.argName).joined(separator: ", ")))")
+        "'\(fn.text)' takes \(entry.arguments.count) "
+          + "argument\(entry.arguments.count == 1 ? "" : "s"), not \(args.count)",
+        fn.range, hint: "expected \(fn.text)(\(expected))")
       return nil
     }
-    var ptes: [Int] = []
-    var pgds: [Int] = []
-    var pages: [Int] = []
-    var locks: [Int] = []
-    var values: [[ExprOp]] = []
-    var access: AccessKind?
+    var operands = Operands()
     var ok = true
-    for (arg, kind) in zip(args, spec.args) {
+    for (arg, kind) in zip(args, entry.arguments) {
       switch kind {
       case .pte, .lock, .access, .pgd, .ptpage:
         guard case .name(let n) = arg else {
-          error("sema.expected-name", "expected a \(Sema.argName(kind)) name", arg.range)
+          error(
+            "sema.expected-name", "expected a \(OperationEntry.argName(kind)) name", arg.range)
           ok = false
           continue
         }
         switch kind {
         case .pte:
-          if let p = resolve(n, in: pteIndex, "PTE") { ptes.append(p) } else { ok = false }
+          if let p = resolve(n, in: pteIndex, "PTE") { operands.ptes.append(p) } else { ok = false }
         case .lock:
-          if let l = resolve(n, in: lockIndex, "lock") { locks.append(l) } else { ok = false }
+          if let l = resolve(n, in: lockIndex, "lock") {
+            operands.locks.append(l)
+          } else {
+            ok = false
+          }
         case .pgd:
-          if let g = resolve(n, in: pgdIndex, "pgd entry") { pgds.append(g) } else { ok = false }
+          if let g = resolve(n, in: pgdIndex, "pgd entry") {
+            operands.pgds.append(g)
+          } else {
+            ok = false
+          }
         case .ptpage:
           if let g = resolve(n, in: ptPageIndex, "page-table page") {
-            pages.append(g)
+            operands.pages.append(g)
           } else {
             ok = false
           }
         default:
-          if let a = accessKind(n) { access = a } else { ok = false }
+          if let a = accessKind(n) { operands.access = a } else { ok = false }
         }
       case .value:
         if let code = expression(arg, registers: registers) {
-          values.append(code)
+          operands.values.append(code)
         } else {
           ok = false
         }
       }
     }
     guard ok else { return nil }
-    switch fn.text {
-    case "spin_lock": return .spinLock(locks[0])
-    case "spin_unlock": return .spinUnlock(locks[0])
-    case "arch_enter_lazy_mmu_mode": return .enterLazy
-    case "arch_leave_lazy_mmu_mode": return .leaveLazy
-    case "arch_flush_lazy_mmu_mode": return .flushLazy
-    case "set_pte", "set_pte_at": return .setPTE(ptes[0], values[0])
-    case "ptep_get": return .ptepGet(ptes[0])
-    case "ptep_get_and_clear": return .getAndClear(ptes[0])
-    case "xchg": return .xchg(ptes[0], values[0])
-    case "cmpxchg": return .cmpxchg(ptes[0], values[0], values[1])
-    case "ptep_modify_prot_start": return .modifyProtStart(ptes[0])
-    case "ptep_modify_prot_commit": return .modifyProtCommit(ptes[0], values[0])
-    case "flush_tlb", "flush_tlb_page": return .flushTLB(ptes[0])
-    case "touch": return .touch(ptes[0], access ?? .read)
-    case "ptep_get_and_clear_full":
-      guard let full = Sema.constantValue(values[0]) else {
-        error(
-          "sema.not-constant", "the 'full' argument of ptep_get_and_clear_full must be a constant",
-          args[1].range,
-          hint:
-            "0 (an atomic get-and-clear) or 1 (full-mm teardown: a plain read, then a plain clear)")
-        return nil
-      }
-      return .getAndClearFull(ptes[0], full: full != 0)
-    case "lazy_mmu_mode_enable": return .lazyMMUEnable
-    case "lazy_mmu_mode_disable": return .lazyMMUDisable
-    case "lazy_mmu_mode_pause": return .lazyMMUPause
-    case "lazy_mmu_mode_resume": return .lazyMMUResume
-    case "preempt_disable": return .preemptDisable
-    case "preempt_enable": return .preemptEnable
-    case "might_sleep": return .mightSleep
-    case "local_irq_disable": return .irqDisable
-    case "local_irq_enable": return .irqEnable
-    case "set_pgd", "pud_populate": return .setPGD(pgds[0], values[0])
-    case "pgd_get": return .pgdGet(pgds[0])
-    case "load_cr3": return .loadCR3
-    case "flush_tlb_mm": return .flushTLBMM
-    case "pt_alloc", "pmd_alloc": return .ptAlloc(pages[0])
-    case "pt_free", "pmd_free": return .ptFree(pages[0])
-    case "flush_tlb_start": return .flushTLBStart(ptes[0])
-    case "flush_tlb_wait": return .flushTLBWait(ptes[0])
-    case "mmget":
+    guard let op = entry.build(operands) else {
+      // The only operand that must be a constant: ptep_get_and_clear_full's `full`.
+      error(
+        "sema.not-constant", "the 'full' argument of ptep_get_and_clear_full must be a constant",
+        args[1].range,
+        hint:
+          "0 (an atomic get-and-clear) or 1 (full-mm teardown: a plain read, then a plain clear)"
+      )
+      return nil
+    }
+    switch op {
+    case .mmget, .mmput:
       if ast.mm == nil {
         error(
-          "sema.mm-not-tracked", "'mmget' needs an 'mm' declaration", fn.range,
+          "sema.mm-not-tracked", "'\(fn.text)' needs an 'mm' declaration", fn.range,
           hint: "add 'mm cpu0, ...' naming the CPUs that run the mm")
       }
-      return .mmget
-    case "mmput":
-      if ast.mm == nil {
-        error(
-          "sema.mm-not-tracked", "'mmput' needs an 'mm' declaration", fn.range,
-          hint: "add 'mm cpu0, ...' naming the CPUs that run the mm")
-      }
-      return .mmput
-    default: return nil
+    default: break
     }
-  }
-
-  private static func argName(_ k: ArgKind) -> String {
-    switch k {
-    case .pte: return "pte"
-    case .lock: return "lock"
-    case .value: return "value"
-    case .access: return "read|write"
-    case .pgd: return "pgd"
-    case .ptpage: return "ptpage"
-    }
+    return op
   }
 
   // MARK: Expressions
@@ -784,7 +717,7 @@ struct Sema {
       guard let o = table[op] else { return false }
       code.append(o)
     case .call(let fn, let args, let range):
-      if Sema.kernelOps[fn.text] != nil {
+      if OperationCatalogue.bySpelling[fn.text] != nil {
         error(
           "sema.op-in-expression",
           "kernel operation '\(fn.text)' must be a statement or the whole right-hand side of an "

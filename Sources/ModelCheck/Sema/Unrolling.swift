@@ -42,7 +42,7 @@ enum Unrolling {
   static func size(_ s: CheckedStmt) -> Size {
     switch s {
     case .assign, .breakLoop: return Size(instructions: 1)
-    case .op(.getAndClearFull(_, full: true), _, _): return Size(instructions: 2)
+    case .op(.getAndClearFull(_, full: true), _, _, _): return Size(instructions: 2)
     case .op: return Size(instructions: 1)
     case .ifElse(_, let a, let b):
       // The test, then `a`; with an else, a jump over it, then `b`.

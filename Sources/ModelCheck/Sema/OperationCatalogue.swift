@@ -1,0 +1,138 @@
+import PTState
+
+/// The kernel operations a spec can call, one entry per operation: its spellings (the
+/// kernel's name first, then aliases whose meaning is exactly the same), the kinds of its
+/// arguments, whether it returns a value, in which paging modes it may put an entry in the
+/// lazy batch, how it uses its PTE, and how its checked form is built. Sema resolves calls
+/// with it, Lowering sizes batches with it, and reports read how a step used its PTE from
+/// it. The machine's meaning of each operation is in PTState (`Semantics/`).
+struct OperationEntry: Sendable {
+  enum ArgKind: Sendable { case pte, lock, value, access, pgd, ptpage }
+
+  /// How an operation uses its PTE: what reports call a look and a write.
+  enum PTEUse: Sendable { case none, reads, writes, readsAndWrites }
+
+  let spellings: [String]
+  let arguments: [ArgKind]
+  let returnsValue: Bool
+  /// Paging modes in which the operation may queue an entry in the lazy batch.
+  let queuesIn: Set<ParavirtMode>
+  let pteUse: PTEUse
+  /// Builds the checked operation from the resolved arguments; nil when an argument that
+  /// must be a constant is not (the caller reports it).
+  let build: @Sendable (Operands) -> KernelOp?
+
+  init(
+    _ spellings: [String], _ arguments: [ArgKind], returns: Bool = false,
+    queuesIn: Set<ParavirtMode> = [], pte: PTEUse = .none,
+    build: @escaping @Sendable (Operands) -> KernelOp?
+  ) {
+    self.spellings = spellings
+    self.arguments = arguments
+    self.returnsValue = returns
+    self.queuesIn = queuesIn
+    self.pteUse = pte
+    self.build = build
+  }
+
+  var name: String { spellings[0] }
+
+  static func argName(_ k: ArgKind) -> String {
+    switch k {
+    case .pte: return "pte"
+    case .lock: return "lock"
+    case .value: return "value"
+    case .access: return "read|write"
+    case .pgd: return "pgd"
+    case .ptpage: return "ptpage"
+    }
+  }
+}
+
+/// The resolved arguments of a call, by kind, in order.
+struct Operands: Sendable {
+  var ptes: [Int] = []
+  var locks: [Int] = []
+  var pgds: [Int] = []
+  var pages: [Int] = []
+  var values: [[ExprOp]] = []
+  var access: AccessKind?
+}
+
+enum OperationCatalogue {
+  private static let writes: Set<ParavirtMode> = [.direct, .shadow]
+  private static let shadowOnly: Set<ParavirtMode> = [.shadow]
+
+  static let entries: [OperationEntry] = [
+    .init(["spin_lock"], [.lock]) { .spinLock($0.locks[0]) },
+    .init(["spin_unlock"], [.lock]) { .spinUnlock($0.locks[0]) },
+    .init(["arch_enter_lazy_mmu_mode"], []) { _ in .enterLazy },
+    .init(["arch_leave_lazy_mmu_mode"], []) { _ in .leaveLazy },
+    .init(["arch_flush_lazy_mmu_mode"], []) { _ in .flushLazy },
+    .init(["set_pte", "set_pte_at"], [.pte, .value], queuesIn: writes, pte: .writes) {
+      .setPTE($0.ptes[0], $0.values[0])
+    },
+    // pte_clear(mm, addr, ptep) is set_pte(ptep, __pte(0)).
+    .init(["pte_clear"], [.pte], queuesIn: writes, pte: .writes) {
+      .setPTE($0.ptes[0], [.constant(0)])
+    },
+    .init(["ptep_get"], [.pte], returns: true, pte: .reads) { .ptepGet($0.ptes[0]) },
+    .init(["ptep_get_and_clear"], [.pte], returns: true, queuesIn: shadowOnly, pte: .readsAndWrites)
+    {
+      .getAndClear($0.ptes[0])
+    },
+    .init(["xchg"], [.pte, .value], returns: true, queuesIn: shadowOnly, pte: .readsAndWrites) {
+      .xchg($0.ptes[0], $0.values[0])
+    },
+    .init(
+      ["cmpxchg"], [.pte, .value, .value], returns: true, queuesIn: shadowOnly,
+      pte: .readsAndWrites
+    ) { .cmpxchg($0.ptes[0], $0.values[0], $0.values[1]) },
+    .init(["ptep_modify_prot_start"], [.pte], returns: true, queuesIn: shadowOnly, pte: .reads) {
+      .modifyProtStart($0.ptes[0])
+    },
+    .init(["ptep_modify_prot_commit"], [.pte, .value], queuesIn: writes, pte: .writes) {
+      .modifyProtCommit($0.ptes[0], $0.values[0])
+    },
+    .init(["flush_tlb", "flush_tlb_page"], [.pte], queuesIn: writes) { .flushTLB($0.ptes[0]) },
+    .init(["touch"], [.pte, .access], returns: true, pte: .reads) {
+      .touch($0.ptes[0], $0.access ?? .read)
+    },
+    // `full` must be a constant: 0 is the atomic exchange, 1 the full-mm teardown's plain
+    // read then plain clear (lowered as two instructions).
+    .init(
+      ["ptep_get_and_clear_full"], [.pte, .value], returns: true, queuesIn: shadowOnly,
+      pte: .readsAndWrites
+    ) { operands in
+      Sema.constantValue(operands.values[0]).map {
+        .getAndClearFull(operands.ptes[0], full: $0 != 0)
+      }
+    },
+    .init(["mmget"], []) { _ in .mmget },
+    .init(["mmput"], [], returns: true) { _ in .mmput },
+    .init(["lazy_mmu_mode_enable"], []) { _ in .lazyMMUEnable },
+    .init(["lazy_mmu_mode_disable"], []) { _ in .lazyMMUDisable },
+    .init(["lazy_mmu_mode_pause"], []) { _ in .lazyMMUPause },
+    .init(["lazy_mmu_mode_resume"], []) { _ in .lazyMMUResume },
+    .init(["preempt_disable"], []) { _ in .preemptDisable },
+    .init(["preempt_enable"], []) { _ in .preemptEnable },
+    .init(["might_sleep"], []) { _ in .mightSleep },
+    .init(["local_irq_disable"], []) { _ in .irqDisable },
+    .init(["local_irq_enable"], []) { _ in .irqEnable },
+    .init(["flush_tlb_start"], [.pte]) { .flushTLBStart($0.ptes[0]) },
+    .init(["flush_tlb_wait"], [.pte]) { .flushTLBWait($0.ptes[0]) },
+    .init(["set_pgd", "pud_populate"], [.pgd, .value]) { .setPGD($0.pgds[0], $0.values[0]) },
+    .init(["pgd_get"], [.pgd], returns: true) { .pgdGet($0.pgds[0]) },
+    .init(["load_cr3"], []) { _ in .loadCR3 },
+    .init(["flush_tlb_mm"], []) { _ in .flushTLBMM },
+    .init(["pt_alloc", "pmd_alloc"], [.ptpage], returns: true) { .ptAlloc($0.pages[0]) },
+    .init(["pt_free", "pmd_free"], [.ptpage]) { .ptFree($0.pages[0]) },
+  ]
+
+  /// Every spelling, aliases included.
+  static let bySpelling: [String: OperationEntry] = {
+    var table: [String: OperationEntry] = [:]
+    for e in entries { for s in e.spellings { table[s] = e } }
+    return table
+  }()
+}
