@@ -90,6 +90,54 @@ struct Parser {
 
   // MARK: Items
 
+  /// One top-level declaration: whether a spec may have it at most once, and its parser
+  /// (called after its keyword). The keyword list exists only here: dispatch, the duplicate
+  /// check and "did you mean" all read it.
+  private struct Declaration: Sendable {
+    let keyword: String
+    let atMostOnce: Bool
+    let parse: @Sendable (inout Parser, Token) throws(Diagnostic) -> Void
+    init(
+      _ keyword: String, once: Bool = false,
+      _ parse: @escaping @Sendable (inout Parser, Token) throws(Diagnostic) -> Void
+    ) {
+      self.keyword = keyword
+      self.atMostOnce = once
+      self.parse = parse
+    }
+  }
+
+  private static let declarations: [Declaration] = [
+    .init("title", once: true) { p, k throws(Diagnostic) in try p.parseTitleDecl(k) },
+    .init("mode", once: true) { p, k throws(Diagnostic) in try p.parseModeDecl(k) },
+    .init("batch_limit", once: true) { p, k throws(Diagnostic) in try p.parseBatchLimitDecl(k) },
+    .init("pte") { p, k throws(Diagnostic) in try p.parsePteDecl(k) },
+    .init("pgd") { p, k throws(Diagnostic) in try p.parsePgdDecl(k) },
+    .init("ptpage") { p, k throws(Diagnostic) in try p.parsePtpageDecl(k) },
+    .init("lock") { p, k throws(Diagnostic) in try p.parseLockDecl(k) },
+    .init("hardware") { p, k throws(Diagnostic) in try p.parseHardwareDecl(k) },
+    .init("check") { p, k throws(Diagnostic) in try p.parseCheckDecl(k) },
+    .init("track") { p, k throws(Diagnostic) in try p.parseTrackDecl(k) },
+    .init("expect", once: true) { p, k throws(Diagnostic) in try p.parseExpectDecl(k) },
+    .init("tlb") { p, k throws(Diagnostic) in try p.parseTlbDecl(k) },
+    .init("lazy_disables_preemption", once: true) { p, k throws(Diagnostic) in
+      try p.parseLazyDisablesPreemptionDecl(k)
+    },
+    .init("mm", once: true) { p, k throws(Diagnostic) in try p.parseMmDecl(k) },
+    .init("cpu") { p, k throws(Diagnostic) in try p.parseCpuDecl(k) },
+    .init("task") { p, k throws(Diagnostic) in try p.parseTaskDecl(k) },
+    .init("interrupt") { p, k throws(Diagnostic) in try p.parseInterruptDecl(k) },
+    .init("lazy_state", once: true) { p, k throws(Diagnostic) in try p.parseLazyStateDecl(k) },
+    .init("context_switch_hooks", once: true) { p, k throws(Diagnostic) in
+      try p.parseContextSwitchHooksDecl(k)
+    },
+    .init("interrupts_never_lazy", once: true) { p, k throws(Diagnostic) in
+      try p.parseInterruptsNeverLazyDecl(k)
+    },
+  ]
+  private static let declarationTable = Dictionary(
+    uniqueKeysWithValues: declarations.map { ($0.keyword, $0) })
+
   private mutating func parseSpec() throws(Diagnostic) {
     while current.kind != .end {
       guard case .identifier(let word) = current.kind else {
@@ -99,160 +147,194 @@ struct Parser {
         )
       }
       let keyword = advance()
-      if [
-        "title", "mode", "batch_limit", "expect", "mm", "lazy_disables_preemption", "lazy_state",
-        "context_switch_hooks", "interrupts_never_lazy",
-      ].contains(word), let first = seenOnce[word] {
+      guard let declaration = Parser.declarationTable[word] else {
+        throw Diagnostic(
+          "spec.unknown-declaration", "unknown declaration '\(word)'", at: keyword.range,
+          hint: closestName(to: word, in: Parser.declarations.map(\.keyword)).map {
+            "did you mean '\($0)'?"
+          }
+            ?? "expected a declaration such as 'mode', 'pte', 'lock', 'cpu', 'task', 'check' or "
+            + "'expect' (see docs/spec-language.md)"
+        )
+      }
+      if declaration.atMostOnce, let first = seenOnce[word] {
         throw Diagnostic(
           "spec.duplicate-declaration", "'\(word)' is declared twice", at: keyword.range,
           hint: "a spec has one '\(word)'",
           notes: [.init(range: first, message: "first '\(word)' here")])
       }
       seenOnce[word] = keyword.range
-      switch word {
-      case "title":
-        guard case .string(let s) = current.kind else { throw error("a quoted title") }
-        ast.title = (s, advance().range)
-      case "mode":
-        ast.mode = try expectIdentifier("a paging mode ('native', 'direct' or 'shadow')")
-      case "batch_limit":
-        ast.batchLimit = try expectInteger("a batch limit")
-      case "pte":
-        let name = try expectIdentifier("a PTE name")
-        _ = try expectSymbol("=")
-        let initial = try parseExpr()
-        var under: Name?
-        if isKeyword("under") {
-          _ = advance()
-          under = try expectIdentifier("a pgd entry name")
-        }
-        ast.ptes.append(PTEDecl(name: name, initial: initial, under: under))
-      case "pgd":
-        let name = try expectIdentifier("a pgd entry name")
-        _ = try expectSymbol("=")
-        ast.pgds.append(PTEDecl(name: name, initial: try parseExpr(), under: nil))
-      case "ptpage":
-        repeat {
-          if isSymbol(",") { _ = advance() }
-          ast.ptPages.append(try expectIdentifier("a page-table page name"))
-        } while isSymbol(",")
-      case "lock":
-        let name = try expectIdentifier("a lock name")
-        var protects: [Name] = []
-        if isKeyword("protects") {
-          _ = advance()
-          protects.append(try expectIdentifier("a PTE name"))
-          while isSymbol(",") {
-            _ = advance()
-            protects.append(try expectIdentifier("a PTE name"))
-          }
-        }
-        ast.locks.append(LockDecl(name: name, protects: protects))
-      case "hardware":
-        let cpu = try expectIdentifier("a CPU name")
-        _ = try expectSymbol(":")
-        var accesses: [(Name, Name)] = []
-        repeat {
-          if isSymbol(",") { _ = advance() }
-          let kind = try expectIdentifier("'read' or 'write'")
-          accesses.append((kind, try expectIdentifier("a PTE name")))
-        } while isSymbol(",")
-        ast.hardware.append(HardwareDecl(cpu: cpu, accesses: accesses))
-      case "check":
-        repeat {
-          if isSymbol(",") { _ = advance() }
-          let name = try expectIdentifier("a property name")
-          var bound: Int?
-          if isKeyword("bound") {
-            _ = advance()
-            bound = try expectInteger("a retry bound").0
-          }
-          ast.checks.append(CheckDecl(property: name, bound: bound))
-        } while isSymbol(",")
-      case "track":
-        repeat {
-          if isSymbol(",") { _ = advance() }
-          ast.tracked.append(try expectIdentifier("a hardware bit ('accessed')"))
-        } while isSymbol(",")
-      case "expect":
-        if isKeyword("pass") {
-          ast.expect = ExpectDecl(range: keyword.range, failing: [])
-          _ = advance()
-        } else if isKeyword("fail") {
-          _ = advance()
-          var names = [try expectIdentifier("the property expected to fail")]
-          while isSymbol(",") {
-            _ = advance()
-            names.append(try expectIdentifier("a property name"))
-          }
-          ast.expect = ExpectDecl(range: keyword.range, failing: names)
-        } else {
-          throw error("'pass' or 'fail <property>'")
-        }
-      case "tlb":
-        let cpu = try expectIdentifier("a CPU name")
-        _ = try expectSymbol(":")
-        var ptes = [try expectIdentifier("a PTE name")]
-        while isSymbol(",") {
-          _ = advance()
-          ptes.append(try expectIdentifier("a PTE name"))
-        }
-        ast.tlb.append((cpu, ptes))
-      case "lazy_disables_preemption":
-        ast.lazyDisablesPreemption = true
-      case "mm":
-        var names: [Name] = []
-        if case .identifier(let w) = current.kind, w != "none" {
-          names.append(try expectIdentifier("a CPU name"))
-          while isSymbol(",") {
-            _ = advance()
-            names.append(try expectIdentifier("a CPU name"))
-          }
-        } else if isKeyword("none") {
-          _ = advance()
-        }
-        ast.mm = names
-      case "cpu":
-        let name = try expectIdentifier("a CPU name")
-        ast.cpus.append(CPUDecl(name: name, body: isSymbol("{") ? try parseBlock() : nil))
-      case "task":
-        let name = try expectIdentifier("a task name")
-        var on: Name?
-        if isKeyword("on") {
-          _ = advance()
-          on = try expectIdentifier("the CPU it starts on")
-        }
-        ast.cpus.append(CPUDecl(kind: .task, name: name, body: try parseBlock(), on: on))
-      case "interrupt":
-        let name = try expectIdentifier("an interrupt handler name")
-        guard isKeyword("on") else { throw error("'on' and the CPU it interrupts") }
-        _ = advance()
-        let on = try expectIdentifier("the CPU it interrupts")
-        ast.cpus.append(CPUDecl(kind: .interrupt, name: name, body: try parseBlock(), on: on))
-      case "lazy_state":
-        ast.lazyState = try expectIdentifier("'per_cpu' or 'per_task'")
-      case "context_switch_hooks":
-        ast.contextSwitchHooks = true
-      case "interrupts_never_lazy":
-        ast.interruptsNeverLazy = true
-      default:
-        throw Diagnostic(
-          "spec.unknown-declaration", "unknown declaration '\(word)'", at: keyword.range,
-          hint: closestName(
-            to: word,
-            in: [
-              "title", "mode", "batch_limit", "pte", "lock", "hardware", "check", "track", "expect",
-              "cpu", "mm", "lazy_disables_preemption", "tlb", "pgd", "ptpage", "task", "interrupt",
-              "lazy_state", "context_switch_hooks", "interrupts_never_lazy",
-            ]
-          ).map { "did you mean '\($0)'?" }
-            ?? "expected a declaration such as 'mode', 'pte', 'lock', 'cpu', 'task', 'check' or "
-            + "'expect' (see docs/spec-language.md)"
-        )
-      }
+      try declaration.parse(&self, keyword)
       if isSymbol(";") { _ = advance() }
     }
     ast.endOfFile = current.range
+  }
+
+  // MARK: Declarations
+
+  private mutating func parseTitleDecl(_ _: Token) throws(Diagnostic) {
+    guard case .string(let s) = current.kind else { throw error("a quoted title") }
+    ast.title = (s, advance().range)
+  }
+
+  private mutating func parseModeDecl(_ _: Token) throws(Diagnostic) {
+    ast.mode = try expectIdentifier("a paging mode ('native', 'direct' or 'shadow')")
+  }
+
+  private mutating func parseBatchLimitDecl(_ _: Token) throws(Diagnostic) {
+    ast.batchLimit = try expectInteger("a batch limit")
+  }
+
+  private mutating func parsePteDecl(_ _: Token) throws(Diagnostic) {
+    let name = try expectIdentifier("a PTE name")
+    _ = try expectSymbol("=")
+    let initial = try parseExpr()
+    var under: Name?
+    if isKeyword("under") {
+      _ = advance()
+      under = try expectIdentifier("a pgd entry name")
+    }
+    ast.ptes.append(PTEDecl(name: name, initial: initial, under: under))
+  }
+
+  private mutating func parsePgdDecl(_ _: Token) throws(Diagnostic) {
+    let name = try expectIdentifier("a pgd entry name")
+    _ = try expectSymbol("=")
+    ast.pgds.append(PTEDecl(name: name, initial: try parseExpr(), under: nil))
+  }
+
+  private mutating func parsePtpageDecl(_ _: Token) throws(Diagnostic) {
+    repeat {
+      if isSymbol(",") { _ = advance() }
+      ast.ptPages.append(try expectIdentifier("a page-table page name"))
+    } while isSymbol(",")
+  }
+
+  private mutating func parseLockDecl(_ _: Token) throws(Diagnostic) {
+    let name = try expectIdentifier("a lock name")
+    var protects: [Name] = []
+    if isKeyword("protects") {
+      _ = advance()
+      protects.append(try expectIdentifier("a PTE name"))
+      while isSymbol(",") {
+        _ = advance()
+        protects.append(try expectIdentifier("a PTE name"))
+      }
+    }
+    ast.locks.append(LockDecl(name: name, protects: protects))
+  }
+
+  private mutating func parseHardwareDecl(_ _: Token) throws(Diagnostic) {
+    let cpu = try expectIdentifier("a CPU name")
+    _ = try expectSymbol(":")
+    var accesses: [(Name, Name)] = []
+    repeat {
+      if isSymbol(",") { _ = advance() }
+      let kind = try expectIdentifier("'read' or 'write'")
+      accesses.append((kind, try expectIdentifier("a PTE name")))
+    } while isSymbol(",")
+    ast.hardware.append(HardwareDecl(cpu: cpu, accesses: accesses))
+  }
+
+  private mutating func parseCheckDecl(_ _: Token) throws(Diagnostic) {
+    repeat {
+      if isSymbol(",") { _ = advance() }
+      let name = try expectIdentifier("a property name")
+      var bound: Int?
+      if isKeyword("bound") {
+        _ = advance()
+        bound = try expectInteger("a retry bound").0
+      }
+      ast.checks.append(CheckDecl(property: name, bound: bound))
+    } while isSymbol(",")
+  }
+
+  private mutating func parseTrackDecl(_ _: Token) throws(Diagnostic) {
+    repeat {
+      if isSymbol(",") { _ = advance() }
+      ast.tracked.append(try expectIdentifier("a hardware bit ('accessed')"))
+    } while isSymbol(",")
+  }
+
+  private mutating func parseExpectDecl(_ keyword: Token) throws(Diagnostic) {
+    if isKeyword("pass") {
+      ast.expect = ExpectDecl(range: keyword.range, failing: [])
+      _ = advance()
+    } else if isKeyword("fail") {
+      _ = advance()
+      var names = [try expectIdentifier("the property expected to fail")]
+      while isSymbol(",") {
+        _ = advance()
+        names.append(try expectIdentifier("a property name"))
+      }
+      ast.expect = ExpectDecl(range: keyword.range, failing: names)
+    } else {
+      throw error("'pass' or 'fail <property>'")
+    }
+  }
+
+  private mutating func parseTlbDecl(_ _: Token) throws(Diagnostic) {
+    let cpu = try expectIdentifier("a CPU name")
+    _ = try expectSymbol(":")
+    var ptes = [try expectIdentifier("a PTE name")]
+    while isSymbol(",") {
+      _ = advance()
+      ptes.append(try expectIdentifier("a PTE name"))
+    }
+    ast.tlb.append((cpu, ptes))
+  }
+
+  private mutating func parseLazyDisablesPreemptionDecl(_ _: Token) throws(Diagnostic) {
+    ast.lazyDisablesPreemption = true
+  }
+
+  private mutating func parseMmDecl(_ _: Token) throws(Diagnostic) {
+    var names: [Name] = []
+    if case .identifier(let w) = current.kind, w != "none" {
+      names.append(try expectIdentifier("a CPU name"))
+      while isSymbol(",") {
+        _ = advance()
+        names.append(try expectIdentifier("a CPU name"))
+      }
+    } else if isKeyword("none") {
+      _ = advance()
+    }
+    ast.mm = names
+  }
+
+  private mutating func parseCpuDecl(_ _: Token) throws(Diagnostic) {
+    let name = try expectIdentifier("a CPU name")
+    ast.cpus.append(CPUDecl(name: name, body: isSymbol("{") ? try parseBlock() : nil))
+  }
+
+  private mutating func parseTaskDecl(_ _: Token) throws(Diagnostic) {
+    let name = try expectIdentifier("a task name")
+    var on: Name?
+    if isKeyword("on") {
+      _ = advance()
+      on = try expectIdentifier("the CPU it starts on")
+    }
+    ast.cpus.append(CPUDecl(kind: .task, name: name, body: try parseBlock(), on: on))
+  }
+
+  private mutating func parseInterruptDecl(_ _: Token) throws(Diagnostic) {
+    let name = try expectIdentifier("an interrupt handler name")
+    guard isKeyword("on") else { throw error("'on' and the CPU it interrupts") }
+    _ = advance()
+    let on = try expectIdentifier("the CPU it interrupts")
+    ast.cpus.append(CPUDecl(kind: .interrupt, name: name, body: try parseBlock(), on: on))
+  }
+
+  private mutating func parseLazyStateDecl(_ _: Token) throws(Diagnostic) {
+    ast.lazyState = try expectIdentifier("'per_cpu' or 'per_task'")
+  }
+
+  private mutating func parseContextSwitchHooksDecl(_ _: Token) throws(Diagnostic) {
+    ast.contextSwitchHooks = true
+  }
+
+  private mutating func parseInterruptsNeverLazyDecl(_ _: Token) throws(Diagnostic) {
+    ast.interruptsNeverLazy = true
   }
 
   // MARK: Statements
