@@ -23,34 +23,44 @@ struct Lowering {
   private var loopStack: [Int] = []  // ids of enclosing `loop`s
   private var hasBackEdge = false
 
+  /// What lowering learned about each program that the machine's shape depends on.
+  private struct ProgramFacts {
+    var start = 0
+    var pcLimit = 0
+    /// Its queuing instructions (Int.max with a loop: any number).
+    var queueing = 0
+    var hasBackEdge = false
+    var mayEnterLazy = false
+    /// PTEs it `touch`es (its CPUs keep a TLB slot for them).
+    var touched: Set<Int> = []
+  }
+
   /// - Parameter eventMap: per event bit, the checked properties it violates (from the
   ///   property table: Lower does not know what a property is beyond that).
   static func lower(_ spec: CheckedSpec, eventMap: [UInt16]) throws(Diagnostic) -> Program {
     var l = Lowering()
-    var cpuStart: [Int] = []
-    var pcLimit: [Int] = []
-    let cpuCount = spec.cpuNames.count
-    var batchSlots = [Int](repeating: 0, count: cpuCount)
-    var tlbCached = [[Bool]](
-      repeating: [Bool](repeating: false, count: spec.pteNames.count), count: cpuCount)
-    var mayEnterLazy: [Bool] = []
-    var queueingCount: [Int] = []  // per program: its queuing instructions (Int.max with a loop)
-    let hasMovingPrograms = spec.cpus.contains { $0.pinnedCPU == nil }
-    let bareCPUs = (0..<cpuCount).filter { c in !spec.cpus.contains { $0.pinnedCPU == c } }
-    /// The CPUs a context may run on: its pinned CPU, its handler CPU, or (a task) any CPU
-    /// without a pinned program.
-    func cpusOf(_ cpu: CheckedCPU) -> [Int] {
-      if let c = cpu.pinnedCPU ?? cpu.handlerCPU { return [c] }
-      return bareCPUs
-    }
+    let facts = try l.lowerPrograms(spec)
+    let slots = batchSlots(spec, facts)
+    let tlb = tlbSlots(spec, facts)
+    let config = l.machineConfig(spec, facts, tlb)
+    let machine = Machine(config: config, batchSlots: slots)
+    let actions = l.actionTable(spec, facts, tlbCached: tlb.cached, batchSlots: slots, config)
+    return Program(
+      spec: spec, machine: machine, code: l.code, cpuStart: facts.map(\.start),
+      sourceMap: l.sourceMap, operations: l.operations, expressionCode: l.expressionCode,
+      choiceTargets: l.choiceTargets, loops: l.loops, actions: actions, eventMap: eventMap)
+  }
+
+  /// Each program's flat code, in program order, with what the machine's shape needs.
+  private mutating func lowerPrograms(_ spec: CheckedSpec) throws(Diagnostic) -> [ProgramFacts] {
+    var facts: [ProgramFacts] = []
     for (c, cpu) in spec.cpus.enumerated() {
-      l.base = l.code.count
-      l.cpu = c
-      l.hasBackEdge = false
-      cpuStart.append(l.base)
-      try l.lower(cpu.body, cpuName: cpu.name)
-      l.emit(.end, nil)
-      let cpuCode = l.code[l.base...]
+      base = code.count
+      self.cpu = c
+      hasBackEdge = false
+      try lower(cpu.body, cpuName: cpu.name)
+      emit(.end, nil)
+      let cpuCode = code[base...]
       guard cpuCode.count <= Program.maxInstructionsPerCPU else {
         throw Diagnostic(
           "sema.program-too-large",
@@ -58,60 +68,95 @@ struct Lowering {
           at: cpu.range,
           hint: "at most \(Program.maxInstructionsPerCPU); use 'loop' or fewer repetitions")
       }
-      pcLimit.append(cpuCode.count)
-      var queueing = 0
+      var f = ProgramFacts(start: base, pcLimit: cpuCode.count, hasBackEdge: hasBackEdge)
       for (offset, instr) in cpuCode.enumerated() {
-        let use = l.operations[l.base + offset]
-        if use?.entry.queuesIn.contains(spec.mode) ?? false { queueing += 1 }
-        if case .touch(_, let p, _) = instr { for x in cpusOf(cpu) { tlbCached[x][Int(p)] = true } }
+        if operations[base + offset]?.entry.queuesIn.contains(spec.mode) ?? false {
+          f.queueing += 1
+        }
+        if case .touch(_, let p, _) = instr { f.touched.insert(Int(p)) }
       }
-      mayEnterLazy.append(
+      f.mayEnterLazy =
         cpuCode.contains(.enterLazy) || cpuCode.contains(.lazyMMUEnable)
-          || cpuCode.contains(.lazyMMUResume))
-      let cap = spec.mode == .native || !mayEnterLazy[c] ? 0 : spec.batchLimit - 1
-      queueingCount.append(spec.mode == .native ? 0 : (l.hasBackEdge ? Int.max : queueing))
-      if let pinned = cpu.pinnedCPU, !hasMovingPrograms {
-        batchSlots[pinned] = l.hasBackEdge ? cap : min(cap, queueing)
+        || cpuCode.contains(.lazyMMUResume)
+      if spec.mode == .native { f.queueing = 0 } else if hasBackEdge { f.queueing = Int.max }
+      facts.append(f)
+    }
+    return facts
+  }
+
+  /// The CPUs a program may run on: its pinned CPU, its handler CPU, or (a task) any CPU
+  /// without a pinned program.
+  private static func cpus(of cpu: CheckedCPU, _ spec: CheckedSpec) -> [Int] {
+    if let c = cpu.pinnedCPU ?? cpu.handlerCPU { return [c] }
+    return spec.cpuNames.indices.filter { c in !spec.cpus.contains { $0.pinnedCPU == c } }
+  }
+
+  /// Entries each CPU's batch can hold at rest: what the programs that may run on it can
+  /// queue, at most `batch_limit - 1` (queuing the last entry flushes).
+  private static func batchSlots(_ spec: CheckedSpec, _ facts: [ProgramFacts]) -> [Int] {
+    var slots = [Int](repeating: 0, count: spec.cpuNames.count)
+    guard spec.mode != .native, facts.contains(where: \.mayEnterLazy) else { return slots }
+    let hasMovingPrograms = spec.cpus.contains { $0.pinnedCPU == nil }
+    if !hasMovingPrograms {
+      for (k, cpu) in spec.cpus.enumerated() {
+        guard let pinned = cpu.pinnedCPU, facts[k].mayEnterLazy else { continue }
+        slots[pinned] = min(spec.batchLimit - 1, facts[k].queueing)
       }
+      return slots
     }
     // With tasks and handlers, a CPU's batch holds what any program that may run on it
     // queued (a handler writing into a lazy CPU's batch is a bug to find): the bound is
     // their queuing instructions together, or the batch limit.
-    if hasMovingPrograms, spec.mode != .native, mayEnterLazy.contains(true) {
-      for c in 0..<cpuCount {
-        var total = 0
-        for (k, cpu) in spec.cpus.enumerated() where cpusOf(cpu).contains(c) {
-          total = queueingCount[k] == Int.max ? Int.max : min(total + queueingCount[k], Int.max - 1)
-          if total == Int.max { break }
-        }
-        batchSlots[c] = min(spec.batchLimit - 1, total)
+    for c in slots.indices {
+      var total = 0
+      for (k, cpu) in spec.cpus.enumerated() where cpus(of: cpu, spec).contains(c) {
+        total = facts[k].queueing == Int.max ? Int.max : min(total + facts[k].queueing, Int.max - 1)
+        if total == Int.max { break }
       }
+      slots[c] = min(spec.batchLimit - 1, total)
     }
-    // Spontaneous hardware accesses get no TLB slot unless the spec asks (`tlb cpu: pte`):
-    // for them a TLB hit changes nothing, which is the same as the hardware not acting
-    // (always possible), so a TLB would only multiply states. Programs that `touch` a PTE
-    // observe hits (a stale translation that still works), so they keep one, and so does a
-    // `tlb` line, where a stale hit is what `no_stale_tlb` looks for.
-    var initialTLB = [[Bool]](
-      repeating: [Bool](repeating: false, count: spec.pteNames.count), count: cpuCount)
-    for e in spec.tlbEntries {
-      tlbCached[e.cpu][e.pte] = true
-      initialTLB[e.cpu][e.pte] = true
-    }
+    return slots
+  }
 
+  /// Which CPU may hold which PTE in its TLB, and which start with it cached.
+  ///
+  /// Spontaneous hardware accesses get no TLB slot unless the spec asks (`tlb cpu: pte`):
+  /// for them a TLB hit changes nothing, which is the same as the hardware not acting
+  /// (always possible), so a TLB would only multiply states. Programs that `touch` a PTE
+  /// observe hits (a stale translation that still works), so they keep one, and so does a
+  /// `tlb` line, where a stale hit is what `no_stale_tlb` looks for.
+  private static func tlbSlots(_ spec: CheckedSpec, _ facts: [ProgramFacts]) -> (
+    cached: [[Bool]], initial: [[Bool]]
+  ) {
+    let none = [Bool](repeating: false, count: spec.pteNames.count)
+    var cached = [[Bool]](repeating: none, count: spec.cpuNames.count)
+    var initial = cached
+    for (k, cpu) in spec.cpus.enumerated() {
+      for c in cpus(of: cpu, spec) { for p in facts[k].touched { cached[c][p] = true } }
+    }
+    for e in spec.tlbEntries {
+      cached[e.cpu][e.pte] = true
+      initial[e.cpu][e.pte] = true
+    }
+    return (cached, initial)
+  }
+
+  /// The machine's static shape.
+  private func machineConfig(
+    _ spec: CheckedSpec, _ facts: [ProgramFacts], _ tlb: (cached: [[Bool]], initial: [[Bool]])
+  ) -> MachineConfig {
     var tracked = PTE.dirtyBit
     if spec.trackAccessed { tracked |= PTE.accessedBit }
     var config = MachineConfig(
-      mode: spec.mode, cpuCount: cpuCount, pteCount: spec.pteNames.count,
+      mode: spec.mode, cpuCount: spec.cpuNames.count, pteCount: spec.pteNames.count,
       lockCount: spec.lockNames.count,
       ptlOf: spec.ptlOf, batchLimit: spec.batchLimit,
       registerCount: spec.cpus.map(\.registers.count),
-      pcLimit: pcLimit, tlbCached: tlbCached, trackedHardwareBits: tracked,
+      pcLimit: facts.map(\.pcLimit), tlbCached: tlb.cached, trackedHardwareBits: tracked,
       initialPTEs: spec.initialPTEs)
     config.tracksLostUpdates = spec.properties.contains(.noLostUpdate)
     config.tracksOwnTLBUse =
-      spec.properties.contains(.noStaleRead)
-      && l.code.contains { if case .touch = $0 { return true } else { return false } }
+      spec.properties.contains(.noStaleRead) && facts.contains { !$0.touched.isEmpty }
     config.initialMMUsers = spec.mmUsers
     config.pinnedCPU = spec.cpus.map(\.pinnedCPU)
     config.initialCPU = spec.cpus.map(\.initialCPU)
@@ -119,28 +164,36 @@ struct Lowering {
     config.lazyPerTask = spec.lazyPerTask
     config.contextSwitchHooks = spec.contextSwitchHooks
     config.interruptsNeverLazy = spec.interruptsNeverLazy
-    config.usesIRQDisable = l.code.contains { $0 == .irqDisable || $0 == .irqEnable }
+    config.usesIRQDisable = code.contains { $0 == .irqDisable || $0 == .irqEnable }
     config.lazyDisablesPreemption = spec.lazyDisablesPreemption
-    config.initialTLB = initialTLB
+    config.initialTLB = tlb.initial
     config.initialPGDs = spec.initialPGDs
     config.lockOfPGD = spec.lockOfPGD
     config.pgdOf = spec.pgdOf
     config.ptPageCount = spec.ptPageNames.count
     config.tracksStaleTLB = spec.properties.contains(.noStaleTLB)
-    config.usesAsyncShootdown = l.code.contains {
+    config.usesAsyncShootdown = code.contains {
       if case .flushTLBStart = $0 { return true } else { return false }
     }
-    config.usesNestingCounters = l.code.contains {
+    config.usesNestingCounters = code.contains {
       [.lazyMMUEnable, .lazyMMUDisable, .lazyMMUPause, .lazyMMUResume].contains($0)
     }
-    config.usesPreemptCount = l.code.contains { $0 == .preemptDisable || $0 == .preemptEnable }
-    let machine = Machine(config: config, batchSlots: batchSlots)
+    config.usesPreemptCount = code.contains { $0 == .preemptDisable || $0 == .preemptEnable }
+    return config
+  }
 
-    // The action table: every CPU step (one per `either` branch), then the hardware.
+  /// The action table, in the order the explorer tries actions (which numbers the BFS and
+  /// so every trace): every program's steps (one per `either` branch), the hardware, TLB
+  /// evictions, early flushes, the scheduler, interrupts, shootdown IPIs.
+  private func actionTable(
+    _ spec: CheckedSpec, _ facts: [ProgramFacts], tlbCached: [[Bool]], batchSlots: [Int],
+    _ config: MachineConfig
+  ) -> [Action] {
+    let cpuCount = spec.cpuNames.count
     var actions: [Action] = []
-    for (c, _) in spec.cpus.enumerated() {
+    for (c, f) in facts.enumerated() {
       var branches = 1
-      for instr in l.code[cpuStart[c]..<(cpuStart[c] + pcLimit[c])] {
+      for instr in code[f.start..<(f.start + f.pcLimit)] {
         if case .choose(_, let n) = instr { branches = max(branches, Int(n)) }
         if case .ptAlloc = instr { branches = max(branches, 2) }
       }
@@ -165,6 +218,7 @@ struct Lowering {
       spec.cpus[$0].pinnedCPU == nil && spec.cpus[$0].handlerCPU == nil
     }
     if !tasks.isEmpty {
+      let bareCPUs = (0..<cpuCount).filter { c in !spec.cpus.contains { $0.pinnedCPU == c } }
       for c in bareCPUs {
         for k in tasks { actions.append(Action(kind: .contextSwitch, cpu: c, pte: k + 1, arg: 0)) }
         actions.append(Action(kind: .contextSwitch, cpu: c, pte: 0, arg: 0))
@@ -180,12 +234,7 @@ struct Lowering {
         }
       }
     }
-
-    return Program(
-      spec: spec, machine: machine, code: l.code, cpuStart: cpuStart, sourceMap: l.sourceMap,
-      operations: l.operations,
-      expressionCode: l.expressionCode, choiceTargets: l.choiceTargets, loops: l.loops,
-      actions: actions, eventMap: eventMap)
+    return actions
   }
 
   // MARK: Emission
