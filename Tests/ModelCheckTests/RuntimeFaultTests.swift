@@ -9,7 +9,7 @@ import Testing
     let text = "mode native\npte a = present\nlock ptl protects a\nexpect pass\ncpu c0 {\n" + body
       + "\n}\n"
     let r = try check(text)
-    guard case .fault(let f)? = r.stopReason, let run = r.faultRun else {
+    guard let f = r.stopReason?.runtimeFault, let run = r.faultRun else {
       return "(no fault)"
     }
     let d = FaultReport.diagnostic(r.program, run: run, fault: f)

@@ -141,7 +141,7 @@ public enum Runner {
         details += "\nNo run in which every CPU finishes was found.\n"
       }
     }
-    if let faultRun = result.faultRun, case .fault(let f)? = result.stopReason {
+    if let faultRun = result.faultRun, let f = result.stopReason?.runtimeFault {
       let d = FaultReport.diagnostic(program, run: faultRun, fault: f)
       o.err(DiagnosticRenderer.render(d, in: file))
       o.code = .usageOrSpecError

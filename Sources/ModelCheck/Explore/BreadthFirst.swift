@@ -172,7 +172,7 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
   private mutating func record(_ outcome: StepOutcome, _ w: Witness) {
     if outcome.fault != 0 {
       faultWitness = w
-      stopReason = .fault(RuntimeFault(rawValue: outcome.fault) ?? .localLoop)
+      stopReason = .fault(code: outcome.fault)
       return
     }
     var bits = outcome.violations

@@ -9,20 +9,14 @@ public struct Limits: Sendable {
   }
 }
 
+/// Why exploration stopped before the graph was complete. A runtime fault is the system's
+/// code (`StepOutcome.fault`): the explorer does not know what it means
+/// (`Properties/Verdict.swift` names it).
 public enum StopReason: Sendable, Equatable {
   case stateLimit(Int)
   case memoryLimit(Int)
   case outOfMemory
-  case fault(RuntimeFault)
-
-  public var message: String {
-    switch self {
-    case .stateLimit(let n): return "stopped at the state limit (--max-states \(n))"
-    case .memoryLimit(let b): return "stopped at the memory limit (--max-memory \(formatBytes(b)))"
-    case .outOfMemory: return "stopped: memory could not be allocated"
-    case .fault(let f): return "stopped: \(f.message)"
-    }
-  }
+  case fault(code: UInt8)
 }
 
 func formatBytes(_ b: Int) -> String {

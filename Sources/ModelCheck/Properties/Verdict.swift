@@ -52,3 +52,23 @@ public struct CheckResult: Sendable {
     return true
   }
 }
+
+extension StopReason {
+  /// A stop by a runtime fault of the compiled program.
+  public static func fault(_ f: RuntimeFault) -> StopReason { .fault(code: f.rawValue) }
+
+  /// The runtime fault the run stopped at, if that is why it stopped.
+  public var runtimeFault: RuntimeFault? {
+    if case .fault(let code) = self { return RuntimeFault(rawValue: code) ?? .localLoop }
+    return nil
+  }
+
+  public var message: String {
+    switch self {
+    case .stateLimit(let n): return "stopped at the state limit (--max-states \(n))"
+    case .memoryLimit(let b): return "stopped at the memory limit (--max-memory \(formatBytes(b)))"
+    case .outOfMemory: return "stopped: memory could not be allocated"
+    case .fault: return "stopped: \(runtimeFault?.message ?? "a runtime fault")"
+    }
+  }
+}
