@@ -17,8 +17,8 @@ public struct Witness: Sendable, Equatable {
 ///
 /// States are appended to the store in discovery order, so the store *is* the queue and
 /// the first violation found for each property is at the smallest depth: every safety
-/// counterexample is a shortest one. Successor generation allocates nothing: one scratch
-/// buffer is reused for every successor.
+/// counterexample is a shortest one. Successor generation allocates nothing: the
+/// successors of a state go into one batch buffer, reused for every state.
 struct BreadthFirst<System: TransitionSystem>: ~Copyable {
   let system: System
   var store: StateStore

@@ -4,8 +4,8 @@ public struct Statistics: Sendable {
   public var transitions = 0
   public var depth = 0
   public var seconds = 0.0
-  /// Time of the liveness pass (`cmpxchg_terminates`) after exploration, and the states
-  /// of the loop subgraphs it searched.
+  /// Time of the graph passes (`cmpxchg_terminates`, `terminates`) after exploration, and
+  /// the states of the subgraphs they searched.
   public var livenessSeconds = 0.0
   public var livenessStates = 0
   public var wordsPerState = 0

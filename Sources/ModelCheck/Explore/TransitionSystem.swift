@@ -5,7 +5,7 @@ public protocol TransitionSystem {
   /// Words per packed state.
   var wordCount: Int { get }
   var actionCount: Int { get }
-  /// Processes that weak fairness applies to (CPUs); the environment is not one.
+  /// Processes that weak fairness applies to (the programs); the environment is not one.
   var processCount: Int { get }
 
   /// Writes the initial state; its outcome can carry a fault.

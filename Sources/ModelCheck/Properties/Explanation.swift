@@ -82,11 +82,6 @@ enum Explanation {
     }
   }
 
-  /// Whether program `k` has a write to `pte` queued in some CPU's batch.
-  static func queued(_ s: MachineSnapshot, by k: Int, pte x: Int) -> Bool {
-    s.cpus.contains { $0.batch.contains { $0.pte == x && !$0.isFlush && $0.writer == k } }
-  }
-
   /// A program with a write to `pte` queued in some CPU's batch, if any.
   static func queuedWriter(_ s: MachineSnapshot, pte x: Int) -> Int? {
     for cpu in s.cpus {

@@ -1,5 +1,6 @@
-/// `cmpxchg_terminates`, decided on the explored state graph (never with a counter in
-/// the state). For one retry loop L of process c:
+/// The graph search behind `cmpxchg_terminates` and `terminates`, on the explored state
+/// graph (never with a counter in the state). For one retry loop L of process c (for
+/// `terminates`: the states where some program is unfinished, every edge a "retry"):
 ///
 /// - the *loop subgraph* is every state where c is inside L, with the edges between
 ///   them; an edge is a *retry* when c's cmpxchg owned by L fails and c stays in L;

@@ -126,26 +126,6 @@ public struct Trace: Sendable {
     return nil
   }
 
-  static func touchedPTE(_ program: Program, _ action: Action, _ s: MachineSnapshot) -> Int? {
-    guard action.kind == .cpuStep else { return nil }
-    if case .touch(_, let p, _) = program.instruction(
-      cpu: action.cpu, pc: s.contexts[action.cpu].pc)
-    {
-      return Int(p)
-    }
-    return nil
-  }
-
-  static func touchIsWrite(_ program: Program, _ action: Action, _ s: MachineSnapshot) -> Bool {
-    guard action.kind == .cpuStep else { return false }
-    if case .touch(_, _, let k) = program.instruction(
-      cpu: action.cpu, pc: s.contexts[action.cpu].pc)
-    {
-      return k == .write
-    }
-    return false
-  }
-
   /// The fields that differ between two snapshots, in kernel words.
   static func effects(_ program: Program, _ a: MachineSnapshot, _ b: MachineSnapshot) -> [String] {
     let spec = program.spec

@@ -20,7 +20,7 @@ public enum TextReport {
     if let peak = s.peakResidentBytes { line += ", peak RSS \(formatBytes(peak))" }
     if s.livenessStates > 0 {
       line +=
-        "\n  liveness pass: \(grouped(s.livenessStates)) states in retry-loop subgraphs, "
+        "\n  liveness pass: \(grouped(s.livenessStates)) states in the searched subgraphs, "
         + "\(format2(s.livenessSeconds)) s"
     }
     return line

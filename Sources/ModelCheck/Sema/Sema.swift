@@ -2,13 +2,15 @@ import PTState
 
 /// Semantic analysis: resolves every name, checks arity and operand kinds, checks the
 /// declarations (mode, properties, expectation), lowers expressions to postfix code and
-/// runs the lock-balance check. Passes, in order:
-///   1. declarations: names of PTEs, locks, CPUs (unique), mode, batch limit;
-///   2. lock `protects` lists and `hardware` lines;
-///   3. properties (`check`, `track`) and the expectation (`expect`, required);
-///   4. each CPU program: registers, statements, expressions;
-///   5. `Unrolling`: each program's size once `repeat` is unrolled is within the limits;
-///      then `LockCheck`: no `spin_unlock` of a lock that cannot be held there.
+/// runs the lock-balance check. The passes, in order (`run`):
+///   1. `declareMachine`: mode, batch limit, PTEs, pgd entries, page-table pages, locks;
+///   2. `declareCPUs`: the CPUs, then the programs in their order;
+///   3. `declareCoverage`: lock `protects` lists, `hardware`, `tlb` and `mm` lines;
+///   4. `checkProperties`: `check`, `track` and the expectation (`expect`, required);
+///   5. `checkPrograms`: each program's registers, statements, expressions, placement;
+///   6. `checkSizesAndLocking`: `Unrolling` (the size once `repeat` is unrolled), then
+///      `LockCheck` (no `spin_unlock` of a lock that cannot be held there);
+///   7. `checkOptions`: options that contradict each other.
 /// All errors are collected; any error stops the pipeline.
 struct Sema {
   private var diagnostics: [Diagnostic] = []

@@ -26,7 +26,7 @@ public struct StateLayout: Sendable {
   // Per lock.
   public private(set) var lockHolder: [Field] = []  // 0 = free, k + 1 = held by program k
 
-  // Per CPU.
+  // Per program (a CPU's pinned program, a task, or a handler).
   public private(set) var pc: [Field] = []
   public private(set) var registerBase: [Int] = []  // index into `registers`
   public private(set) var registers: [Field] = []
@@ -52,12 +52,14 @@ public struct StateLayout: Sendable {
   public private(set) var pgdExposed: [Field] = []
   /// Page-table pages: 0 never allocated, 1 allocated, 2 freed.
   public private(set) var ptPage: [Field] = []
-  /// Ghost, per CPU and PTE (only with `no_lost_update`): bit 0 = the CPU has read the PTE,
+  /// Ghost, per program and PTE (only with `no_lost_update`): 0 = none (it has neither read
+  /// nor written the PTE), 1 = current, 3 = stale (what it last read or wrote is no longer
+  /// the PTE's latest software value). Formerly: bit 0 = the program has read the PTE,
   /// bit 1 = what it last read or wrote is no longer the PTE's latest software value.
   public private(set) var view: [[Field]] = []
   /// Per CPU (only when mm_users is tracked): the CPU runs the mm (holds an mm_users reference).
   public private(set) var runsMM: [Field] = []
-  /// Per CPU: the 2025 generic lazy_mmu_state counters, and the preempt count.
+  /// Per program: the 2025 generic lazy_mmu_state counters, and the preempt count.
   public private(set) var enableCount: [Field] = []
   public private(set) var pauseCount: [Field] = []
   public private(set) var preemptCount: [Field] = []

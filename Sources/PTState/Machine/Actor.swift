@@ -18,8 +18,9 @@ public struct ProgramIndex: Hashable, Sendable, Comparable, CustomStringConverti
   public var description: String { "program#\(rawValue)" }
 }
 
-/// Who performs an operation: a program, and the CPU it runs on now. Every kernel
-/// operation takes one.
+/// Who performs an operation: a program, and the CPU it runs on now. Every operation a
+/// program performs on PTEs, locks, batches and flushes takes one; what belongs to a CPU
+/// alone (its hardware, its TLB, its interrupts, its cr3, its mm reference) takes the CPU.
 public struct Actor: Sendable, Hashable {
   public let program: ProgramIndex
   public let cpu: CPUIndex

@@ -52,10 +52,10 @@ public final class Machine: Sendable {
     config.mode == .shadow ? s.pte(layout.shadow[p]) : s.pte(layout.mem[p])
   }
 
-  /// Bitmask of the locks context `task` holds (a lock is held by the program that took it).
-  @inlinable public func locksHeld(_ s: PackedState, by task: Int) -> UInt64 {
+  /// Bitmask of the locks `program` holds (a lock is held by the program that took it).
+  @inlinable public func locksHeld(_ s: PackedState, by program: Int) -> UInt64 {
     var mask: UInt64 = 0
-    let me = UInt64(task + 1)
+    let me = UInt64(program + 1)
     for l in 0..<config.lockCount where s[layout.lockHolder[l]] == me { mask |= 1 << UInt64(l) }
     return mask
   }

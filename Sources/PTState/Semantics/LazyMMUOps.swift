@@ -2,13 +2,14 @@
 // per-CPU FIFO batch (Xen's multicall buffer, VMI's queued shadow syncs).
 //
 // A batch entry packs: PTE index (pteIndexBits), value (8 bits), preserve-A/D flag (1 bit),
-// TLB-flush flag (1 bit: the entry is a queued flush_tlb of the PTE, not a write).
+// TLB-flush flag (1 bit: the entry is a queued flush_tlb of the PTE, not a write), and the
+// program that queued it (contextBits; absent when every program has its own CPU).
 // A flush applies the whole batch in FIFO order as one atomic step (one hypercall).
 
 extension Machine {
   /// `arch_enter_lazy_mmu_mode()`. Entering twice is flagged (`lazy_nesting`): the
   /// flag-based arch hooks do not nest (the generic counters of 2025 call them only at the
-  /// outermost level). `task` (default: the CPU's own program) is the caller.
+  /// outermost level). The actor is the caller.
   @inlinable public func enterLazy(
     _ s: PackedState, _ actor: Actor, _ events: inout Events
   ) {
@@ -72,7 +73,7 @@ extension Machine {
     return (pte, value, (raw >> (bits + 8)) & 1 != 0, (raw >> (bits + 9)) & 1 != 0, writer)
   }
 
-  /// Whether context `task` has a write to PTE `p` queued in some CPU's batch (a task that
+  /// Whether `program` has a write to PTE `p` queued in some CPU's batch (a task that
   /// migrated may have left it behind on another CPU).
   @inlinable public func hasQueuedWrite(_ s: PackedState, program: Int, pte p: Int) -> Bool {
     for c in 0..<config.cpuCount {

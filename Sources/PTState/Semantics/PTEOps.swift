@@ -54,7 +54,7 @@ extension Machine {
     return last != 0 && last != UInt64(me + 1)
   }
 
-  /// With `no_lost_update`: CPU `cpu` has looked at `p` and seen `seen`.
+  /// With `no_lost_update`: the actor's program has looked at `p` and seen `seen`.
   @inlinable func recordView(_ s: PackedState, _ actor: Actor, pte p: Int, seen: PTE) {
     guard config.tracksLostUpdates else { return }
     let mask = ~PTE.hardwareBits
@@ -136,8 +136,8 @@ extension Machine {
 
   // MARK: Reads
 
-  /// Whether a software read of `p` by `cpu` is entitled to the latest value: under the
-  /// PTE's lock, or with a write to it queued in the reader's own batch (the read hazard).
+  /// Whether a software read of `p` by the actor's program is entitled to the latest value:
+  /// under the PTE's lock, or with a write to it queued by the reader (the read hazard).
   @inlinable public func isEntitledRead(_ s: PackedState, _ actor: Actor, pte p: Int)
     -> Bool
   {

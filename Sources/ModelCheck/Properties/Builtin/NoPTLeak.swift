@@ -7,7 +7,8 @@ extension PropertyDescriptor {
   static let noPTLeak = PropertyDescriptor(
     kind: .noPTLeak, decision: .onStep, raisedBy: [.ptLeak],
     help: [
-      "no page-table page freed twice or left allocated at the end"
+      "no page-table page freed twice or never allocated, allocated",
+      "while still allocated, or left allocated at the end",
     ],
     explain: { trace, p in
       Explanation.lastStep(.noPTLeak, trace) { Explanation.ptLeak($0, trace, p) }
