@@ -18,8 +18,13 @@ struct FuzzCampaign {
   var dead: Set<Int> = []
   var findings: [Finding] = []
   var processes = 0
+  /// Past this the campaign stops (a finding): a checker that became very slow, or hangs
+  /// on many inputs, must not hold the test run for hours.
+  let deadline: Date
+  var outOfTime = false
 
-  init(binary: URL, directory: URL, cases: [FuzzCase]) throws {
+  init(binary: URL, directory: URL, cases: [FuzzCase], budget: Double) throws {
+    self.deadline = Date().addingTimeInterval(budget)
     self.binary = binary
     self.directory = directory
     self.scratch = directory.appendingPathComponent("scratch")
@@ -59,7 +64,22 @@ struct FuzzCampaign {
     return codes.contains(2) ? 2 : codes.contains(1) ? 1 : 0
   }
 
+  /// Whether the time budget is spent; records that once.
+  mutating func spent(_ c: FuzzCase) -> Bool {
+    guard Date() > deadline else { return false }
+    if !outOfTime {
+      record(
+        "time-budget", c, "the campaign ran out of its time budget here; the rest is unchecked")
+      outOfTime = true
+    }
+    return true
+  }
+
   private mutating func runBatch(_ indices: [Int], maxStates: Int) {
+    if spent(cases[indices[0]]) {
+      for i in indices { dead.insert(cases[i].id) }
+      return
+    }
     let args =
       ["--no-traces", "--max-states", String(maxStates)] + indices.map { path(cases[$0]).path }
     let run = runProcess(binary, args, timeout: 30 + 0.05 * Double(indices.count), scratch: scratch)
@@ -390,6 +410,7 @@ struct FuzzCampaign {
   mutating func runSamples(every: Int) {
     let traces = directory.appendingPathComponent("traces")
     for (k, c) in cases.enumerated() where k % every == 0 && !dead.contains(c.id) {
+      if spent(c) { break }
       let out = outputs[c.id] ?? SpecOutput()
       let expected = FuzzCampaign.expectedStatus([out])
       let block = out.block.map(BlockInfo.init)
