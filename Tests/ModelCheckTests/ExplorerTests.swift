@@ -127,4 +127,44 @@ import Testing
     let r = try check(spec(mode: "native", "cpu c0 {\n var x\n set_pte(a, none)\n loop { x = x ^ 1 }\n}"))
     #expect(r.stopReason == .fault(.localLoop))
   }
+
+  @Test("a two-word state: steps that change only the second word are new states (15 states)")
+  func multiWordState() throws {
+    // Native mode, 4 PTEs: mem (4 x 8 bits) and logical (4 x 8) fill word 0 exactly, so
+    // unowned, flushed and both program counters live in word 1 (fields never straddle).
+    let text = """
+      mode native
+      pte a = none
+      pte b = none
+      pte c = none
+      pte d = none
+      hardware c0: read a
+      check no_lost_dirty, deadlock_free
+      expect pass
+      cpu c0 {
+        set_pte(a, present)
+        set_pte(b, present)
+      }
+      cpu c1 {
+        set_pte(c, none)
+        set_pte(d, none)
+      }
+      """
+    let r = try check(text)
+    #expect(r.statistics.wordsPerState == 2)
+    // c0 and c1 are independent. c0: pc 0 (a is none, so the hardware read faults and
+    // changes nothing), then pc 1 and pc 2, each with a's Accessed bit clear or set by the
+    // first read that walks a present a (later reads find it set: no change): 1 + 2 + 2 = 5.
+    // c1 rewrites PTEs that are already none: only its pc moves, and the pc is in word 1;
+    // pc 0, 1, 2: 3. Product: 5 x 3 = 15 states. (Comparing only word 0 would take each of
+    // c1's steps for a self-loop and find 5.)
+    #expect(r.statistics.states == 15)
+    // Enabled actions summed over the states, self-loops included: c0 steps in its 3
+    // states with pc < 2, times 3 (9); c1 steps in 2 of its 3 states, times 5 (10); the
+    // hardware read in all 15 (it is always enabled). 9 + 10 + 15 = 34.
+    #expect(r.statistics.transitions == 34)
+    // The last state needs c0's two writes, the read and c1's two writes: depth 5.
+    #expect(r.statistics.depth == 5)
+    #expect(r.matchesExpectation)
+  }
 }

@@ -1,65 +1,27 @@
 import Foundation
 import Testing
+
 @testable import ModelCheck
 
+/// What a spec's run must reproduce exactly: the exploration's counts, and per failing
+/// property its counterexample's length and whether it is a lasso.
+struct SpecPin: Sendable {
+  var states: Int
+  var transitions: Int
+  var depth: Int
+  var counterexamples: [PropertyKind: (Int, Bool)]
+}
+
 /// Every spec under Specs/ is a test: its verdicts must match the `expect` it declares.
-/// For failing specs the shape of the counterexample is pinned too (the property, its
-/// length, and whether it is a lasso), so a change in the semantics shows up here.
+/// Its state, transition and depth counts and the shape of each counterexample (the
+/// property, its length, and whether it is a lasso) are pinned in SpecCounts.swift, so a
+/// change in the semantics shows up here.
 @Suite struct SpecSuiteTests {
   static let specFiles: [String] = {
     let root = packageRoot.appendingPathComponent("Specs").path
     let files = FileManager.default.enumerator(atPath: root)?.compactMap { $0 as? String } ?? []
     return files.filter { $0.hasSuffix(".spec") }.sorted()
   }()
-
-  /// Failing specs: each failing property -> (counterexample steps, is a lasso).
-  static let counterexamples: [String: [PropertyKind: (Int, Bool)]] = [
-    "lazy-hooks/mprotect-leave-after-unlock.spec": [.noStaleRead: (10, false), .noLostUpdate: (11, false)],
-    "read-hazard/read-back-direct.spec": [.noStaleRead: (4, false)],
-    "prot-rmw/mprotect-plain-rmw.spec": [.noLostDirty: (5, false)],
-    "copy-pte-range/two-ptls-opposite-order.spec": [.deadlockFree: (2, false)],
-    "xen-preserve-ad/update-intpte-unlocked-writer.spec": [.cmpxchgTerminates: (8, true)],
-    "xen-preserve-ad/update-intpte-no-ad-carry.spec": [.noLostDirty: (4, false)],
-    "kmap-atomic/kmap-in-lazy-section.spec": [.noStaleRead: (7, false)],
-    "apply-to-page-range/callback-reads-back.spec": [.noStaleRead: (3, false)],
-    "spurious-fault/act-on-unlocked-read.spec": [.noLostUpdate: (9, false)],
-    "full-mm-teardown/zap-live-mm-native.spec": [.noLostDirty: (4, false)],
-    "sleeping/alloc-in-lazy-section.spec": [.noSleepInAtomic: (2, false)],
-    "tlb-discipline/mremap-flush-after-unlock.spec": [.noStaleTLB: (7, false)],
-    "tlb-discipline/mremap-shootdown-wait-after-unlock.spec": [.noStaleTLB: (8, false)],
-    "pae/pud-populate-no-reload.spec": [.noStaleTLB: (4, false)],
-    "preemption/per-cpu-lazy-migration.spec": [.noStaleRead: (6, false)],
-    "interrupts/handler-lazy-by-accident.spec": [.noStaleRead: (5, false)],
-    "regress/lone-handler-read-back.spec": [.noStaleRead: (4, false)],
-    "pt-lifetime/pgd-alloc-failure-leaks-pmds.spec": [.noPTLeak: (5, false)],
-    "pt-lifetime/pgd-free-without-mop-up.spec": [.noPTLeak: (8, false)],
-    "nesting/set-ptes-flag-hooks.spec": [.lazyNesting: (4, false)],
-    "full-mm-teardown/zap-live-mm-shadow.spec": [.noLostDirty: (4, false)],
-    "regress/blind-installs-under-ptl.spec": [.noLostUpdate: (5, false)],
-    "regress/busy-wait-holding-lock.spec": [.deadlockFree: (1, false), .terminates: (2, true)],
-    "regress/clean-without-tlb-flush.spec": [.noLostDirty: (4, false)],
-    "regress/enter-before-lock.spec": [.lazyBalanced: (4, false)],
-    "regress/ipi-target-in-handler.spec": [.deadlockFree: (3, false)],
-    "regress/ipi-target-irqs-off.spec": [.deadlockFree: (3, false)],
-    "regress/kmap-slot-reused-without-flush.spec": [.noStaleRead: (5, false)],
-    "regress/outer-loop-retry-livelock.spec": [.cmpxchgTerminates: (9, true)],
-    "regress/shootdown-started-before-clear.spec": [.noStaleTLB: (8, false)],
-    "regress/why-bare-cpu-hardware-lost-dirty.spec": [.noLostDirty: (4, false)],
-    "regress/why-lost-dirty-context-switch.spec": [.noLostDirty: (6, false)],
-    "regress/why-lost-dirty-setter-bare-cpu.spec": [.noLostDirty: (3, false)],
-    "regress/why-lost-update-early-flush.spec": [.noLostUpdate: (8, false)],
-    "regress/why-shadow-lost-dirty-bare-cpu.spec": [.noLostDirty: (3, false)],
-    "regress/why-stale-read-walk-bare-cpu.spec": [.noStaleRead: (5, false)],
-    "regress/why-stale-tlb-bare-cpu-before-program.spec": [.noStaleTLB: (7, false)],
-    "regress/why-stale-tlb-bare-cpu-first.spec": [.noStaleTLB: (4, false)],
-    "regress/why-stale-tlb-bare-cpu.spec": [.noStaleTLB: (4, false)],
-    "regress/resume-underflow.spec": [.lazyNesting: (1, false)],
-    "semantics/deadlock-with-hardware.spec": [.deadlockFree: (2, false)],
-    "semantics/ends-in-lazy-mode.spec": [.lazyBalanced: (4, false)],
-    "semantics/self-loop-livelock.spec": [.cmpxchgTerminates: (2, true)],
-    "semantics/shadow-walk-stale.spec": [.noStaleRead: (4, false)],
-    "semantics/walk-after-remote-flush.spec": [.noStaleRead: (4, false)],
-  ]
 
   /// The start of the `why:` sentence of regression specs whose explanation once named the
   /// wrong actor or trapped: the actor must be the right one (a CPU's hardware is not its
@@ -91,6 +53,60 @@ import Testing
     #expect(Self.specFiles.count >= 14)
   }
 
+  static let recording = ProcessInfo.processInfo.environment["RECORD_SPEC_COUNTS"] == "1"
+  static let regenerate =
+    "regenerate Tests/ModelCheckTests/SpecCounts.swift with `RECORD_SPEC_COUNTS=1 swift test "
+    + "--filter SpecSuiteTests` and review the diff"
+
+  @Test("every pinned spec still exists") func noStalePins() {
+    guard !Self.recording else { return }
+    let stale = Set(Self.pins.keys).subtracting(Self.specFiles)
+    #expect(stale.isEmpty, "pins for specs that are gone: \(stale.sorted()); \(Self.regenerate)")
+  }
+
+  /// With RECORD_SPEC_COUNTS=1: checks every spec and writes the table of pins.
+  @Test("record the pinned counts", .enabled(if: recording))
+  func record() throws {
+    var entries: [String] = []
+    for relative in Self.specFiles {
+      let path = packageRoot.appendingPathComponent("Specs").appendingPathComponent(relative).path
+      let file = SourceFile(path: path, text: try String(contentsOfFile: path, encoding: .utf8))
+      let result = Pipeline.check(try Pipeline.compile(file), file: file)
+      let s = result.statistics
+      let failing = result.properties.filter { $0.status == .fail }.compactMap { p in
+        p.counterexample.map { c -> String in
+          if case .lasso = c { return ".\(p.kind): (\(c.length), true)" }
+          return ".\(p.kind): (\(c.length), false)"
+        }
+      }
+      let cex = failing.isEmpty ? "[:]" : "[" + failing.joined(separator: ", ") + "]"
+      var entry = "    \"\(relative)\": SpecPin(\n      states: \(s.states), transitions: "
+        + "\(s.transitions), depth: \(s.depth), counterexamples: \(cex)),"
+      if entry.split(separator: "\n").contains(where: { $0.count > 100 }) {
+        entry = "    \"\(relative)\": SpecPin(\n      states: \(s.states), transitions: "
+          + "\(s.transitions), depth: \(s.depth),\n      counterexamples: \(cex)),"
+      }
+      entries.append(entry)
+    }
+    let text = """
+      // Generated by `RECORD_SPEC_COUNTS=1 swift test --filter SpecSuiteTests`: review the diff.
+      // Per spec in Specs/: states, transitions and depth of the exploration, and each
+      // failing property's counterexample (steps, is a lasso). Deterministic, so any change
+      // means the semantics (or the explorer) changed.
+      @testable import ModelCheck
+
+      extension SpecSuiteTests {
+        static let pins: [String: SpecPin] = [
+      \(entries.joined(separator: "\n"))
+        ]
+      }
+
+      """
+    let out = packageRoot.appendingPathComponent("Tests/ModelCheckTests/SpecCounts.swift")
+    try text.write(to: out, atomically: true, encoding: .utf8)
+    print("wrote \(entries.count) pins to \(out.path)")
+  }
+
   @Test("each spec's verdicts match its expect", arguments: specFiles)
   func specMatchesExpectation(_ relative: String) throws {
     let path = packageRoot.appendingPathComponent("Specs").appendingPathComponent(relative).path
@@ -99,11 +115,25 @@ import Testing
     let program = try Pipeline.compile(file)
     let result = Pipeline.check(program, file: file)
     #expect(result.stopReason == nil)
-    #expect(result.matchesExpectation, "verdicts: \(result.properties.map { "\($0.kind.name)=\($0.status)" })")
+    #expect(
+      result.matchesExpectation,
+      "verdicts: \(result.properties.map { "\($0.kind.name)=\($0.status)" })")
     let failing = Set(result.properties.filter { $0.status == .fail }.map(\.kind))
     #expect(failing == program.spec.expectation.failing)
-    let pinned = Self.counterexamples[relative] ?? [:]
-    #expect(Set(pinned.keys) == failing, "every failing property needs its counterexample pinned in SpecSuiteTests")
+    guard !Self.recording else { return }
+    guard let pin = Self.pins[relative] else {
+      Issue.record("\(relative) has no pinned counts: \(Self.regenerate)")
+      return
+    }
+    let s = result.statistics
+    let counts: [Int] = [s.states, s.transitions, s.depth]
+    let expected: [Int] = [pin.states, pin.transitions, pin.depth]
+    let why = "if the semantics changed on purpose, \(Self.regenerate)"
+    #expect(counts == expected, "states, transitions, depth of \(relative); \(why)")
+    let pinned = pin.counterexamples
+    #expect(
+      Set(pinned.keys) == failing,
+      "every failing property needs its counterexample pinned: \(Self.regenerate)")
     for (kind, (steps, isLasso)) in pinned {
       let c = try #require(result.result(kind)?.counterexample)
       #expect(c.length == steps, "\(kind.name)")
@@ -136,7 +166,8 @@ import Testing
 
   @Test("the Xen loop under page_lock reports at most 2 retries (3 attempts)")
   func xenLoopRetries() throws {
-    let path = packageRoot.appendingPathComponent("Specs/xen-preserve-ad/update-intpte-locked.spec").path
+    let path = packageRoot.appendingPathComponent("Specs/xen-preserve-ad/update-intpte-locked.spec")
+      .path
     let text = try String(contentsOfFile: path, encoding: .utf8)
     let result = try check(text)
     let details = try #require(result.result(.cmpxchgTerminates)).details

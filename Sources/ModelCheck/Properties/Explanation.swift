@@ -60,11 +60,14 @@ enum Explanation {
 
   static func cpuName(_ p: Program, _ c: Int) -> String { p.spec.cpus[c].name }
 
-  /// The physical CPU whose hardware acted in a step (a `hardware` line, or a program's
-  /// `touch`), by name.
-  static func hardwareName(_ p: Program, _ step: TraceStep) -> String {
-    hardwareCPU(p, step).map { p.spec.cpuNames[$0] } ?? actor(p, step)
+  /// Whose hardware acted in a step: "cpu1's hardware" for a `hardware` line, and for a
+  /// program's `touch` the program and the CPU whose hardware did it ("t0's access on c3").
+  static func hardwareActor(_ p: Program, _ step: TraceStep) -> String {
+    let cpu = hardwareCPU(p, step).map { p.spec.cpuNames[$0] } ?? "a CPU"
+    guard let k = programOf(step) else { return "\(cpu)'s hardware" }
+    return "\(cpuName(p, k))'s access on \(cpu)"
   }
+
 
   /// Whether a program step is at an instruction satisfying `test`.
   static func isInstruction(_ p: Program, _ step: TraceStep, _ test: (Instruction) -> Bool) -> Bool

@@ -42,7 +42,7 @@ extension Explanation {
         programOf($0) != nil && writtenPTE(p, $0) == x && !$0.after.logical[x].isDirty
       }
       let cleaner = clean.flatMap(programOf).map { cpuName(p, $0) } ?? "software"
-      return "\(hardwareName(p, step))'s hardware stored through its TLB entry for pte \(names[x]) "
+      return "\(hardwareActor(p, step)) stored through its TLB entry for pte \(names[x]) "
         + "(\(cached)), which is writable and dirty, so it did not set Dirty in the PTE; but "
         + "\(cleaner) had made the PTE "
         + "clean\(clean?.location.map { " at line \($0.start.line)" } ?? "") (\(value)) "
@@ -51,7 +51,7 @@ extension Explanation {
         + "Dirty, as page_mkclean_one() does)"
     case .staleShadow:
       return
-        "\(hardwareName(p, step))'s hardware set \(bitNames(lost)) through "
+        "\(hardwareActor(p, step)) set \(bitNames(lost)) through "
         + "a stale shadow entry of pte \(names[x]) after the guest entry was changed to "
         + "\(value): the hypervisor has nowhere to record it, so it is lost"
     case .remap, .dropped:
@@ -63,7 +63,7 @@ extension Explanation {
         && (s.after.mem[x].rawValue & ~s.before.mem[x].rawValue & lost) != 0
     }
     let setterText =
-      setter.map { "\(hardwareName(p, $0))'s hardware set \(bitNames(lost)) on pte \(names[x])" }
+      setter.map { "\(hardwareActor(p, $0)) set \(bitNames(lost)) on pte \(names[x])" }
       ?? "hardware set \(bitNames(lost)) on pte \(names[x])"
     let who: String
     let landed = a.cpus.indices.contains { c in

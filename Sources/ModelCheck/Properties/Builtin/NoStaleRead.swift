@@ -78,7 +78,7 @@ extension Explanation {
             + "flush\(line(flush?.location)) came before the update it was meant to follow"
         } ?? ""
       return
-        "\(hardwareName(p, step))'s hardware walked pte \(names[x]) after a TLB flush and saw "
+        "\(hardwareActor(p, step)) walked pte \(names[x]) after a TLB flush and saw "
         + "\(seen), but \(writerText)\(reason)"
     case .ownQueuedWrite, .underLock:
       break
