@@ -19,7 +19,8 @@ let package = Package(
     // Thin command-line layer; the product is named `modelcheck`.
     .executableTarget(name: "ModelCheckCLI", dependencies: ["ModelCheck"]),
     .testTarget(name: "PTStateTests", dependencies: ["PTState"]),
-    .testTarget(name: "ModelCheckTests", dependencies: ["ModelCheck", "PTState"], exclude: ["Snapshots"]),
+    .testTarget(
+      name: "ModelCheckTests", dependencies: ["ModelCheck", "PTState"], exclude: ["Snapshots"]),
   ],
   swiftLanguageModes: [.v6]
 )

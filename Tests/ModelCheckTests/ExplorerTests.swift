@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ModelCheck
 
 /// The explorer on hand-sized models whose state spaces are counted by hand.
@@ -14,7 +15,8 @@ import Testing
 
   @Test("two CPUs with one independent write each: a 2 x 2 grid (4 states, 4 transitions)")
   func interleaving() throws {
-    let r = try check(spec(mode: "native", "cpu c0 {\n set_pte(a, none)\n}\ncpu c1 {\n set_pte(b, present)\n}"))
+    let r = try check(
+      spec(mode: "native", "cpu c0 {\n set_pte(a, none)\n}\ncpu c1 {\n set_pte(b, present)\n}"))
     #expect(r.statistics.states == 4)
     #expect(r.statistics.transitions == 4)
     #expect(r.statistics.depth == 2)
@@ -22,21 +24,28 @@ import Testing
 
   @Test("local code runs in the step before it: registers add no interleavings")
   func localCodeIsFolded() throws {
-    let r = try check(spec(mode: "native", "cpu c0 {\n var x, y\n x = present\n y = x | write\n set_pte(a, y)\n}"))
+    let r = try check(
+      spec(mode: "native", "cpu c0 {\n var x, y\n x = present\n y = x | write\n set_pte(a, y)\n}"))
     #expect(r.statistics.states == 2)
   }
 
   @Test("either: the choice is a step of its own (7 states)")
   func either() throws {
-    let r = try check(spec(mode: "native", "cpu c0 {\n either { set_pte(a, none) } or { set_pte(a, present) }\n set_pte(b, none)\n}"))
+    let r = try check(
+      spec(
+        mode: "native",
+        "cpu c0 {\n either { set_pte(a, none) } or { set_pte(a, present) }\n set_pte(b, none)\n}"))
     // initial; the choice (2 states, one per branch); the write of a in each branch (2);
     // the write of b after each (2, a differs): 1 + 2 + 2 + 2.
     #expect(r.statistics.states == 7)
   }
 
-  @Test("direct-mode lazy write: queued state and flushed state differ (enter, set, leave: 4 states)")
+  @Test(
+    "direct-mode lazy write: queued state and flushed state differ (enter, set, leave: 4 states)")
   func lazyDirect() throws {
-    let r = try check(spec("cpu c0 {\n arch_enter_lazy_mmu_mode()\n set_pte(a, none)\n arch_leave_lazy_mmu_mode()\n}"))
+    let r = try check(
+      spec(
+        "cpu c0 {\n arch_enter_lazy_mmu_mode()\n set_pte(a, none)\n arch_leave_lazy_mmu_mode()\n}"))
     // initial, lazy, queued, and after leave; the early-flush action adds one state
     // (flushed but still lazy) and one transition into the final state.
     #expect(r.statistics.states == 5)
@@ -71,7 +80,9 @@ import Testing
 
   @Test("a state limit stops the run and reports incomplete, never pass")
   func stateLimit() throws {
-    let r = try check(spec(mode: "native", "cpu c0 {\n set_pte(a, none)\n set_pte(b, present)\n}"), limits: Limits(maxStates: 2))
+    let r = try check(
+      spec(mode: "native", "cpu c0 {\n set_pte(a, none)\n set_pte(b, present)\n}"),
+      limits: Limits(maxStates: 2))
     #expect(r.stopReason == .stateLimit(2))
     #expect(r.properties.allSatisfy { $0.status == .incomplete })
     #expect(!r.matchesExpectation)
@@ -96,18 +107,24 @@ import Testing
 
   @Test("a memory limit stops the run cleanly")
   func memoryLimit() throws {
-    let r = try check(spec(mode: "native", "cpu c0 {\n set_pte(a, none)\n}"), limits: Limits(maxMemoryBytes: 1))
+    let r = try check(
+      spec(mode: "native", "cpu c0 {\n set_pte(a, none)\n}"), limits: Limits(maxMemoryBytes: 1))
     #expect(r.stopReason == .memoryLimit(1))
     #expect(!r.matchesExpectation)
   }
 
   @Test("runs are deterministic: same counts and same trace twice")
   func deterministic() throws {
-    let text = try String(contentsOf: packageRoot.appendingPathComponent("Specs/lazy-hooks/mprotect-leave-after-unlock.spec"), encoding: .utf8)
-    let a = try check(text), b = try check(text)
+    let text = try String(
+      contentsOf: packageRoot.appendingPathComponent(
+        "Specs/lazy-hooks/mprotect-leave-after-unlock.spec"), encoding: .utf8)
+    let a = try check(text)
+    let b = try check(text)
     #expect(a.statistics.states == b.statistics.states)
     #expect(a.statistics.transitions == b.statistics.transitions)
-    guard case .run(let x)? = a.result(.noStaleRead)?.counterexample, case .run(let y)? = b.result(.noStaleRead)?.counterexample else {
+    guard case .run(let x)? = a.result(.noStaleRead)?.counterexample,
+      case .run(let y)? = b.result(.noStaleRead)?.counterexample
+    else {
       Issue.record("no counterexample")
       return
     }
@@ -116,7 +133,9 @@ import Testing
 
   @Test("a spec that releases a lock it does not hold at run time is a runtime fault")
   func runtimeFault() throws {
-    let text = spec(mode: "native", "cpu c0 {\n var x\n x = ptep_get(b)\n if x { spin_lock(ptl) }\n spin_unlock(ptl)\n}")
+    let text = spec(
+      mode: "native",
+      "cpu c0 {\n var x\n x = ptep_get(b)\n if x { spin_lock(ptl) }\n spin_unlock(ptl)\n}")
     let r = try check(text)
     #expect(r.stopReason == .fault(.unlockNotHeld))
     #expect(!r.matchesExpectation)
@@ -124,7 +143,8 @@ import Testing
 
   @Test("a loop without a kernel operation is a runtime fault, not a hang")
   func localLoop() throws {
-    let r = try check(spec(mode: "native", "cpu c0 {\n var x\n set_pte(a, none)\n loop { x = x ^ 1 }\n}"))
+    let r = try check(
+      spec(mode: "native", "cpu c0 {\n var x\n set_pte(a, none)\n loop { x = x ^ 1 }\n}"))
     #expect(r.stopReason == .fault(.localLoop))
   }
 

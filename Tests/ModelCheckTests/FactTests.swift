@@ -1,5 +1,6 @@
 import PTState
 import Testing
+
 @testable import ModelCheck
 
 /// Explanations read what the machine recorded while a counterexample was replayed, not a
@@ -23,8 +24,12 @@ import Testing
     let c = try #require(r.result(.noLostDirty)?.counterexample)
     let trace = Trace(program: r.program, counterexample: c)
     let last = try #require(trace.steps.last)
-    #expect(last.facts == [.lostDirty(pte: 0, bits: PTE.dirtyBit, value: last.after.mem[0],
-      cpu: nil, rule: .dropped)])
+    #expect(
+      last.facts == [
+        .lostDirty(
+          pte: 0, bits: PTE.dirtyBit, value: last.after.mem[0],
+          cpu: nil, rule: .dropped)
+      ])
     // Earlier steps raised nothing; the hardware's walk is recorded for the trace.
     let earlier = trace.steps.dropLast().flatMap(\.facts)
     #expect(earlier.allSatisfy { if case .access = $0 { true } else { false } })

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ModelCheck
 
 /// CRLF, LF and lone-CR line ends: positions, snippets and quoted operation text are the
@@ -25,14 +26,15 @@ import Testing
   @Test("a diagnostic after line 1 shows its line and a caret", arguments: endings)
   func diagnostic(_ ends: [String]) {
     let e = errors(Self.text(ends, unlock: "ptlx"))
-    #expect(e == """
-      test.spec:13:15: error: unknown lock 'ptlx' [spec.unknown-name]
-       12 |   arch_leave_lazy_mmu_mode()
-       13 |   spin_unlock(ptlx)
-          |               ^~~~ did you mean 'ptl'?
-      test.spec:3:6: note: 'ptl' declared here
+    #expect(
+      e == """
+        test.spec:13:15: error: unknown lock 'ptlx' [spec.unknown-name]
+         12 |   arch_leave_lazy_mmu_mode()
+         13 |   spin_unlock(ptlx)
+            |               ^~~~ did you mean 'ptl'?
+        test.spec:3:6: note: 'ptl' declared here
 
-      """, "got: \(e)")
+        """, "got: \(e)")
     #expect(!e.contains("\r"))
   }
 
@@ -46,13 +48,14 @@ import Testing
   @Test("a line comment ends at a lone CR; an error at the end of a CR file has a caret")
   func crOnly() {
     let e = errors("mode native\rpte a = present\rexpect pass\r// no CPU\r")
-    #expect(e == """
-      test.spec:5:1: error: the spec declares no CPU [sema.no-cpus]
-       4 | // no CPU
-       5 | \("")
-         | ^ add 'cpu cpu0 { ... }'
+    #expect(
+      e == """
+        test.spec:5:1: error: the spec declares no CPU [sema.no-cpus]
+         4 | // no CPU
+         5 | \("")
+           | ^ add 'cpu cpu0 { ... }'
 
-      """, "got: \(e)")
+        """, "got: \(e)")
   }
 
   @Test("an unterminated string ends at a lone CR")
@@ -66,10 +69,11 @@ import Testing
     let r = try check(Self.text(ends))
     let c = try #require(r.result(.noStaleRead)?.counterexample)
     let trace = Trace(program: r.program, counterexample: c)
-    #expect(trace.steps.map(\.operation) == [
-      "spin_lock(ptl)", "arch_enter_lazy_mmu_mode()", "set_pte(a, present | write | pfn(2))",
-      "pte = ptep_get(a)",
-    ])
+    #expect(
+      trace.steps.map(\.operation) == [
+        "spin_lock(ptl)", "arch_enter_lazy_mmu_mode()", "set_pte(a, present | write | pfn(2))",
+        "pte = ptep_get(a)",
+      ])
     #expect(trace.steps.map { $0.location?.start.line } == [8, 9, 10, 11])
     let json = JSONReport.counterexample(r.properties[0], trace, r).serialized()
     #expect(json.contains(#""operation": "pte = ptep_get(a)""#))

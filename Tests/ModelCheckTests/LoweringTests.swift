@@ -1,5 +1,6 @@
 import PTState
 import Testing
+
 @testable import ModelCheck
 
 /// The tables lowering fixes once per spec: the action table (whose order numbers the
@@ -11,7 +12,8 @@ import Testing
 
   @Test("action order: program steps (one per branch), hardware, evictions, early flushes, IPIs")
   func actionOrder() throws {
-    let p = try program("""
+    let p = try program(
+      """
       mode direct
       pte a = present | write | pfn(1)
       hardware cpu1: read a, write a
@@ -29,18 +31,21 @@ import Testing
       }
       """)
     let kinds = p.actions.map(\.kind)
-    #expect(kinds == [
-      .cpuStep, .cpuStep, .cpuStep, .cpuStep,  // cpu0's three branches, cpu1's one
-      .hardwareAccess, .hardwareAccess, .tlbEvict, .earlyFlush, .shootdownIPI,
-    ])
+    #expect(
+      kinds == [
+        .cpuStep, .cpuStep, .cpuStep, .cpuStep,  // cpu0's three branches, cpu1's one
+        .hardwareAccess, .hardwareAccess, .tlbEvict, .earlyFlush, .shootdownIPI,
+      ])
     #expect(p.actions[0].cpu == 0 && p.actions[2].arg == 2 && p.actions[3].cpu == 1)
-    #expect(p.actions[4].arg == AccessKind.read.rawValue && p.actions[5].arg == AccessKind.write.rawValue)
+    #expect(
+      p.actions[4].arg == AccessKind.read.rawValue && p.actions[5].arg == AccessKind.write.rawValue)
     #expect(p.actions[6].cpu == 1 && p.actions[7].cpu == 0 && p.actions[8].cpu == 1)
   }
 
   @Test("batch slots: the queuing instructions a program can reach, capped by batch_limit - 1")
   func batchSlots() throws {
-    let straight = try program("""
+    let straight = try program(
+      """
       mode direct
       pte a = present
       batch_limit 8
@@ -57,7 +62,8 @@ import Testing
       """)
     // c0 queues at most 2; c1 never enters lazy mode: no slots at all.
     #expect(straight.machine.layout.batchSlots == [2, 0])
-    let looping = try program("""
+    let looping = try program(
+      """
       mode direct
       pte a = present
       batch_limit 8
@@ -70,7 +76,8 @@ import Testing
       }
       """)
     #expect(looping.machine.layout.batchSlots == [7])  // a loop: the batch limit bounds it
-    let native = try program("""
+    let native = try program(
+      """
       mode native
       pte a = present
       expect pass

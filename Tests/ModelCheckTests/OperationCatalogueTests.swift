@@ -1,5 +1,6 @@
 import PTState
 import Testing
+
 @testable import ModelCheck
 
 /// The operation catalogue: one entry per kernel operation, used by Sema, Lowering and the

@@ -1,6 +1,7 @@
 import Foundation
 import PTState
 import Testing
+
 @testable import ModelCheck
 
 /// The property table is the one home of a property outside PTState: it must cover every
@@ -21,7 +22,9 @@ import Testing
   func documented() throws {
     let url = packageRoot.appendingPathComponent("docs/properties.md")
     let text = try String(contentsOf: url, encoding: .utf8)
-    for kind in PropertyKind.allCases { #expect(text.contains("\n## \(kind.name)\n"), "\(kind.name)") }
+    for kind in PropertyKind.allCases {
+      #expect(text.contains("\n## \(kind.name)\n"), "\(kind.name)")
+    }
   }
 
   @Test("step properties name the events that raise them; the map sends each to its property")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ModelCheck
 
 /// Golden files for the counterexample forms people and tools read. Re-record after an
@@ -15,10 +16,13 @@ import Testing
       return
     }
     let expected = try String(contentsOf: url, encoding: .utf8)
-    #expect(actual == expected, "snapshot \(name) differs; re-record with RECORD_SNAPSHOTS=1 if intended")
+    #expect(
+      actual == expected, "snapshot \(name) differs; re-record with RECORD_SNAPSHOTS=1 if intended")
   }
 
-  func counterexample(_ relative: String, _ kind: PropertyKind) throws -> (PropertyResult, Trace, CheckResult) {
+  func counterexample(_ relative: String, _ kind: PropertyKind) throws -> (
+    PropertyResult, Trace, CheckResult
+  ) {
     let path = "Specs/" + relative
     let text = try String(contentsOf: packageRoot.appendingPathComponent(path), encoding: .utf8)
     let file = SourceFile(path: path, text: text)
@@ -30,16 +34,20 @@ import Testing
 
   @Test("the read-hazard counterexample as text") func readHazardText() throws {
     let (p, trace, result) = try counterexample("read-hazard/read-back-direct.spec", .noStaleRead)
-    try assertSnapshot(TextReport.counterexample(p, trace, result), named: "read-back-direct.no_stale_read.txt")
+    try assertSnapshot(
+      TextReport.counterexample(p, trace, result), named: "read-back-direct.no_stale_read.txt")
   }
 
   @Test("the read-hazard counterexample as JSON") func readHazardJSON() throws {
     let (p, trace, result) = try counterexample("read-hazard/read-back-direct.spec", .noStaleRead)
-    try assertSnapshot(JSONReport.counterexample(p, trace, result).serialized() + "\n", named: "read-back-direct.no_stale_read.json")
+    try assertSnapshot(
+      JSONReport.counterexample(p, trace, result).serialized() + "\n",
+      named: "read-back-direct.no_stale_read.json")
   }
 
   @Test("the livelock counterexample marks where the cycle starts") func livelockText() throws {
-    let (p, trace, result) = try counterexample("xen-preserve-ad/update-intpte-unlocked-writer.spec", .cmpxchgTerminates)
+    let (p, trace, result) = try counterexample(
+      "xen-preserve-ad/update-intpte-unlocked-writer.spec", .cmpxchgTerminates)
     let text = TextReport.counterexample(p, trace, result)
     #expect(text.contains("-- cycle starts here (repeats forever) --"))
     try assertSnapshot(text, named: "update-intpte-unlocked-writer.cmpxchg_terminates.txt")
@@ -47,6 +55,8 @@ import Testing
 
   @Test("JSON strings are escaped") func jsonEscaping() {
     #expect(JSON.string("a\"b\\c\n\u{1}").serialized() == #""a\"b\\c\n\u0001""#)
-    #expect(JSON.object([("k", .array([.int(1), .null, .bool(true)]))]).serialized(pretty: false) == #"{"k":[1,null,true]}"#)
+    #expect(
+      JSON.object([("k", .array([.int(1), .null, .bool(true)]))]).serialized(pretty: false)
+        == #"{"k":[1,null,true]}"#)
   }
 }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ModelCheck
 
 /// A transition system given as an explicit graph: the state is the node number, and an
@@ -45,14 +46,19 @@ struct GraphSystem: TransitionSystem {
 
   @Test("a path with two retries and no cycle: at most 2 retries")
   func acyclic() {
-    let r = analyze([E(from: 0, to: 1, process: 0, retry: true), E(from: 1, to: 2, process: 0, retry: true), E(from: 0, to: 2, process: 1, retry: false)])
+    let r = analyze([
+      E(from: 0, to: 1, process: 0, retry: true), E(from: 1, to: 2, process: 0, retry: true),
+      E(from: 0, to: 2, process: 1, retry: false),
+    ])
     #expect(r.maxRetries == 2)
     #expect(r.lasso == nil)
   }
 
   @Test("a cycle without a retry is not a livelock")
   func cycleWithoutRetry() {
-    let r = analyze([E(from: 0, to: 1, process: 0, retry: false), E(from: 1, to: 0, process: 1, retry: false)])
+    let r = analyze([
+      E(from: 0, to: 1, process: 0, retry: false), E(from: 1, to: 0, process: 1, retry: false),
+    ])
     #expect(r.maxRetries == 0)
     #expect(r.lasso == nil)
   }
@@ -60,7 +66,10 @@ struct GraphSystem: TransitionSystem {
   @Test("a fair cycle with a retry is a livelock, shown as a lasso")
   func fairLivelock() throws {
     // 0 -> 1 (p1 rewrites), 1 -> 2 (p0 fails), 2 -> 1 (p1 rewrites back): both move.
-    let r = analyze([E(from: 0, to: 1, process: 1, retry: false), E(from: 1, to: 2, process: 0, retry: true), E(from: 2, to: 1, process: 1, retry: false)])
+    let r = analyze([
+      E(from: 0, to: 1, process: 1, retry: false), E(from: 1, to: 2, process: 0, retry: true),
+      E(from: 2, to: 1, process: 1, retry: false),
+    ])
     let lasso = try #require(r.lasso)
     #expect(lasso.prefix.count == 1)
     #expect(lasso.cycle.count == 2)
@@ -70,8 +79,10 @@ struct GraphSystem: TransitionSystem {
   @Test("a retry cycle that starves an always-enabled process is unfair: unbounded, no lasso")
   func unfairCycle() {
     // p0 retries 0 -> 0' -> 0 forever while p1 is enabled everywhere and never moves.
-    let r = analyze([E(from: 0, to: 1, process: 0, retry: true), E(from: 1, to: 0, process: 0, retry: false),
-                     E(from: 0, to: 5, process: 1, retry: false), E(from: 1, to: 5, process: 1, retry: false)])
+    let r = analyze([
+      E(from: 0, to: 1, process: 0, retry: true), E(from: 1, to: 0, process: 0, retry: false),
+      E(from: 0, to: 5, process: 1, retry: false), E(from: 1, to: 5, process: 1, retry: false),
+    ])
     #expect(r.lasso == nil)
     #expect(r.maxRetries == nil)
   }
@@ -79,14 +90,20 @@ struct GraphSystem: TransitionSystem {
   @Test("a process disabled somewhere in the cycle does not make it unfair")
   func disabledProcessIsFair() throws {
     // p1 can only move from state 0 (outside the cycle 1 <-> 2): weak fairness is met.
-    let r = analyze([E(from: 0, to: 1, process: 0, retry: false), E(from: 1, to: 2, process: 0, retry: true),
-                     E(from: 2, to: 1, process: 0, retry: false), E(from: 0, to: 3, process: 1, retry: false)])
+    let r = analyze([
+      E(from: 0, to: 1, process: 0, retry: false), E(from: 1, to: 2, process: 0, retry: true),
+      E(from: 2, to: 1, process: 0, retry: false), E(from: 0, to: 3, process: 1, retry: false),
+    ])
     #expect(r.lasso != nil)
   }
 
   @Test("exceeding a declared bound yields a run with bound + 1 retries")
   func overBound() throws {
-    let r = analyze([E(from: 0, to: 1, process: 0, retry: true), E(from: 1, to: 2, process: 0, retry: true), E(from: 2, to: 3, process: 0, retry: true)], bound: 1)
+    let r = analyze(
+      [
+        E(from: 0, to: 1, process: 0, retry: true), E(from: 1, to: 2, process: 0, retry: true),
+        E(from: 2, to: 3, process: 0, retry: true),
+      ], bound: 1)
     #expect(r.maxRetries == 3)
     let run = try #require(r.overBound)
     #expect(run.count == 2)

@@ -1,12 +1,14 @@
 import Foundation
 import Testing
+
 @testable import ModelCheck
 
 /// Runtime faults are rendered like every other diagnostic: `file:line:col`, the source
 /// line and a caret; a loop without a kernel operation points at the `loop` itself.
 @Suite struct RuntimeFaultTests {
   static func rendered(_ body: String) throws -> String {
-    let text = "mode native\npte a = present\nlock ptl protects a\nexpect pass\ncpu c0 {\n" + body
+    let text =
+      "mode native\npte a = present\nlock ptl protects a\nexpect pass\ncpu c0 {\n" + body
       + "\n}\n"
     let r = try check(text)
     guard let f = r.stopReason?.runtimeFault, let run = r.faultRun else {
@@ -18,14 +20,15 @@ import Testing
 
   @Test("a loop in the initial state: at the loop, with its line and a caret")
   func initialState() throws {
-    #expect(try Self.rendered("  var x\n  loop { x = 1 }") == """
-      test.spec:7:3: error: a program looped more than 100000 times without a kernel \
-      operation [check.runtime-fault]
-       6 |   var x
-       7 |   loop { x = 1 }
-         |   ^~~~ 'c0' is stuck in this loop
+    #expect(
+      try Self.rendered("  var x\n  loop { x = 1 }") == """
+        test.spec:7:3: error: a program looped more than 100000 times without a kernel \
+        operation [check.runtime-fault]
+         6 |   var x
+         7 |   loop { x = 1 }
+           |   ^~~~ 'c0' is stuck in this loop
 
-      """)
+        """)
   }
 
   @Test("a loop after a kernel operation: at the loop, not at the operation before it")
@@ -51,13 +54,14 @@ import Testing
   @Test("a lock released that is not held: at the spin_unlock, naming the lock")
   func unlockNotHeld() throws {
     let e = try Self.rendered("  var x\n  if x { spin_lock(ptl) }\n  spin_unlock(ptl)")
-    #expect(e == """
-      test.spec:8:3: error: a program released a lock it does not hold [check.runtime-fault]
-       7 |   if x { spin_lock(ptl) }
-       8 |   spin_unlock(ptl)
-         |   ^~~~~~~~~~~~~~~~ 'c0' does not hold 'ptl' here
+    #expect(
+      e == """
+        test.spec:8:3: error: a program released a lock it does not hold [check.runtime-fault]
+         7 |   if x { spin_lock(ptl) }
+         8 |   spin_unlock(ptl)
+           |   ^~~~~~~~~~~~~~~~ 'c0' does not hold 'ptl' here
 
-      """, "\(e)")
+        """, "\(e)")
   }
 
   @Test("the runner prints the rendered fault on standard error, with exit 2")

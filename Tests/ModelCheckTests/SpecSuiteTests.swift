@@ -35,7 +35,8 @@ struct SpecPin: Sendable {
     "regress/why-stale-read-walk-bare-cpu.spec": "b's hardware walked pte a after a TLB flush",
     "regress/why-stale-tlb-bare-cpu.spec": "b still used its TLB entry for pte a",
     "regress/why-stale-tlb-bare-cpu-first.spec": "b still used its TLB entry for pte a",
-    "regress/why-stale-tlb-bare-cpu-before-program.spec": "cpu1 still used its TLB entry for pte old",
+    "regress/why-stale-tlb-bare-cpu-before-program.spec":
+      "cpu1 still used its TLB entry for pte old",
     "regress/ipi-target-irqs-off.spec": "cpu0 waits in flush_tlb_wait(a) for the shootdown IPI",
     "regress/ipi-target-in-handler.spec": "cpu0 waits in flush_tlb_wait(a) for the shootdown IPI",
     "regress/blind-installs-under-ptl.spec": "cpu1 wrote pte a (line 19) without looking at it",
@@ -44,8 +45,10 @@ struct SpecPin: Sendable {
     "regress/clean-without-tlb-flush.spec": "cpu1's hardware stored through its TLB entry",
     "regress/shootdown-started-before-clear.spec": "cpu1 still used its TLB entry for pte a",
     "semantics/ends-in-lazy-mode.spec": "cpu0's program ends in lazy mode",
-    "regress/resume-underflow.spec": "cpu0 called lazy_mmu_mode_resume() (line 12) with pause_count",
-    "semantics/self-loop-livelock.spec": "cpu0's cmpxchg loop (line 12) can fail forever: in the repeating cycle nothing changes",
+    "regress/resume-underflow.spec":
+      "cpu0 called lazy_mmu_mode_resume() (line 12) with pause_count",
+    "semantics/self-loop-livelock.spec":
+      "cpu0's cmpxchg loop (line 12) can fail forever: in the repeating cycle nothing changes",
     "semantics/shadow-walk-stale.spec": "cpu1's hardware walked pte a after a TLB flush",
   ]
 
@@ -80,10 +83,12 @@ struct SpecPin: Sendable {
         }
       }
       let cex = failing.isEmpty ? "[:]" : "[" + failing.joined(separator: ", ") + "]"
-      var entry = "    \"\(relative)\": SpecPin(\n      states: \(s.states), transitions: "
+      var entry =
+        "    \"\(relative)\": SpecPin(\n      states: \(s.states), transitions: "
         + "\(s.transitions), depth: \(s.depth), counterexamples: \(cex)),"
       if entry.split(separator: "\n").contains(where: { $0.count > 100 }) {
-        entry = "    \"\(relative)\": SpecPin(\n      states: \(s.states), transitions: "
+        entry =
+          "    \"\(relative)\": SpecPin(\n      states: \(s.states), transitions: "
           + "\(s.transitions), depth: \(s.depth),\n      counterexamples: \(cex)),"
       }
       entries.append(entry)
@@ -161,7 +166,8 @@ struct SpecPin: Sendable {
     let result = try check(try String(contentsOfFile: path, encoding: .utf8))
     let details = try #require(result.result(.cmpxchgTerminates)).details
     #expect(result.status(.cmpxchgTerminates) == .pass)
-    #expect(details.contains { $0.contains("unbounded retries, but only under an unfair scheduler") })
+    #expect(
+      details.contains { $0.contains("unbounded retries, but only under an unfair scheduler") })
   }
 
   @Test("the Xen loop under page_lock reports at most 2 retries (3 attempts)")

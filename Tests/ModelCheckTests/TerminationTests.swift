@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ModelCheck
 
 /// `terminates` (every program finishes on every weakly fair run), the stuck-state half of
@@ -14,7 +15,8 @@ import Testing
   func busyWaitHoldingLock() throws {
     let text = spec(
       mode: "native", checks: "terminates, deadlock_free",
-      expect: "fail terminates, deadlock_free", """
+      expect: "fail terminates, deadlock_free",
+      """
       cpu c0 {
         var f
         spin_lock(ptl)
@@ -42,7 +44,9 @@ import Testing
 
   @Test("a wait its waker can always end terminates under weak fairness")
   func fairWaitEnds() throws {
-    let text = spec(mode: "native", checks: "terminates, deadlock_free", """
+    let text = spec(
+      mode: "native", checks: "terminates, deadlock_free",
+      """
       cpu c0 {
         var f
         loop {
@@ -62,7 +66,9 @@ import Testing
 
   @Test("a program that rewrites a PTE forever never terminates, but is no deadlock")
   func foreverLoop() throws {
-    let text = spec(mode: "native", checks: "terminates, deadlock_free", expect: "fail terminates", """
+    let text = spec(
+      mode: "native", checks: "terminates, deadlock_free", expect: "fail terminates",
+      """
       cpu c0 {
         loop {
           set_pte(b, present)
@@ -77,7 +83,9 @@ import Testing
 
   @Test("a spin on a condition the hardware can still change is not stuck")
   func hardwareCanWake() throws {
-    let text = spec(mode: "native", header: "hardware c1: read a", checks: "deadlock_free", """
+    let text = spec(
+      mode: "native", header: "hardware c1: read a", checks: "deadlock_free",
+      """
       cpu c0 {
         var x
         loop {
@@ -93,7 +101,9 @@ import Testing
 
   @Test("the retry analysis stops as incomplete when the memory limit cannot hold it")
   func livenessUnderMemoryLimit() throws {
-    let text = spec(mode: "direct", checks: "cmpxchg_terminates", """
+    let text = spec(
+      mode: "direct", checks: "cmpxchg_terminates",
+      """
       cpu c0 {
         var old, seen
         old = ptep_get(a)

@@ -1,8 +1,10 @@
 import Foundation
+
 @testable import ModelCheck
 
 /// The package root, found from this file's path.
-let packageRoot: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let packageRoot: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+  .deletingLastPathComponent().deletingLastPathComponent()
 
 /// The `modelcheck` executable that `swift test` builds: next to the test bundle, or
 /// under `.build/debug`.
@@ -18,7 +20,8 @@ let builtExecutable: URL = {
 
 /// Compiles spec text, or returns its rendered diagnostics.
 func compile(_ text: String, path: String = "test.spec") -> Result<Program, Pipeline.SpecError> {
-  Result { () throws(Pipeline.SpecError) in try Pipeline.compile(SourceFile(path: path, text: text)) }
+  Result { () throws(Pipeline.SpecError) in try Pipeline.compile(SourceFile(path: path, text: text))
+  }
 }
 
 /// Compiles and checks spec text; fails the test on a spec error.
@@ -37,12 +40,18 @@ func errors(_ text: String) -> String {
 }
 
 extension CheckResult {
-  func status(_ kind: PropertyKind) -> PropertyResult.Status? { properties.first { $0.kind == kind }?.status }
+  func status(_ kind: PropertyKind) -> PropertyResult.Status? {
+    properties.first { $0.kind == kind }?.status
+  }
   func result(_ kind: PropertyKind) -> PropertyResult? { properties.first { $0.kind == kind } }
 }
 
 /// A minimal spec around one CPU body.
-func spec(mode: String = "direct", header: String = "", checks: String = "no_stale_read, no_lost_dirty, deadlock_free", expect: String = "pass", _ cpus: String) -> String {
+func spec(
+  mode: String = "direct", header: String = "",
+  checks: String = "no_stale_read, no_lost_dirty, deadlock_free", expect: String = "pass",
+  _ cpus: String
+) -> String {
   """
   mode \(mode)
   pte a = present | pfn(1)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ModelCheck
 
 /// Program size after unrolling `repeat`: computed before lowering and the lock check, so
@@ -18,8 +19,11 @@ import Testing
   @Test(
     "nested repeats too large are rejected at the outermost one, in well under a second",
     arguments: [
-      ("", "has size 68719476738 after unrolling 'repeat' (an iteration of an empty body"
-        + " counts one)"),
+      (
+        "",
+        "has size 68719476738 after unrolling 'repeat' (an iteration of an empty body"
+          + " counts one)"
+      ),
       ("x = ptep_get(a)", "has 68719476738 instructions after unrolling 'repeat'"),
       ("spin_lock(ptl) spin_unlock(ptl)", "has 137438953474 instructions after unrolling 'repeat'"),
     ])
@@ -64,13 +68,15 @@ import Testing
     #expect(e.contains("has size 60001"), "got: \(e)")
   }
 
-  @Test("the predicted size is what lowering emits", arguments: [
-    "x = 1", "repeat 0 { x = 1 }", "repeat 3 { x = ptep_get_and_clear_full(a, 1) }",
-    "if x { x = 1 } else { x = 2 }", "if x { repeat 2 { x = 1 } }",
-    "loop { repeat 3 { if x { break } } x = ptep_get(a) }",
-    "either { x = 1 } or { } or { repeat 2 { either { x = 2 } or { x = 3 } } }",
-    "repeat 5 { loop { break } spin_lock(ptl) spin_unlock(ptl) }",
-  ])
+  @Test(
+    "the predicted size is what lowering emits",
+    arguments: [
+      "x = 1", "repeat 0 { x = 1 }", "repeat 3 { x = ptep_get_and_clear_full(a, 1) }",
+      "if x { x = 1 } else { x = 2 }", "if x { repeat 2 { x = 1 } }",
+      "loop { repeat 3 { if x { break } } x = ptep_get(a) }",
+      "either { x = 1 } or { } or { repeat 2 { either { x = 2 } or { x = 3 } } }",
+      "repeat 5 { loop { break } spin_lock(ptl) spin_unlock(ptl) }",
+    ])
   func predictedSize(_ body: String) throws {
     let p = try compile(Self.program(body)).get()
     #expect(Unrolling.size(p.spec.cpus[0].body).instructions + 1 == p.code.count)
@@ -91,8 +97,9 @@ import Testing
 
   @Test("the lock check still follows each iteration of a repeat")
   func lockCheckInRepeat() {
-    #expect(errors(Self.program("repeat 64 { repeat 64 { spin_lock(ptl) spin_unlock(ptl) } }"))
-      == "(compiled without errors)")
+    #expect(
+      errors(Self.program("repeat 64 { repeat 64 { spin_lock(ptl) spin_unlock(ptl) } }"))
+        == "(compiled without errors)")
     let e = errors(Self.program("spin_lock(ptl)\n  repeat 2 { spin_unlock(ptl) }"))
     let first = "test.spec:8:14: error: 'c0' releases 'ptl', which it cannot hold here"
     #expect(e.hasPrefix(first), "got: \(e)")

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ModelCheck
 
 /// The visited set and the state arena: growth, lookups, and states whose slot and hash

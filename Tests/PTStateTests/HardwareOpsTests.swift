@@ -38,7 +38,9 @@ struct HardwareOpsTests {
     #expect(f.snap.mem == [PTE.ro(2).with(PTE.accessedBit)])
   }
 
-  @Test("a write access on a read-only PTE faults and changes nothing", arguments: ParavirtMode.allCases)
+  @Test(
+    "a write access on a read-only PTE faults and changes nothing", arguments: ParavirtMode.allCases
+  )
   func writeToReadOnlyFaults(mode: ParavirtMode) {
     let f = Fixture(mode: mode, ptes: [.ro(2)], tlb: true)
     let before = f.raw
@@ -46,7 +48,8 @@ struct HardwareOpsTests {
     #expect(f.raw == before)
   }
 
-  @Test("any access to a non-present PTE faults and changes nothing", arguments: ParavirtMode.allCases)
+  @Test(
+    "any access to a non-present PTE faults and changes nothing", arguments: ParavirtMode.allCases)
   func nonPresentFaults(mode: ParavirtMode) {
     // A non-present entry that still carries bits: hardware must ignore it entirely.
     let f = Fixture(mode: mode, ptes: [PTE(rawValue: PTE.writeBit | PTE.pfnBits(3))], tlb: true)
@@ -65,7 +68,9 @@ struct HardwareOpsTests {
     #expect(f.raw == before)
   }
 
-  @Test("hardware never clears bits: a walk over A/D already set changes nothing but the TLB", arguments: ParavirtMode.allCases)
+  @Test(
+    "hardware never clears bits: a walk over A/D already set changes nothing but the TLB",
+    arguments: ParavirtMode.allCases)
   func neverClears(mode: ParavirtMode) {
     let full = PTE.rw(1).with(PTE.ad)
     let f = Fixture(mode: mode, ptes: [full], tlb: true)
@@ -86,7 +91,9 @@ struct HardwareOpsTests {
     #expect(f.snap.unowned == [PTE.accessedBit])
   }
 
-  @Test("with a TLB slot, a second access is a TLB hit that changes nothing", arguments: ParavirtMode.allCases)
+  @Test(
+    "with a TLB slot, a second access is a TLB hit that changes nothing",
+    arguments: ParavirtMode.allCases)
   func tlbHit(mode: ParavirtMode) {
     let f = Fixture(mode: mode, tlb: true)
     #expect(f.access(0, 0, .write).0)
@@ -130,7 +137,9 @@ struct HardwareOpsTests {
     #expect(f.snap.cpus[0].tlb == [.none])
   }
 
-  @Test("native/direct: hardware acts on the page table itself", arguments: [ParavirtMode.native, .direct])
+  @Test(
+    "native/direct: hardware acts on the page table itself",
+    arguments: [ParavirtMode.native, .direct])
   func walksMem(mode: ParavirtMode) {
     let f = Fixture(mode: mode)
     f.s[f.layout.mem[0]] = UInt64(PTE.ro(1).rawValue)
@@ -157,7 +166,8 @@ struct HardwareOpsTests {
     #expect(snap.unowned == [0])
   }
 
-  @Test("shadow: a bit set through a stale shadow entry whose guest entry is gone reports lostDirty")
+  @Test(
+    "shadow: a bit set through a stale shadow entry whose guest entry is gone reports lostDirty")
   func shadowLostDirty() {
     let f = Fixture(mode: .shadow)
     f.enter(0)
@@ -232,7 +242,8 @@ struct HardwareOpsTests {
 
   @Test("a store through a dirty TLB entry while the PTE maps the page clean loses Dirty")
   func dirtyTLBOverCleanPTE() {
-    let f = Fixture(mode: .native, ptes: [PTE.rw(1).with(PTE.dirtyBit)], tlb: true, initialTLB: true)
+    let f = Fixture(
+      mode: .native, ptes: [PTE.rw(1).with(PTE.dirtyBit)], tlb: true, initialTLB: true)
     #expect(f.access(1, 0, .write) == (true, []))  // the PTE is dirty: nothing lost
     _ = f.getAndClear(0, 0)
     f.setPTE(0, 0, .rw(1))  // clean again, no flush

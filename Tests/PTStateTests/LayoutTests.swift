@@ -27,7 +27,8 @@ struct LayoutTests {
 
   static func fixtures() -> [Fixture] {
     [
-      Fixture(mode: .native, cpus: 1, ptes: [.rw(1)], locks: 0, batchLimit: 1, registers: 0, pcLimit: 1),
+      Fixture(
+        mode: .native, cpus: 1, ptes: [.rw(1)], locks: 0, batchLimit: 1, registers: 0, pcLimit: 1),
       Fixture(mode: .direct, cpus: 2, ptes: [.rw(1), .ro(2)], locks: 1, batchLimit: 2),
       Fixture(mode: .shadow, cpus: 2, ptes: [.rw(1), .ro(2)], locks: 1, batchLimit: 4, tlb: true),
       Fixture(
@@ -63,7 +64,9 @@ struct LayoutTests {
         f.words.update(repeating: ~0, count: n)
         f.s[field] = 0
         #expect(f.s[field] == 0, "\(name)")
-        for (other, g) in fields where other != name { #expect(f.s[g] == g.mask, "\(name) -> \(other)") }
+        for (other, g) in fields where other != name {
+          #expect(f.s[g] == g.mask, "\(name) -> \(other)")
+        }
       }
       // Used bits add up to the widths, and fit in the words.
       #expect(f.layout.usedBits == fields.reduce(0) { $0 + $1.1.width })
@@ -105,7 +108,8 @@ struct LayoutTests {
 
   @Test("a CPU with no batch slots and a one-value pc has absent fields")
   func zeroWidthPerCPUFields() {
-    let f = Fixture(mode: .native, cpus: 1, ptes: [.rw(1)], locks: 0, batchLimit: 1, registers: 0, pcLimit: 1)
+    let f = Fixture(
+      mode: .native, cpus: 1, ptes: [.rw(1)], locks: 0, batchLimit: 1, registers: 0, pcLimit: 1)
     #expect(f.layout.pc == [.absent])
     #expect(f.layout.batchCount == [.absent])
     #expect(f.layout.lazyLocks == [.absent])
@@ -130,7 +134,8 @@ struct LayoutTests {
   func wordCounts() {
     // native, 1 CPU, 1 PTE, no lock, no registers, pc limit 1, no batch slots:
     // mem 8 + logical 8 + unowned 2 + tlbFlushed 1 + lazy 1 = 20 bits.
-    let tiny = Fixture(mode: .native, cpus: 1, ptes: [.rw(1)], locks: 0, batchLimit: 1, registers: 0, pcLimit: 1)
+    let tiny = Fixture(
+      mode: .native, cpus: 1, ptes: [.rw(1)], locks: 0, batchLimit: 1, registers: 0, pcLimit: 1)
     #expect(tiny.layout.wordCount == 1)
     #expect(tiny.layout.usedBits == 20)
     #expect(tiny.layout.lazy[0] == Field(word: 0, shift: 19, mask: 1))
@@ -150,7 +155,8 @@ struct LayoutTests {
 
     // shadow, 2 CPUs, 2 PTEs, 1 lock, 2 registers, pc limit 4, 3 slots (limit 4), 8-bit TLB
     // slots: 198 bits in 4 words (no field straddles a word, so some bits stay unused).
-    let big = Fixture(mode: .shadow, cpus: 2, ptes: [.rw(1), .ro(2)], locks: 1, batchLimit: 4, tlb: true)
+    let big = Fixture(
+      mode: .shadow, cpus: 2, ptes: [.rw(1), .ro(2)], locks: 1, batchLimit: 4, tlb: true)
     #expect(big.layout.wordCount == 4)
     #expect(big.layout.usedBits == 198)
     // The first program's registers follow its pc; the first would straddle word 0.

@@ -3,7 +3,9 @@ import Testing
 
 @Suite("Lazy MMU mode: enter, leave, flush and the per-CPU batch")
 struct LazyMMUOpsTests {
-  @Test("enter sets lazy and records the locks held; leave clears both", arguments: ParavirtMode.allCases)
+  @Test(
+    "enter sets lazy and records the locks held; leave clears both",
+    arguments: ParavirtMode.allCases)
   func enterLeaveBookkeeping(mode: ParavirtMode) {
     let f = Fixture(mode: mode, locks: 3)
     #expect(f.lock(1, 0))
@@ -24,7 +26,9 @@ struct LazyMMUOpsTests {
     #expect(snap.lockHolder == [1, 0, 1])
   }
 
-  @Test("entering lazy mode twice reports lazyNesting (the flag hooks do not nest)", arguments: ParavirtMode.allCases)
+  @Test(
+    "entering lazy mode twice reports lazyNesting (the flag hooks do not nest)",
+    arguments: ParavirtMode.allCases)
   func enterTwice(mode: ParavirtMode) {
     let f = Fixture(mode: mode)
     #expect(f.enter(0).isEmpty)
@@ -40,7 +44,9 @@ struct LazyMMUOpsTests {
     #expect(f.raw == before)
   }
 
-  @Test("one CPU's lazy mode does not affect another's set_pte", arguments: [ParavirtMode.direct, .shadow])
+  @Test(
+    "one CPU's lazy mode does not affect another's set_pte",
+    arguments: [ParavirtMode.direct, .shadow])
   func lazyIsPerCPU(mode: ParavirtMode) {
     let f = Fixture(mode: mode)
     f.enter(0)
@@ -51,7 +57,9 @@ struct LazyMMUOpsTests {
     #expect(snap.cpus.allSatisfy { $0.batch.isEmpty })
   }
 
-  @Test("arch_flush_lazy_mmu_mode applies the batch and stays lazy", arguments: [ParavirtMode.direct, .shadow])
+  @Test(
+    "arch_flush_lazy_mmu_mode applies the batch and stays lazy",
+    arguments: [ParavirtMode.direct, .shadow])
   func flushStaysLazy(mode: ParavirtMode) {
     let f = Fixture(mode: mode, ptes: [.rw(1), .rw(2)])
     f.lock(0)

@@ -44,7 +44,9 @@ struct LockOpsTests {
     #expect(f.snap.lockHolder == [1])
   }
 
-  @Test("unlocking the lock lazy mode was entered under, batch non-empty, reports lazyUnbalanced", arguments: [ParavirtMode.direct, .shadow])
+  @Test(
+    "unlocking the lock lazy mode was entered under, batch non-empty, reports lazyUnbalanced",
+    arguments: [ParavirtMode.direct, .shadow])
   func unlockLazyLockWithBatch(mode: ParavirtMode) {
     let f = Fixture(mode: mode)
     f.lock(0)
@@ -77,7 +79,8 @@ struct LockOpsTests {
     #expect(f.unlock(0).isEmpty)
   }
 
-  @Test("unlocking the ptl of a queued write is unbalanced even if lazy mode came first",
+  @Test(
+    "unlocking the ptl of a queued write is unbalanced even if lazy mode came first",
     arguments: [ParavirtMode.direct, .shadow])
   func unlockPTLOfQueuedWrite(_ mode: ParavirtMode) {
     let f = Fixture(mode: mode)

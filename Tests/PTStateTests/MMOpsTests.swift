@@ -32,7 +32,8 @@ struct MMOpsTests {
     defer { w.deallocate() }
     let s = PackedState(w)
     var e = Events()
-    #expect(m.hardwareAccess(s, cpu: CPUIndex(1), program: nil, pte: 0, kind: .write, &e))  // dirty before
+    // dirty before
+    #expect(m.hardwareAccess(s, cpu: CPUIndex(1), program: nil, pte: 0, kind: .write, &e))
     #expect(m.fullTeardownRead(s, Actor(pinned: 0), pte: 0, &e).isDirty)  // handed to the caller
     m.nativeClear(s, Actor(pinned: 0), pte: 0, &e)
     #expect(e.isEmpty)

@@ -6,7 +6,9 @@ import Testing
 
 extension PTE {
   /// A present, writable entry mapping page `pfn`.
-  static func rw(_ pfn: UInt8) -> PTE { PTE(rawValue: PTE.presentBit | PTE.writeBit | PTE.pfnBits(pfn)) }
+  static func rw(_ pfn: UInt8) -> PTE {
+    PTE(rawValue: PTE.presentBit | PTE.writeBit | PTE.pfnBits(pfn))
+  }
   /// A present, read-only entry mapping page `pfn`.
   static func ro(_ pfn: UInt8) -> PTE { PTE(rawValue: PTE.presentBit | PTE.pfnBits(pfn)) }
   /// This entry with `bits` (e.g. `PTE.accessedBit | PTE.dirtyBit`) set as well.
@@ -49,7 +51,8 @@ final class Fixture {
     config.usesAsyncShootdown = asyncShootdown
     config.usesIRQDisable = irqDisable
     config.tracksOwnTLBUse = ownTLBUse
-    config.initialTLB = Array(repeating: Array(repeating: initialTLB, count: ptes.count), count: cpus)
+    config.initialTLB = Array(
+      repeating: Array(repeating: initialTLB, count: ptes.count), count: cpus)
     machine = Machine(
       config: config,
       batchSlots: batchSlots ?? Array(repeating: max(batchLimit - 1, 0), count: cpus))
@@ -127,7 +130,9 @@ final class Fixture {
     return e
   }
 
-  @discardableResult func enqueue(_ cpu: Int, _ p: Int, _ v: PTE, preserveAD: Bool = false) -> Events {
+  @discardableResult func enqueue(_ cpu: Int, _ p: Int, _ v: PTE, preserveAD: Bool = false)
+    -> Events
+  {
     var e = Events()
     machine.enqueue(s, Actor(pinned: cpu), pte: p, value: v, preserveAD: preserveAD, &e)
     return e
@@ -170,7 +175,9 @@ extension MachineSnapshot.CPU {
 
 /// A machine built from a hand-made configuration, with its initial state written. The
 /// caller deallocates the words.
-func buildMachine(_ config: MachineConfig, batchSlots: [Int]) -> (Machine, UnsafeMutablePointer<UInt64>) {
+func buildMachine(_ config: MachineConfig, batchSlots: [Int]) -> (
+  Machine, UnsafeMutablePointer<UInt64>
+) {
   let m = Machine(config: config, batchSlots: batchSlots)
   let w = UnsafeMutablePointer<UInt64>.allocate(capacity: m.layout.wordCount)
   m.writeInitialState(w)

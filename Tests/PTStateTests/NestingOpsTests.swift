@@ -18,7 +18,8 @@ struct NestingOpsTests {
     #expect(f.snap.contexts[0].enableCount == 2 && f.snap.cpus[0].lazy)
     #expect(f.setPTE(0, 0, .ro(1)).isEmpty)
     #expect(f.snap.cpus[0].batch.count == 1)
-    #expect(run(f) { $0.lazyMMUDisable($1, Actor(pinned: 0), &$2) }.isEmpty)  // nested: flush, stay lazy
+    // nested: flush, stay lazy
+    #expect(run(f) { $0.lazyMMUDisable($1, Actor(pinned: 0), &$2) }.isEmpty)
     #expect(f.snap.cpus[0].batch.isEmpty && f.snap.cpus[0].lazy && f.snap.mem == [.ro(1)])
     #expect(run(f) { $0.lazyMMUDisable($1, Actor(pinned: 0), &$2) }.isEmpty)  // outermost: leave
     #expect(!f.snap.cpus[0].lazy && f.snap.contexts[0].enableCount == 0)
@@ -45,7 +46,9 @@ struct NestingOpsTests {
     #expect(run(f) { $0.enterLazy($1, Actor(pinned: 0), &$2) } == .lazyNesting)
   }
 
-  @Test("might_sleep is a violation with preemption off, a spinlock held, or in a preempt-off lazy section")
+  @Test(
+    "might_sleep is a violation with preemption off, a spinlock held, or in a preempt-off lazy section"
+  )
   func sleeping() {
     let f = Fixture(mode: .direct, counters: true, lazyDisablesPreemption: true)
     #expect(run(f) { $0.mightSleep($1, Actor(pinned: 0), &$2) }.isEmpty)

@@ -51,7 +51,9 @@ struct PTEOpsTests {
     #expect(snap.cpus.allSatisfy { $0.batch.isEmpty })
   }
 
-  @Test("shadow: set_pte writes the guest table at once; the shadow keeps the old value until the flush")
+  @Test(
+    "shadow: set_pte writes the guest table at once; the shadow keeps the old value until the flush"
+  )
   func shadowSetPTEInLazy() {
     let f = Fixture(mode: .shadow)
     f.enter(0)
@@ -81,7 +83,9 @@ struct PTEOpsTests {
     #expect(snap.cpus[0].batch.isEmpty)
   }
 
-  @Test("set_pte clears the tlbFlushed ghost (an earlier flush no longer covers the new write)", arguments: ParavirtMode.allCases)
+  @Test(
+    "set_pte clears the tlbFlushed ghost (an earlier flush no longer covers the new write)",
+    arguments: ParavirtMode.allCases)
   func setPTEClearsTLBFlushed(mode: ParavirtMode) {
     let f = Fixture(mode: mode)
     f.flushTLB(0)
@@ -92,7 +96,9 @@ struct PTEOpsTests {
 
   // MARK: ptep_get
 
-  @Test("direct: ptep_get under the PTE's lock with another CPU's queued write pending reports staleRead")
+  @Test(
+    "direct: ptep_get under the PTE's lock with another CPU's queued write pending reports staleRead"
+  )
   func lockedReadOfOtherCPUsQueuedWriteIsStale() {
     let f = Fixture(mode: .direct)
     f.enter(1)
@@ -113,7 +119,8 @@ struct PTEOpsTests {
     #expect(e.isEmpty)
   }
 
-  @Test("direct: the writer reading back its own queued write reports staleRead even without the lock")
+  @Test(
+    "direct: the writer reading back its own queued write reports staleRead even without the lock")
   func readHazardOnOwnQueuedWrite() {
     let f = Fixture(mode: .direct)
     f.enter(0)
@@ -188,7 +195,9 @@ struct PTEOpsTests {
     #expect(snap.cpus[0].batch.isEmpty)
   }
 
-  @Test("cmpxchg that compares unequal stores nothing and reports cmpxchgFailed", arguments: ParavirtMode.allCases)
+  @Test(
+    "cmpxchg that compares unequal stores nothing and reports cmpxchgFailed",
+    arguments: ParavirtMode.allCases)
   func cmpxchgFailure(mode: ParavirtMode) {
     let f = Fixture(mode: mode)
     let (seen, e) = f.cmpxchg(0, 0, expected: .rw(2), new: .ro(6))
@@ -257,7 +266,9 @@ struct PTEOpsTests {
 
   // MARK: Lost dirty
 
-  @Test("a plain set_pte without dirty after a hardware write reports lostDirty", arguments: ParavirtMode.allCases)
+  @Test(
+    "a plain set_pte without dirty after a hardware write reports lostDirty",
+    arguments: ParavirtMode.allCases)
   func setPTEOverHardwareDirtyLosesIt(mode: ParavirtMode) {
     let f = Fixture(mode: mode)
     #expect(f.access(0, 0, .write) == (true, []))
@@ -304,7 +315,9 @@ struct PTEOpsTests {
     #expect(f.snap.unowned == [PTE.ad])
   }
 
-  @Test("accessed alone lost is not reported unless accessed is tracked", arguments: ParavirtMode.allCases)
+  @Test(
+    "accessed alone lost is not reported unless accessed is tracked",
+    arguments: ParavirtMode.allCases)
   func accessedOnlyLost(mode: ParavirtMode) {
     let untracked = Fixture(mode: mode)
     #expect(untracked.access(0, 0, .read) == (true, []))
@@ -318,7 +331,9 @@ struct PTEOpsTests {
     #expect(tracked.snap.mem == [.ro(1)])
   }
 
-  @Test("direct lazy: hardware dirtying the old value before the queued write lands is lost at the flush")
+  @Test(
+    "direct lazy: hardware dirtying the old value before the queued write lands is lost at the flush"
+  )
   func directQueuedWriteLosesDirtyAtFlush() {
     let f = Fixture(mode: .direct)
     f.enter(0)

@@ -7,13 +7,16 @@ import Testing
 struct SchedulingOpsTests {
   /// Two bare CPUs, one task (context 0) starting on cpu0, and (if asked) a handler
   /// (context 1) on cpu0. One PTE, no lock.
-  func machine(perTask: Bool = false, hooks: Bool = false, handler: Bool = false, neverLazy: Bool = false)
+  func machine(
+    perTask: Bool = false, hooks: Bool = false, handler: Bool = false, neverLazy: Bool = false
+  )
     -> (Machine, UnsafeMutablePointer<UInt64>)
   {
     let contexts = handler ? 2 : 1
     var config = MachineConfig(
       mode: .direct, cpuCount: 2, pteCount: 1, lockCount: 0, ptlOf: [nil], batchLimit: 4,
-      registerCount: Array(repeating: 1, count: contexts), pcLimit: Array(repeating: 2, count: contexts),
+      registerCount: Array(repeating: 1, count: contexts),
+      pcLimit: Array(repeating: 2, count: contexts),
       tlbCached: [[false], [false]], trackedHardwareBits: PTE.dirtyBit, initialPTEs: [.none])
     config.pinnedCPU = handler ? [nil, nil] : [nil]
     config.initialCPU = handler ? [0, nil] : [0]
@@ -83,7 +86,9 @@ struct SchedulingOpsTests {
     m.setPTE(s, Actor(program: ProgramIndex(0), cpu: CPUIndex(0)), pte: 0, value: .rw(4), &e)
     m.switchOut(s, Actor(program: ProgramIndex(0), cpu: CPUIndex(0)), &e)
     m.switchIn(s, Actor(program: ProgramIndex(0), cpu: CPUIndex(1)))
-    #expect(m.isLazy(s, Actor(pinned: 0)) && !m.isLazy(s, Actor(program: ProgramIndex(0), cpu: CPUIndex(1))))
+    #expect(
+      m.isLazy(s, Actor(pinned: 0))
+        && !m.isLazy(s, Actor(program: ProgramIndex(0), cpu: CPUIndex(1))))
     #expect(m.hasQueuedWrite(s, program: 0, pte: 0))
     #expect(m.ptepGet(s, Actor(program: ProgramIndex(0), cpu: CPUIndex(1)), pte: 0, &e) == .none)
     #expect(e == .staleRead)  // its own write, left in cpu0's batch
@@ -98,9 +103,13 @@ struct SchedulingOpsTests {
     m.enterLazy(s, Actor(program: ProgramIndex(0), cpu: CPUIndex(0)), &e)
     m.setPTE(s, Actor(program: ProgramIndex(0), cpu: CPUIndex(0)), pte: 0, value: .rw(4), &e)
     m.switchOut(s, Actor(program: ProgramIndex(0), cpu: CPUIndex(0)), &e)
-    #expect(!m.isLazy(s, Actor(pinned: 0)) && m.batchCount(s, cpu: 0) == 0 && m.snapshot(w).contexts[0].tif)
+    #expect(
+      !m.isLazy(s, Actor(pinned: 0)) && m.batchCount(s, cpu: 0) == 0
+        && m.snapshot(w).contexts[0].tif)
     m.switchIn(s, Actor(program: ProgramIndex(0), cpu: CPUIndex(1)))
-    #expect(m.isLazy(s, Actor(program: ProgramIndex(0), cpu: CPUIndex(1))) && !m.snapshot(w).contexts[0].tif)
+    #expect(
+      m.isLazy(s, Actor(program: ProgramIndex(0), cpu: CPUIndex(1)))
+        && !m.snapshot(w).contexts[0].tif)
     #expect(e.isEmpty)
   }
 
@@ -130,7 +139,8 @@ struct SchedulingOpsTests {
       #expect(!m.isRunning(s, context: 0) && m.isRunning(s, context: 1))
       #expect(!m.enterInterrupt(s, cpu: 0, handler: 1))  // once, and not nested
       #expect(m.isLazy(s, Actor(program: ProgramIndex(1), cpu: CPUIndex(0))) == !neverLazy)
-      #expect(m.isAtomic(s, Actor(program: ProgramIndex(1), cpu: CPUIndex(0))))  // a handler must not sleep
+      // a handler must not sleep
+      #expect(m.isAtomic(s, Actor(program: ProgramIndex(1), cpu: CPUIndex(0))))
       m.exitInterrupt(s, cpu: 0)
       #expect(m.isRunning(s, context: 0))
     }
@@ -143,7 +153,9 @@ struct SchedulingOpsTests {
     let s = PackedState(w)
     m.setIRQsOff(s, cpu: 0, true)
     #expect(!m.enterInterrupt(s, cpu: 0, handler: 1))
-    #expect(m.isAtomic(s, Actor(program: ProgramIndex(0), cpu: CPUIndex(0))) && !m.isPreemptible(s, Actor(program: ProgramIndex(0), cpu: CPUIndex(0))))
+    #expect(
+      m.isAtomic(s, Actor(program: ProgramIndex(0), cpu: CPUIndex(0)))
+        && !m.isPreemptible(s, Actor(program: ProgramIndex(0), cpu: CPUIndex(0))))
     m.setIRQsOff(s, cpu: 0, false)
     #expect(m.enterInterrupt(s, cpu: 0, handler: 1))
   }

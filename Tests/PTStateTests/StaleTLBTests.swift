@@ -23,7 +23,8 @@ struct StaleTLBTests {
     #expect(f.snap.exposed == [true])
     #expect(f.access(1, 0, .read) == (true, .staleTLB))
     f.flushTLB(0)
-    #expect(f.snap.exposed == [false] && f.snap.flushOwed == [false] && f.snap.cpus[1].tlb == [.none])
+    #expect(
+      f.snap.exposed == [false] && f.snap.flushOwed == [false] && f.snap.cpus[1].tlb == [.none])
   }
 
   @Test("an upgrade owes no flush")
@@ -62,7 +63,8 @@ struct StaleTLBTests {
 
   @Test("a shootdown started before the write does not cover it: a refilled entry survives")
   func shootdownBeforeWrite() {
-    let f = Fixture(mode: .native, tlb: true, staleTLB: true, asyncShootdown: true, initialTLB: true)
+    let f = Fixture(
+      mode: .native, tlb: true, staleTLB: true, asyncShootdown: true, initialTLB: true)
     f.lock(0)
     f.machine.flushTLBStart(f.s, Actor(pinned: 0), pte: 0)
     #expect(f.machine.handleShootdownIPI(f.s, cpu: CPUIndex(1), pte: 0))
@@ -77,7 +79,8 @@ struct StaleTLBTests {
 
   @Test("a shootdown started after the write covers it once every IPI is handled")
   func shootdownAfterWrite() {
-    let f = Fixture(mode: .native, tlb: true, staleTLB: true, asyncShootdown: true, initialTLB: true)
+    let f = Fixture(
+      mode: .native, tlb: true, staleTLB: true, asyncShootdown: true, initialTLB: true)
     #expect(f.getAndClear(0, 0).1.isEmpty)
     f.machine.flushTLBStart(f.s, Actor(pinned: 0), pte: 0)
     #expect(f.machine.handleShootdownIPI(f.s, cpu: CPUIndex(1), pte: 0))
@@ -87,7 +90,8 @@ struct StaleTLBTests {
 
   @Test("an IPI waits while its CPU has interrupts off or runs a handler")
   func ipiNeedsInterruptsOn() {
-    let f = Fixture(mode: .native, tlb: true, asyncShootdown: true, initialTLB: true, irqDisable: true)
+    let f = Fixture(
+      mode: .native, tlb: true, asyncShootdown: true, initialTLB: true, irqDisable: true)
     f.machine.flushTLBStart(f.s, Actor(pinned: 0), pte: 0)
     f.machine.setIRQsOff(f.s, cpu: 1, true)
     #expect(!f.machine.handleShootdownIPI(f.s, cpu: CPUIndex(1), pte: 0))
@@ -101,7 +105,9 @@ struct StaleTLBTests {
 /// PAE top-level entries and page-table page lifetime.
 @Suite("PAE PDPTEs and page-table pages")
 struct PageTableOpsTests {
-  @Test("a walk goes through the CPU's cached PDPTE: not present faults; stale after publish is flagged")
+  @Test(
+    "a walk goes through the CPU's cached PDPTE: not present faults; stale after publish is flagged"
+  )
   func cachedPDPTE() {
     var config = MachineConfig(
       mode: .native, cpuCount: 2, pteCount: 1, lockCount: 1, ptlOf: [nil], batchLimit: 4,
@@ -117,16 +123,20 @@ struct PageTableOpsTests {
     m.writeInitialState(w)
     let s = PackedState(w)
     var e = Events()
-    #expect(!m.hardwareAccess(s, cpu: CPUIndex(1), program: nil, pte: 0, kind: .read, &e))  // PDPTE not present
+    // PDPTE not present
+    #expect(!m.hardwareAccess(s, cpu: CPUIndex(1), program: nil, pte: 0, kind: .read, &e))
     #expect(m.spinLock(s, Actor(pinned: 0), lock: 0))
     m.setPGD(s, pgd: 0, value: PTE(rawValue: PTE.presentBit | PTE.pfnBits(9)))
-    #expect(!m.hardwareAccess(s, cpu: CPUIndex(1), program: nil, pte: 0, kind: .read, &e) && e.isEmpty)  // racy
+    #expect(
+      // racy
+      !m.hardwareAccess(s, cpu: CPUIndex(1), program: nil, pte: 0, kind: .read, &e) && e.isEmpty)
     m.spinUnlock(s, Actor(pinned: 0), lock: 0, &e)
     #expect(!m.hardwareAccess(s, cpu: CPUIndex(1), program: nil, pte: 0, kind: .read, &e))
     #expect(e == .staleTLB)
     e = []
     m.loadCR3(s, cpu: 1)
-    #expect(m.hardwareAccess(s, cpu: CPUIndex(1), program: nil, pte: 0, kind: .read, &e) && e.isEmpty)
+    #expect(
+      m.hardwareAccess(s, cpu: CPUIndex(1), program: nil, pte: 0, kind: .read, &e) && e.isEmpty)
   }
 
   @Test("page-table pages: allocation may fail, double free and leaks are caught")

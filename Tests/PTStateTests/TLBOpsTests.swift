@@ -3,13 +3,19 @@ import Testing
 
 @Suite("TLB: flush_tlb shootdown and eviction")
 struct TLBOpsTests {
-  @Test("flush_tlb empties every CPU's slot for that PTE and sets tlbFlushed", arguments: ParavirtMode.allCases)
+  @Test(
+    "flush_tlb empties every CPU's slot for that PTE and sets tlbFlushed",
+    arguments: ParavirtMode.allCases)
   func flushEmptiesAllCPUs(mode: ParavirtMode) {
     let f = Fixture(mode: mode, ptes: [.rw(1), .ro(2)], tlb: true)
     #expect(f.access(0, 0, .read) == (true, []))
     #expect(f.access(1, 0, .write) == (true, []))
     #expect(f.access(0, 1, .read) == (true, []))
-    #expect(f.snap.cpus.map(\.tlb) == [[PTE.rw(1).with(PTE.accessedBit), PTE.ro(2).with(PTE.accessedBit)], [PTE.rw(1).with(PTE.ad), .none]])
+    #expect(
+      f.snap.cpus.map(\.tlb) == [
+        [PTE.rw(1).with(PTE.accessedBit), PTE.ro(2).with(PTE.accessedBit)],
+        [PTE.rw(1).with(PTE.ad), .none],
+      ])
     f.flushTLB(0)
     let snap = f.snap
     #expect(snap.cpus.map(\.tlb) == [[.none, PTE.ro(2).with(PTE.accessedBit)], [.none, .none]])
@@ -124,7 +130,9 @@ struct TLBOpsTests {
     #expect(f.snap.tlbFlushed == [true])
   }
 
-  @Test("shadow lazy: A/D set through the stale shadow before the flush are in the guest, not the synced shadow")
+  @Test(
+    "shadow lazy: A/D set through the stale shadow before the flush are in the guest, not the synced shadow"
+  )
   func shadowSyncKeepsReflectedBits() {
     let f = Fixture(mode: .shadow, tlb: true)
     f.lock(0)
