@@ -187,4 +187,41 @@ import Testing
     #expect(r.statistics.depth == 5)
     #expect(r.matchesExpectation)
   }
+
+  @Test("a deadlock while hardware, TLB evictions and early flushes can still act")
+  func deadlockWithEnvironment() throws {
+    // c0 and c1 take the two locks in opposite orders. The hardware can always read a, c1's
+    // TLB entry for a can always be evicted and refilled, and c0's queued write can be
+    // flushed by the hypervisor: none of that moves a program, so the state where each
+    // holds its first lock is still a deadlock.
+    let text = """
+      mode direct
+      pte a = present | pfn(1)
+      lock l1 protects a
+      lock l2
+      hardware c1: read a
+      tlb c1: a
+      check deadlock_free
+      expect fail deadlock_free
+      cpu c0 {
+        arch_enter_lazy_mmu_mode()
+        set_pte(a, present | pfn(2))
+        spin_lock(l1)
+        spin_lock(l2)
+        spin_unlock(l2)
+        spin_unlock(l1)
+        arch_leave_lazy_mmu_mode()
+      }
+      cpu c1 {
+        spin_lock(l2)
+        spin_lock(l1)
+        spin_unlock(l1)
+        spin_unlock(l2)
+      }
+      """
+    let r = try check(text)
+    let c = try #require(r.result(.deadlockFree)?.counterexample)
+    #expect(c.length == 4)  // enter, the queued write, then each CPU's first lock
+    #expect(r.matchesExpectation)
+  }
 }

@@ -108,4 +108,41 @@ struct GraphSystem: TransitionSystem {
     let run = try #require(r.overBound)
     #expect(run.count == 2)
   }
+
+  @Test("a retry that changes nothing (a self-loop) is a livelock")
+  func selfLoopLivelock() throws {
+    let r = analyze([E(from: 0, to: 0, process: 0, retry: true)], processes: 1)
+    let lasso = try #require(r.lasso)
+    #expect(lasso.prefix.isEmpty)
+    #expect(lasso.cycle.count == 1)
+    #expect(r.maxRetries == nil)
+  }
+
+  @Test("a cmpxchg loop that fails forever without changing any state is a livelock")
+  func unchangedFailingLoop() throws {
+    // a stays none and nobody writes it, so every cmpxchg(a, present, ...) fails and leaves
+    // the state exactly as it was (seen is 0 each time): a retry self-loop, and the only
+    // process takes it, so the cycle is fair.
+    let text = """
+      mode native
+      pte a = none
+      check cmpxchg_terminates
+      expect fail cmpxchg_terminates
+      cpu c0 {
+        var seen
+        loop {
+          seen = cmpxchg(a, present, present | write)
+          if seen == present { break }
+        }
+      }
+      """
+    let r = try check(text)
+    #expect(r.status(.cmpxchgTerminates) == .fail)
+    guard case .lasso(let prefix, let cycle)? = r.result(.cmpxchgTerminates)?.counterexample else {
+      Issue.record("no lasso")
+      return
+    }
+    #expect(prefix.isEmpty && cycle.count == 1)
+    #expect(r.statistics.states == 1)
+  }
 }

@@ -26,6 +26,16 @@ struct MMOpsTests {
     #expect(m.mmUsers(s) == 1)
   }
 
+  @Test("mmput by a CPU that holds no reference is never the last one")
+  func mmputWithoutReference() {
+    let (m, w) = machine(mmUsers: [1])
+    defer { w.deallocate() }
+    let s = PackedState(w)
+    #expect(!m.mmput(s, cpu: 0))  // cpu1 still runs the mm
+    #expect(m.mmput(s, cpu: 1))
+    #expect(!m.mmput(s, cpu: 0) && !m.mmput(s, cpu: 1))  // nobody holds one now
+  }
+
   @Test("the full clear loses only a dirty bit set between its read and its store")
   func fullClear() {
     let (m, w) = machine(mmUsers: [0, 1])

@@ -139,6 +139,28 @@ struct PageTableOpsTests {
       m.hardwareAccess(s, cpu: CPUIndex(1), program: nil, pte: 0, kind: .read, &e) && e.isEmpty)
   }
 
+  @Test("flush_tlb_mm reloads cr3 only on the CPUs that run the mm")
+  func flushMMRunners() {
+    var config = MachineConfig(
+      mode: .native, cpuCount: 2, pteCount: 1, lockCount: 0, ptlOf: [nil], batchLimit: 4,
+      registerCount: [1, 1], pcLimit: [2, 2], tlbCached: [[false], [false]],
+      trackedHardwareBits: PTE.dirtyBit, initialPTEs: [.rw(1)])
+    config.initialPGDs = [.none]
+    config.pgdOf = [0]
+    config.initialMMUsers = [0]  // cpu1 does not run the mm
+    let m = Machine(config: config, batchSlots: [0, 0])
+    let w = UnsafeMutablePointer<UInt64>.allocate(capacity: m.layout.wordCount)
+    defer { w.deallocate() }
+    m.writeInitialState(w)
+    let s = PackedState(w)
+    var e = Events()
+    let populated = PTE(rawValue: PTE.presentBit | PTE.pfnBits(9))
+    m.setPGD(s, pgd: 0, value: populated)
+    m.flushTLBMM(s, &e)
+    #expect(s.pte(m.layout.pgdCache[0][0]) == populated)
+    #expect(s.pte(m.layout.pgdCache[1][0]) == .none)  // reloads at its next cr3 load
+  }
+
   @Test("page-table pages: allocation may fail, double free and leaks are caught")
   func lifetime() {
     var config = MachineConfig(

@@ -104,6 +104,27 @@ def sync(work):
                 os.remove(os.path.join(dirpath, name))
 
 
+def descendants(pid):
+    """Every process below `pid`, from the parent ids in /proc."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                # The command may hold spaces and parentheses: the ppid follows the last ')'.
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
 def run(cmd, cwd, log, timeout):
     """Runs a command, appending its output to `log`. Returns (status, seconds); status
     is None on a timeout."""
@@ -111,10 +132,20 @@ def run(cmd, cwd, log, timeout):
     with open(log, "a", encoding="utf-8") as out:
         out.write(f"\n$ {' '.join(cmd)}\n")
         out.flush()
+        p = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
         try:
-            p = subprocess.run(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, timeout=timeout)
-            return p.returncode, time.time() - start
-        except subprocess.TimeoutExpired:
+            return p.wait(timeout=timeout), time.time() - start
+        except BaseException as error:
+            # `swift test` runs the test bundle in a process group of its own: end every
+            # descendant by id, before their parents go and they are reparented.
+            for pid in [p.pid] + descendants(p.pid):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            p.wait()
+            if not isinstance(error, subprocess.TimeoutExpired):
+                raise
             out.write(f"\n(timed out after {timeout} s)\n")
             return None, time.time() - start
 
