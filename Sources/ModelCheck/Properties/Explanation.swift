@@ -68,7 +68,6 @@ enum Explanation {
     return "\(cpuName(p, k))'s access on \(cpu)"
   }
 
-
   /// Whether a program step is at an instruction satisfying `test`.
   static func isInstruction(_ p: Program, _ step: TraceStep, _ test: (Instruction) -> Bool) -> Bool
   {
