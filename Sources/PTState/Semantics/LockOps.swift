@@ -31,7 +31,7 @@ extension Machine {
     s[f] = 0
   }
 
-  /// Whether releasing `l` now leaves an update behind it in a batch: `task` has a write
+  /// Whether releasing `l` now leaves an update behind it in a batch: the program has a write
   /// queued of a PTE that `l` protects, or `l` was held at the enter of the lazy section
   /// whose batch is not empty.
   @inlinable func releasesQueuedWrite(_ s: PackedState, _ actor: Actor, lock l: Int)
