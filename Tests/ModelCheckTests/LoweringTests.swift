@@ -89,4 +89,14 @@ import Testing
       """)
     #expect(native.machine.layout.batchSlots == [0])  // native mode never queues
   }
+
+  @Test("an action says what it is: its meaning names its fields and builds it back")
+  func actionMeaning() {
+    let meanings: [Action.Meaning] = [
+      .step(program: 2, branch: 1), .hardwareAccess(cpu: 1, pte: 3, kind: .write),
+      .tlbEvict(cpu: 0, pte: 1), .earlyFlush(cpu: 1), .shootdownIPI(cpu: 2, pte: 0),
+      .contextSwitch(cpu: 1, to: 3), .contextSwitch(cpu: 1, to: nil), .interrupt(handler: 4),
+    ]
+    for m in meanings { #expect(Action(m).meaning == m) }
+  }
 }

@@ -198,20 +198,20 @@ struct Lowering {
         if case .ptAlloc = instr { branches = max(branches, 2) }
       }
       for k in 0..<branches {
-        actions.append(Action(kind: .cpuStep, cpu: c, pte: 0, arg: UInt8(k)))
+        actions.append(Action(.step(program: c, branch: k)))
       }
     }
     for h in spec.hardware {
-      let a = Action(kind: .hardwareAccess, cpu: h.cpu, pte: h.pte, arg: h.kind.rawValue)
+      let a = Action(.hardwareAccess(cpu: h.cpu, pte: h.pte, kind: h.kind))
       if !actions.contains(a) { actions.append(a) }
     }
     for c in 0..<cpuCount {
       for p in 0..<spec.pteNames.count where tlbCached[c][p] {
-        actions.append(Action(kind: .tlbEvict, cpu: c, pte: p, arg: 0))
+        actions.append(Action(.tlbEvict(cpu: c, pte: p)))
       }
     }
     for c in 0..<cpuCount where batchSlots[c] > 0 {
-      actions.append(Action(kind: .earlyFlush, cpu: c, pte: 0, arg: 0))
+      actions.append(Action(.earlyFlush(cpu: c)))
     }
     // The scheduler: on a CPU without a pinned program, switch to any task, or to idle.
     let tasks = spec.cpus.indices.filter {
@@ -220,17 +220,17 @@ struct Lowering {
     if !tasks.isEmpty {
       let bareCPUs = (0..<cpuCount).filter { c in !spec.cpus.contains { $0.pinnedCPU == c } }
       for c in bareCPUs {
-        for k in tasks { actions.append(Action(kind: .contextSwitch, cpu: c, pte: k + 1, arg: 0)) }
-        actions.append(Action(kind: .contextSwitch, cpu: c, pte: 0, arg: 0))
+        for k in tasks { actions.append(Action(.contextSwitch(cpu: c, to: k))) }
+        actions.append(Action(.contextSwitch(cpu: c, to: nil)))
       }
     }
     for (h, cpu) in spec.cpus.enumerated() where cpu.handlerCPU != nil {
-      actions.append(Action(kind: .interrupt, cpu: h, pte: 0, arg: 0))
+      actions.append(Action(.interrupt(handler: h)))
     }
     if config.usesAsyncShootdown {
       for c in 0..<cpuCount {
         for p in 0..<spec.pteNames.count where tlbCached[c][p] {
-          actions.append(Action(kind: .shootdownIPI, cpu: c, pte: p, arg: 0))
+          actions.append(Action(.shootdownIPI(cpu: c, pte: p)))
         }
       }
     }

@@ -124,7 +124,7 @@ extension Program: TransitionSystem {
         return .disabled
       }
     case .contextSwitch:
-      return contextSwitch(s, cpu: action.cpu, to: action.pte - 1, log: log)
+      return contextSwitch(s, cpu: action.cpu, to: action.pte - 1, log: log)  // pte - 1: the task
     case .interrupt:
       return interrupt(s, handler: action.cpu)
     }

@@ -4,6 +4,9 @@ import PTState
 /// at an `either` or a `pt_alloc`), a spontaneous hardware access, a TLB eviction, an early
 /// flush of a lazy batch (the hypervisor call issued before `leave`, e.g. a full buffer), a
 /// CPU handling a shootdown IPI, a context switch, or an interrupt firing.
+///
+/// Stored as four small fields, because the interpreter reads one for every action of every
+/// state; `meaning` says what they are, with names, and the factories build them.
 public struct Action: Sendable, Hashable {
   /// `cpuStep`: `cpu` is the program (context). `contextSwitch`: on CPU `cpu`, switch to
   /// task `pte - 1` (0: to idle). `interrupt`: handler `cpu` fires. The others: `cpu` is a
@@ -15,6 +18,54 @@ public struct Action: Sendable, Hashable {
   public var cpu: Int
   public var pte: Int
   public var arg: UInt8
+
+  /// What the action is, with named fields.
+  public enum Meaning: Sendable, Equatable {
+    case step(program: Int, branch: Int)
+    case hardwareAccess(cpu: Int, pte: Int, kind: AccessKind)
+    case tlbEvict(cpu: Int, pte: Int)
+    case earlyFlush(cpu: Int)
+    case shootdownIPI(cpu: Int, pte: Int)
+    /// The scheduler switches `cpu` to task `to` (nil: to idle).
+    case contextSwitch(cpu: Int, to: Int?)
+    case interrupt(handler: Int)
+  }
+
+  public var meaning: Meaning {
+    switch kind {
+    case .cpuStep: return .step(program: cpu, branch: Int(arg))
+    case .hardwareAccess:
+      return .hardwareAccess(cpu: cpu, pte: pte, kind: AccessKind(rawValue: arg) ?? .read)
+    case .tlbEvict: return .tlbEvict(cpu: cpu, pte: pte)
+    case .earlyFlush: return .earlyFlush(cpu: cpu)
+    case .shootdownIPI: return .shootdownIPI(cpu: cpu, pte: pte)
+    case .contextSwitch: return .contextSwitch(cpu: cpu, to: pte == 0 ? nil : pte - 1)
+    case .interrupt: return .interrupt(handler: cpu)
+    }
+  }
+
+  /// The action `meaning` names.
+  public init(_ meaning: Meaning) {
+    switch meaning {
+    case .step(let k, let branch):
+      self.init(kind: .cpuStep, cpu: k, pte: 0, arg: UInt8(branch))
+    case .hardwareAccess(let c, let p, let access):
+      self.init(kind: .hardwareAccess, cpu: c, pte: p, arg: access.rawValue)
+    case .tlbEvict(let c, let p): self.init(kind: .tlbEvict, cpu: c, pte: p, arg: 0)
+    case .earlyFlush(let c): self.init(kind: .earlyFlush, cpu: c, pte: 0, arg: 0)
+    case .shootdownIPI(let c, let p): self.init(kind: .shootdownIPI, cpu: c, pte: p, arg: 0)
+    case .contextSwitch(let c, let task):
+      self.init(kind: .contextSwitch, cpu: c, pte: task.map { $0 + 1 } ?? 0, arg: 0)
+    case .interrupt(let h): self.init(kind: .interrupt, cpu: h, pte: 0, arg: 0)
+    }
+  }
+
+  @inlinable init(kind: Kind, cpu: Int, pte: Int, arg: UInt8) {
+    self.kind = kind
+    self.cpu = cpu
+    self.pte = pte
+    self.arg = arg
+  }
 }
 
 /// A `loop` in a program: the unit of the retry analysis when it contains a cmpxchg.

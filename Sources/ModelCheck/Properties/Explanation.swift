@@ -29,30 +29,31 @@ enum Explanation {
   /// The program whose step this is (nil for the hardware, the hypervisor, the scheduler,
   /// an interrupt firing or an IPI).
   static func programOf(_ step: TraceStep) -> Int? {
-    step.action.kind == .cpuStep ? step.action.cpu : nil
+    if case .step(let k, _) = step.action.meaning { return k }
+    return nil
   }
 
   /// Who acted in a step, named as the kernel would: a program, a CPU's hardware (a CPU is
   /// not its program), the hypervisor, the scheduler.
   static func actor(_ p: Program, _ step: TraceStep) -> String {
-    let a = step.action
-    switch a.kind {
-    case .cpuStep, .interrupt: return cpuName(p, a.cpu)
-    case .hardwareAccess, .tlbEvict: return "\(p.spec.cpuNames[a.cpu])'s hardware"
-    case .shootdownIPI: return p.spec.cpuNames[a.cpu]
+    switch step.action.meaning {
+    case .step(let k, _), .interrupt(let k): return cpuName(p, k)
+    case .hardwareAccess(let c, _, _), .tlbEvict(let c, _):
+      return "\(p.spec.cpuNames[c])'s hardware"
+    case .shootdownIPI(let c, _): return p.spec.cpuNames[c]
     case .earlyFlush: return "the hypervisor"
-    case .contextSwitch: return "the scheduler on \(p.spec.cpuNames[a.cpu])"
+    case .contextSwitch(let c, _): return "the scheduler on \(p.spec.cpuNames[c])"
     }
   }
 
   /// How a step that applied a batch came to apply it, for the sentence (empty for a
   /// program's own leave or flush).
   static func flushedBy(_ step: TraceStep, _ p: Program) -> String {
-    switch step.action.kind {
-    case .earlyFlush:
-      return " when the hypervisor flushed \(p.spec.cpuNames[step.action.cpu])'s batch early"
-    case .contextSwitch:
-      return " when the context switch on \(p.spec.cpuNames[step.action.cpu]) flushed the batch"
+    switch step.action.meaning {
+    case .earlyFlush(let c):
+      return " when the hypervisor flushed \(p.spec.cpuNames[c])'s batch early"
+    case .contextSwitch(let c, _):
+      return " when the context switch on \(p.spec.cpuNames[c]) flushed the batch"
     default:
       return step.location.map { " when the batch was flushed at line \($0.start.line)" } ?? ""
     }
@@ -77,10 +78,12 @@ enum Explanation {
 
   /// The physical CPU a step happened on.
   static func hardwareCPU(_ p: Program, _ step: TraceStep) -> Int? {
-    switch step.action.kind {
-    case .cpuStep: return step.before.contexts[step.action.cpu].cpu
-    case .interrupt: return p.spec.cpus[step.action.cpu].handlerCPU
-    default: return step.action.cpu
+    switch step.action.meaning {
+    case .step(let k, _): return step.before.contexts[k].cpu
+    case .interrupt(let h): return p.spec.cpus[h].handlerCPU
+    case .hardwareAccess(let c, _, _), .tlbEvict(let c, _), .earlyFlush(let c),
+      .shootdownIPI(let c, _), .contextSwitch(let c, _):
+      return c
     }
   }
 

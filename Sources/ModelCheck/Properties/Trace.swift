@@ -76,37 +76,35 @@ public struct Trace: Sendable {
   ) {
     let spec = program.spec
     // A program's steps are named by the program; the hardware's by the physical CPU.
-    let cpu =
-      action.kind == .cpuStep || action.kind == .interrupt
-      ? spec.cpus[action.cpu].name : spec.cpuNames[action.cpu]
-    let pte = action.pte < spec.pteNames.count ? spec.pteNames[action.pte] : "?"
-    switch action.kind {
-    case .cpuStep:
-      let pc = s.contexts[action.cpu].pc
-      let range = program.source(cpu: action.cpu, pc: pc)
+    switch action.meaning {
+    case .step(let k, let branch):
+      let pc = s.contexts[k].pc
+      let range = program.source(cpu: k, pc: pc)
       var text = range.map { spec.sourceText($0) } ?? "?"
-      switch program.instruction(cpu: action.cpu, pc: pc) {
-      case .choose: text = "either: branch \(Int(action.arg) + 1)"
-      case .ptAlloc: text += action.arg == 0 ? "  [succeeds]" : "  [fails]"
+      switch program.instruction(cpu: k, pc: pc) {
+      case .choose: text = "either: branch \(branch + 1)"
+      case .ptAlloc: text += branch == 0 ? "  [succeeds]" : "  [fails]"
       default: break
       }
-      return (cpu, text, range)
-    case .contextSwitch:
-      let next = action.pte == 0 ? "idle" : spec.cpus[action.pte - 1].name
-      let prev = s.cpus[action.cpu].current.map { spec.cpus[$0].name } ?? "idle"
-      return ("sched", "\(cpu): switch \(prev) -> \(next)", nil)
-    case .interrupt:
-      let on = spec.cpus[action.cpu].handlerCPU.map { spec.cpuNames[$0] } ?? "?"
-      return ("irq", "interrupt \(cpu) fires on \(on)", nil)
-    case .hardwareAccess:
-      return ("\(cpu)/hw", "hardware \(action.arg == 1 ? "write" : "read") through \(pte)", nil)
-    case .tlbEvict:
-      return ("\(cpu)/hw", "TLB evicts its entry for \(pte)", nil)
-    case .earlyFlush:
-      let n = s.cpus[action.cpu].batch.count
-      return ("hyp", "flushes \(cpu)'s batch early (\(n) \(n == 1 ? "entry" : "entries"))", nil)
-    case .shootdownIPI:
-      return (cpu, "handles the TLB shootdown IPI for \(pte)", nil)
+      return (spec.cpus[k].name, text, range)
+    case .contextSwitch(let c, let to):
+      let next = to.map { spec.cpus[$0].name } ?? "idle"
+      let prev = s.cpus[c].current.map { spec.cpus[$0].name } ?? "idle"
+      return ("sched", "\(spec.cpuNames[c]): switch \(prev) -> \(next)", nil)
+    case .interrupt(let h):
+      let on = spec.cpus[h].handlerCPU.map { spec.cpuNames[$0] } ?? "?"
+      return ("irq", "interrupt \(spec.cpus[h].name) fires on \(on)", nil)
+    case .hardwareAccess(let c, let p, let kind):
+      let what = kind == .write ? "write" : "read"
+      return ("\(spec.cpuNames[c])/hw", "hardware \(what) through \(spec.pteNames[p])", nil)
+    case .tlbEvict(let c, let p):
+      return ("\(spec.cpuNames[c])/hw", "TLB evicts its entry for \(spec.pteNames[p])", nil)
+    case .earlyFlush(let c):
+      let n = s.cpus[c].batch.count
+      let entries = "\(n) \(n == 1 ? "entry" : "entries")"
+      return ("hyp", "flushes \(spec.cpuNames[c])'s batch early (\(entries))", nil)
+    case .shootdownIPI(let c, let p):
+      return (spec.cpuNames[c], "handles the TLB shootdown IPI for \(spec.pteNames[p])", nil)
     }
   }
 
