@@ -39,10 +39,13 @@ extension Explanation {
         + "every CPU running the mm, or preallocate the pmds at pgd_alloc)"
     }
     let index = trace.steps.count - 1
-    let change = trace.steps[..<index].last { $0.action.kind == .cpuStep && writtenPTE(p, $0) == x }
+    let changeIndex = trace.steps[..<index].lastIndex {
+      $0.action.kind == .cpuStep && writtenPTE(p, $0) == x
+    }
+    let change = changeIndex.map { trace.steps[$0] }
     let user = step.action.kind == .cpuStep ? actor(p, step) : p.spec.cpuNames[hw]
     var why = "\(user) still used its TLB entry for pte \(names[x]) (\(cached))"
-    if let change {
+    if let change, let changeIndex {
       why +=
         " after \(cpuName(p, change.action.cpu)) changed the PTE to "
         + "\(change.after.logical[x])\(line(change.location))"
@@ -58,25 +61,20 @@ extension Explanation {
       }
       // A shootdown started before the change and waited for after it covers nothing.
       let k = change.action.cpu
-      if let started = trace.steps[..<index].last(where: { s in
+      if let si = trace.steps[..<changeIndex].lastIndex(where: { s in
         programOf(s) == k
           && isInstruction(p, s) {
             if case .flushTLBStart(let f) = $0 { return Int(f) == x } else { return false }
           }
       }),
-        let waited = trace.steps[..<index].last(where: { s in
+        let waited = trace.steps[changeIndex..<index].last(where: { s in
           programOf(s) == k
             && isInstruction(p, s) {
               if case .flushTLBWait(let f) = $0 { return Int(f) == x } else { return false }
             }
-        }),
-        let si = trace.steps.firstIndex(where: {
-          $0.location == started.location && programOf($0) == k
-        }),
-        let ci = trace.steps.firstIndex(where: {
-          $0.location == change.location && programOf($0) == k
-        }), si < ci
+        })
       {
+        let started = trace.steps[si]
         return why
           + ": \(cpuName(p, k)) waited for its shootdown\(line(waited.location)), but it had "
           + "started it\(line(started.location)) before changing the PTE, and "

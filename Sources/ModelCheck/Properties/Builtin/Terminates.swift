@@ -15,7 +15,7 @@ extension PropertyDescriptor {
 extension Explanation {
   /// `terminates`: who never finishes in the repeating cycle, and what each is doing there.
   static func terminates(_ trace: Trace, _ p: Program) -> String {
-    guard let start = trace.cycleStart, start < trace.steps.count || start > 0 else {
+    guard let start = trace.cycleStart else {
       return "some program never finishes"
     }
     let at = start == 0 ? trace.initial : trace.steps[start - 1].after
