@@ -105,7 +105,7 @@ public enum Runner {
       o.summary = .object([("path", .string(name)), ("error", .string(message))])
       return o
     }
-    let result = Pipeline.check(program, file: file, limits: limits)
+    let result = Pipeline.check(program, file: file, limits: limits, coverage: options.coverage)
     var traceFiles: [PropertyKind: String] = [:]
     var details = ""
     for p in result.properties {
@@ -141,6 +141,7 @@ public enum Runner {
         details += "\nNo run in which every CPU finishes was found.\n"
       }
     }
+    if options.coverage { details += TextReport.coverageTable(result) }
     if let faultRun = result.faultRun, let f = result.stopReason?.runtimeFault {
       let d = FaultReport.diagnostic(program, run: faultRun, fault: f)
       o.err(DiagnosticRenderer.render(d, in: file))
@@ -160,6 +161,10 @@ public enum Runner {
       o.out(
         "\(mark) \(name): \(verdicts) (expect \(program.spec.expectation.description)); "
           + "\(TextReport.grouped(s.states)) states, \(format2(s.seconds)) s\n")
+      for w in result.coverage?.warnings(program) ?? [] {
+        let at = w.range.start
+        o.out("\(name):\(at.line):\(at.column): warning: \(w.message) [\(w.id)]\n")
+      }
     } else {
       o.out(TextReport.summary(result) + details + "\n")
     }

@@ -32,6 +32,9 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
   var faultWitness: Witness?
   /// The first state (in BFS order, so a shallowest one) where every process finished.
   var firstFinished: Int?
+  /// Whether every reachable state was expanded (no limit, and no early stop once every
+  /// safety property had failed): what a pass over the whole graph needs.
+  var exploredAll = false
   /// Folds the prefetching loads so the optimizer keeps them.
   var prefetchSink: UInt64 = 0
   /// Per action: whether taking it counts as the system moving (the deadlock check).
@@ -139,6 +142,7 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
       if !needsFullGraph, safetyBits & ~found == 0 { break }
     }
 
+    exploredAll = stopReason == nil && next == store.count
     checkInvariants()
     statistics.states = store.count
     statistics.transitions = transitions

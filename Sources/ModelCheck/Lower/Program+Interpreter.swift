@@ -273,6 +273,8 @@ extension Program: TransitionSystem {
       store(s, cpu: k, dst, machine.mmput(s, cpu: hw) ? 1 : 0)
     case .choose(let first, _):
       pc = Int(choiceTargets[Int(first) + branch])
+    case .cover:
+      break
     case .end:
       return .disabled
     case .assign, .jump, .jumpIfZero:
