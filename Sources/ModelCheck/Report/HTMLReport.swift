@@ -370,7 +370,8 @@ public enum HTMLReport {
         rows.forEach(r => {
           const row = el("tr");
           r.forEach(([text, changed, cls]) => {
-            const td = el("td", (changed ? "changed " : "") + (cls || ""), text);
+            const classes = [changed ? "changed" : "", cls || ""].filter(c => c);
+            const td = el("td", classes.join(" "), text);
             row.appendChild(td);
           });
           t.appendChild(row);
