@@ -195,7 +195,7 @@ struct Lowering {
       var branches = 1
       for instr in code[f.start..<(f.start + f.pcLimit)] {
         if case .choose(_, let n) = instr { branches = max(branches, Int(n)) }
-        if case .ptAlloc = instr { branches = max(branches, 2) }
+        if case .ptAlloc = instr { branches = max(branches, AllocatorOutcome.allCases.count) }
       }
       for k in 0..<branches {
         actions.append(Action(.step(program: c, branch: k)))
