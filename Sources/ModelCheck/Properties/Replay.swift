@@ -43,43 +43,37 @@ enum Replay {
   static func run(
     _ p: Program, property: PropertyKind, steps: [ReplayStep], cycleStart: Int?
   ) -> ReplayOutcome {
-    var r = Replayer(p)
-    defer { r.deallocate() }
-    return r.run(property: property, steps: steps, cycleStart: cycleStart)
+    withScratchStates(wordCount: p.wordCount, count: 2) { scratch in
+      var r = Replayer(p: p, current: scratch[0], temp: scratch[1])
+      return r.run(property: property, steps: steps, cycleStart: cycleStart)
+    }
   }
 }
 
-/// The replay's states (every state of the run, for the cycle's checks) and scratch words.
+/// The replay's states: the run's current state, every state it passed (for the cycle's
+/// checks), and a scratch state to look at one of them or try an action on it.
 private struct Replayer {
   let p: Program
-  let n: Int
-  let words: UnsafeMutablePointer<UInt64>
-  let scratch: UnsafeMutablePointer<UInt64>
+  let current: PackedState
+  let temp: PackedState
+  var n: Int { p.wordCount }
   /// `states[i * n ..< (i + 1) * n]`: the state before step i + 1 (0: the initial state).
   var states: [UInt64] = []
   var taken: [Int] = []
   var outcomes: [StepOutcome] = []
 
-  init(_ p: Program) {
+  init(p: Program, current: PackedState, temp: PackedState) {
     self.p = p
-    n = max(p.wordCount, 1)
-    words = .allocate(capacity: n)
-    scratch = .allocate(capacity: n)
-    words.initialize(repeating: 0, count: n)
-    scratch.initialize(repeating: 0, count: n)
+    self.current = current
+    self.temp = temp
   }
 
-  func deallocate() {
-    words.deallocate()
-    scratch.deallocate()
-  }
+  mutating func save() { for w in 0..<n { states.append(current[word: w]) } }
 
-  mutating func save() { states.append(contentsOf: UnsafeBufferPointer(start: words, count: n)) }
-
-  /// State `i` (before step i + 1), copied into the scratch words.
-  func state(_ i: Int) -> UnsafeMutablePointer<UInt64> {
-    for w in 0..<n { scratch[w] = states[i * n + w] }
-    return scratch
+  /// State `i` (before step i + 1), copied into the scratch state.
+  func state(_ i: Int) -> PackedState {
+    for w in 0..<n { temp[word: w] = states[i * n + w] }
+    return temp
   }
 
   func isEqual(_ i: Int, _ j: Int) -> Bool {
@@ -96,7 +90,7 @@ private struct Replayer {
     let bit = property.bit
     var onStep = false
     if case .onStep = PropertyTable.descriptor(property).decision { onStep = true }
-    let initial = p.writeInitialState(words)
+    let initial = p.writeInitialState(current)
     if initial.fault != 0 {
       return outcome(.diverges(step: 0, reason: "the initial state " + faultText(initial)))
     }
@@ -110,7 +104,7 @@ private struct Replayer {
       guard a >= 0, a < p.actionCount else {
         return outcome(.diverges(step: i + 1, reason: "the spec has no action \(a)"))
       }
-      let out = p.apply(a, to: words)
+      let out = p.apply(a, to: current)
       guard out.enabled else {
         let before = p.machine.snapshot(state(taken.count))
         return outcome(.diverges(step: i + 1, reason: Self.whyDisabled(p, a, before)))
@@ -143,7 +137,7 @@ private struct Replayer {
   /// state must be stuck, as the explorer decides it, and unfinished or leaking.
   func endState(final: Bool) -> ReplayOutcome {
     let last = taken.count
-    let finished = p.isFinished(state(last))
+    let finished = p.isFinished(state(last).view)
     if let mover = mover(last) {
       return outcome(
         .holds(reason: "after the last step the run is not stuck: \(mover) can still move"))
@@ -158,7 +152,7 @@ private struct Replayer {
       return outcome(
         .holds(reason: "no step frees a page-table page twice, and the run ends unfinished"))
     }
-    guard p.finalViolations(state(last)) & PropertyKind.noPTLeak.bit != 0 else {
+    guard p.finalViolations(state(last).view) & PropertyKind.noPTLeak.bit != 0 else {
       return outcome(
         .holds(reason: "every program finishes with every page-table page freed"))
     }
@@ -183,8 +177,8 @@ private struct Replayer {
     return "\(actor) (\(operation))"
   }
 
-  func isEqualTo(_ s: UnsafeMutablePointer<UInt64>, _ i: Int) -> Bool {
-    (0..<n).allSatisfy { s[$0] == states[i * n + $0] }
+  func isEqualTo(_ s: PackedState, _ i: Int) -> Bool {
+    (0..<n).allSatisfy { s[word: $0] == states[i * n + $0] }
   }
 
   /// A lasso: it closes, some program never finishes in it (`terminates`) or a cmpxchg loop
@@ -211,7 +205,7 @@ private struct Replayer {
             + "but never does, and a weakly fair scheduler would run it"))
     }
     if property == .terminates {
-      guard cycle.allSatisfy({ !p.isFinished(state($0)) }) else {
+      guard cycle.allSatisfy({ !p.isFinished(state($0).view) }) else {
         return outcome(.holds(reason: "every program has finished somewhere in the cycle"))
       }
       return outcome(.reproduces(step: nil), cycle: c)
@@ -220,7 +214,7 @@ private struct Replayer {
       guard let tags else { continue }
       let loop = p.loops[id]
       let stays = cycle.allSatisfy { j in
-        guard p.isInLoop(state(j), loop: id) else { return false }
+        guard p.isInLoop(state(j).view, loop: id) else { return false }
         return p.process(of: taken[j]) != loop.cpu || staysInLoop(j, loop)
       }
       let retries = cycle.contains { j in
@@ -263,7 +257,7 @@ private struct Replayer {
       var count = 0
       for j in taken.indices {
         let own = p.process(of: taken[j]) == loop.cpu
-        if !p.isInLoop(state(j + 1), loop: id) || (own && !staysInLoop(j, loop)) {
+        if !p.isInLoop(state(j + 1).view, loop: id) || (own && !staysInLoop(j, loop)) {
           count = 0
           continue
         }
