@@ -6,6 +6,10 @@ public struct Options: Sendable, Equatable {
   public var quiet = false
   public var json = false
   public var writeTraces = true
+  /// Also write each counterexample as a self-contained HTML viewer (`--html`).
+  public var html = false
+  /// `modelcheck replay SPEC TRACE.json` (`Driver/Replay.swift`); nil for a check.
+  public var replay: ReplayRequest?
   public var showRun = false
   /// Count how often each statement ran and print the table (`--coverage`).
   public var coverage = false
@@ -27,6 +31,7 @@ public struct Options: Sendable, Equatable {
   public static var help: String {
     """
     USAGE: modelcheck [options] <spec-file-or-directory>...
+           modelcheck replay <spec-file> <trace.json>
 
     Explores every interleaving of the CPUs, hardware and hypervisor described by each
     spec, decides each property it checks, and compares the verdicts with its `expect`.
@@ -41,6 +46,9 @@ public struct Options: Sendable, Equatable {
       --json                print the summary as JSON (schema modelcheck.summary/1)
       --output-dir DIR      where counterexample traces go (default: counterexamples)
       --no-traces           do not write trace files
+      --html                also write each counterexample as <stem>.html: a
+                            self-contained viewer (swimlanes, state per step,
+                            keys j/k or arrows to step through it)
       --show-run            also print a shortest run in which every program finishes
                             (to watch a passing spec execute: batches, flushes, locks)
       --coverage            print how many transitions ran each statement (explores
@@ -72,6 +80,16 @@ public struct Options: Sendable, Equatable {
          operation, a counter past its limit), or a crash of the checker on a spec
          (the other specs are still checked)
 
+    REPLAY:
+      modelcheck replay SPEC TRACE.json re-executes a saved counterexample (the .json
+      trace file) against SPEC, which may have been edited since, prints the replayed
+      steps as a table, and says whether the trace still violates its property (at
+      the same step, or for a deadlock, a leak at the end or a lasso, the run as a
+      whole). Exit status: 0 it still does; 1 it no longer does (the first step that
+      cannot be taken and why, or why the run now keeps the property); 2 usage error,
+      a spec with an error, or a trace file that cannot be read or is not a
+      modelcheck.counterexample/1 trace.
+
     See README.md and docs/ for the spec language and the exact semantics.
     """
   }
@@ -83,6 +101,7 @@ public struct Options: Sendable, Equatable {
   /// Parses the arguments as the operating system gives them: bytes, so that a spec path
   /// that is not UTF-8 is kept as it is (see `SpecPath`).
   public static func parse(arguments args: [[UInt8]]) throws(UsageError) -> Options {
+    if args.first == Array("replay".utf8) { return try parseReplay(args.dropFirst()) }
     var o = Options()
     var i = 0
     var onlyPaths = false
@@ -144,6 +163,9 @@ public struct Options: Sendable, Equatable {
       case "--coverage":
         try noValue()
         o.coverage = true
+      case "--html":
+        try noValue()
+        o.html = true
       case "--output-dir":
         let v = try value()
         guard !v.isEmpty else {
@@ -165,6 +187,9 @@ public struct Options: Sendable, Equatable {
       default:
         throw UsageError(message: "unknown option '\(a)' (see --help)")
       }
+    }
+    if o.html, !o.writeTraces {
+      throw UsageError(message: "--html writes trace files; it cannot go with --no-traces")
     }
     if o.paths.isEmpty, !o.showHelp, !o.showVersion {
       throw UsageError(message: "no spec given (see --help)")

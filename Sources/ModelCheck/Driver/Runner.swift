@@ -24,6 +24,7 @@ public enum Runner {
       out(Options.version + "\n")
       return .asExpected
     }
+    if let replay = options.replay { return ReplayCommand.run(replay, out: out, err: err) }
     let (files, missing) = SpecFiles.find(options.paths)
     var code = ExitCode.asExpected
     for m in missing {
@@ -125,8 +126,13 @@ public enum Runner {
             to: URL(fileURLWithPath: stem + ".txt"), options: .atomic)
           let json = JSONReport.counterexample(p, trace, result).serialized() + "\n"
           try Data(json.utf8).write(to: URL(fileURLWithPath: stem + ".json"), options: .atomic)
+          if options.html {
+            let html = HTMLReport.counterexample(p, trace, result)
+            try Data(html.utf8).write(to: URL(fileURLWithPath: stem + ".html"), options: .atomic)
+          }
           traceFiles[p.kind] = stem + ".txt"
-          details += "  trace written to \(stem).txt and .json\n"
+          let rest = options.html ? ", .json and .html" : " and .json"
+          details += "  trace written to \(stem).txt\(rest)\n"
         } catch {
           o.err("modelcheck: warning: cannot write \(stem).txt: \(error.localizedDescription)\n")
         }

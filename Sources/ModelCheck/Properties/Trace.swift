@@ -3,6 +3,8 @@ import PTState
 /// One step of a counterexample, rebuilt by replaying its actions from the initial state.
 public struct TraceStep: Sendable {
   public var action: Action
+  /// Its place in the program's action table (what `Program.apply` takes).
+  public var actionIndex: Int
   /// Who moved: "cpu0", "cpu1/hw" (its hardware), "hyp" (the hypervisor, for cpuN's batch).
   public var actor: String
   /// The operation as written in the spec, or a description of a hardware action.
@@ -63,7 +65,8 @@ public struct Trace: Sendable {
       if let note = Trace.hardwareNote(program, log.facts) { effects.insert(note, at: 0) }
       steps.append(
         TraceStep(
-          action: action, actor: actor, operation: operation, location: location, effects: effects,
+          action: action, actionIndex: a, actor: actor, operation: operation, location: location,
+          effects: effects,
           before: before, after: after, violations: outcome.violations,
           retried: outcome.retryLoop != 0, facts: log.facts))
       before = after

@@ -131,6 +131,41 @@ public enum JSONReport {
     return .object(state)
   }
 
+  /// The names of `Action.Kind` in a step's `action` object.
+  static let actionKinds: [(Action.Kind, String)] = [
+    (.cpuStep, "step"), (.hardwareAccess, "hardware_access"), (.tlbEvict, "tlb_evict"),
+    (.earlyFlush, "early_flush"), (.shootdownIPI, "shootdown_ipi"),
+    (.contextSwitch, "context_switch"), (.interrupt, "interrupt"),
+  ]
+
+  /// What `modelcheck replay` finds the step's action by: its kind and the names of what it
+  /// acts on, which survive edits of the spec, then its place in the action table, which
+  /// does not (any declaration added before it moves it).
+  static func action(_ s: TraceStep, _ p: Program) -> JSON {
+    let spec = p.spec
+    let kind = actionKinds.first { $0.0 == s.action.kind }?.1 ?? "?"
+    var f: [(String, JSON)] = [("kind", .string(kind))]
+    switch s.action.meaning {
+    case .step(let k, let branch):
+      f += [("program", .string(spec.cpus[k].name)), ("branch", .int(branch))]
+    case .hardwareAccess(let c, let pte, let access):
+      f += [
+        ("cpu", .string(spec.cpuNames[c])), ("pte", .string(spec.pteNames[pte])),
+        ("access", .string(access == .write ? "write" : "read")),
+      ]
+    case .tlbEvict(let c, let pte), .shootdownIPI(let c, let pte):
+      f += [("cpu", .string(spec.cpuNames[c])), ("pte", .string(spec.pteNames[pte]))]
+    case .earlyFlush(let c): f += [("cpu", .string(spec.cpuNames[c]))]
+    case .contextSwitch(let c, let to):
+      f += [
+        ("cpu", .string(spec.cpuNames[c])), ("to", to.map { .string(spec.cpus[$0].name) } ?? .null),
+      ]
+    case .interrupt(let h): f += [("program", .string(spec.cpus[h].name))]
+    }
+    f.append(("table_index", .int(s.actionIndex)))
+    return .object(f)
+  }
+
   public static func counterexample(_ prop: PropertyResult, _ trace: Trace, _ r: CheckResult)
     -> JSON
   {
@@ -146,6 +181,7 @@ public enum JSONReport {
             .object([("line", .int($0.start.line)), ("column", .int($0.start.column))])
           } ?? .null
         ),
+        ("action", action(s, p)),
         ("effects", .array(s.effects.map { .string($0) })),
         ("state", snapshot(s.after, p)),
       ])
