@@ -39,7 +39,7 @@ public enum Instruction: Sendable, Hashable {
   case pgdGet(dst: Register, pgd: UInt16)
   case loadCR3
   case flushTLBMM
-  /// Two-way: branch 0 the allocation succeeds, branch 1 it fails.
+  /// One branch per `AllocatorOutcome`: 0 the allocation succeeds, 1 it fails.
   case ptAlloc(dst: Register, page: UInt16)
   case ptFree(page: UInt16)
   /// `cover()` or a `reachable(cond)` whose condition held: a step that changes nothing
@@ -67,5 +67,20 @@ public enum Instruction: Sendable, Hashable {
     case .assign, .jump, .jumpIfZero: return true
     default: return false
     }
+  }
+}
+
+extension Instruction {
+  /// The register a visible instruction stores its result in (nil: none, or discarded).
+  public var resultRegister: Register? {
+    let r: Register
+    switch self {
+    case .ptepGet(let d, _), .getAndClear(let d, _), .xchg(let d, _, _),
+      .cmpxchg(let d, _, _, _, _), .modifyProtStart(let d, _), .pgdGet(let d, _),
+      .ptAlloc(let d, _), .touch(let d, _, _), .fullTeardownRead(let d, _), .mmput(let d):
+      r = d
+    default: return nil
+    }
+    return r == Register.discard ? nil : r
   }
 }

@@ -63,6 +63,7 @@ public struct Trace: Sendable {
         effects.insert("batch full: one hypercall applies \(entries) entries", at: 0)
       }
       if let note = Trace.hardwareNote(program, log.facts) { effects.insert(note, at: 0) }
+      effects.insert(contentsOf: Trace.readNotes(program, action, before, after, log.facts), at: 0)
       steps.append(
         TraceStep(
           action: action, actionIndex: a, actor: actor, operation: operation, location: location,
@@ -72,6 +73,29 @@ public struct Trace: Sendable {
       before = after
     }
     return (initial, steps)
+  }
+
+  /// What a program's read saw, when the effects would not show it: a failed cmpxchg, and a
+  /// result equal to what its register already held.
+  static func readNotes(
+    _ program: Program, _ action: Action, _ before: MachineSnapshot, _ after: MachineSnapshot,
+    _ facts: [Fact]
+  ) -> [String] {
+    guard case .step(let k, _) = action.meaning else { return [] }
+    var notes: [String] = []
+    let names = program.spec.pteNames
+    for case .cmpxchgFailed(let p, let expected, let seen) in facts {
+      notes.append("cmpxchg FAILED: \(names[p]) is \(seen), not the expected \(expected)")
+    }
+    let instruction = program.instruction(cpu: k, pc: before.contexts[k].pc)
+    if let r = instruction.resultRegister.map(Int.init),
+      before.contexts[k].registers[r] == after.contexts[k].registers[r]
+    {
+      let cpu = program.spec.cpus[k]
+      let value = registerText(cpu, r, after.contexts[k].registers[r])
+      notes.append("\(cpu.name).\(cpu.registers[r]) = \(value) (read, unchanged)")
+    }
+    return notes
   }
 
   static func isTouch(_ program: Program, _ action: Action, _ s: MachineSnapshot) -> Bool {
@@ -224,7 +248,9 @@ public struct Trace: Sendable {
   }
 
   static func registerText(_ cpu: CheckedCPU, _ r: Int, _ value: UInt8) -> String {
-    cpu.booleanRegisters.contains(r) ? (value != 0 ? "true" : "false") : "\(PTE(rawValue: value))"
+    if cpu.booleanRegisters.contains(r) { return value != 0 ? "true" : "false" }
+    if cpu.numberRegisters.contains(r) { return "\(value)" }
+    return "\(PTE(rawValue: value))"
   }
 
   static func batchText(_ program: Program, _ batch: [MachineSnapshot.BatchEntry]) -> String {

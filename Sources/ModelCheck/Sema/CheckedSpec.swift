@@ -104,6 +104,9 @@ public struct CheckedCPU: Sendable {
   /// Registers only ever given truth values (from `touch`, comparisons, `pte_present`...),
   /// shown as true/false in traces.
   public var booleanRegisters: Set<Int>
+  /// Registers only ever given integer literals or `pte_pfn(...)` (a count, a pfn), shown
+  /// as numbers in traces (`tries = 3`, not `tries = present|write`).
+  public var numberRegisters: Set<Int> = []
   public var body: [CheckedStmt]
   public var range: SourceRange
 }

@@ -25,6 +25,9 @@ public enum Fact: Sendable, Equatable {
   /// Not a violation: queuing an entry found `cpu`'s batch full, so one hypercall applied
   /// the batch and the entry (`entries` in all).
   case batchFull(cpu: Int, entries: Int)
+  /// Not a violation: a `cmpxchg` found `seen` where it expected `expected`, and wrote
+  /// nothing.
+  case cmpxchgFailed(pte: Int, expected: PTE, seen: PTE)
 }
 
 public enum AccessOutcome: Sendable, Equatable {

@@ -233,6 +233,7 @@ extension Machine {
       if config.mode == .shadow { syncShadow(s, actor, pte: p, value: new, &events) }
     } else {
       events.insert(.cmpxchgFailed)
+      events.note { .cmpxchgFailed(pte: p, expected: expected, seen: seen) }
     }
     return seen
   }
