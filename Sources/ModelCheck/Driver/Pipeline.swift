@@ -51,6 +51,7 @@ public enum Pipeline {
     let descriptors = program.spec.properties.map(PropertyTable.descriptor)
     var safetyBits: UInt16 = 0
     for d in descriptors where !d.isGraphProperty { safetyBits |= d.kind.bit }
+    let checkStart = monotonicSeconds()
     var explorer = BreadthFirst(system: program)
     explorer.run(
       limits: limits, safetyBits: safetyBits,
@@ -70,7 +71,10 @@ public enum Pipeline {
     }
     var stats = explorer.statistics
     let start = monotonicSeconds()
-    var budget = Budget(remaining: limits.maxMemoryBytes.map { $0 - stats.storeBytes })
+    // The graph passes share the time limit with exploration, counted from its start.
+    var budget = Budget(
+      remaining: limits.maxMemoryBytes.map { $0 - stats.storeBytes },
+      watch: Watch(limits, start: checkStart))
     for d in descriptors {
       guard case .onGraph(let decide) = d.decision else { continue }
       let (verdict, subgraphStates) = decide(program, explorer, &budget)
@@ -90,6 +94,6 @@ public enum Pipeline {
     let completeRun = explorer.firstFinished.map { explorer.actions(to: $0) }
     return CheckResult(
       program: program, file: file, properties: results, statistics: stats,
-      stopReason: explorer.stopReason, faultRun: faultRun, completeRun: completeRun)
+      stopReason: explorer.stopReason ?? budget.stopped, faultRun: faultRun, completeRun: completeRun)
   }
 }

@@ -50,6 +50,7 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
   /// - Parameter deadlockBit: the bit to record deadlocks under (0: do not check).
   mutating func run(limits: Limits, safetyBits: UInt16, deadlockBit: UInt16, needsFullGraph: Bool) {
     let start = monotonicSeconds()
+    var watch = Watch(limits, start: start)
     let wordCount = system.wordCount
     let scratch = UnsafeMutablePointer<UInt64>.allocate(capacity: wordCount)
     // The state being expanded, copied out of the arena: inserting a successor may grow
@@ -86,6 +87,14 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
       if next & 1023 == 0 {
         if let m = limits.maxMemoryBytes, store.residentBytes + visited.residentBytes > m {
           stopReason = .memoryLimit(m)
+          break
+        }
+        // The clock, a stop asked from outside (a signal), the progress line.
+        let sample = Progress(
+          states: store.count, transitions: transitions, frontier: store.count - next,
+          depth: depth, storeBytes: store.residentBytes + visited.residentBytes)
+        if let stop = watch.poll(sample) {
+          stopReason = stop
           break
         }
       }
