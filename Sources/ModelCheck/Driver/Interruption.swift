@@ -23,6 +23,13 @@ public enum Interruption {
 
   /// Installs the handlers (the command-line tool does, before checking anything).
   public static func install() {
+    // A process may start with them blocked (a launcher's threads often block signals,
+    // and the mask is inherited): unblocked, or they would wait forever.
+    var unblock = sigset_t()
+    sigemptyset(&unblock)
+    sigaddset(&unblock, SIGINT)
+    sigaddset(&unblock, SIGTERM)
+    sigprocmask(SIG_UNBLOCK, &unblock, nil)
     for s in [SIGINT, SIGTERM] {
       var action = sigaction()
       #if canImport(Darwin)

@@ -12,7 +12,7 @@ enum ProgressLine {
   /// Seconds between two lines, and before the first: a run shorter than this prints none.
   static let interval = 2.0
 
-  static func text(_ path: String, _ p: Progress) -> String {
+  static func text(_ path: String, _ p: ExplorationProgress) -> String {
     var line =
       "progress: \(path): \(Int(p.seconds)) s, \(TextReport.grouped(p.states)) states, "
       + "\(TextReport.grouped(Int(p.statesPerSecond.rounded()))) states/s, "
@@ -24,7 +24,7 @@ enum ProgressLine {
 
   /// Writes each line straight to file descriptor 2, also from the child checking a spec
   /// (its other output travels through the pipe and is printed at its end).
-  static func reporter(_ path: String) -> @Sendable (Progress) -> Void {
+  static func reporter(_ path: String) -> @Sendable (ExplorationProgress) -> Void {
     { p in
       let bytes = Array(text(path, p).utf8)
       var offset = 0

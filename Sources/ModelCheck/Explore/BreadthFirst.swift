@@ -90,7 +90,7 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
           break
         }
         // The clock, a stop asked from outside (a signal), the progress line.
-        let sample = Progress(
+        let sample = ExplorationProgress(
           states: store.count, transitions: transitions, frontier: store.count - next,
           depth: depth, storeBytes: store.residentBytes + visited.residentBytes)
         if let stop = watch.poll(sample) {

@@ -12,12 +12,12 @@ public struct Limits: Sendable {
   public var stopRequest: (@Sendable () -> Int32)?
   /// Called every `progressInterval` seconds, from the first interval on (a run shorter
   /// than one interval reports nothing). Runs on the exploring thread: keep it short.
-  public var progress: (@Sendable (Progress) -> Void)?
+  public var progress: (@Sendable (ExplorationProgress) -> Void)?
   public var progressInterval = 2.0
 
   public init(
     maxStates: Int? = nil, maxMemoryBytes: Int? = nil, maxSeconds: Double? = nil,
-    stopRequest: (@Sendable () -> Int32)? = nil, progress: (@Sendable (Progress) -> Void)? = nil
+    stopRequest: (@Sendable () -> Int32)? = nil, progress: (@Sendable (ExplorationProgress) -> Void)? = nil
   ) {
     self.maxStates = maxStates
     self.maxMemoryBytes = maxMemoryBytes
@@ -28,7 +28,7 @@ public struct Limits: Sendable {
 }
 
 /// A running exploration as the progress line shows it.
-public struct Progress: Sendable, Equatable {
+public struct ExplorationProgress: Sendable, Equatable {
   public var seconds = 0.0
   public var states = 0
   public var transitions = 0
@@ -77,7 +77,7 @@ struct Watch {
   }
 
   /// The explorer's check: a stop, or nil after reporting progress if it is due.
-  mutating func poll(_ progress: @autoclosure () -> Progress) -> StopReason? {
+  mutating func poll(_ progress: @autoclosure () -> ExplorationProgress) -> StopReason? {
     let now = monotonicSeconds()
     if let s = stop(at: now) { return s }
     if let report = limits.progress, now >= nextReport {
