@@ -67,7 +67,8 @@ import Testing
   /// Validates `file` against the schema with `xmllint`, when it is installed.
   static func validate(_ file: String) throws {
     let candidates = ["/usr/bin/xmllint", "/usr/local/bin/xmllint", "/opt/homebrew/bin/xmllint"]
-    guard let xmllint = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) })
+    guard
+      let xmllint = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) })
     else { return }
     let r = try CommandLineTests.run(
       ["--noout", "--schema", schema.path, file], executable: URL(fileURLWithPath: xmllint))
@@ -78,7 +79,9 @@ import Testing
   static func checkCounts(_ suite: Element) {
     let cases = suite.all("testcase")
     #expect(suite.attributes["tests"] == String(cases.count))
-    for (attribute, child) in [("failures", "failure"), ("errors", "error"), ("skipped", "skipped")] {
+    for (attribute, child) in [
+      ("failures", "failure"), ("errors", "error"), ("skipped", "skipped"),
+    ] {
       let n = cases.filter { $0.first(child) != nil }.count
       #expect(suite.attributes[attribute] == String(n), "\(attribute)")
     }
@@ -87,7 +90,8 @@ import Testing
   @Test("one testsuite per spec, one testcase per property; failures, errors, skipped")
   func report() throws {
     let dir = try TemporaryDirectory()
-    let asExpected = try dir.write("a-as-expected.spec", CommandLineTests.readBack(expect: "fail no_stale_read"))
+    let asExpected = try dir.write(
+      "a-as-expected.spec", CommandLineTests.readBack(expect: "fail no_stale_read"))
     let differs = try dir.write("b-differs.spec", CommandLineTests.readBack(expect: "pass"))
     let passes = try dir.write("c-passes.spec", RunControlTests.passesButExpectedToFail)
     let broken = try dir.write("d-error.spec", "mode native\nexpect pass\ncpu c0 {\n  frob()\n}\n")
@@ -99,14 +103,17 @@ import Testing
     let odd = try dir.write(
       "f-title.spec", "title \"<&> '\u{1} x\"\n" + CommandLineTests.passing)
     let junit = dir.url.appendingPathComponent("junit.xml").path
-    let r = try RunControlTests.runInProcess(["--no-traces", "--quiet", "--junit", junit, dir.url.path])
+    let r = try RunControlTests.runInProcess([
+      "--no-traces", "--quiet", "--junit", junit, dir.url.path,
+    ])
     #expect(r.0 == .usageOrSpecError, "\(r.out)\(r.err)")
     let xml = try String(contentsOfFile: junit, encoding: .utf8)
     #expect(xml.hasPrefix("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites "))
     let root = try Self.parse(xml)
     #expect(root.name == "testsuites")
     let suites = root.all("testsuite")
-    #expect(suites.map { $0.attributes["name"] } == [asExpected, differs, passes, broken, fault, odd])
+    #expect(
+      suites.map { $0.attributes["name"] } == [asExpected, differs, passes, broken, fault, odd])
     for s in suites {
       Self.checkCounts(s)
       #expect(s.attributes["time"]?.wholeMatch(of: /\d+\.\d{3}/) != nil)
@@ -126,8 +133,11 @@ import Testing
     #expect(b.attributes["type"] == "differs")
     #expect(b.text.hasPrefix("FAIL no_stale_read: shortest counterexample, 4 steps\n"))
     #expect(b.text.contains("pte = ptep_get(a)") && b.text.contains("\n  why: cpu0 "))
-    let c = try #require(suites[2].all("testcase").first { $0.attributes["name"] == "no_stale_read" })
-    #expect(c.first("failure")?.attributes["message"] == "no_stale_read passes, but the spec expects it to fail")
+    let c = try #require(
+      suites[2].all("testcase").first { $0.attributes["name"] == "no_stale_read" })
+    #expect(
+      c.first("failure")?.attributes["message"]
+        == "no_stale_read passes, but the spec expects it to fail")
     // A spec error: one (spec) testcase with the diagnostic and its location.
     let d = try #require(suites[3].first("testcase"))
     #expect(d.attributes["name"] == "(spec)")
@@ -147,7 +157,8 @@ import Testing
   @Test("an incomplete property is skipped, with why")
   func incomplete() throws {
     let dir = try TemporaryDirectory()
-    let path = try dir.write("stopped.spec", CommandLineTests.readBack(expect: "fail no_stale_read"))
+    let path = try dir.write(
+      "stopped.spec", CommandLineTests.readBack(expect: "fail no_stale_read"))
     let junit = dir.url.appendingPathComponent("j.xml").path
     let r = try RunControlTests.runInProcess(
       ["--no-traces", "--max-states", "3", "--junit", junit, path])

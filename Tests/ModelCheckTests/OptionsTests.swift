@@ -76,7 +76,9 @@ import Testing
     #expect(Options.parseDuration("5m") == 300)
     #expect(Options.parseDuration("1.5h") == 5400)
     #expect(Options.parseDuration("0.25") == 0.25)
-    for bad in ["", "0", "0s", "-1", "+1", "s", "1e3", "inf", "nan", "5d", "1.2.3", ".", "1 s", "2y"] {
+    for bad in [
+      "", "0", "0s", "-1", "+1", "s", "1e3", "inf", "nan", "5d", "1.2.3", ".", "1 s", "2y",
+    ] {
       #expect(Options.parseDuration(bad) == nil, "\(bad)")
     }
     // More than a year is a typo, not a limit.

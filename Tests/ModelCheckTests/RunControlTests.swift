@@ -168,12 +168,15 @@ import Testing
     let lines = r.err.split(separator: "\n").filter { $0.hasPrefix("progress: ") }
     // At 2 s and 4 s; the run stops at 4.5 s.
     #expect(lines.count == 2, "\(r.err)")
-    let shape = /progress: .*: (\d+) s, [\d,]+ states, [\d,]+ states\/s, queue [\d,]+, depth \d+, store [\d.]+ [KMG]?i?B(, peak RSS .*)?/
+    let shape =
+      /progress: .*: (\d+) s, [\d,]+ states, [\d,]+ states\/s, queue [\d,]+, depth \d+, store [\d.]+ [KMG]?i?B(, peak RSS .*)?/
     for line in lines { #expect(line.wholeMatch(of: shape) != nil, "\(line)") }
     #expect(lines.compactMap { $0.wholeMatch(of: shape).map { Int($0.1) } } == [2, 4])
     let off = try CommandLineTests.run(
-      ["--no-traces", "--quiet", "--progress", "--no-progress", "--max-time", "2.5",
-       Self.longSpec.path])
+      [
+        "--no-traces", "--quiet", "--progress", "--no-progress", "--max-time", "2.5",
+        Self.longSpec.path,
+      ])
     #expect(!off.err.contains("progress:"), "\(off.err)")
   }
 
@@ -256,7 +259,8 @@ import Testing
   func staleTraces() throws {
     let dir = try TemporaryDirectory()
     let traces = dir.url.appendingPathComponent("traces").path
-    let path = try dir.write("read-back.spec", CommandLineTests.readBack(expect: "fail no_stale_read"))
+    let path = try dir.write(
+      "read-back.spec", CommandLineTests.readBack(expect: "fail no_stale_read"))
     let stem = traces + "/read-back.no_stale_read"
     let first = try Self.runInProcess(["--output-dir", traces, path])
     #expect(first.0 == .asExpected, "\(first.out)")

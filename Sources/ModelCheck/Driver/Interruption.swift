@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Musl)
@@ -5,7 +7,6 @@
 #elseif canImport(Darwin)
   import Darwin
 #endif
-import Synchronization
 
 /// SIGINT and SIGTERM stop a run cleanly instead of killing it. The handler only records
 /// the signal (and passes it on to the child checking a spec, see `Isolation`); the

@@ -94,6 +94,7 @@ public enum Pipeline {
     let completeRun = explorer.firstFinished.map { explorer.actions(to: $0) }
     return CheckResult(
       program: program, file: file, properties: results, statistics: stats,
-      stopReason: explorer.stopReason ?? budget.stopped, faultRun: faultRun, completeRun: completeRun)
+      stopReason: explorer.stopReason ?? budget.stopped, faultRun: faultRun,
+      completeRun: completeRun)
   }
 }

@@ -113,7 +113,8 @@ public enum Runner {
         // Written to a temporary name and renamed: a reader never sees half a report.
         try Data(document.utf8).write(to: url, options: .atomic)
       } catch {
-        err("modelcheck: error: cannot write the JUnit report \(file): \(error.localizedDescription)\n")
+        let why = error.localizedDescription
+        err("modelcheck: error: cannot write the JUnit report \(file): \(why)\n")
         tally.reportFailed = true
       }
     }
@@ -190,7 +191,8 @@ public enum Runner {
   ) -> SpecOutcome {
     var o = SpecOutcome(code: .usageOrSpecError)
     let what = "internal error: \(failure.text)"
-    let line = "\(path): error: \(what) while checking this spec; please report it [check.internal]\n"
+    let line =
+      "\(path): error: \(what) while checking this spec; please report it [check.internal]\n"
     o.err(line)
     o.summary = errorEntry(path.description, what, id: "check.internal", location: nil)
     o.junit = JUnitReport.error(

@@ -17,7 +17,8 @@ public struct Limits: Sendable {
 
   public init(
     maxStates: Int? = nil, maxMemoryBytes: Int? = nil, maxSeconds: Double? = nil,
-    stopRequest: (@Sendable () -> Int32)? = nil, progress: (@Sendable (ExplorationProgress) -> Void)? = nil
+    stopRequest: (@Sendable () -> Int32)? = nil,
+    progress: (@Sendable (ExplorationProgress) -> Void)? = nil
   ) {
     self.maxStates = maxStates
     self.maxMemoryBytes = maxMemoryBytes
