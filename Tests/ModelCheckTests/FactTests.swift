@@ -43,8 +43,8 @@ import Testing
     e.raise(.staleRead) { preconditionFailure("a fact built without a log") }
     #expect(e == .staleRead)
     var log = FactLog()
-    withUnsafeMutablePointer(to: &log) { ptr in
-      var recording = Events(log: ptr)
+    log.recording { recorder in
+      var recording = Events(log: recorder)
       recording.insert(.lostDirty)  // OptionSet's own insert would drop the log
       recording.raise(.ptLeak) { .ptLeak(page: 0, program: 0, rule: .doubleFree) }
       #expect(recording == [.lostDirty, .ptLeak])

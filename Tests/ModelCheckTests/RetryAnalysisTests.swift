@@ -1,3 +1,4 @@
+import PTState
 import Testing
 
 @testable import ModelCheck
@@ -16,19 +17,19 @@ struct GraphSystem: TransitionSystem {
 
   var wordCount: Int { 1 }
   var actionCount: Int { edges.count }
-  func writeInitialState(_ s: UnsafeMutablePointer<UInt64>) -> StepOutcome {
-    s[0] = 0
+  func writeInitialState(_ s: PackedState) -> StepOutcome {
+    s[word: 0] = 0
     return StepOutcome(enabled: true)
   }
-  func apply(_ a: Int, to s: UnsafeMutablePointer<UInt64>) -> StepOutcome {
-    guard s[0] == edges[a].from else { return .disabled }
-    s[0] = edges[a].to
+  func apply(_ a: Int, to s: PackedState) -> StepOutcome {
+    guard s[word: 0] == edges[a].from else { return .disabled }
+    s[word: 0] = edges[a].to
     return StepOutcome(enabled: true, retryLoop: edges[a].retry ? 1 : 0)
   }
   func process(of a: Int) -> Int { edges[a].process }
   func isProgress(_ a: Int) -> Bool { edges[a].process >= 0 }
-  func isFinished(_ s: UnsafePointer<UInt64>) -> Bool { false }
-  func finalViolations(_ s: UnsafePointer<UInt64>) -> UInt16 { 0 }
+  func isFinished(_ s: PackedStateView) -> Bool { false }
+  func finalViolations(_ s: PackedStateView) -> UInt16 { 0 }
 }
 
 /// The cycle search behind `cmpxchg_terminates`, on graphs small enough to see.

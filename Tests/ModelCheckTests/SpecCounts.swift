@@ -16,6 +16,10 @@ extension SpecSuiteTests {
       states: 38, transitions: 44, depth: 16, counterexamples: [.deadlockFree: (2, false)]),
     "copy-pte-range/two-ptls-same-order.spec": SpecPin(
       states: 36, transitions: 40, depth: 16, counterexamples: [:]),
+    "coverage/retry-path-reached.spec": SpecPin(
+      states: 13, transitions: 24, depth: 5, counterexamples: [:]),
+    "coverage/retry-path-unreached.spec": SpecPin(
+      states: 5, transitions: 4, depth: 4, counterexamples: [:]),
     "full-mm-teardown/exit-mmap-native.spec": SpecPin(
       states: 56, transitions: 88, depth: 9, counterexamples: [:]),
     "full-mm-teardown/exit-mmap-shadow.spec": SpecPin(

@@ -1,6 +1,24 @@
+import PTState
 import Testing
 
 @testable import ModelCheck
+
+/// The tests spell states as arrays of words.
+func withView<R>(_ words: [UInt64], _ body: (PackedStateView) -> R) -> R {
+  words.withUnsafeBufferPointer { body(PackedStateView($0.baseAddress!, wordCount: words.count)) }
+}
+
+extension VisitedSet {
+  mutating func insert(_ words: [UInt64], parent: Int?, into store: inout StateStore)
+    -> InsertResult
+  {
+    withView(words) { insert($0, parent: parent, into: &store) }
+  }
+
+  func find(_ words: [UInt64], in store: borrowing StateStore) -> Int? {
+    withView(words) { find($0, in: store) }
+  }
+}
 
 /// The visited set and the state arena: growth, lookups, and states whose slot and hash
 /// tag agree (only the full comparison of every word tells them apart).
@@ -42,8 +60,7 @@ import Testing
     var seen: [UInt64: UInt64] = [:]
     var pair: (UInt64, UInt64)?
     for x in UInt64(1)...2_000_000 {
-      var word = x
-      let h = VisitedSet.hash(&word, 1)
+      let h = withView([x]) { VisitedSet.hash($0) }
       let key = (h & 15) | ((h >> 36) << 4)
       if let other = seen[key] {
         pair = (other, x)
@@ -70,6 +87,6 @@ import Testing
     _ = visited.insert([1, 2, 3], parent: nil, into: &store)
     _ = visited.insert([1, 2, 4], parent: 0, into: &store)
     #expect(store.count == 2)
-    #expect(!VisitedSet.equal([1, 2, 3], [1, 2, 4], 3))
+    #expect(!withView([1, 2, 3]) { a in withView([1, 2, 4]) { b in a.equals(b) } })
   }
 }

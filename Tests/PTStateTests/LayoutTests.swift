@@ -101,7 +101,7 @@ struct LayoutTests {
     f.s[f.layout.tlb[1][0]] = 3
     #expect(f.raw == before)
     // The snapshot of a machine without shadow/TLB slots shows none.
-    f.machine.writeInitialState(f.words)
+    f.machine.writeInitialState(f.s)
     #expect(f.snap.shadow == nil)
     #expect(f.snap.cpus.map(\.tlb) == [[.none], [.none]])
   }
@@ -170,7 +170,7 @@ struct LayoutTests {
   func initialState() {
     let f = Fixture(mode: .shadow, cpus: 2, ptes: [.rw(1), .ro(2), .none], locks: 2, tlb: true)
     f.words.update(repeating: ~0, count: f.layout.wordCount)
-    f.machine.writeInitialState(f.words)
+    f.machine.writeInitialState(f.s)
     let snap = f.snap
     #expect(snap.mem == [.rw(1), .ro(2), .none])
     #expect(snap.shadow == [.rw(1), .ro(2), .none])
@@ -223,6 +223,36 @@ struct LayoutTests {
     #expect(f.s.pte(f.layout.mem[0]) == PTE(rawValue: 0xFD))
     #expect(f.snap.mem[0].pfn == 15)
   }
+
+  @Test("the read-only and the mutable view of a state read the same fields and words")
+  func views() {
+    let f = Fixture(mode: .native)
+    f.s[f.layout.mem[0]] = 0x3D
+    let view = f.s.view
+    #expect(view[f.layout.mem[0]] == 0x3D && view.pte(f.layout.mem[0]) == f.s.pte(f.layout.mem[0]))
+    #expect(view.wordCount == f.layout.wordCount)
+    #expect((0..<view.wordCount).allSatisfy { view[word: $0] == f.s[word: $0] })
+    #expect(view.equals(f.s.view))
+    withScratchStates(wordCount: f.layout.wordCount, count: 2) { scratch in
+      #expect(!scratch[0].view.equals(view))
+      scratch[1].copy(from: view)
+      #expect(scratch[1].view.equals(view) && scratch[0][f.layout.mem[0]] == 0)
+    }
+  }
+
+  #if DEBUG
+    @Test("debug builds stop an access outside the state (a field from another layout)")
+    func outOfBounds() async {
+      await #expect(processExitsWith: .failure) {
+        let small = Fixture(mode: .native)
+        let field = Field(word: Int32(small.layout.wordCount), shift: 0, mask: 0xFF)
+        _ = small.s[field]
+      }
+      await #expect(processExitsWith: .failure) {
+        withScratchStates(wordCount: 2) { scratch in _ = scratch[0].view[word: 2] }
+      }
+    }
+  #endif
 
   @Test("PTE.description spells flags and pfn kernel-style")
   func pteDescription() {

@@ -17,7 +17,7 @@ struct MMOpsTests {
   func mmput() {
     let (m, w) = machine(mmUsers: [0, 1])
     defer { w.deallocate() }
-    let s = PackedState(w)
+    let s = PackedState(w, wordCount: m.layout.wordCount)
     #expect(m.mmUsers(s) == 2 && m.runsMM(s, cpu: 1))
     #expect(!m.mmput(s, cpu: 0))
     #expect(m.mmput(s, cpu: 1))
@@ -30,7 +30,7 @@ struct MMOpsTests {
   func mmputWithoutReference() {
     let (m, w) = machine(mmUsers: [1])
     defer { w.deallocate() }
-    let s = PackedState(w)
+    let s = PackedState(w, wordCount: m.layout.wordCount)
     #expect(!m.mmput(s, cpu: 0))  // cpu1 still runs the mm
     #expect(m.mmput(s, cpu: 1))
     #expect(!m.mmput(s, cpu: 0) && !m.mmput(s, cpu: 1))  // nobody holds one now
@@ -40,7 +40,7 @@ struct MMOpsTests {
   func fullClear() {
     let (m, w) = machine(mmUsers: [0, 1])
     defer { w.deallocate() }
-    let s = PackedState(w)
+    let s = PackedState(w, wordCount: m.layout.wordCount)
     var e = Events()
     // dirty before
     #expect(m.hardwareAccess(s, cpu: CPUIndex(1), program: nil, pte: 0, kind: .write, &e))
@@ -50,7 +50,7 @@ struct MMOpsTests {
     // Again, with the dirty bit set between the two halves.
     let (m2, w2) = machine(mmUsers: [0, 1])
     defer { w2.deallocate() }
-    let s2 = PackedState(w2)
+    let s2 = PackedState(w2, wordCount: m2.layout.wordCount)
     var e2 = Events()
     #expect(!m2.fullTeardownRead(s2, Actor(pinned: 0), pte: 0, &e2).isDirty)
     #expect(m2.hardwareAccess(s2, cpu: CPUIndex(1), program: nil, pte: 0, kind: .write, &e2))

@@ -57,14 +57,14 @@ final class Fixture {
       config: config,
       batchSlots: batchSlots ?? Array(repeating: max(batchLimit - 1, 0), count: cpus))
     words = UnsafeMutablePointer<UInt64>.allocate(capacity: machine.layout.wordCount)
-    machine.writeInitialState(words)
+    machine.writeInitialState(PackedState(words, wordCount: machine.layout.wordCount))
   }
 
   deinit { words.deallocate() }
 
-  var s: PackedState { PackedState(words) }
+  var s: PackedState { PackedState(words, wordCount: machine.layout.wordCount) }
   var layout: StateLayout { machine.layout }
-  var snap: MachineSnapshot { machine.snapshot(words) }
+  var snap: MachineSnapshot { machine.snapshot(s) }
   /// A copy of the raw words, to check that an operation changed nothing at all.
   var raw: [UInt64] { Array(UnsafeBufferPointer(start: words, count: machine.layout.wordCount)) }
 
@@ -180,6 +180,6 @@ func buildMachine(_ config: MachineConfig, batchSlots: [Int]) -> (
 ) {
   let m = Machine(config: config, batchSlots: batchSlots)
   let w = UnsafeMutablePointer<UInt64>.allocate(capacity: m.layout.wordCount)
-  m.writeInitialState(w)
+  m.writeInitialState(PackedState(w, wordCount: m.layout.wordCount))
   return (m, w)
 }

@@ -32,7 +32,7 @@ struct SchedulingOpsTests {
   func contextSwitchEnabling() {
     let (m, w) = machine()
     defer { w.deallocate() }
-    let s = PackedState(w)
+    let s = PackedState(w, wordCount: m.layout.wordCount)
     var e = Events()
     // cpu1 is idle: idle to idle is no switch; the task runs on cpu0 already.
     #expect(!m.contextSwitch(s, cpu: 1, to: -1, currentFinished: false, nextFinished: false, &e))
@@ -53,11 +53,11 @@ struct SchedulingOpsTests {
   func endProgram() {
     let (m, w) = machine(handler: true)
     defer { w.deallocate() }
-    let s = PackedState(w)
+    let s = PackedState(w, wordCount: m.layout.wordCount)
     var e = Events()
     #expect(m.enterInterrupt(s, cpu: 0, handler: 1))
     m.endProgram(s, Actor(program: ProgramIndex(1), cpu: CPUIndex(0)), &e)
-    #expect(m.snapshot(w).cpus[0].inIRQ == nil && e.isEmpty)
+    #expect(m.snapshot(s).cpus[0].inIRQ == nil && e.isEmpty)
     m.enterLazy(s, Actor(program: ProgramIndex(0), cpu: CPUIndex(0)), &e)
     m.endProgram(s, Actor(program: ProgramIndex(0), cpu: CPUIndex(0)), &e)
     #expect(e == .lazyUnbalanced)
@@ -67,7 +67,7 @@ struct SchedulingOpsTests {
   func migration() {
     let (m, w) = machine()
     defer { w.deallocate() }
-    let s = PackedState(w)
+    let s = PackedState(w, wordCount: m.layout.wordCount)
     var e = Events()
     #expect(m.cpuOf(s, context: 0) == 0)
     m.switchOut(s, Actor(program: ProgramIndex(0), cpu: CPUIndex(0)), &e)
@@ -80,7 +80,7 @@ struct SchedulingOpsTests {
   func perCPUStaysBehind() {
     let (m, w) = machine()
     defer { w.deallocate() }
-    let s = PackedState(w)
+    let s = PackedState(w, wordCount: m.layout.wordCount)
     var e = Events()
     m.enterLazy(s, Actor(program: ProgramIndex(0), cpu: CPUIndex(0)), &e)
     m.setPTE(s, Actor(program: ProgramIndex(0), cpu: CPUIndex(0)), pte: 0, value: .rw(4), &e)
@@ -98,18 +98,18 @@ struct SchedulingOpsTests {
   func xenHooks() {
     let (m, w) = machine(hooks: true)
     defer { w.deallocate() }
-    let s = PackedState(w)
+    let s = PackedState(w, wordCount: m.layout.wordCount)
     var e = Events()
     m.enterLazy(s, Actor(program: ProgramIndex(0), cpu: CPUIndex(0)), &e)
     m.setPTE(s, Actor(program: ProgramIndex(0), cpu: CPUIndex(0)), pte: 0, value: .rw(4), &e)
     m.switchOut(s, Actor(program: ProgramIndex(0), cpu: CPUIndex(0)), &e)
     #expect(
       !m.isLazy(s, Actor(pinned: 0)) && m.batchCount(s, cpu: 0) == 0
-        && m.snapshot(w).contexts[0].tif)
+        && m.snapshot(s).contexts[0].tif)
     m.switchIn(s, Actor(program: ProgramIndex(0), cpu: CPUIndex(1)))
     #expect(
       m.isLazy(s, Actor(program: ProgramIndex(0), cpu: CPUIndex(1)))
-        && !m.snapshot(w).contexts[0].tif)
+        && !m.snapshot(s).contexts[0].tif)
     #expect(e.isEmpty)
   }
 
@@ -117,7 +117,7 @@ struct SchedulingOpsTests {
   func perTask() {
     let (m, w) = machine(perTask: true)
     defer { w.deallocate() }
-    let s = PackedState(w)
+    let s = PackedState(w, wordCount: m.layout.wordCount)
     var e = Events()
     m.enterLazy(s, Actor(program: ProgramIndex(0), cpu: CPUIndex(0)), &e)
     m.setPTE(s, Actor(program: ProgramIndex(0), cpu: CPUIndex(0)), pte: 0, value: .rw(4), &e)
@@ -132,7 +132,7 @@ struct SchedulingOpsTests {
     for neverLazy in [false, true] {
       let (m, w) = machine(handler: true, neverLazy: neverLazy)
       defer { w.deallocate() }
-      let s = PackedState(w)
+      let s = PackedState(w, wordCount: m.layout.wordCount)
       var e = Events()
       m.enterLazy(s, Actor(program: ProgramIndex(0), cpu: CPUIndex(0)), &e)
       #expect(m.enterInterrupt(s, cpu: 0, handler: 1))
@@ -150,7 +150,7 @@ struct SchedulingOpsTests {
   func irqsOff() {
     let (m, w) = machine(handler: true)
     defer { w.deallocate() }
-    let s = PackedState(w)
+    let s = PackedState(w, wordCount: m.layout.wordCount)
     m.setIRQsOff(s, cpu: 0, true)
     #expect(!m.enterInterrupt(s, cpu: 0, handler: 1))
     #expect(

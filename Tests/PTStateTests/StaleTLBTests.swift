@@ -120,8 +120,8 @@ struct PageTableOpsTests {
     let m = Machine(config: config, batchSlots: [0, 0])
     let w = UnsafeMutablePointer<UInt64>.allocate(capacity: m.layout.wordCount)
     defer { w.deallocate() }
-    m.writeInitialState(w)
-    let s = PackedState(w)
+    let s = PackedState(w, wordCount: m.layout.wordCount)
+    m.writeInitialState(s)
     var e = Events()
     // PDPTE not present
     #expect(!m.hardwareAccess(s, cpu: CPUIndex(1), program: nil, pte: 0, kind: .read, &e))
@@ -151,8 +151,8 @@ struct PageTableOpsTests {
     let m = Machine(config: config, batchSlots: [0, 0])
     let w = UnsafeMutablePointer<UInt64>.allocate(capacity: m.layout.wordCount)
     defer { w.deallocate() }
-    m.writeInitialState(w)
-    let s = PackedState(w)
+    let s = PackedState(w, wordCount: m.layout.wordCount)
+    m.writeInitialState(s)
     var e = Events()
     let populated = PTE(rawValue: PTE.presentBit | PTE.pfnBits(9))
     m.setPGD(s, pgd: 0, value: populated)
@@ -171,12 +171,12 @@ struct PageTableOpsTests {
     let m = Machine(config: config, batchSlots: [0])
     let w = UnsafeMutablePointer<UInt64>.allocate(capacity: m.layout.wordCount)
     defer { w.deallocate() }
-    m.writeInitialState(w)
-    let s = PackedState(w)
+    let s = PackedState(w, wordCount: m.layout.wordCount)
+    m.writeInitialState(s)
     var e = Events()
-    #expect(!m.ptAlloc(s, page: 0, ok: false, &e))
+    #expect(!m.ptAlloc(s, page: 0, outcome: .fails, &e))
     #expect(!m.hasLeakedPTPages(s))
-    #expect(m.ptAlloc(s, page: 0, ok: true, &e))
+    #expect(m.ptAlloc(s, page: 0, outcome: .succeeds, &e))
     #expect(e.isEmpty && m.hasLeakedPTPages(s))
     m.ptFree(s, page: 0, &e)
     #expect(e.isEmpty && !m.hasLeakedPTPages(s))
@@ -186,8 +186,8 @@ struct PageTableOpsTests {
     m.ptFree(s, page: 1, &e)
     #expect(e == .ptLeak)  // never allocated
     e = []
-    #expect(m.ptAlloc(s, page: 1, ok: true, &e) && e.isEmpty)
-    #expect(m.ptAlloc(s, page: 1, ok: true, &e))
+    #expect(m.ptAlloc(s, page: 1, outcome: .succeeds, &e) && e.isEmpty)
+    #expect(m.ptAlloc(s, page: 1, outcome: .succeeds, &e))
     #expect(e == .ptLeak)  // allocated again while allocated: the first allocation is lost
   }
 }

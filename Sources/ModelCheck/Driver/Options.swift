@@ -14,6 +14,8 @@ public struct Options: Sendable, Equatable {
   public var json = false
   public var writeTraces = true
   public var showRun = false
+  /// Count how often each statement ran and print the table (`--coverage`).
+  public var coverage = false
   public var outputDirectory = "counterexamples"
   public var showHelp = false
   public var showVersion = false
@@ -55,6 +57,10 @@ public struct Options: Sendable, Equatable {
       --no-traces           do not write trace files
       --show-run            also print a shortest run in which every program finishes
                             (to watch a passing spec execute: batches, flushes, locks)
+      --coverage            print how many transitions ran each statement (explores
+                            the whole graph even after every property has failed);
+                            without it, every run still warns (file:line:col) about
+                            statements that never run and `either` branches never taken
       --version             print the version
       -h, --help            print this help
 
@@ -155,6 +161,9 @@ public struct Options: Sendable, Equatable {
       case "--show-run":
         try noValue()
         o.showRun = true
+      case "--coverage":
+        try noValue()
+        o.coverage = true
       case "--output-dir":
         let v = try value()
         guard !v.isEmpty else {

@@ -45,9 +45,12 @@ public enum Pipeline {
   }
 
   /// Explores every interleaving and decides every property the spec checks.
-  public static func check(_ program: Program, file: SourceFile, limits: Limits = Limits())
-    -> CheckResult
-  {
+  /// - Parameter coverage: count every statement's runs (`--coverage`), which explores the
+  ///   whole graph even when every property has already failed; without it, coverage only
+  ///   says which statements never ran, and only when the whole graph was explored anyway.
+  public static func check(
+    _ program: Program, file: SourceFile, limits: Limits = Limits(), coverage: Bool = false
+  ) -> CheckResult {
     let descriptors = program.spec.properties.map(PropertyTable.descriptor)
     var safetyBits: UInt16 = 0
     for d in descriptors where !d.isGraphProperty { safetyBits |= d.kind.bit }
@@ -56,7 +59,7 @@ public enum Pipeline {
     explorer.run(
       limits: limits, safetyBits: safetyBits,
       deadlockBit: program.checks(.deadlockFree) ? PropertyKind.deadlockFree.bit : 0,
-      needsFullGraph: descriptors.contains(where: \.isGraphProperty))
+      needsFullGraph: coverage || descriptors.contains(where: \.isGraphProperty))
 
     var results: [PropertyResult] = []
     for d in descriptors where !d.isGraphProperty {
@@ -92,9 +95,11 @@ public enum Pipeline {
       faultRun = run
     }
     let completeRun = explorer.firstFinished.map { explorer.actions(to: $0) }
-    return CheckResult(
+    var result = CheckResult(
       program: program, file: file, properties: results, statistics: stats,
       stopReason: explorer.stopReason ?? budget.stopped, faultRun: faultRun,
       completeRun: completeRun)
+    if explorer.exploredAll { result.coverage = explorer.coverage(counting: coverage) }
+    return result
   }
 }

@@ -252,7 +252,7 @@ public enum Runner {
         rendered: error.rendered, options, context)
     }
     var o = SpecOutcome()
-    let result = Pipeline.check(program, file: file, limits: limits)
+    let result = Pipeline.check(program, file: file, limits: limits, coverage: options.coverage)
     var traceFiles: [PropertyKind: String] = [:]
     var counterexamples: [PropertyKind: String] = [:]
     var details = ""
@@ -300,6 +300,7 @@ public enum Runner {
         details += "\nNo run in which every CPU finishes was found.\n"
       }
     }
+    if options.coverage { details += TextReport.coverageTable(result) }
     var fault: String?
     if let faultRun = result.faultRun, let f = result.stopReason?.runtimeFault {
       let d = FaultReport.diagnostic(program, run: faultRun, fault: f)
@@ -335,6 +336,10 @@ public enum Runner {
       o.out(
         "\(mark) \(name): \(list) (expect \(program.spec.expectation.description)); "
           + "\(TextReport.grouped(s.states)) states, \(format2(s.seconds)) s\n")
+      for w in result.coverage?.warnings(program) ?? [] {
+        let at = w.range.start
+        o.out("\(name):\(at.line):\(at.column): warning: \(w.message) [\(w.id)]\n")
+      }
     } else {
       o.out(TextReport.summary(result) + details + "\n")
     }

@@ -1,3 +1,5 @@
+import PTState
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Musl)
@@ -30,6 +32,9 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
   var faultWitness: Witness?
   /// The first state (in BFS order, so a shallowest one) where every process finished.
   var firstFinished: Int?
+  /// Whether every reachable state was expanded (no limit, and no early stop once every
+  /// safety property had failed): what a pass over the whole graph needs.
+  var exploredAll = false
   /// Folds the prefetching loads so the optimizer keeps them.
   var prefetchSink: UInt64 = 0
   /// Per action: whether taking it counts as the system moving (the deadlock check).
@@ -51,24 +56,13 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
   mutating func run(limits: Limits, safetyBits: UInt16, deadlockBit: UInt16, needsFullGraph: Bool) {
     let start = monotonicSeconds()
     var watch = Watch(limits, start: start)
-    let wordCount = system.wordCount
-    let scratch = UnsafeMutablePointer<UInt64>.allocate(capacity: wordCount)
-    // The state being expanded, copied out of the arena: inserting a successor may grow
-    // (and move) the arena, so no pointer into it is held across an insert.
-    let source = UnsafeMutablePointer<UInt64>.allocate(capacity: wordCount)
-    // The successors of one state, and their hashes, generated before any is inserted.
-    let successors = UnsafeMutablePointer<UInt64>.allocate(
-      capacity: max(system.actionCount, 1) * wordCount)
-    let hashes = UnsafeMutablePointer<UInt64>.allocate(capacity: max(system.actionCount, 1))
-    defer {
-      scratch.deallocate()
-      source.deallocate()
-      successors.deallocate()
-      hashes.deallocate()
-    }
+    // The state being expanded, copied out of the arena (inserting a successor may grow
+    // and move the arena, so no view into it is held across an insert), and its successors.
+    let buffer = ExpansionBuffer(wordCount: system.wordCount, successors: system.actionCount)
+    let source = buffer.source
 
-    let initial = system.writeInitialState(scratch)
-    _ = visited.insert(scratch, parent: nil, into: &store)
+    let initial = system.writeInitialState(source)
+    _ = visited.insert(source.view, parent: nil, into: &store)
     record(initial, Witness(state: 0, action: nil))
 
     var found: UInt16 = 0
@@ -98,13 +92,13 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
           break
         }
       }
-      copyState(store.state(next), to: source, wordCount)
+      source.copy(from: store.state(next))
       var processMoved = false
       // Pass 1: generate every successor into the batch buffer.
       var produced = 0
       for a in 0..<actionCount {
-        let successor = successors + produced * wordCount
-        copyState(source, to: successor, wordCount)
+        let successor = buffer.successor(produced)
+        successor.copy(from: source.view)
         let outcome = system.apply(a, to: successor)
         if !outcome.enabled { continue }
         transitions += 1
@@ -115,15 +109,15 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
           if stopReason != nil { break exploring }
         }
         // A step that changed nothing (a TLB hit) leads back to its source.
-        if VisitedSet.equal(successor, source, wordCount) { continue }
-        hashes[produced] = VisitedSet.hash(successor, wordCount)
+        if successor.view.equals(source.view) { continue }
+        buffer.setHash(produced, VisitedSet.hash(successor.view))
         produced += 1
       }
       // Pass 2: touch the slot and candidate state of each, so the misses overlap.
-      for k in 0..<produced { prefetchSink ^= visited.touch(hash: hashes[k], in: store) }
+      for k in 0..<produced { prefetchSink ^= visited.touch(hash: buffer.hash(k), in: store) }
       // Pass 3: insert in action order (the BFS order, and so every trace, is unchanged).
       for k in 0..<produced {
-        let successor = successors + k * wordCount
+        let successor = buffer.successor(k).view
         if let maxStates = limits.maxStates, store.count >= maxStates,
           visited.find(successor, in: store) == nil
         {
@@ -131,7 +125,7 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
           break exploring
         }
         if case .outOfMemory = visited.insert(
-          successor, hash: hashes[k], parent: next, into: &store)
+          successor, hash: buffer.hash(k), parent: next, into: &store)
         {
           stopReason = .outOfMemory
           break exploring
@@ -141,9 +135,9 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
       // condition that can never become true): the end of a run (check the final state),
       // or a deadlock.
       if !processMoved || produced == 0 {
-        if system.isFinished(source) {
+        if system.isFinished(source.view) {
           if firstFinished == nil { firstFinished = next }
-          let final = system.finalViolations(source) & ~found
+          let final = system.finalViolations(source.view) & ~found
           if final != 0 {
             record(StepOutcome(enabled: true, violations: final), Witness(state: next, action: nil))
             for (bit, _) in witnesses { found |= bit }
@@ -157,6 +151,7 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
       if !needsFullGraph, safetyBits & ~found == 0 { break }
     }
 
+    exploredAll = stopReason == nil && next == store.count
     checkInvariants()
     statistics.states = store.count
     statistics.transitions = transitions
@@ -205,14 +200,11 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
 
   /// The action that leads from `from` to `to` (for rebuilding traces without storing it).
   func action(from: Int, to: Int) -> Int? {
-    let scratch = UnsafeMutablePointer<UInt64>.allocate(capacity: system.wordCount)
-    defer { scratch.deallocate() }
+    let state = store.scratch(0)
     let target = store.state(to)
     for a in 0..<system.actionCount {
-      scratch.update(from: store.state(from), count: system.wordCount)
-      if system.apply(a, to: scratch).enabled, VisitedSet.equal(scratch, target, system.wordCount) {
-        return a
-      }
+      state.copy(from: store.state(from))
+      if system.apply(a, to: state).enabled, state.view.equals(target) { return a }
     }
     return nil
   }

@@ -5,12 +5,17 @@
 /// wordCount)`; `parents[0] == .max` (the initial state has none) and `parents[i] < i`
 /// otherwise. Growth doubles with `realloc`, so untouched capacity is never resident.
 /// BFS needs no separate queue: the frontier is the range `[next, count)`.
+import PTState
+
 struct StateStore: ~Copyable {
   let wordCount: Int
   private(set) var count = 0
   private(set) var capacity: Int
   private(set) var words: UnsafeMutablePointer<UInt64>
   private(set) var parents: UnsafeMutablePointer<UInt32>
+  /// Scratch states outside the arena (`scratch(_:)`).
+  private let scratchWords: UnsafeMutablePointer<UInt64>
+  static let scratchCount = 2
 
   init(wordCount: Int, initialCapacity: Int = 1 << 12) {
     self.wordCount = wordCount
@@ -21,14 +26,30 @@ struct StateStore: ~Copyable {
     }
     self.words = w.assumingMemoryBound(to: UInt64.self)
     self.parents = p.assumingMemoryBound(to: UInt32.self)
+    let scratchSize = StateStore.scratchCount * max(wordCount, 1)
+    scratchWords = .allocate(capacity: scratchSize)
+    scratchWords.initialize(repeating: 0, count: scratchSize)
   }
 
   deinit {
     free(words)
     free(parents)
+    scratchWords.deallocate()
   }
 
-  @inline(__always) func state(_ id: Int) -> UnsafeMutablePointer<UInt64> { words + id * wordCount }
+  /// A state outside the arena, for the passes that step a stored state without storing
+  /// the result (a trace's actions, the retry analysis): 0 for successors, 1 for probes
+  /// made while a successor is still in use.
+  @inline(__always) func scratch(_ k: Int) -> PackedState {
+    assert(k >= 0 && k < StateStore.scratchCount, "scratch state out of range")
+    return PackedState(scratchWords + k * wordCount, wordCount: wordCount)
+  }
+
+  /// State `id`; the view is valid until the next `append` (which may move the arena).
+  @inline(__always) func state(_ id: Int) -> PackedStateView {
+    assert(id >= 0 && id < count, "state id out of range")
+    return PackedStateView(words + id * wordCount, wordCount: wordCount)
+  }
 
   @inline(__always) func parent(of id: Int) -> Int? {
     let p = parents[id]
@@ -36,9 +57,9 @@ struct StateStore: ~Copyable {
   }
 
   /// Appends a copy of `state`; returns false if memory could not be had.
-  @inline(__always) mutating func append(_ state: UnsafePointer<UInt64>, parent: Int?) -> Bool {
+  @inline(__always) mutating func append(_ state: PackedStateView, parent: Int?) -> Bool {
     if count == capacity, !grow() { return false }
-    copyState(state, to: words + count * wordCount, wordCount)
+    PackedState(words + count * wordCount, wordCount: wordCount).copy(from: state)
     parents[count] = parent.map { UInt32($0) } ?? .max
     count += 1
     return true
@@ -76,40 +97,47 @@ struct StateStore: ~Copyable {
   import Darwin
 #endif
 
-/// Copies a state: states are a few words, and a `memcpy` call costs more than the copy
-/// itself in the inner loop (a plain loop is turned back into a `memcpy` call by the
-/// optimizer, hence the unrolled cases).
-@inline(__always)
-func copyState(_ from: UnsafePointer<UInt64>, to: UnsafeMutablePointer<UInt64>, _ wordCount: Int) {
-  switch wordCount {
-  case 1:
-    to[0] = from[0]
-  case 2:
-    to[0] = from[0]
-    to[1] = from[1]
-  case 3:
-    to[0] = from[0]
-    to[1] = from[1]
-    to[2] = from[2]
-  case 4:
-    to[0] = from[0]
-    to[1] = from[1]
-    to[2] = from[2]
-    to[3] = from[3]
-  case 5:
-    to[0] = from[0]
-    to[1] = from[1]
-    to[2] = from[2]
-    to[3] = from[3]
-    to[4] = from[4]
-  case 6:
-    to[0] = from[0]
-    to[1] = from[1]
-    to[2] = from[2]
-    to[3] = from[3]
-    to[4] = from[4]
-    to[5] = from[5]
-  default:
-    to.update(from: from, count: wordCount)
+/// The explorer's working states for one expansion, allocated once per search: the source
+/// (copied out of the arena, since inserting a successor may grow and move the arena), and
+/// every successor of it with its hash, all generated before any is inserted so that their
+/// visited-set lookups overlap.
+struct ExpansionBuffer: ~Copyable {
+  let wordCount: Int
+  let capacity: Int
+  private let words: UnsafeMutablePointer<UInt64>
+  private let hashes: UnsafeMutablePointer<UInt64>
+
+  init(wordCount: Int, successors: Int) {
+    self.wordCount = wordCount
+    self.capacity = max(successors, 1)
+    words = .allocate(capacity: (capacity + 1) * max(wordCount, 1))
+    words.initialize(repeating: 0, count: (capacity + 1) * max(wordCount, 1))
+    hashes = .allocate(capacity: capacity)
+    hashes.initialize(repeating: 0, count: capacity)
+  }
+
+  deinit {
+    words.deallocate()
+    hashes.deallocate()
+  }
+
+  /// The state being expanded.
+  @inline(__always) var source: PackedState { PackedState(words, wordCount: wordCount) }
+
+  /// Successor slot `k`.
+  @inline(__always) func successor(_ k: Int) -> PackedState {
+    assert(k >= 0 && k < capacity, "successor slot out of range")
+    return PackedState(words + (k + 1) * wordCount, wordCount: wordCount)
+  }
+
+  /// The hash of successor `k`.
+  @inline(__always) func hash(_ k: Int) -> UInt64 {
+    assert(k >= 0 && k < capacity, "successor slot out of range")
+    return hashes[k]
+  }
+
+  @inline(__always) func setHash(_ k: Int, _ value: UInt64) {
+    assert(k >= 0 && k < capacity, "successor slot out of range")
+    hashes[k] = value
   }
 }

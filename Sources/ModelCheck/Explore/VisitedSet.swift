@@ -10,6 +10,8 @@
 ///
 /// The hash has a fixed seed (never `Hasher`, which is seeded per process), so state
 /// numbering, traces and statistics are the same on every run.
+import PTState
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Musl)
@@ -45,22 +47,14 @@ struct VisitedSet: ~Copyable {
   deinit { free(slots) }
 
   @inline(__always)
-  static func hash(_ s: UnsafePointer<UInt64>, _ wordCount: Int) -> UInt64 {
+  static func hash(_ s: PackedStateView) -> UInt64 {
     var h: UInt64 = 0x243F_6A88_85A3_08D3
-    for i in 0..<wordCount {
-      h = (h ^ s[i]) &* 0x9E37_79B9_7F4A_7C15
+    for i in 0..<s.wordCount {
+      h = (h ^ s[word: i]) &* 0x9E37_79B9_7F4A_7C15
       h ^= h &>> 29
     }
     h = (h ^ (h &>> 32)) &* 0xD6E8_FEB8_6659_FD93
     return h ^ (h &>> 32)
-  }
-
-  @inline(__always)
-  static func equal(_ a: UnsafePointer<UInt64>, _ b: UnsafePointer<UInt64>, _ wordCount: Int)
-    -> Bool
-  {
-    for i in 0..<wordCount where a[i] != b[i] { return false }
-    return true
   }
 
   /// Loads the slot `hash` lands on and the first word of the state it names, and returns
@@ -72,14 +66,14 @@ struct VisitedSet: ~Copyable {
     // reads state 0, which is harmless.
     let slot = slots[Int(truncatingIfNeeded: hash) & (capacity - 1)]
     let id = max(Int(slot & idMask) - 1, 0)
-    return store.state(id)[0] ^ UInt64(slot)
+    return store.state(id)[word: 0] ^ UInt64(slot)
   }
 
   /// The id of `state` if it was seen.
   @inline(__always)
-  func find(_ state: UnsafePointer<UInt64>, in store: borrowing StateStore) -> Int? {
+  func find(_ state: PackedStateView, in store: borrowing StateStore) -> Int? {
     let mask = capacity - 1
-    let hash = VisitedSet.hash(state, wordCount)
+    let hash = VisitedSet.hash(state)
     let t = tag(hash)
     var i = Int(truncatingIfNeeded: hash) & mask
     while true {
@@ -87,7 +81,7 @@ struct VisitedSet: ~Copyable {
       if slot == 0 { return nil }
       if slot & ~idMask == t {
         let id = Int((slot & idMask) - 1)
-        if VisitedSet.equal(store.state(id), state, wordCount) { return id }
+        if store.state(id).equals(state) { return id }
       }
       i = (i + 1) & mask
     }
@@ -101,15 +95,15 @@ struct VisitedSet: ~Copyable {
 
   /// Finds `state`, or appends it to `store` (with `parent`) and records it.
   @inline(__always)
-  mutating func insert(_ state: UnsafePointer<UInt64>, parent: Int?, into store: inout StateStore)
+  mutating func insert(_ state: PackedStateView, parent: Int?, into store: inout StateStore)
     -> InsertResult
   {
-    insert(state, hash: VisitedSet.hash(state, wordCount), parent: parent, into: &store)
+    insert(state, hash: VisitedSet.hash(state), parent: parent, into: &store)
   }
 
   @inline(__always)
   mutating func insert(
-    _ state: UnsafePointer<UInt64>, hash: UInt64, parent: Int?, into store: inout StateStore
+    _ state: PackedStateView, hash: UInt64, parent: Int?, into store: inout StateStore
   ) -> InsertResult {
     if (count + 1) * 10 > capacity * 7, !grow(store) { return .outOfMemory }
     let mask = capacity - 1
@@ -120,7 +114,7 @@ struct VisitedSet: ~Copyable {
       if slot == 0 { break }
       if slot & ~idMask == t {
         let id = Int((slot & idMask) - 1)
-        if VisitedSet.equal(store.state(id), state, wordCount) { return .existing(id) }
+        if store.state(id).equals(state) { return .existing(id) }
       }
       i = (i + 1) & mask
     }
@@ -143,7 +137,7 @@ struct VisitedSet: ~Copyable {
     capacity = newCapacity
     let mask = newCapacity - 1
     for id in 0..<store.count {
-      let hash = VisitedSet.hash(store.state(id), wordCount)
+      let hash = VisitedSet.hash(store.state(id))
       var i = Int(truncatingIfNeeded: hash) & mask
       while slots[i] != 0 { i = (i + 1) & mask }
       slots[i] = tag(hash) | UInt32(id + 1)

@@ -42,6 +42,9 @@ public enum Instruction: Sendable, Hashable {
   /// Two-way: branch 0 the allocation succeeds, branch 1 it fails.
   case ptAlloc(dst: Register, page: UInt16)
   case ptFree(page: UInt16)
+  /// `cover()` or a `reachable(cond)` whose condition held: a step that changes nothing
+  /// but the pc, so a state rests here exactly when some execution reached it.
+  case cover
   case touch(dst: Register, pte: UInt16, kind: AccessKind)
   /// The two halves of `ptep_get_and_clear_full(p, 1)`: a plain read, then a plain store.
   case fullTeardownRead(dst: Register, pte: UInt16)

@@ -195,7 +195,7 @@ struct Lowering {
       var branches = 1
       for instr in code[f.start..<(f.start + f.pcLimit)] {
         if case .choose(_, let n) = instr { branches = max(branches, Int(n)) }
-        if case .ptAlloc = instr { branches = max(branches, 2) }
+        if case .ptAlloc = instr { branches = max(branches, AllocatorOutcome.allCases.count) }
       }
       for k in 0..<branches {
         actions.append(Action(.step(program: c, branch: k)))
@@ -287,6 +287,11 @@ struct Lowering {
         emit(
           .nativeClear(pte: UInt16(p)), range,
           operation: entry.map { OperationUse(entry: $0, pte: p, use: .writes) })
+      case .op(.reachable(let cond), _, let range, _):
+        let skip = code.count
+        emit(.jumpIfZero(condition: expr(cond), to: 0), nil)
+        emit(.cover, range)
+        patch(skip, to: pc)
       case .op(let op, let dst, let range, let name):
         let d = dst.map { UInt8($0) } ?? Register.discard
         let entry = OperationCatalogue.bySpelling[name]
@@ -379,6 +384,7 @@ struct Lowering {
     case .flushTLBMM: return .flushTLBMM
     case .ptAlloc(let g): return .ptAlloc(dst: dst, page: UInt16(g))
     case .ptFree(let g): return .ptFree(page: UInt16(g))
+    case .cover, .reachable: return .cover  // `reachable` is lowered by `lower(_:cpuName:)`
     case .flushTLBStart(let p): return .flushTLBStart(pte: UInt16(p))
     case .flushTLBWait(let p): return .flushTLBWait(pte: UInt16(p))
     case .touch(let p, let k): return .touch(dst: dst, pte: UInt16(p), kind: k)

@@ -29,9 +29,8 @@ extension Program: TransitionSystem {
     }
   }
 
-  public func writeInitialState(_ words: UnsafeMutablePointer<UInt64>) -> StepOutcome {
-    machine.writeInitialState(words)
-    let s = PackedState(words)
+  public func writeInitialState(_ s: PackedState) -> StepOutcome {
+    machine.writeInitialState(s)
     var outcome = StepOutcome(enabled: true)
     for k in 0..<spec.cpus.count {
       var pc = 0
@@ -42,19 +41,17 @@ extension Program: TransitionSystem {
   }
 
   /// Violations of the final state, where every CPU has finished: leaked page-table pages.
-  public func finalViolations(_ words: UnsafePointer<UInt64>) -> UInt16 {
-    let s = PackedState(UnsafeMutablePointer(mutating: words))
+  public func finalViolations(_ s: PackedStateView) -> UInt16 {
     return machine.hasLeakedPTPages(s) ? PropertyKind.noPTLeak.bit & propertyMask : 0
   }
 
-  public func invariantViolation(_ words: UnsafePointer<UInt64>) -> String? {
-    machine.invariantViolation(PackedState(UnsafeMutablePointer(mutating: words)))
+  public func invariantViolation(_ s: PackedStateView) -> String? {
+    machine.invariantViolation(s)
   }
 
   /// Every program has finished: CPU programs and tasks at their end, and no handler in the
   /// middle of running (a handler that never fired is not owed).
-  public func isFinished(_ words: UnsafePointer<UInt64>) -> Bool {
-    let s = PackedState(UnsafeMutablePointer(mutating: words))
+  public func isFinished(_ s: PackedStateView) -> Bool {
     for k in 0..<spec.cpus.count {
       if case .end = instruction(cpu: k, pc: Int(s[machine.layout.pc[k]])) { continue }
       if machine.config.isHandler(k), machine.cpuOf(s, context: k) == nil { continue }
@@ -65,15 +62,14 @@ extension Program: TransitionSystem {
 
   /// Whether program `k` has run to its end.
   @inline(__always)
-  func isFinished(_ s: PackedState, context k: Int) -> Bool {
+  func isFinished(_ s: some PackedStateReading, context k: Int) -> Bool {
     if case .end = instruction(cpu: k, pc: Int(s[machine.layout.pc[k]])) { return true }
     return false
   }
 
   /// Whether the program that owns retry loop `loop` is inside it in this state.
-  public func isInLoop(_ words: UnsafePointer<UInt64>, loop: Int) -> Bool {
+  public func isInLoop(_ s: PackedStateView, loop: Int) -> Bool {
     let info = loops[loop]
-    let s = PackedState(UnsafeMutablePointer(mutating: words))
     return info.pcs.contains(Int(s[machine.layout.pc[info.cpu]]))
   }
 
@@ -91,18 +87,17 @@ extension Program: TransitionSystem {
   }
 
   @inline(__always)
-  public func apply(_ index: Int, to words: UnsafeMutablePointer<UInt64>) -> StepOutcome {
-    apply(index, to: words, log: nil)
+  public func apply(_ index: Int, to s: PackedState) -> StepOutcome {
+    apply(index, to: s, log: nil)
   }
 
   /// `apply`, recording what the machine saw into `log` (a trace's replay); exploration
   /// passes nil as a constant, so the inner loop is unchanged.
   @inline(__always)
   func apply(
-    _ index: Int, to words: UnsafeMutablePointer<UInt64>, log: UnsafeMutablePointer<FactLog>?
+    _ index: Int, to s: PackedState, log: FactRecorder?
   ) -> StepOutcome {
     let action = actions[index]
-    let s = PackedState(words)
     var events = Events(log: log)
     switch action.kind {
     case .cpuStep:
@@ -135,7 +130,7 @@ extension Program: TransitionSystem {
   /// runs for every action of every state, so that stays small.
   @inline(never)
   func contextSwitch(
-    _ s: PackedState, cpu c: Int, to next: Int, log: UnsafeMutablePointer<FactLog>?
+    _ s: PackedState, cpu c: Int, to next: Int, log: FactRecorder?
   ) -> StepOutcome {
     var events = Events(log: log)
     let current = machine.currentTask(s, cpu: c)
@@ -176,7 +171,7 @@ extension Program: TransitionSystem {
   /// runs on: the visible instruction at its pc (branch `branch` of an `either` or a
   /// `pt_alloc`), then local code up to the next visible instruction.
   func step(
-    _ s: PackedState, cpu k: Int, branch: Int, log: UnsafeMutablePointer<FactLog>? = nil
+    _ s: PackedState, cpu k: Int, branch: Int, log: FactRecorder? = nil
   ) -> StepOutcome {
     guard machine.isRunning(s, context: k), let hw = machine.cpuOf(s, context: k) else {
       return .disabled
@@ -189,7 +184,7 @@ extension Program: TransitionSystem {
     if branch > 0 {
       switch instr {
       case .choose(_, let n) where branch < Int(n): break
-      case .ptAlloc where branch == 1: break
+      case .ptAlloc where branch < AllocatorOutcome.allCases.count: break
       default: return .disabled
       }
     }
@@ -244,7 +239,8 @@ extension Program: TransitionSystem {
     case .flushTLBMM:
       machine.flushTLBMM(s, &events)
     case .ptAlloc(let dst, let g):
-      let ok = machine.ptAlloc(s, page: Int(g), ok: branch == 0, by: k, &events)
+      let outcome = AllocatorOutcome(rawValue: branch) ?? .succeeds
+      let ok = machine.ptAlloc(s, page: Int(g), outcome: outcome, by: k, &events)
       store(s, cpu: k, dst, ok ? 1 : 0)
     case .ptFree(let g):
       machine.ptFree(s, page: Int(g), by: k, &events)
@@ -277,6 +273,8 @@ extension Program: TransitionSystem {
       store(s, cpu: k, dst, machine.mmput(s, cpu: hw) ? 1 : 0)
     case .choose(let first, _):
       pc = Int(choiceTargets[Int(first) + branch])
+    case .cover:
+      break
     case .end:
       return .disabled
     case .assign, .jump, .jumpIfZero:

@@ -405,6 +405,9 @@ struct Parser {
         return .call(
           name, args, SourceRange(start: start.start, length: span(from: start, to: close)))
       }
+      if name.text == "cover" {  // `cover` alone is `cover()`
+        return .call(name, [], start)
+      }
       throw error("'=' or '(' after '\(word)'")
     }
   }

@@ -39,6 +39,7 @@ enum PropertyTable {
   static let all: [PropertyDescriptor] = [
     .noStaleRead, .cmpxchgTerminates, .noLostDirty, .deadlockFree, .lazyBalanced,
     .noLostUpdate, .lazyNesting, .noSleepInAtomic, .noStaleTLB, .noPTLeak, .terminates,
+    .reachable,
   ]
 
   static func descriptor(_ kind: PropertyKind) -> PropertyDescriptor { all[kind.index] }

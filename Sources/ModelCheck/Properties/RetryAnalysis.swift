@@ -1,3 +1,5 @@
+import PTState
+
 /// The graph search behind `cmpxchg_terminates` and `terminates`, on the explored state
 /// graph (never with a counter in the state). For one retry loop L of process c (for
 /// `terminates`: the states where some program is unfinished, every edge a "retry"):
@@ -45,15 +47,13 @@ extension BreadthFirst {
   ///     (`terminates`: a fair cycle of any kind among unfinished states).
   ///   - budget: what the pass may allocate; nil is returned when it does not suffice.
   func analyzeRetries(
-    process c: Int?, bound: Int?, budget: inout Budget, inLoop: (UnsafePointer<UInt64>) -> Bool,
+    process c: Int?, bound: Int?, budget: inout Budget, inLoop: (PackedStateView) -> Bool,
     staysInLoop: (StepOutcome) -> Bool, isRetry: (StepOutcome) -> Bool
   ) -> RetryReport? {
     if budget.mustStop() { return nil }
     let n = store.count
-    let wordCount = system.wordCount
     let actionCount = system.actionCount
-    let scratch = UnsafeMutablePointer<UInt64>.allocate(capacity: wordCount)
-    defer { scratch.deallocate() }
+    let scratch = store.scratch(0)
 
     // Local numbering of the subgraph.
     guard let local = CheckedArray<UInt32>(capacity: n, count: n, repeating: .max, budget: &budget)
@@ -80,7 +80,7 @@ extension BreadthFirst {
     /// step is a retry of this loop.
     func edge(_ u: Int, _ a: Int) -> (v: Int, retry: Bool)? {
       let source = store.state(Int(nodes[u]))
-      copyState(source, to: scratch, wordCount)
+      scratch.copy(from: source)
       let out = system.apply(a, to: scratch)
       guard out.enabled else { return nil }
       let retry: Bool
@@ -93,8 +93,8 @@ extension BreadthFirst {
       }
       // Cheap cases first: a self-loop needs no lookup, and a state outside the loop is
       // not in the subgraph.
-      if VisitedSet.equal(scratch, source, wordCount) { return (u, retry) }
-      guard inLoop(scratch), let id = visited.find(scratch, in: store) else { return nil }
+      if scratch.view.equals(source) { return (u, retry) }
+      guard inLoop(scratch.view), let id = visited.find(scratch.view, in: store) else { return nil }
       let v = local[id]
       guard v != .max else { return nil }
       return (Int(v), retry)
@@ -200,7 +200,7 @@ extension BreadthFirst {
           for a in 0..<actionCount {
             let p = system.process(of: a)
             guard p >= 0 else { continue }
-            scratch.update(from: store.state(Int(nodes[x])), count: wordCount)
+            scratch.copy(from: store.state(Int(nodes[x])))
             if system.apply(a, to: scratch).enabled { enabled[p] = true }
             if let (y, _) = edge(x, a), component(y) == id { stepsInside[p] = true }
           }
@@ -271,8 +271,7 @@ extension BreadthFirst {
     edge: (Int, Int) -> (v: Int, retry: Bool)?
   ) -> (prefix: [Int], cycle: [Int]) {
     let system = self.system
-    let words = store.words
-    let wordCount = system.wordCount
+    let probe = store.scratch(1)
     let start = members.min { nodes[$0] < nodes[$1] } ?? members[0]  // shallowest in BFS order
     var cycle: [Int] = []
     var at = start
@@ -306,13 +305,11 @@ extension BreadthFirst {
     }
     // Processes disabled somewhere: pass through such a state.
     for p in 0..<system.processCount where disabledSomewhere[p] {
-      let disabledHere: (Int) -> Bool = { x in
+      func disabledHere(_ x: Int) -> Bool {
         !(0..<system.actionCount).contains { a in
           guard system.process(of: a) == p else { return false }
-          let scratch = UnsafeMutablePointer<UInt64>.allocate(capacity: wordCount)
-          defer { scratch.deallocate() }
-          scratch.update(from: words + Int(nodes[x]) * wordCount, count: wordCount)
-          return system.apply(a, to: scratch).enabled
+          probe.copy(from: store.state(Int(nodes[x])))
+          return system.apply(a, to: probe).enabled
         }
       }
       if let leg = search(from: at, allowed: inside, goal: disabledHere, edge: edge) {

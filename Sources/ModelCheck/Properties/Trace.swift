@@ -36,19 +36,26 @@ public struct Trace: Sendable {
       actions = p + c
       cycleStart = p.count
     }
+    (initial, steps) = withScratchStates(wordCount: program.wordCount) { scratch in
+      Trace.replay(program, actions, in: scratch[0])
+    }
+  }
+
+  /// Replays `actions` from the initial state in `state`, recording each step's facts.
+  private static func replay(_ program: Program, _ actions: [Int], in state: PackedState)
+    -> (MachineSnapshot, [TraceStep])
+  {
     let m = program.machine
-    let words = UnsafeMutablePointer<UInt64>.allocate(capacity: program.wordCount)
-    defer { words.deallocate() }
-    _ = program.writeInitialState(words)
-    initial = m.snapshot(words)
-    steps = []
+    _ = program.writeInitialState(state)
+    let initial = m.snapshot(state)
+    var steps: [TraceStep] = []
     var before = initial
     for a in actions {
       let action = program.actions[a]
       let (actor, operation, location) = Trace.describe(program, action, before)
       var log = FactLog()
-      let outcome = withUnsafeMutablePointer(to: &log) { program.apply(a, to: words, log: $0) }
-      let after = m.snapshot(words)
+      let outcome = log.recording { program.apply(a, to: state, log: $0) }
+      let after = m.snapshot(state)
       var effects = Trace.effects(program, before, after)
       for case .batchFull(_, let entries) in log.facts {
         effects.insert("batch full: one hypercall applies \(entries) entries", at: 0)
@@ -61,6 +68,7 @@ public struct Trace: Sendable {
           retried: outcome.retryLoop != 0, facts: log.facts))
       before = after
     }
+    return (initial, steps)
   }
 
   static func isTouch(_ program: Program, _ action: Action, _ s: MachineSnapshot) -> Bool {

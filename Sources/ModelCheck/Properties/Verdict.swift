@@ -33,6 +33,8 @@ public struct CheckResult: Sendable {
   public var faultRun: [Int]?
   /// A shortest run in which every CPU finishes (for `--show-run`), if one was found.
   public var completeRun: [Int]?
+  /// Which statements ran (nil when exploration did not go through the whole graph).
+  public var coverage: Coverage?
 
   public var expectation: Expectation { program.spec.expectation }
 

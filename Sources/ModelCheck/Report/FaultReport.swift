@@ -6,16 +6,21 @@ import PTState
 /// explorer track nothing for it.
 enum FaultReport {
   static func diagnostic(_ program: Program, run: [Int], fault: RuntimeFault) -> Diagnostic {
-    let words = UnsafeMutablePointer<UInt64>.allocate(capacity: max(program.wordCount, 1))
-    defer { words.deallocate() }
-    let s = PackedState(words)
+    withScratchStates(wordCount: program.wordCount) { scratch in
+      diagnostic(program, run: run, fault: fault, in: scratch[0])
+    }
+  }
+
+  private static func diagnostic(
+    _ program: Program, run: [Int], fault: RuntimeFault, in s: PackedState
+  ) -> Diagnostic {
     let pcs = program.machine.layout.pc
-    _ = program.writeInitialState(words)
+    _ = program.writeInitialState(s)
     var context: Int?
     var stepped: Instruction?
     var range: SourceRange?
     if let last = run.last {
-      for a in run.dropLast() { _ = program.apply(a, to: words) }
+      for a in run.dropLast() { _ = program.apply(a, to: s) }
       let action = program.actions[last]
       if action.kind == .cpuStep {
         let pc = Int(s[pcs[action.cpu]])
@@ -23,7 +28,7 @@ enum FaultReport {
         stepped = program.instruction(cpu: action.cpu, pc: pc)
         range = program.source(cpu: action.cpu, pc: pc)
       }
-      _ = program.apply(last, to: words)
+      _ = program.apply(last, to: s)
     }
     // Only local code can fault in the initial state, and a program whose local code
     // never reached a visible instruction is left resting on a local one.

@@ -200,6 +200,41 @@ public enum JSONReport {
           })
       ),
       ("statistics", statistics(r.statistics)),
+      ("coverage", r.coverage.map { coverage($0, r) } ?? .null),
+    ])
+  }
+
+  /// Per statement, where it is, its text and how many transitions ran it; and the
+  /// warnings about what never ran.
+  static func coverage(_ c: Coverage, _ r: CheckResult) -> JSON {
+    .object([
+      ("counted", .bool(c.counted)),
+      (
+        "statements",
+        .array(
+          c.statements.map { s in
+            .object([
+              ("program", .string(r.program.spec.cpus[s.context].name)),
+              ("line", .int(s.range.start.line)),
+              ("column", .int(s.range.start.column)),
+              ("text", .string(r.file.text(s.range))),
+              ("branch", s.branch.map { .int($0 + 1) } ?? .null),
+              ("count", .int(s.count)),
+            ])
+          })
+      ),
+      (
+        "warnings",
+        .array(
+          c.warnings(r.program).map { w in
+            .object([
+              ("id", .string(w.id)),
+              ("line", .int(w.range.start.line)),
+              ("column", .int(w.range.start.column)),
+              ("message", .string(w.message)),
+            ])
+          })
+      ),
     ])
   }
 }

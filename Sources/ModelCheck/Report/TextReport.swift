@@ -64,12 +64,47 @@ public enum TextReport {
         out += "  INCOMPLETE: \(stop.message); properties not yet violated are not verified\n"
       }
     }
+    for w in r.coverage?.warnings(r.program) ?? [] {
+      out += DiagnosticRenderer.render(w, in: r.file)
+    }
     switch r.outcome {
     case .error: out += "  verdict: none: the spec failed at run time (exit 2)\n"
     case .differs: out += "  verdict: NOT as expected (exit 1)\n"
     case .incomplete:
       out += "  verdict: incomplete: no verdict differs, but not every one is decided (exit 3)\n"
     case .asExpected, .notRun: out += "  verdict: as expected\n"
+    }
+    return out
+  }
+
+  /// `--coverage`: every statement of every program with the transitions that ran it.
+  public static func coverageTable(_ r: CheckResult) -> String {
+    guard let coverage = r.coverage else {
+      return "\ncoverage: not available: exploration did not go through the whole graph\n"
+    }
+    var rows: [(String, String, String, String)] = []
+    for s in coverage.statements {
+      let text = r.file.text(s.range)
+      let what = s.branch.map { "\(text) branch \($0 + 1)" } ?? text
+      rows.append(
+        (
+          r.program.spec.cpus[s.context].name, "\(s.range.start.line):\(s.range.start.column)",
+          what, grouped(s.count)
+        ))
+    }
+    let w0 = rows.map(\.0.count).max() ?? 0
+    let w1 = rows.map(\.1.count).max() ?? 0
+    let w2 = min(rows.map(\.2.count).max() ?? 0, 48)
+    var out = "\ncoverage of \(r.file.path): transitions that ran each statement\n"
+    for (who, at, what, count) in rows {
+      let shown = what.count > 48 ? String(what.prefix(45)) + "..." : what
+      func pad(_ s: String, _ w: Int) -> String {
+        s + String(repeating: " ", count: max(0, w - s.count))
+      }
+      out +=
+        "  \(pad(who, w0))  \(pad(at, w1))  \(pad(shown, w2))  "
+        + String(repeating: " ", count: max(0, 11 - count.count)) + count
+        + (count == "0" ? "  never ran" : "") + "\n"
     }
     return out
   }

@@ -15,6 +15,7 @@ public enum PropertyKind: String, Sendable, CaseIterable, Comparable {
   case noStaleTLB = "no_stale_tlb"
   case noPTLeak = "no_pt_leak"
   case terminates = "terminates"
+  case reachable = "reachable"
 
   public var name: String { rawValue }
 
@@ -60,6 +61,10 @@ public enum KernelOp: Sendable, Hashable {
   case loadCR3, flushTLBMM
   case ptAlloc(Int)
   case ptFree(Int)
+  /// `cover()`: the spec's claim that some execution gets here; `reachable(cond)`: that
+  /// some execution gets here with `cond` true (checked by the `reachable` property).
+  case cover
+  case reachable([ExprOp])
 
   /// The PTE the operation names, if any.
   var pte: Int? {

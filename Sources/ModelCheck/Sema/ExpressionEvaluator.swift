@@ -1,11 +1,13 @@
 /// Evaluates postfix expression code over 8-bit values with a small stack on the
-/// machine stack (no allocation). Expressions are short: nesting is capped by the parser.
+/// machine stack (an `InlineArray`: no allocation). Expressions are short: nesting is
+/// capped by the parser.
 enum ExpressionEvaluator {
   static let maxStack = 80
 
   @inline(__always)
   static func evaluate(_ code: ArraySlice<ExprOp>, registers: (UInt8) -> UInt8) -> UInt8 {
-    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: maxStack) { stack in
+    do {
+      var stack = InlineArray<80, UInt8>(repeating: 0)
       var top = 0
       for op in code {
         switch op {

@@ -127,6 +127,9 @@ enum OperationCatalogue {
     .init(["flush_tlb_mm"], []) { _ in .flushTLBMM },
     .init(["pt_alloc", "pmd_alloc"], [.ptpage], returns: true) { .ptAlloc($0.pages[0]) },
     .init(["pt_free", "pmd_free"], [.ptpage]) { .ptFree($0.pages[0]) },
+    // Not kernel operations: the spec's own claims that a point is reached (`reachable`).
+    .init(["cover"], []) { _ in .cover },
+    .init(["reachable"], [.value]) { .reachable($0.values[0]) },
   ]
 
   /// Every spelling, aliases included.

@@ -235,6 +235,19 @@ struct Sema {
   }
 
   /// Pass 4: the checked properties, their bound, the tracked bits and the expectation.
+  /// Whether `body` holds a `cover` or `reachable` statement.
+  static func hasCover(_ body: [Stmt]) -> Bool {
+    body.contains { s in
+      switch s {
+      case .call(let fn, _, _): return fn.text == "cover" || fn.text == "reachable"
+      case .ifElse(_, let a, let b, _): return hasCover(a) || hasCover(b ?? [])
+      case .repeatN(_, let b, _), .loop(let b, _): return hasCover(b)
+      case .either(let bs, _): return bs.contains(where: hasCover)
+      case .varDecl, .assign, .breakLoop: return false
+      }
+    }
+  }
+
   private mutating func checkProperties(_ spec: inout CheckedSpec) {
     var properties: [PropertyKind] = []
     for c in ast.checks {
@@ -258,6 +271,11 @@ struct Sema {
       }
     }
     if ast.checks.isEmpty { properties = PropertyKind.defaults }
+    // A `cover` or `reachable` statement asks for the `reachable` property by being there.
+    if !properties.contains(.reachable), ast.cpus.contains(where: { Sema.hasCover($0.body ?? []) })
+    {
+      properties.append(.reachable)
+    }
     properties.sort()
     spec.properties = properties
     for t in ast.tracked {

@@ -92,18 +92,35 @@ public enum PTLeakRule: Sendable, Equatable {
 public struct FactLog: Sendable {
   public var facts: [Fact] = []
   public init() {}
+
+  /// Runs `body` with a recorder that appends to this log: a trace's replay passes it to
+  /// the steps it replays. The recorder must not outlive the call.
+  public mutating func recording<R>(_ body: (FactRecorder) throws -> R) rethrows -> R {
+    try withUnsafeMutablePointer(to: &self) { try body(FactRecorder($0)) }
+  }
+}
+
+/// Where `Events` records facts during a replay. A plain pointer, so that `Events` stays a
+/// trivial value in the inner loop (exploration passes nil); made only by
+/// `FactLog.recording`, the one place outside the packed-state views that holds a pointer.
+public struct FactRecorder {
+  @usableFromInline let log: UnsafeMutablePointer<FactLog>
+
+  @usableFromInline init(_ log: UnsafeMutablePointer<FactLog>) { self.log = log }
+
+  @inlinable func append(_ fact: Fact) { log.pointee.facts.append(fact) }
 }
 
 extension Events {
   /// Records a fact that raises no event, when a trace is being replayed.
   @inlinable public func note(_ fact: () -> Fact) {
-    if let log { log.pointee.facts.append(fact()) }
+    if let log { log.append(fact()) }
   }
 
   /// Raises `event`, and records what the machine saw when a trace is being replayed
   /// (`fact` is not evaluated otherwise).
   @inlinable public mutating func raise(_ event: Events, _ fact: () -> Fact) {
     rawValue |= event.rawValue
-    if let log { log.pointee.facts.append(fact()) }
+    if let log { log.append(fact()) }
   }
 }

@@ -23,9 +23,8 @@ public final class Machine: Sendable {
   /// Writes the initial state: PTEs (and shadow, and logical values) and top-level entries
   /// as declared, all locks free, every program at pc 0, outside lazy mode, empty batches,
   /// TLBs empty except the slots a `tlb` line fills, tasks on their starting CPUs.
-  public func writeInitialState(_ words: UnsafeMutablePointer<UInt64>) {
-    words.update(repeating: 0, count: layout.wordCount)
-    let s = PackedState(words)
+  public func writeInitialState(_ s: PackedState) {
+    s.clear()
     for p in 0..<config.pteCount {
       let v = UInt64(config.initialPTEs[p].rawValue)
       s[layout.mem[p]] = v
@@ -48,25 +47,25 @@ public final class Machine: Sendable {
   }
 
   /// The value the hardware walks: the shadow PTE in `shadow` mode, else the PTE itself.
-  @inlinable public func hardwareVisible(_ s: PackedState, _ p: Int) -> PTE {
+  @inlinable public func hardwareVisible(_ s: some PackedStateReading, _ p: Int) -> PTE {
     config.mode == .shadow ? s.pte(layout.shadow[p]) : s.pte(layout.mem[p])
   }
 
   /// Bitmask of the locks `program` holds (a lock is held by the program that took it).
-  @inlinable public func locksHeld(_ s: PackedState, by program: Int) -> UInt64 {
+  @inlinable public func locksHeld(_ s: some PackedStateReading, by program: Int) -> UInt64 {
     var mask: UInt64 = 0
     let me = UInt64(program + 1)
     for l in 0..<config.lockCount where s[layout.lockHolder[l]] == me { mask |= 1 << UInt64(l) }
     return mask
   }
 
-  @inlinable public func holdsPTL(_ s: PackedState, program: Int, pte p: Int) -> Bool {
+  @inlinable public func holdsPTL(_ s: some PackedStateReading, program: Int, pte p: Int) -> Bool {
     guard let l = config.ptlOf[p] else { return false }
     return s[layout.lockHolder[l]] == UInt64(program + 1)
   }
 
   /// The CPU context `k` runs on now, or nil (a task off every CPU, or a handler not running).
-  @inlinable public func cpuOf(_ s: PackedState, context k: Int) -> Int? {
+  @inlinable public func cpuOf(_ s: some PackedStateReading, context k: Int) -> Int? {
     if config.pinnedCPU.isEmpty { return k }  // a bare machine: context k is CPU k's program
     if isSimple { return config.pinnedCPU[k] }
     if let c = config.pinnedCPU[k] { return c }
@@ -77,7 +76,7 @@ public final class Machine: Sendable {
 
   /// Whether context `k` can execute now: it is on a CPU, and unless it is the handler
   /// running there, that CPU is not in an interrupt.
-  @inlinable public func isRunning(_ s: PackedState, context k: Int) -> Bool {
+  @inlinable public func isRunning(_ s: some PackedStateReading, context k: Int) -> Bool {
     if isSimple { return true }
     guard let c = cpuOf(s, context: k) else { return false }
     if config.isHandler(k) { return true }
@@ -87,7 +86,7 @@ public final class Machine: Sendable {
   /// The lazy-mode flag (and the locks it was entered under) that governs the actor: its
   /// CPU's, or with per-task lazy state its program's. In interrupt context it is the
   /// interrupted program's, unless interrupt context is never lazy (then none: nil).
-  @inlinable public func lazyFields(_ s: PackedState, _ actor: Actor) -> (
+  @inlinable public func lazyFields(_ s: some PackedStateReading, _ actor: Actor) -> (
     flag: Field, locks: Field
   )? {
     let cpu = actor.cpu.rawValue
@@ -105,7 +104,7 @@ public final class Machine: Sendable {
   }
 
   /// The program a handler on `cpu` interrupted: the CPU's current task or pinned program.
-  @inlinable public func interruptedContext(_ s: PackedState, cpu: Int) -> Int? {
+  @inlinable public func interruptedContext(_ s: some PackedStateReading, cpu: Int) -> Int? {
     if layout.current[cpu].width > 0 {
       let cur = Int(s[layout.current[cpu]])
       return cur > 0 ? cur - 1 : nil
@@ -120,7 +119,7 @@ extension Machine {
   /// are zero, a pc is within its program, a CPU runs a task and is in a handler only if
   /// they exist). Checked on every stored state in debug builds, so that a field written
   /// with another layout's `Field`, or an operation that breaks a rule, fails a test.
-  public func invariantViolation(_ s: PackedState) -> String? {
+  public func invariantViolation(_ s: some PackedStateReading) -> String? {
     let contexts = UInt64(config.contextCount)
     for l in 0..<config.lockCount where s[layout.lockHolder[l]] > contexts {
       return "lock \(l) held by program \(s[layout.lockHolder[l]] - 1), which does not exist"
@@ -158,12 +157,12 @@ public struct Events: OptionSet, @unchecked Sendable {
   public var rawValue: UInt32
   /// Where `raise` records facts: set only while a counterexample is replayed. A plain
   /// pointer, so that events stay a trivial value in the inner loop.
-  public var log: UnsafeMutablePointer<FactLog>?
+  public var log: FactRecorder?
   @inlinable public init(rawValue: UInt32) {
     self.rawValue = rawValue
     self.log = nil
   }
-  @inlinable public init(log: UnsafeMutablePointer<FactLog>?) {
+  @inlinable public init(log: FactRecorder?) {
     self.rawValue = 0
     self.log = log
   }

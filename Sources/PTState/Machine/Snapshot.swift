@@ -73,8 +73,7 @@ public struct MachineSnapshot: Equatable, Sendable {
 }
 
 extension Machine {
-  public func snapshot(_ words: UnsafePointer<UInt64>) -> MachineSnapshot {
-    let s = PackedState(UnsafeMutablePointer(mutating: words))
+  public func snapshot(_ s: some PackedStateReading) -> MachineSnapshot {
     let l = layout
     let ptes = 0..<config.pteCount
     func optional(_ f: Field) -> Int? {

@@ -48,18 +48,18 @@ extension Machine {
   }
 
   /// Whether the actor's writes are batched now.
-  @inlinable public func isLazy(_ s: PackedState, _ actor: Actor) -> Bool {
+  @inlinable public func isLazy(_ s: some PackedStateReading, _ actor: Actor) -> Bool {
     guard let f = lazyFields(s, actor) else { return false }
     return s[f.flag] != 0
   }
 
-  @inlinable public func batchCount(_ s: PackedState, cpu: Int) -> Int {
+  @inlinable public func batchCount(_ s: some PackedStateReading, cpu: Int) -> Int {
     Int(s[layout.batchCount[cpu]])
   }
 
   /// Entry `i` of CPU `cpu`'s batch: (PTE index, value, preserve A/D, is a TLB flush, the
   /// context that queued it).
-  @inlinable public func batchEntry(_ s: PackedState, cpu: Int, _ i: Int) -> (
+  @inlinable public func batchEntry(_ s: some PackedStateReading, cpu: Int, _ i: Int) -> (
     pte: Int, value: PTE, preserveAD: Bool, isFlush: Bool, writer: Int
   ) {
     let raw = s[layout.batchEntries[layout.batchBase[cpu] + i]]
@@ -75,7 +75,9 @@ extension Machine {
 
   /// Whether `program` has a write to PTE `p` queued in some CPU's batch (a task that
   /// migrated may have left it behind on another CPU).
-  @inlinable public func hasQueuedWrite(_ s: PackedState, program: Int, pte p: Int) -> Bool {
+  @inlinable public func hasQueuedWrite(_ s: some PackedStateReading, program: Int, pte p: Int)
+    -> Bool
+  {
     for c in 0..<config.cpuCount {
       let n = batchCount(s, cpu: c)
       for i in 0..<n {

@@ -3,12 +3,12 @@
 extension Machine {
   /// Whether CPU `cpu` runs the mm, so that its hardware can touch the mm's mappings.
   /// Always true when the spec does not track mm_users.
-  @inlinable public func runsMM(_ s: PackedState, cpu: Int) -> Bool {
+  @inlinable public func runsMM(_ s: some PackedStateReading, cpu: Int) -> Bool {
     !tracksMM || s[layout.runsMM[cpu]] != 0
   }
 
   /// mm_users: how many CPUs hold a reference on the mm.
-  @inlinable public func mmUsers(_ s: PackedState) -> Int {
+  @inlinable public func mmUsers(_ s: some PackedStateReading) -> Int {
     var n = 0
     for c in 0..<config.cpuCount where s[layout.runsMM[c]] != 0 { n += 1 }
     return n

@@ -112,7 +112,7 @@ extension Machine {
   /// Whether the program is in atomic context: preemption disabled explicitly, by a held
   /// spinlock, or by a lazy section on an arch that disables preemption there; or it is an
   /// interrupt handler, or interrupts are off on its CPU.
-  @inlinable public func isAtomic(_ s: PackedState, _ actor: Actor) -> Bool {
+  @inlinable public func isAtomic(_ s: some PackedStateReading, _ actor: Actor) -> Bool {
     let (cpu, k) = (actor.cpu.rawValue, actor.program.rawValue)
     return s[layout.preemptCount[k]] != 0 || locksHeld(s, by: k) != 0
       || (config.lazyDisablesPreemption && isLazy(s, actor))

@@ -46,7 +46,9 @@ extension Machine {
   /// other's mapping (two fault handlers without the pte_none() re-check). A blind write over
   /// a write that looked first is the installer's by intent (remap_pte_range() states it with
   /// BUG_ON(!pte_none(*pte)), the exclusion coming from mmap_lock), so it is not flagged.
-  @inlinable func isBlindConflict(_ s: PackedState, writer me: Int, view: UInt64, pte p: Int)
+  @inlinable func isBlindConflict(
+    _ s: some PackedStateReading, writer me: Int, view: UInt64, pte p: Int
+  )
     -> Bool
   {
     guard view == 0, s[layout.lastWriteBlind[p]] != 0 else { return false }
@@ -138,7 +140,7 @@ extension Machine {
 
   /// Whether a software read of `p` by the actor's program is entitled to the latest value:
   /// under the PTE's lock, or with a write to it queued by the reader (the read hazard).
-  @inlinable public func isEntitledRead(_ s: PackedState, _ actor: Actor, pte p: Int)
+  @inlinable public func isEntitledRead(_ s: some PackedStateReading, _ actor: Actor, pte p: Int)
     -> Bool
   {
     holdsPTL(s, program: actor.program.rawValue, pte: p)

@@ -8,7 +8,9 @@ extension Machine {
     s[layout.pgd[g]] = UInt64(v.rawValue)
   }
 
-  @inlinable public func pgdGet(_ s: PackedState, pgd g: Int) -> PTE { s.pte(layout.pgd[g]) }
+  @inlinable public func pgdGet(_ s: some PackedStateReading, pgd g: Int) -> PTE {
+    s.pte(layout.pgd[g])
+  }
 
   /// `load_cr3()` on this CPU: reloads its cached top-level entries (and flushes its TLB).
   @inlinable public func loadCR3(_ s: PackedState, cpu: Int) {
@@ -70,12 +72,14 @@ extension Machine {
     return true
   }
 
-  /// `pt_alloc(page)`: the page comes from the allocator (`ok`), or the allocation fails.
-  /// Allocating a page that is still allocated loses the earlier allocation: a leak.
+  /// `pt_alloc(page)`: the allocator hands out the page, or fails (`outcome`); returns
+  /// whether the program got it. Allocating a page that is still allocated loses the
+  /// earlier allocation: a leak.
   @inlinable public func ptAlloc(
-    _ s: PackedState, page: Int, ok: Bool, by program: Int = 0, _ events: inout Events
+    _ s: PackedState, page: Int, outcome: AllocatorOutcome, by program: Int = 0,
+    _ events: inout Events
   ) -> Bool {
-    guard ok else { return false }
+    guard outcome == .succeeds else { return false }
     if s[layout.ptPage[page]] == 1 {
       events.raise(.ptLeak) { .ptLeak(page: page, program: program, rule: .allocatedTwice) }
     }
@@ -95,8 +99,16 @@ extension Machine {
   }
 
   /// At the end: a page-table page still allocated is leaked.
-  @inlinable public func hasLeakedPTPages(_ s: PackedState) -> Bool {
+  @inlinable public func hasLeakedPTPages(_ s: some PackedStateReading) -> Bool {
     for g in 0..<config.ptPageCount where s[layout.ptPage[g]] == 1 { return true }
     return false
   }
+}
+
+/// What the page allocator does for a `pt_alloc`: an allocation that may sleep can still
+/// fail under memory pressure, so the checker explores both outcomes. The raw value is the
+/// program step's branch that takes it.
+public enum AllocatorOutcome: Int, CaseIterable, Sendable {
+  case succeeds = 0
+  case fails = 1
 }

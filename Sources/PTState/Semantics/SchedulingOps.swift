@@ -5,7 +5,7 @@
 extension Machine {
   /// Whether the actor's task may be switched out now: preemption is enabled (no preempt
   /// count, no spinlock, interrupts on, not in a lazy section that disables preemption).
-  @inlinable public func isPreemptible(_ s: PackedState, _ actor: Actor) -> Bool {
+  @inlinable public func isPreemptible(_ s: some PackedStateReading, _ actor: Actor) -> Bool {
     !isAtomic(s, actor)
   }
 
@@ -62,7 +62,7 @@ extension Machine {
   }
 
   /// The task running on `cpu`, if any.
-  @inlinable public func currentTask(_ s: PackedState, cpu c: Int) -> Int? {
+  @inlinable public func currentTask(_ s: some PackedStateReading, cpu c: Int) -> Int? {
     let cur = Int(s[layout.current[c]]) - 1
     return cur >= 0 ? cur : nil
   }

@@ -1,6 +1,9 @@
-/// The narrow protocol between the explorer and what it explores. The explorer sees
-/// states only as `wordCount` words and actions only as indices; it never learns what a
-/// PTE is. The compiled `Program` is the one conformer.
+import PTState
+
+/// The narrow protocol between the explorer and what it explores: what lowering produces.
+/// The explorer sees states only as `wordCount` words behind the packed-state views, and
+/// actions only as indices; it never learns what a PTE is. The compiled `Program` is the
+/// one conformer.
 public protocol TransitionSystem {
   /// Words per packed state.
   var wordCount: Int { get }
@@ -9,26 +12,26 @@ public protocol TransitionSystem {
   var processCount: Int { get }
 
   /// Writes the initial state; its outcome can carry a fault.
-  func writeInitialState(_ state: UnsafeMutablePointer<UInt64>) -> StepOutcome
+  func writeInitialState(_ state: PackedState) -> StepOutcome
   /// Applies `action` in place to `state` (a copy of the source). When the outcome is not
   /// enabled, `state` may be left partly changed and must be discarded.
-  func apply(_ action: Int, to state: UnsafeMutablePointer<UInt64>) -> StepOutcome
+  func apply(_ action: Int, to state: PackedState) -> StepOutcome
   /// The process `action` belongs to, or -1 for the environment (hardware, hypervisor).
   func process(of action: Int) -> Int
   /// Whether taking `action` counts as the system moving, for the deadlock check: every
   /// process's action, and environment actions that a waiting process depends on.
   func isProgress(_ action: Int) -> Bool
   /// Whether every process has run to completion.
-  func isFinished(_ state: UnsafePointer<UInt64>) -> Bool
+  func isFinished(_ state: PackedStateView) -> Bool
   /// Properties violated by a final state (every process finished), as bits.
-  func finalViolations(_ state: UnsafePointer<UInt64>) -> UInt16
+  func finalViolations(_ state: PackedStateView) -> UInt16
   /// What is wrong with a state the system can never reach, if anything (checked on every
   /// stored state in debug builds only).
-  func invariantViolation(_ state: UnsafePointer<UInt64>) -> String?
+  func invariantViolation(_ state: PackedStateView) -> String?
 }
 
 extension TransitionSystem {
-  public func invariantViolation(_ state: UnsafePointer<UInt64>) -> String? { nil }
+  public func invariantViolation(_ state: PackedStateView) -> String? { nil }
 }
 
 /// What applying one action did.
