@@ -20,7 +20,8 @@ let package = Package(
     .executableTarget(name: "ModelCheckCLI", dependencies: ["ModelCheck"]),
     .testTarget(name: "PTStateTests", dependencies: ["PTState"]),
     .testTarget(
-      name: "ModelCheckTests", dependencies: ["ModelCheck", "PTState"], exclude: ["Snapshots"]),
+      name: "ModelCheckTests", dependencies: ["ModelCheck", "PTState"],
+      exclude: ["Snapshots", "Fixtures"]),
   ],
   swiftLanguageModes: [.v6]
 )

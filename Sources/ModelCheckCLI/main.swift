@@ -17,4 +17,6 @@ do {
 }
 // A crash while checking one spec must not end the run: each spec in its own process.
 options.isolate = true
+// ^C and `kill` stop the run cleanly: partial results, reports written, exit 130 or 143.
+Interruption.install()
 exit(Runner.run(options).rawValue)

@@ -10,7 +10,8 @@ import Testing
 #endif
 
 /// The built `modelcheck` executable, run as a user runs it: exit statuses, a crash that
-/// ends only its spec, limits, and spec files whose names are not UTF-8.
+/// ends only its spec, limits, and spec files whose names are not UTF-8 (signals, the time
+/// limit and progress: `RunControlTests`).
 @Suite struct CommandLineTests {
   struct Run {
     var code: Int32
@@ -126,11 +127,13 @@ import Testing
     let quiet = try Self.run(["--no-traces", "--quiet", dir.url.path], environment: hook)
     let lines = quiet.out.split(separator: "\n")
     #expect(quiet.code == 2)
-    #expect(lines.count == 3, "\(quiet.out)")
-    #expect(lines.count == 3 && lines[0].hasPrefix("ok       \(a): pass"))
+    // One line per spec, then the tally.
+    #expect(lines.count == 4, "\(quiet.out)")
+    #expect(lines.count == 4 && lines[0].hasPrefix("ok       \(a): pass"))
     let crashed = "ERROR    \(b): internal error: the checker crashed (signal "
-    #expect(lines.count == 3 && lines[1].hasPrefix(crashed))
-    #expect(lines.count == 3 && lines[2].hasPrefix("ok       \(c): FAIL no_stale_read"))
+    #expect(lines.count == 4 && lines[1].hasPrefix(crashed))
+    #expect(lines.count == 4 && lines[2].hasPrefix("ok       \(c): FAIL no_stale_read"))
+    #expect(lines.last == "3 specs: 2 as expected, 0 differ, 0 incomplete, 1 error")
 
     let json = try Self.run(["--no-traces", "--json", dir.url.path], environment: hook)
     let summary = try #require(
@@ -168,10 +171,11 @@ import Testing
     _ = try dir.write("b.spec", Self.passing)
     let r = try Self.run(["--no-traces", "--quiet", dir.url.path])
     #expect(r.code == 0, "\(r.out)\(r.err)")
-    #expect(r.out.split(separator: "\n").count == 2)
+    #expect(r.out.split(separator: "\n").count == 3)
+    #expect(r.out.hasSuffix("\n2 specs: 2 as expected, 0 differ, 0 incomplete, 0 errors\n"))
   }
 
-  @Test("a limit after every property failed as expected: exit 0; before: exit 1")
+  @Test("a limit after every property failed as expected: exit 0; before: exit 3")
   func limits() throws {
     let dir = try TemporaryDirectory()
     let path = try dir.write("limit.spec", Self.readBack(expect: "fail no_stale_read"))
@@ -181,14 +185,17 @@ import Testing
     #expect(after.out.contains("after every checked property had failed: the verdicts are final"))
     #expect(after.out.contains("verdict: as expected"))
     let before = try Self.run(["--no-traces", "--max-states", "3", path])
-    #expect(before.code == 1, "\(before.out)")
+    // Nothing differs, but no_stale_read has no verdict: incomplete, never a pass.
+    #expect(before.code == 3, "\(before.out)")
     #expect(before.out.contains("incomplete no_stale_read"))
+    #expect(before.out.contains("verdict: incomplete: no verdict differs"))
     // deadlock_free has no witness when the limit stops the run: incomplete, never a pass.
     let both = Self.readBack(expect: "fail no_stale_read", checks: "no_stale_read, deadlock_free")
     let other = try dir.write("other.spec", both)
     let partly = try Self.run(["--no-traces", "--max-states", "4", other])
-    #expect(partly.code == 1, "\(partly.out)")
+    #expect(partly.code == 3, "\(partly.out)")
     #expect(partly.out.contains("incomplete deadlock_free"))
+    #expect(partly.out.hasSuffix("1 spec: 0 as expected, 0 differ, 1 incomplete, 0 errors\n"))
   }
 
   @Test("a spec whose file name is not UTF-8 is checked, found in a directory or named")

@@ -56,6 +56,43 @@ import Testing
     }
   }
 
+  @Test("run control: --max-time, --progress, --no-progress, --junit")
+  func runControl() throws {
+    let o = try Options.parse(["--max-time", "5m", "--progress", "--junit=out/j.xml", "a.spec"])
+    #expect(o.maxSeconds == 300 && o.progress == true && o.junitPath == "out/j.xml")
+    #expect(try Options.parse(["--no-progress", "a"]).progress == false)
+    #expect(try Options.parse(["a"]).progress == nil)
+    #expect(throws: Options.UsageError(message: "--junit needs a file, not ''")) {
+      try Options.parse(["--junit=", "a"])
+    }
+    #expect(throws: Options.UsageError(message: "option '--progress' takes no value (given '1')")) {
+      try Options.parse(["--progress=1", "a"])
+    }
+  }
+
+  @Test("durations") func durations() {
+    #expect(Options.parseDuration("90") == 90)
+    #expect(Options.parseDuration("30s") == 30)
+    #expect(Options.parseDuration("5m") == 300)
+    #expect(Options.parseDuration("1.5h") == 5400)
+    #expect(Options.parseDuration("0.25") == 0.25)
+    for bad in [
+      "", "0", "0s", "-1", "+1", "s", "1e3", "inf", "nan", "5d", "1.2.3", ".", "1 s", "2y",
+    ] {
+      #expect(Options.parseDuration(bad) == nil, "\(bad)")
+    }
+    // More than a year is a typo, not a limit.
+    #expect(Options.parseDuration("9000h") == nil)
+  }
+
+  @Test("a bad duration is a usage error that names the forms")
+  func badDuration() {
+    let message = "--max-time needs a duration such as 90, 30s, 5m or 1h, not '10 minutes'"
+    #expect(throws: Options.UsageError(message: message)) {
+      try Options.parse(["--max-time", "10 minutes", "a"])
+    }
+  }
+
   @Test("sizes") func sizes() {
     #expect(Options.parseSize("512M") == 512 << 20)
     #expect(Options.parseSize("100k") == 100 << 10)

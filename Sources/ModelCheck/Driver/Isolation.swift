@@ -15,7 +15,19 @@ struct SpecOutcome {
   }
   var output: [(Stream, String)] = []
   var summary: JSON?
+  /// Its `<testsuite>` for `--junit`.
+  var junit: JUnitSuite?
   var code = Runner.ExitCode.asExpected
+
+  /// How the spec's check ended, from its exit status.
+  var verdict: SpecVerdict {
+    switch code {
+    case .asExpected: return .asExpected
+    case .mismatch: return .differs
+    case .incomplete: return .incomplete
+    case .usageOrSpecError, .interrupted, .terminated: return .error
+    }
+  }
 
   mutating func out(_ s: String) { output.append((.out, s)) }
   mutating func err(_ s: String) { output.append((.err, s)) }
@@ -63,10 +75,14 @@ enum Isolation {
       _exit(0)
     }
     close(fds[1])
+    // From here a stopping signal is passed on to the child, which stops cleanly and
+    // still sends its outcome.
+    Interruption.started(child: pid)
     let bytes = readAll(fds[0])
     close(fds[0])
     var status: Int32 = 0
     while waitpid(pid, &status, 0) < 0, errno == EINTR {}
+    Interruption.finishedChild()
     // The wait status, decoded as the W* macros do (Swift does not import them).
     let signal = status & 0x7f
     if signal != 0, signal != 0x7f { return .failure(.signal(signal)) }
@@ -81,6 +97,7 @@ enum Isolation {
     case err = 2
     case summary = 3
     case code = 4
+    case junit = 5  // the counts on a first line, then the <testsuite> element
   }
 
   static func encode(_ o: SpecOutcome) -> [UInt8] {
@@ -92,6 +109,10 @@ enum Isolation {
     }
     for (stream, text) in o.output { record(stream == .out ? .out : .err, Array(text.utf8)) }
     if let s = o.summary { record(.summary, Array(s.serialized(indent: summaryIndent).utf8)) }
+    if let j = o.junit {
+      let counts = "\(j.tests) \(j.failures) \(j.errors) \(j.skipped) \(j.seconds)\n"
+      record(.junit, Array((counts + j.xml).utf8))
+    }
     record(.code, [UInt8(o.code.rawValue)])  // last: its presence says the child finished
     return bytes
   }
@@ -112,6 +133,15 @@ enum Isolation {
       case .out: o.out(text)
       case .err: o.err(text)
       case .summary: o.summary = .raw(text)
+      case .junit:
+        guard let newline = text.firstIndex(of: "\n") else { return nil }
+        let counts = text[..<newline].split(separator: " ")
+        guard counts.count == 5, let seconds = Double(counts[4]) else { return nil }
+        let n = counts[0..<4].compactMap { Int($0) }
+        guard n.count == 4 else { return nil }
+        o.junit = JUnitSuite(
+          tests: n[0], failures: n[1], errors: n[2], skipped: n[3], seconds: seconds,
+          xml: String(text[text.index(after: newline)...]))
       case .code:
         guard payload.count == 1, let code = Runner.ExitCode(rawValue: Int32(payload[0])) else {
           return nil

@@ -3,6 +3,13 @@ public struct Options: Sendable, Equatable {
   public var paths: [SpecPath] = []
   public var maxStates: Int?
   public var maxMemoryBytes: Int?
+  /// `--max-time`: seconds per spec.
+  public var maxSeconds: Double?
+  /// `--progress` (true), `--no-progress` (false); nil: on when standard error is a
+  /// terminal and the output is neither `--quiet` nor `--json`.
+  public var progress: Bool?
+  /// `--junit FILE`: where the JUnit XML report goes.
+  public var junitPath: String?
   public var quiet = false
   public var json = false
   public var writeTraces = true
@@ -39,11 +46,18 @@ public struct Options: Sendable, Equatable {
 
     OPTIONS:
       --max-states N        stop after N distinct states
-      --max-memory SIZE     stop when the state store reaches SIZE (e.g. 512M, 4G);
-                            after either stop, a property already violated keeps its
+      --max-memory SIZE     stop when the state store reaches SIZE (e.g. 512M, 4G)
+      --max-time DURATION   stop a spec's check after DURATION (90, 30s, 5m, 1.5h);
+                            after any stop, a property already violated keeps its
                             FAIL, any other is incomplete, never a pass
       --quiet               one line per spec
       --json                print the summary as JSON (schema modelcheck.summary/1)
+      --junit FILE          also write a JUnit XML report to FILE (a <testcase> per
+                            spec and property; for CI test-report views)
+      --progress            a progress line on stderr every 2 s of a spec's run:
+                            states, states/s, queue, depth, memory (default: only
+                            when stderr is a terminal, without --quiet or --json)
+      --no-progress         never print the progress line
       --output-dir DIR      where counterexample traces go (default: counterexamples)
       --no-traces           do not write trace files
       --html                also write each counterexample as <stem>.html: a
@@ -67,18 +81,24 @@ public struct Options: Sendable, Equatable {
       incomplete), states, transitions, depth, time and states per second. For each
       violation: a shortest counterexample (a lasso for a livelock) with source lines
       and a one-sentence explanation, also written to
-      <output-dir>/<spec>.<property>.txt and .json.
+      <output-dir>/<spec>.<property>.txt and .json (a property that now passes has
+      its old trace files there removed). Output is flushed after every spec. Last,
+      a tally: N specs: N as expected, N differ, N incomplete, N errors.
 
-    EXIT STATUS:
-      0  every spec's verdicts match its `expect` (a failure witnessed before a limit
-         stopped the run is final: a run stopped after every checked property failed
-         as expected is 0)
-      1  some verdict differs from its `expect`, or some property is incomplete (a
-         limit stopped the run before it was violated)
+    EXIT STATUS (the first that applies, from the top):
+      130, 143  interrupted by SIGINT (130) or SIGTERM (143): the running spec's
+         undecided properties are incomplete, the specs after it are not run, the
+         tally and reports are still written
       2  usage error, a spec with an error (file:line:col: error: ...), a spec that
          fails at run time (a lock released that is not held, a loop without a kernel
          operation, a counter past its limit), or a crash of the checker on a spec
          (the other specs are still checked)
+      1  some decided verdict differs from its spec's `expect`
+      3  incomplete: no verdict differs, but some property has none because a limit
+         (--max-states, --max-memory, --max-time) stopped its spec's run
+      0  every spec's verdicts match its `expect` (a failure witnessed before a limit
+         stopped the run is final: a run stopped after every checked property failed
+         as expected is 0)
 
     REPLAY:
       modelcheck replay SPEC TRACE.json re-executes a saved counterexample (the .json
@@ -178,6 +198,23 @@ public struct Options: Sendable, Equatable {
           throw UsageError(message: "--max-states needs a positive integer, not '\(v)'")
         }
         o.maxStates = n
+      case "--max-time":
+        let v = try value()
+        guard let t = parseDuration(v) else {
+          throw UsageError(
+            message: "--max-time needs a duration such as 90, 30s, 5m or 1h, not '\(v)'")
+        }
+        o.maxSeconds = t
+      case "--progress":
+        try noValue()
+        o.progress = true
+      case "--no-progress":
+        try noValue()
+        o.progress = false
+      case "--junit":
+        let v = try value()
+        guard !v.isEmpty else { throw UsageError(message: "--junit needs a file, not ''") }
+        o.junitPath = v
       case "--max-memory":
         let v = try value()
         guard let b = parseSize(v) else {
@@ -195,6 +232,26 @@ public struct Options: Sendable, Equatable {
       throw UsageError(message: "no spec given (see --help)")
     }
     return o
+  }
+
+  /// "90" and "90s" (seconds), "5m", "1.5h": a positive, finite number of seconds, at
+  /// most a year (a larger one is surely a typo).
+  static func parseDuration(_ s: String) -> Double? {
+    let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600]
+    var digits = Substring(s)
+    var unit = 1.0
+    if let last = s.last, let u = units[last] {
+      unit = u
+      digits = digits.dropLast()
+    }
+    // Digits with at most one point: no sign, exponent, "inf" or "nan".
+    guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }),
+      digits.filter({ $0 == "." }).count <= 1, digits.contains(where: \.isNumber),
+      let n = Double(digits)
+    else { return nil }
+    let t = n * unit
+    guard t > 0, t <= 366 * 86400 else { return nil }
+    return t
   }
 
   /// "512M", "4G", "100K", "1000" (bytes).

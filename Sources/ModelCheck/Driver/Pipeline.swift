@@ -54,6 +54,7 @@ public enum Pipeline {
     let descriptors = program.spec.properties.map(PropertyTable.descriptor)
     var safetyBits: UInt16 = 0
     for d in descriptors where !d.isGraphProperty { safetyBits |= d.kind.bit }
+    let checkStart = monotonicSeconds()
     var explorer = BreadthFirst(system: program)
     explorer.run(
       limits: limits, safetyBits: safetyBits,
@@ -73,7 +74,10 @@ public enum Pipeline {
     }
     var stats = explorer.statistics
     let start = monotonicSeconds()
-    var budget = Budget(remaining: limits.maxMemoryBytes.map { $0 - stats.storeBytes })
+    // The graph passes share the time limit with exploration, counted from its start.
+    var budget = Budget(
+      remaining: limits.maxMemoryBytes.map { $0 - stats.storeBytes },
+      watch: Watch(limits, start: checkStart))
     for d in descriptors {
       guard case .onGraph(let decide) = d.decision else { continue }
       let (verdict, subgraphStates) = decide(program, explorer, &budget)
@@ -93,7 +97,8 @@ public enum Pipeline {
     let completeRun = explorer.firstFinished.map { explorer.actions(to: $0) }
     var result = CheckResult(
       program: program, file: file, properties: results, statistics: stats,
-      stopReason: explorer.stopReason, faultRun: faultRun, completeRun: completeRun)
+      stopReason: explorer.stopReason ?? budget.stopped, faultRun: faultRun,
+      completeRun: completeRun)
     if explorer.exploredAll { result.coverage = explorer.coverage(counting: coverage) }
     return result
   }

@@ -55,6 +55,7 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
   /// - Parameter deadlockBit: the bit to record deadlocks under (0: do not check).
   mutating func run(limits: Limits, safetyBits: UInt16, deadlockBit: UInt16, needsFullGraph: Bool) {
     let start = monotonicSeconds()
+    var watch = Watch(limits, start: start)
     // The state being expanded, copied out of the arena (inserting a successor may grow
     // and move the arena, so no view into it is held across an insert), and its successors.
     let buffer = ExpansionBuffer(wordCount: system.wordCount, successors: system.actionCount)
@@ -80,6 +81,14 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
       if next & 1023 == 0 {
         if let m = limits.maxMemoryBytes, store.residentBytes + visited.residentBytes > m {
           stopReason = .memoryLimit(m)
+          break
+        }
+        // The clock, a stop asked from outside (a signal), the progress line.
+        let sample = ExplorationProgress(
+          states: store.count, transitions: transitions, frontier: store.count - next,
+          depth: depth, storeBytes: store.residentBytes + visited.residentBytes)
+        if let stop = watch.poll(sample) {
+          stopReason = stop
           break
         }
       }

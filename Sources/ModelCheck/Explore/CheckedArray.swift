@@ -50,9 +50,25 @@ final class CheckedArray<Element: BitwiseCopyable> {
 }
 
 /// Bytes a graph pass may still allocate: the run's memory limit less what exploration
-/// holds (nil: no limit, only what `malloc` can give).
+/// holds (nil: no limit, only what `malloc` can give). It also carries the run's `Watch`,
+/// so a graph pass stops at the time limit or an interrupt as exploration does.
 struct Budget {
   var remaining: Int?
+  var watch: Watch?
+  /// Why a graph pass was stopped (`mustStop`), if one was.
+  var stopped: StopReason?
+
+  init(remaining: Int?, watch: Watch? = nil) {
+    self.remaining = remaining
+    self.watch = watch
+  }
+
+  /// Whether a graph pass must give up now: the time limit passed or a stop was asked
+  /// (then it answers nil, an incomplete verdict, as when memory runs out).
+  mutating func mustStop() -> Bool {
+    if stopped == nil { stopped = watch?.stop(at: monotonicSeconds()) }
+    return stopped != nil
+  }
 
   /// Takes `bytes` from the budget; false if that would exceed it.
   mutating func take(_ bytes: Int) -> Bool {

@@ -50,6 +50,7 @@ extension BreadthFirst {
     process c: Int?, bound: Int?, budget: inout Budget, inLoop: (PackedStateView) -> Bool,
     staysInLoop: (StepOutcome) -> Bool, isRetry: (StepOutcome) -> Bool
   ) -> RetryReport? {
+    if budget.mustStop() { return nil }
     let n = store.count
     let actionCount = system.actionCount
     let scratch = store.scratch(0)
@@ -125,6 +126,8 @@ extension BreadthFirst {
           callStack[top].nextAction += 1
           guard let (v, retry) = edge(u, a) else { continue }
           if index[v] == .max {  // tree edge
+            // The time limit and interrupts, every 4096 nodes (a clock read).
+            if nextIndex & 4095 == 0, budget.mustStop() { return nil }
             index[v] = nextIndex
             lowlink[v] = nextIndex
             nextIndex += 1

@@ -53,6 +53,44 @@ public struct CheckResult: Sendable {
     }
     return true
   }
+
+  /// Whether some decided verdict contradicts `expect`: a property fails that should
+  /// pass, or passes that should fail. An incomplete verdict decides nothing.
+  public var differsFromExpectation: Bool {
+    properties.contains {
+      switch $0.status {
+      case .incomplete: return false
+      case .pass: return expectation.failing.contains($0.kind)
+      case .fail: return !expectation.failing.contains($0.kind)
+      }
+    }
+  }
+
+  /// Whether some checked property has no verdict (a limit or an interrupt stopped it).
+  public var isIncomplete: Bool { properties.contains { $0.status == .incomplete } }
+
+  /// How the spec's check ended, for the exit status, the tally and JUnit.
+  public var outcome: SpecVerdict {
+    if case .fault? = stopReason { return .error }
+    if differsFromExpectation { return .differs }
+    if isIncomplete { return .incomplete }
+    return .asExpected
+  }
+}
+
+/// How checking one spec ended, in the order of precedence of the exit status (an error
+/// wins over a difference, which wins over an incomplete run).
+public enum SpecVerdict: String, Sendable, CaseIterable {
+  /// Every verdict is the spec's `expect`.
+  case asExpected = "as_expected"
+  /// Some decided verdict contradicts `expect`.
+  case differs
+  /// No verdict differs, but some property has none (a limit, the time, an interrupt).
+  case incomplete
+  /// A spec error, a runtime fault, an unreadable file, a crash of the checker.
+  case error
+  /// A directory run was interrupted before this spec was started.
+  case notRun = "not_run"
 }
 
 extension StopReason {
@@ -69,8 +107,24 @@ extension StopReason {
     switch self {
     case .stateLimit(let n): return "stopped at the state limit (--max-states \(n))"
     case .memoryLimit(let b): return "stopped at the memory limit (--max-memory \(formatBytes(b)))"
+    case .timeLimit(let t): return "stopped at the time limit (--max-time \(formatSeconds(t)))"
     case .outOfMemory: return "stopped: memory could not be allocated"
+    case .interrupted(let signal): return "stopped by \(signalName(signal))"
     case .fault: return "stopped: \(runtimeFault?.message ?? "a runtime fault")"
     }
+  }
+}
+
+/// A duration as `--max-time` takes it back: whole seconds as `90s`, else two decimals.
+func formatSeconds(_ t: Double) -> String {
+  t == t.rounded() && t < 1e15 ? "\(Int(t))s" : "\(format2(t))s"
+}
+
+/// The conventional name of the signals the driver stops on.
+public func signalName(_ signal: Int32) -> String {
+  switch signal {
+  case 2: return "SIGINT"
+  case 15: return "SIGTERM"
+  default: return "signal \(signal)"
   }
 }

@@ -214,6 +214,7 @@ public enum JSONReport {
     let spec = r.program.spec
     return .object([
       ("path", .string(r.file.path)),
+      ("outcome", .string(r.outcome.rawValue)),
       ("title", .string(spec.title)),
       ("mode", .string(spec.mode.rawValue)),
       ("cpus", .array(spec.cpuNames.map { .string($0) })),

@@ -67,10 +67,12 @@ public enum TextReport {
     for w in r.coverage?.warnings(r.program) ?? [] {
       out += DiagnosticRenderer.render(w, in: r.file)
     }
-    if case .fault? = r.stopReason {
-      out += "  verdict: none: the spec failed at run time (exit 2)\n"
-    } else {
-      out += "  verdict: \(r.matchesExpectation ? "as expected" : "NOT as expected (exit 1)")\n"
+    switch r.outcome {
+    case .error: out += "  verdict: none: the spec failed at run time (exit 2)\n"
+    case .differs: out += "  verdict: NOT as expected (exit 1)\n"
+    case .incomplete:
+      out += "  verdict: incomplete: no verdict differs, but not every one is decided (exit 3)\n"
+    case .asExpected, .notRun: out += "  verdict: as expected\n"
     }
     return out
   }

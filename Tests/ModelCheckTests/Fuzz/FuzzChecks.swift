@@ -56,12 +56,13 @@ struct FuzzCampaign {
   static func expectedStatus(_ outputs: [SpecOutput]) -> Int32 {
     let codes = outputs.map { o -> Int32 in
       if !o.errors.isEmpty { return 2 }
-      if let b = o.block, BlockInfo(b).verdictLine?.hasPrefix("NOT as expected") == true {
-        return 1
-      }
+      let verdict = o.block.flatMap { BlockInfo($0).verdictLine }
+      if verdict?.hasPrefix("NOT as expected") == true { return 1 }
+      if verdict?.hasPrefix("incomplete") == true { return 3 }
       return 0
     }
-    return codes.contains(2) ? 2 : codes.contains(1) ? 1 : 0
+    // An error wins over a difference, which wins over an incomplete run.
+    return codes.contains(2) ? 2 : codes.contains(1) ? 1 : codes.contains(3) ? 3 : 0
   }
 
   /// Whether the time budget is spent; records that once.

@@ -34,7 +34,7 @@ struct ProcessOutcome {
   var stdout: [String]
   var stderr: [String]
   /// A run that says nothing about the inputs: killed, timed out or an undocumented status.
-  var died: Bool { signaled || timedOut || !(0...2).contains(status) }
+  var died: Bool { signaled || timedOut || !(0...3).contains(status) }
 }
 
 /// The `modelcheck` built next to this test bundle (so `swift test -c release` uses the

@@ -86,7 +86,8 @@ extension GraphVerdicts {
         if result.counterexample == nil { result.status = .incomplete }
         result.details.append(
           "\(program.spec.cpus[loop.cpu].name)'s loop at line "
-            + "\(loop.source.start.line): the retry analysis ran out of memory")
+            + "\(loop.source.start.line): the retry analysis "
+            + (budget.stopped.map(\.message) ?? "ran out of memory"))
         return (result, subgraphStates)
       }
       subgraphStates += report.subgraphStates

@@ -70,7 +70,8 @@ extension GraphVerdicts {
     guard let report = analysis else {
       result.status = .incomplete
       result.details.append(
-        "the termination analysis ran out of memory (--max-memory or the machine)")
+        "the termination analysis "
+          + (budget.stopped.map(\.message) ?? "ran out of memory (--max-memory or the machine)"))
       return (result, 0)
     }
     if let lasso = report.lasso {
