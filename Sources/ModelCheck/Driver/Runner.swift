@@ -361,8 +361,9 @@ public enum Runner {
   }
 
   /// Removes `stem.txt` and `stem.json` when this spec wrote them (the text trace's first
-  /// line names the spec, the JSON trace's `spec` field does): a spec of the same file
-  /// name in another directory writes to the same names, and its traces stay.
+  /// line names the spec, the JSON trace's `spec` field does), and `stem.html` with the
+  /// text trace: a spec of the same file name in another directory writes to the same
+  /// names, and its traces stay.
   static func removeStaleTraces(_ stem: String, of name: String) -> [String] {
     let marks = [
       (stem + ".txt", "modelcheck: \(name)"),
@@ -379,6 +380,12 @@ public enum Runner {
       if wrote, (try? FileManager.default.removeItem(atPath: file)) != nil {
         removed.append(file)
       }
+    }
+    // The `--html` page is written with the text trace: it goes when that one did.
+    if removed.contains(stem + ".txt"),
+      (try? FileManager.default.removeItem(atPath: stem + ".html")) != nil
+    {
+      removed.append(stem + ".html")
     }
     return removed
   }
