@@ -29,7 +29,7 @@ struct GraphSystem: TransitionSystem {
   func process(of a: Int) -> Int { edges[a].process }
   func isProgress(_ a: Int) -> Bool { edges[a].process >= 0 }
   func isFinished(_ s: PackedStateView) -> Bool { false }
-  func finalViolations(_ s: PackedStateView) -> UInt16 { 0 }
+  func finalViolations(_ s: PackedStateView) -> UInt32 { 0 }
 }
 
 /// The cycle search behind `cmpxchg_terminates`, on graphs small enough to see.

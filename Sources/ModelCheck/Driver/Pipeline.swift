@@ -52,7 +52,7 @@ public enum Pipeline {
     _ program: Program, file: SourceFile, limits: Limits = Limits(), coverage: Bool = false
   ) -> CheckResult {
     let descriptors = program.spec.properties.map(PropertyTable.descriptor)
-    var safetyBits: UInt16 = 0
+    var safetyBits: UInt32 = 0
     for d in descriptors where !d.isGraphProperty { safetyBits |= d.kind.bit }
     let checkStart = monotonicSeconds()
     var explorer = BreadthFirst(system: program)

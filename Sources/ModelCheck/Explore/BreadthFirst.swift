@@ -27,7 +27,7 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
   var visited: VisitedSet
   var statistics = Statistics()
   /// Bit per property: the first witness of each.
-  var witnesses: [UInt16: Witness] = [:]
+  var witnesses: [UInt32: Witness] = [:]
   var stopReason: StopReason?
   var faultWitness: Witness?
   /// The first state (in BFS order, so a shallowest one) where every process finished.
@@ -53,7 +53,7 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
   /// Explores until every state is seen, or every property in `safetyBits` has a witness
   /// (when the full graph is not needed), or a limit is reached.
   /// - Parameter deadlockBit: the bit to record deadlocks under (0: do not check).
-  mutating func run(limits: Limits, safetyBits: UInt16, deadlockBit: UInt16, needsFullGraph: Bool) {
+  mutating func run(limits: Limits, safetyBits: UInt32, deadlockBit: UInt32, needsFullGraph: Bool) {
     let start = monotonicSeconds()
     var watch = Watch(limits, start: start)
     // The state being expanded, copied out of the arena (inserting a successor may grow
@@ -65,7 +65,7 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
     _ = visited.insert(source.view, parent: nil, into: &store)
     record(initial, Witness(state: 0, action: nil))
 
-    var found: UInt16 = 0
+    var found: UInt32 = 0
     for (bit, _) in witnesses { found |= bit }
     var next = 0
     var levelEnd = 1

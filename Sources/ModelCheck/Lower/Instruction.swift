@@ -45,6 +45,13 @@ public enum Instruction: Sendable, Hashable {
   /// `cover()` or a `reachable(cond)` whose condition held: a step that changes nothing
   /// but the pc, so a state rests here exactly when some execution reached it.
   case cover
+  /// A declared variable's access `Program.variableAccesses[access]`, its result (if any)
+  /// in `dst`.
+  case variable(dst: Register, access: UInt16)
+  /// `smp_processor_id()`.
+  case processorID(dst: Register)
+  /// An assertion whose condition failed (the test before it is local): `Program.checks[id]`.
+  case check(id: UInt16)
   case touch(dst: Register, pte: UInt16, kind: AccessKind)
   /// The two halves of `ptep_get_and_clear_full(p, 1)`: a plain read, then a plain store.
   case fullTeardownRead(dst: Register, pte: UInt16)
@@ -77,7 +84,8 @@ extension Instruction {
     switch self {
     case .ptepGet(let d, _), .getAndClear(let d, _), .xchg(let d, _, _),
       .cmpxchg(let d, _, _, _, _), .modifyProtStart(let d, _), .pgdGet(let d, _),
-      .ptAlloc(let d, _), .touch(let d, _, _), .fullTeardownRead(let d, _), .mmput(let d):
+      .ptAlloc(let d, _), .touch(let d, _, _), .fullTeardownRead(let d, _), .mmput(let d),
+      .variable(let d, _), .processorID(let d):
       r = d
     default: return nil
     }

@@ -15,6 +15,8 @@ struct Lowering {
   private var expressionCode: [ExprOp] = []
   private var choiceTargets: [UInt32] = []
   private var loops: [RetryLoop] = []
+  private var variableAccesses: [VariableAccess] = []
+  private var checks: [CheckPoint] = []
 
   // Per CPU while lowering.
   private var base = 0
@@ -37,7 +39,7 @@ struct Lowering {
 
   /// - Parameter eventMap: per event bit, the checked properties it violates (from the
   ///   property table: Lower does not know what a property is beyond that).
-  static func lower(_ spec: CheckedSpec, eventMap: [UInt16]) throws(Diagnostic) -> Program {
+  static func lower(_ spec: CheckedSpec, eventMap: [UInt32]) throws(Diagnostic) -> Program {
     var l = Lowering()
     let facts = try l.lowerPrograms(spec)
     let slots = batchSlots(spec, facts)
@@ -45,10 +47,34 @@ struct Lowering {
     let config = l.machineConfig(spec, facts, tlb)
     let machine = Machine(config: config, batchSlots: slots)
     let actions = l.actionTable(spec, facts, tlbCached: tlb.cached, batchSlots: slots, config)
+    let invariants = l.invariants(spec, machine)
     return Program(
       spec: spec, machine: machine, code: l.code, cpuStart: facts.map(\.start),
       sourceMap: l.sourceMap, operations: l.operations, expressionCode: l.expressionCode,
-      choiceTargets: l.choiceTargets, loops: l.loops, actions: actions, eventMap: eventMap)
+      choiceTargets: l.choiceTargets, loops: l.loops, actions: actions, eventMap: eventMap,
+      variableAccesses: l.variableAccesses, checks: l.checks, invariants: invariants)
+  }
+
+  /// Each invariant's code, and the field of the state each of its reads names.
+  private mutating func invariants(_ spec: CheckedSpec, _ machine: Machine)
+    -> [CompiledInvariant]
+  {
+    spec.invariants.map { inv in
+      let fields = inv.reads.map { read -> Field in
+        switch read {
+        case .pte(let p): return machine.layout.mem[p]
+        case .variable(let v, let instance, let element):
+          let copy: Int
+          switch instance {
+          case .namedCPU(let c), .task(let c): copy = c
+          default: copy = 0
+          }
+          return machine.variableField(v, copy: copy, element: element) ?? .absent
+        }
+      }
+      return CompiledInvariant(
+        name: inv.name, code: expr(inv.code), fields: fields, reads: inv.reads, range: inv.range)
+    }
   }
 
   /// Each program's flat code, in program order, with what the machine's shape needs.
@@ -179,6 +205,18 @@ struct Lowering {
       [.lazyMMUEnable, .lazyMMUDisable, .lazyMMUPause, .lazyMMUResume].contains($0)
     }
     config.usesPreemptCount = code.contains { $0 == .preemptDisable || $0 == .preemptEnable }
+    config.taskOfProgram = spec.taskInstance
+    config.variables = spec.variables.map { v in
+      let copies: VariableShape.Copies
+      switch v.scope {
+      case .global: copies = .global
+      case .percpu: copies = .perCPU
+      case .pertask: copies = .perTask
+      }
+      return VariableShape(
+        copies: copies, elements: v.elements, low: UInt8(v.low), high: UInt8(v.high),
+        initial: UInt8(v.initial))
+    }
     return config
   }
 
@@ -292,6 +330,13 @@ struct Lowering {
         emit(.jumpIfZero(condition: expr(cond), to: 0), nil)
         emit(.cover, range)
         patch(skip, to: pc)
+      case .op(.check(let kind, let cond), _, let range, _):
+        // The test is local; the failing check is a step of its own at the statement.
+        let skip = code.count
+        emit(.jumpIfZero(condition: expr(cond), to: 0), nil)
+        emit(.check(id: UInt16(checks.count)), range)
+        checks.append(CheckPoint(kind: kind, range: range))
+        patch(skip, to: pc)
       case .op(let op, let dst, let range, let name):
         let d = dst.map { UInt8($0) } ?? Register.discard
         let entry = OperationCatalogue.bySpelling[name]
@@ -361,6 +406,23 @@ struct Lowering {
     }
   }
 
+  private mutating func variable(_ kind: VariableAccess.Kind, _ ref: VariableRef, _ dst: Register)
+    -> Instruction
+  {
+    let copy: VariableAccess.Copy
+    switch ref.instance {
+    case .global: copy = .global
+    case .thisCPU: copy = .thisCPU
+    case .current: copy = .current
+    case .cpu(let c): copy = .cpu(expr(c))
+    case .task, .namedCPU: copy = .global  // invariants only
+    }
+    let access = VariableAccess(
+      kind: kind, variable: ref.variable, copy: copy, index: ref.index.map { expr($0) })
+    variableAccesses.append(access)
+    return .variable(dst: dst, access: UInt16(variableAccesses.count - 1))
+  }
+
   private mutating func instruction(_ op: KernelOp, dst: Register) -> Instruction {
     switch op {
     case .spinLock(let l): return .spinLock(lock: UInt16(l))
@@ -385,6 +447,12 @@ struct Lowering {
     case .ptAlloc(let g): return .ptAlloc(dst: dst, page: UInt16(g))
     case .ptFree(let g): return .ptFree(page: UInt16(g))
     case .cover, .reachable: return .cover  // `reachable` is lowered by `lower(_:cpuName:)`
+    case .check: return .check(id: 0)  // lowered by `lower(_:cpuName:)`
+    case .processorID: return .processorID(dst: dst)
+    case .variableRead(let ref): return variable(.read, ref, dst)
+    case .variableWrite(let ref, let v): return variable(.write(expr(v)), ref, dst)
+    case .variableAdd(let ref, let n): return variable(.add(n), ref, dst)
+    case .variableExchange(let ref, let v): return variable(.exchange(expr(v)), ref, dst)
     case .flushTLBStart(let p): return .flushTLBStart(pte: UInt16(p))
     case .flushTLBWait(let p): return .flushTLBWait(pte: UInt16(p))
     case .touch(let p, let k): return .touch(dst: dst, pte: UInt16(p), kind: k)

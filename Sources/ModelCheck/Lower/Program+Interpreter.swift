@@ -37,11 +37,12 @@ extension Program: TransitionSystem {
       if !runLocal(s, cpu: k, pc: &pc) { outcome.fault = RuntimeFault.localLoop.rawValue }
       s[machine.layout.pc[k]] = UInt64(pc)
     }
+    if hasInvariants { outcome.violations |= invariantViolations(s, log: nil) }
     return outcome
   }
 
   /// Violations of the final state, where every CPU has finished: leaked page-table pages.
-  public func finalViolations(_ s: PackedStateView) -> UInt16 {
+  public func finalViolations(_ s: PackedStateView) -> UInt32 {
     return machine.hasLeakedPTPages(s) ? PropertyKind.noPTLeak.bit & propertyMask : 0
   }
 
@@ -75,10 +76,10 @@ extension Program: TransitionSystem {
 
   /// The checked properties an operation's events violate (`PropertyTable.eventMap`).
   @inline(__always)
-  func violations(_ events: Events) -> UInt16 {
+  func violations(_ events: Events) -> UInt32 {
     var e = events.rawValue & violatingEvents
     if e == 0 { return 0 }
-    var v: UInt16 = 0
+    var v: UInt32 = 0
     while e != 0 {
       v |= eventMap[e.trailingZeroBitCount]
       e &= e - 1
@@ -92,9 +93,75 @@ extension Program: TransitionSystem {
   }
 
   /// `apply`, recording what the machine saw into `log` (a trace's replay); exploration
-  /// passes nil as a constant, so the inner loop is unchanged.
+  /// passes nil as a constant, so the inner loop is unchanged. A spec with invariants has
+  /// them checked on the state every step leads to.
   @inline(__always)
   func apply(
+    _ index: Int, to s: PackedState, log: FactRecorder?
+  ) -> StepOutcome {
+    var outcome = applyAction(index, to: s, log: log)
+    if hasInvariants, outcome.enabled { outcome.violations |= invariantViolations(s, log: log) }
+    return outcome
+  }
+
+  /// The invariants' violations in state `s`: each invariant that is false raises
+  /// `invariantBroken`.
+  @inline(never)
+  func invariantViolations(_ s: some PackedStateReading, log: FactRecorder?) -> UInt32 {
+    var events = Events(log: log)
+    for (i, inv) in invariants.enumerated() {
+      let start = Int(inv.code.start)
+      let code = expressionCode[start..<(start + Int(inv.code.count))]
+      let value = ExpressionEvaluator.evaluate(
+        code, registers: { _ in 0 },
+        state: { read in UInt8(truncatingIfNeeded: s[inv.fields[Int(read)]]) })
+      if value == 0 { events.raise(.invariantBroken) { .invariantBroken(index: i) } }
+    }
+    return violations(events)
+  }
+
+  /// One access to a declared variable: which copy (`current` for a handler is the task
+  /// it interrupted), which element, then the read, write, add or exchange. A copy,
+  /// element or value out of range is a runtime fault.
+  @inline(never)
+  func variableStep(
+    _ s: PackedState, _ actor: Actor, access a: Int, dst: Register, _ events: inout Events
+  ) {
+    let access = variableAccesses[a]
+    let k = actor.program.rawValue
+    let copy: Int?
+    switch access.copy {
+    case .global: copy = 0
+    case .thisCPU: copy = actor.cpu.rawValue
+    case .current: copy = machine.currentTask(s, actor)
+    case .cpu(let e):
+      let c = Int(evaluate(e, s, cpu: k))
+      copy = c < machine.config.cpuCount ? c : nil
+    }
+    let element = access.index.map { Int(evaluate($0, s, cpu: k)) } ?? 0
+    guard let copy,
+      let field = machine.variableField(access.variable, copy: copy, element: element)
+    else {
+      events.insert(.variableFault)
+      return
+    }
+    let old = Int(s[field])
+    switch access.kind {
+    case .read:
+      store(s, cpu: k, dst, UInt8(truncatingIfNeeded: old))
+    case .write(let e):
+      machine.writeVariable(s, access.variable, field, Int(evaluate(e, s, cpu: k)), &events)
+    case .add(let n):
+      machine.writeVariable(s, access.variable, field, old + n, &events)
+    case .exchange(let e):
+      let new = Int(evaluate(e, s, cpu: k))
+      store(s, cpu: k, dst, UInt8(truncatingIfNeeded: old))
+      machine.writeVariable(s, access.variable, field, new, &events)
+    }
+  }
+
+  @inline(__always)
+  func applyAction(
     _ index: Int, to s: PackedState, log: FactRecorder?
   ) -> StepOutcome {
     let action = actions[index]
@@ -275,6 +342,18 @@ extension Program: TransitionSystem {
       pc = Int(choiceTargets[Int(first) + branch])
     case .cover:
       break
+    case .variable(let dst, let a):
+      variableStep(s, actor, access: Int(a), dst: dst, &events)
+    case .processorID(let dst):
+      store(s, cpu: k, dst, UInt8(truncatingIfNeeded: hw))
+    case .check(let id):
+      let event: Events
+      switch checks[Int(id)].kind {
+      case .bug: event = .bug
+      case .warn: event = .warn
+      case .assertion: event = .assertFailed
+      }
+      events.raise(event) { .checkFailed(program: k, cpu: hw) }
     case .end:
       return .disabled
     case .assign, .jump, .jumpIfZero:
@@ -289,6 +368,7 @@ extension Program: TransitionSystem {
     if events.contains(.batchOverflow) { outcome.fault = RuntimeFault.batchOverflow.rawValue }
     if events.contains(.preemptUnderflow) { outcome.fault = RuntimeFault.preemptUnderflow.rawValue }
     if events.contains(.counterOverflow) { outcome.fault = RuntimeFault.counterOverflow.rawValue }
+    if events.contains(.variableFault) { outcome.fault = RuntimeFault.variableFault.rawValue }
     if !runLocal(s, cpu: k, pc: &pc, low: &low, high: &high) {
       outcome.fault = RuntimeFault.localLoop.rawValue
     }

@@ -87,6 +87,7 @@ public enum RuntimeFault: UInt8, Sendable {
   case localLoop = 3
   case preemptUnderflow = 4
   case counterOverflow = 5
+  case variableFault = 6
 
   public var message: String {
     switch self {
@@ -100,8 +101,47 @@ public enum RuntimeFault: UInt8, Sendable {
       return
         "a program nested lazy_mmu_mode_enable/pause or preempt_disable more than "
         + "\(MachineConfig.maxCount) deep"
+    case .variableFault:
+      return
+        "a program gave a variable a value outside its range, named an element or a CPU that "
+        + "does not exist, or used 'current' where no task runs"
     }
   }
+}
+
+/// One access to a declared variable, as the interpreter runs it.
+public struct VariableAccess: Sendable {
+  public enum Kind: Sendable {
+    case read
+    case write(ExprRef)
+    case add(Int)
+    /// Writes the value and returns the old one.
+    case exchange(ExprRef)
+  }
+  public enum Copy: Sendable {
+    case global, thisCPU, current
+    case cpu(ExprRef)
+  }
+  public var kind: Kind
+  public var variable: Int
+  public var copy: Copy
+  public var index: ExprRef?
+}
+
+/// An assertion in a program: what it reports to.
+public struct CheckPoint: Sendable {
+  public var kind: CheckKind
+  public var range: SourceRange
+}
+
+/// A declared `invariant`, compiled: its code reads `fields` through `.stateRead` (what
+/// each names is `reads`, each with its copy resolved).
+public struct CompiledInvariant: Sendable {
+  public var name: String
+  public var code: ExprRef
+  public var fields: [Field]
+  public var reads: [StateRead]
+  public var range: SourceRange
 }
 
 /// The compiled transition system of one spec: the machine, each CPU's flat instruction
@@ -124,18 +164,27 @@ public final class Program: Sendable {
   public let choiceTargets: [UInt32]
   public let loops: [RetryLoop]
   public let actions: [Action]
+  public let variableAccesses: [VariableAccess]
+  public let checks: [CheckPoint]
+  public let invariants: [CompiledInvariant]
+  let hasInvariants: Bool
   /// Bit per `PropertyKind` checked by this spec.
-  public let propertyMask: UInt16
+  public let propertyMask: UInt32
   /// Per event bit, the checked properties it violates; and the events that violate any.
-  let eventMap: [UInt16]
+  let eventMap: [UInt32]
   let violatingEvents: UInt32
 
   init(
     spec: CheckedSpec, machine: Machine, code: [Instruction], cpuStart: [Int],
     sourceMap: [SourceRange?], operations: [OperationUse?],
     expressionCode: [ExprOp], choiceTargets: [UInt32], loops: [RetryLoop], actions: [Action],
-    eventMap: [UInt16]
+    eventMap: [UInt32], variableAccesses: [VariableAccess] = [], checks: [CheckPoint] = [],
+    invariants: [CompiledInvariant] = []
   ) {
+    self.variableAccesses = variableAccesses
+    self.checks = checks
+    self.invariants = invariants
+    self.hasInvariants = !invariants.isEmpty
     self.spec = spec
     self.machine = machine
     self.code = code

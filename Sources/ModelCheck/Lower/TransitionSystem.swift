@@ -24,7 +24,7 @@ public protocol TransitionSystem {
   /// Whether every process has run to completion.
   func isFinished(_ state: PackedStateView) -> Bool
   /// Properties violated by a final state (every process finished), as bits.
-  func finalViolations(_ state: PackedStateView) -> UInt16
+  func finalViolations(_ state: PackedStateView) -> UInt32
   /// What is wrong with a state the system can never reach, if anything (checked on every
   /// stored state in debug builds only).
   func invariantViolation(_ state: PackedStateView) -> String?
@@ -38,7 +38,7 @@ extension TransitionSystem {
 public struct StepOutcome: Sendable {
   public var enabled: Bool
   /// Bit per property (`PropertyKind.bit`) violated by this step.
-  public var violations: UInt16
+  public var violations: UInt32
   /// Nonzero: the step hit a `RuntimeFault`; exploration stops.
   public var fault: UInt8
   /// Nonzero: a cmpxchg owned by retry loop `retryLoop - 1` failed in this step.
@@ -49,7 +49,7 @@ public struct StepOutcome: Sendable {
   public var pcHigh: Int32 = 0
 
   @inlinable public init(
-    enabled: Bool, violations: UInt16 = 0, fault: UInt8 = 0, retryLoop: UInt16 = 0
+    enabled: Bool, violations: UInt32 = 0, fault: UInt8 = 0, retryLoop: UInt16 = 0
   ) {
     self.enabled = enabled
     self.violations = violations

@@ -10,10 +10,15 @@ public indirect enum Expr: Sendable, Equatable {
   case unary(String, Expr, SourceRange)
   case binary(String, Expr, Expr, SourceRange)
   case call(Name, [Expr], SourceRange)
+  /// `current.field`, `t0.field`: a task's variable (only where a variable is expected).
+  case member(Expr, Name, SourceRange)
+  /// `buf[i]`: an element of an array variable (only where a variable is expected).
+  case index(Expr, Expr, SourceRange)
 
   public var range: SourceRange {
     switch self {
-    case .integer(_, let r), .unary(_, _, let r), .binary(_, _, _, let r), .call(_, _, let r):
+    case .integer(_, let r), .unary(_, _, let r), .binary(_, _, _, let r), .call(_, _, let r),
+      .member(_, _, let r), .index(_, _, let r):
       return r
     case .name(let n): return n.range
     }
@@ -52,6 +57,36 @@ public struct CPUDecl: Sendable {
     self.body = body
     self.on = on
   }
+}
+
+/// `enum xen_lazy_mode { XEN_LAZY_NONE, XEN_LAZY_MMU, XEN_LAZY_CPU }`.
+public struct EnumDecl: Sendable {
+  public var name: Name
+  public var cases: [Name]
+}
+
+/// The type of a declared variable.
+public enum TypeDecl: Sendable {
+  case bool(SourceRange)
+  /// `lo..hi`, inclusive.
+  case range(Int, Int, SourceRange)
+  /// `enum NAME` or just `NAME`.
+  case named(Name)
+}
+
+/// `global|percpu|pertask NAME: TYPE ([N])? (= INIT)?`.
+public struct VariableDecl: Sendable {
+  public var scope: Name
+  public var name: Name
+  public var type: TypeDecl
+  public var elements: (Int, SourceRange)?
+  public var initial: Expr?
+}
+
+/// `invariant NAME: expr`.
+public struct InvariantDecl: Sendable {
+  public var name: Name
+  public var expr: Expr
 }
 
 public struct PTEDecl: Sendable {
@@ -105,5 +140,8 @@ public struct SpecAST: Sendable {
   public var pgds: [PTEDecl] = []
   public var ptPages: [Name] = []
   public var cpus: [CPUDecl] = []
+  public var enums: [EnumDecl] = []
+  public var variables: [VariableDecl] = []
+  public var invariants: [InvariantDecl] = []
   public var endOfFile: SourceRange = SourceRange(start: .init(line: 1, column: 1), length: 1)
 }

@@ -134,6 +134,11 @@ struct Parser {
     .init("interrupts_never_lazy", once: true) { p, k throws(Diagnostic) in
       try p.parseInterruptsNeverLazyDecl(k)
     },
+    .init("enum") { p, k throws(Diagnostic) in try p.parseEnumDecl(k) },
+    .init("global") { p, k throws(Diagnostic) in try p.parseVariableDecl(k) },
+    .init("percpu") { p, k throws(Diagnostic) in try p.parseVariableDecl(k) },
+    .init("pertask") { p, k throws(Diagnostic) in try p.parseVariableDecl(k) },
+    .init("invariant") { p, k throws(Diagnostic) in try p.parseInvariantDecl(k) },
   ]
   private static let declarationTable = Dictionary(
     uniqueKeysWithValues: declarations.map { ($0.keyword, $0) })
@@ -337,6 +342,61 @@ struct Parser {
     ast.interruptsNeverLazy = true
   }
 
+  private mutating func parseEnumDecl(_ _: Token) throws(Diagnostic) {
+    let name = try expectIdentifier("an enum name")
+    _ = try expectSymbol("{")
+    var cases = [try expectIdentifier("an enum value name")]
+    while isSymbol(",") {
+      _ = advance()
+      if isSymbol("}") { break }  // a trailing comma, as C allows
+      cases.append(try expectIdentifier("an enum value name"))
+    }
+    _ = try expectSymbol("}")
+    ast.enums.append(EnumDecl(name: name, cases: cases))
+  }
+
+  /// `global|percpu|pertask NAME: TYPE ([N])? (= INIT)?`.
+  private mutating func parseVariableDecl(_ keyword: Token) throws(Diagnostic) {
+    guard case .identifier(let scope) = keyword.kind else { throw error("a declaration") }
+    let name = try expectIdentifier("a variable name")
+    _ = try expectSymbol(":")
+    let type: TypeDecl
+    if isKeyword("bool") {
+      type = .bool(advance().range)
+    } else if case .integer(let low) = current.kind {
+      let start = advance().range
+      guard isSymbol(".") else { throw error("'..' and the largest value") }
+      _ = advance()
+      _ = try expectSymbol(".")
+      let (high, end) = try expectInteger("the largest value")
+      type = .range(low, high, SourceRange(start: start.start, length: span(from: start, to: end)))
+    } else {
+      if isKeyword("enum") { _ = advance() }
+      type = .named(try expectIdentifier("a type ('bool', 'lo..hi' or an enum)"))
+    }
+    var elements: (Int, SourceRange)?
+    if isSymbol("[") {
+      _ = advance()
+      elements = try expectInteger("the number of elements")
+      _ = try expectSymbol("]")
+    }
+    var initial: Expr?
+    if isSymbol("=") {
+      _ = advance()
+      initial = try parseExpr()
+    }
+    ast.variables.append(
+      VariableDecl(
+        scope: Name(text: scope, range: keyword.range), name: name, type: type,
+        elements: elements, initial: initial))
+  }
+
+  private mutating func parseInvariantDecl(_ _: Token) throws(Diagnostic) {
+    let name = try expectIdentifier("an invariant name")
+    _ = try expectSymbol(":")
+    ast.invariants.append(InvariantDecl(name: name, expr: try parseExpr()))
+  }
+
   // MARK: Statements
 
   private mutating func parseBlock() throws(Diagnostic) -> [Stmt] {
@@ -511,7 +571,21 @@ struct Parser {
           close.start.line == r.start.line ? close.start.column + 1 - r.start.column : r.length
         return .call(name, args, SourceRange(start: r.start, length: length))
       }
-      return .name(name)
+      // `current.field`, `buf[i]`: the variable forms (Sema says where they may appear).
+      var e = Expr.name(name)
+      while isSymbol(".") || isSymbol("[") {
+        if isSymbol(".") {
+          _ = advance()
+          let field = try expectIdentifier("a field name")
+          e = .member(e, field, SourceRange(start: r.start, length: span(from: r, to: field.range)))
+        } else {
+          _ = advance()
+          let i = try parseExpr()
+          let close = try expectSymbol("]")
+          e = .index(e, i, SourceRange(start: r.start, length: span(from: r, to: close.range)))
+        }
+      }
+      return e
     case .symbol("("):
       _ = advance()
       let e = try parseExpr()

@@ -142,10 +142,11 @@ extension Coverage {
 
   /// Whether an instruction is a statement of its own: a visible one, but not the second
   /// half of `ptep_get_and_clear_full(p, 1)`, nor a `cover` (the `reachable` property
-  /// reports those), nor the synthesized end.
+  /// reports those), nor a failing `BUG_ON`/`WARN_ON`/`assert` (that one never runs is the
+  /// point), nor the synthesized end.
   static func isStatement(_ i: Instruction) -> Bool {
     switch i {
-    case .assign, .jump, .jumpIfZero, .end, .nativeClear, .cover: return false
+    case .assign, .jump, .jumpIfZero, .end, .nativeClear, .cover, .check: return false
     default: return true
     }
   }

@@ -39,15 +39,15 @@ enum PropertyTable {
   static let all: [PropertyDescriptor] = [
     .noStaleRead, .cmpxchgTerminates, .noLostDirty, .deadlockFree, .lazyBalanced,
     .noLostUpdate, .lazyNesting, .noSleepInAtomic, .noStaleTLB, .noPTLeak, .terminates,
-    .reachable,
+    .reachable, .noBug, .noWarn, .assertions, .invariant,
   ]
 
   static func descriptor(_ kind: PropertyKind) -> PropertyDescriptor { all[kind.index] }
 
   /// Per event bit, the property bits it violates; built once per program from the
   /// checked properties, for the interpreter's inner loop.
-  static func eventMap(checked: [PropertyKind]) -> [UInt16] {
-    var map = [UInt16](repeating: 0, count: Events.RawValue.bitWidth)
+  static func eventMap(checked: [PropertyKind]) -> [UInt32] {
+    var map = [UInt32](repeating: 0, count: Events.RawValue.bitWidth)
     for kind in checked {
       var e = descriptor(kind).raisedBy.rawValue
       while e != 0 {

@@ -15,7 +15,7 @@ public struct TraceStep: Sendable {
   public var effects: [String]
   public var before: MachineSnapshot
   public var after: MachineSnapshot
-  public var violations: UInt16
+  public var violations: UInt32
   public var retried: Bool
   /// What the machine saw when it raised an event in this step (recorded in the replay).
   public var facts: [Fact] = []
@@ -92,7 +92,7 @@ public struct Trace: Sendable {
       before.contexts[k].registers[r] == after.contexts[k].registers[r]
     {
       let cpu = program.spec.cpus[k]
-      let value = registerText(cpu, r, after.contexts[k].registers[r])
+      let value = registerText(cpu, r, after.contexts[k].registers[r], enums: program.spec.enums)
       notes.append("\(cpu.name).\(cpu.registers[r]) = \(value) (read, unchanged)")
     }
     return notes
@@ -201,7 +201,8 @@ public struct Trace: Sendable {
         out.append("\(cpu.name) preempt_count: \(x.preemptCount) -> \(y.preemptCount)")
       }
       for (r, name) in cpu.registers.enumerated() where x.registers[r] != y.registers[r] {
-        out.append("\(cpu.name).\(name) = \(registerText(cpu, r, y.registers[r]))")
+        let value = registerText(cpu, r, y.registers[r], enums: spec.enums)
+        out.append("\(cpu.name).\(name) = \(value)")
       }
     }
     for (p, name) in spec.pteNames.enumerated() {
@@ -215,6 +216,7 @@ public struct Trace: Sendable {
         out.append("logical \(name): \(a.logical[p]) -> \(b.logical[p])")
       }
     }
+    out += KernelStateText.changes(spec, a, b)
     for (g, name) in spec.pgdNames.enumerated() where a.pgd[g] != b.pgd[g] {
       out.append("pgd \(name): \(a.pgd[g]) -> \(b.pgd[g])")
     }
@@ -247,7 +249,12 @@ public struct Trace: Sendable {
     return out
   }
 
-  static func registerText(_ cpu: CheckedCPU, _ r: Int, _ value: UInt8) -> String {
+  static func registerText(
+    _ cpu: CheckedCPU, _ r: Int, _ value: UInt8, enums: [String: [String]]
+  ) -> String {
+    if let e = cpu.enumRegisters[r], let names = enums[e], Int(value) < names.count {
+      return names[Int(value)]
+    }
     if cpu.booleanRegisters.contains(r) { return value != 0 ? "true" : "false" }
     if cpu.numberRegisters.contains(r) { return "\(value)" }
     return "\(PTE(rawValue: value))"

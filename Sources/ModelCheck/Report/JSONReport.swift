@@ -33,7 +33,12 @@ public enum JSONReport {
           "registers",
           .object(
             cpu.registers.enumerated().map {
-              ($0.element, .string(Trace.registerText(cpu, $0.offset, x.registers[$0.offset])))
+              (
+                $0.element,
+                .string(
+                  Trace.registerText(
+                    cpu, $0.offset, x.registers[$0.offset], enums: spec.enums))
+              )
             })
         ),
       ]

@@ -16,6 +16,10 @@ public enum PropertyKind: String, Sendable, CaseIterable, Comparable {
   case noPTLeak = "no_pt_leak"
   case terminates = "terminates"
   case reachable = "reachable"
+  case noBug = "no_bug"
+  case noWarn = "no_warn"
+  case assertions = "assertions"
+  case invariant = "invariant"
 
   public var name: String { rawValue }
 
@@ -31,7 +35,7 @@ public enum PropertyKind: String, Sendable, CaseIterable, Comparable {
   private static let indices: [PropertyKind: Int] = Dictionary(
     uniqueKeysWithValues: allCases.enumerated().map { ($0.element, $0.offset) })
 
-  public var bit: UInt16 { 1 << UInt16(index) }
+  public var bit: UInt32 { 1 << UInt32(index) }
   public static func < (a: Self, b: Self) -> Bool { a.index < b.index }
 }
 
@@ -65,6 +69,18 @@ public enum KernelOp: Sendable, Hashable {
   /// some execution gets here with `cond` true (checked by the `reachable` property).
   case cover
   case reachable([ExprOp])
+  /// Kernel state the spec declares (`global`, `percpu`, `pertask`): a read into the
+  /// destination register, a write, an add of a constant (`this_cpu_inc`, `atomic_dec`),
+  /// and an exchange that returns the old value (`test_and_clear_ti_thread_flag`).
+  case variableRead(VariableRef)
+  case variableWrite(VariableRef, [ExprOp])
+  case variableAdd(VariableRef, Int)
+  case variableExchange(VariableRef, [ExprOp])
+  /// `smp_processor_id()`: the CPU the program runs on now.
+  case processorID
+  /// `BUG_ON(cond)`, `WARN_ON(cond)`, `assert(cond)`...: fails when `cond` holds (for
+  /// `assert`, when it does not: Sema negates it).
+  case check(CheckKind, [ExprOp])
 
   /// The PTE the operation names, if any.
   var pte: Int? {
@@ -77,6 +93,84 @@ public enum KernelOp: Sendable, Hashable {
     default: return nil
     }
   }
+}
+
+/// Which property an assertion in the code reports to.
+public enum CheckKind: String, Sendable, Hashable {
+  /// `BUG_ON`, `VM_BUG_ON`: the kernel panics.
+  case bug
+  /// `WARN_ON`, `WARN_ON_ONCE`, `VM_WARN_ON`: the kernel warns and goes on.
+  case warn
+  /// `assert`: the spec writer's own claim.
+  case assertion
+
+  public var property: PropertyKind {
+    switch self {
+    case .bug: return .noBug
+    case .warn: return .noWarn
+    case .assertion: return .assertions
+    }
+  }
+}
+
+/// Where a declared variable lives.
+public enum VariableScope: String, Sendable, Hashable {
+  case global, percpu, pertask
+}
+
+/// A variable the spec declares: `global`, `percpu` or `pertask`, of a small range of
+/// values (`bool`, `lo..hi`, an `enum`), optionally an array of `elements`.
+public struct CheckedVariable: Sendable {
+  public var name: String
+  public var scope: VariableScope
+  public var low: Int
+  public var high: Int
+  public var elements: Int
+  public var initial: Int
+  /// The enum it holds, for printing its values by name.
+  public var enumName: String?
+  public var isBool: Bool
+  public var range: SourceRange
+}
+
+/// Which copy of a variable an access means.
+public enum VariableInstance: Sendable, Hashable {
+  case global
+  /// This CPU's (`this_cpu_*`).
+  case thisCPU
+  /// Another CPU's, by an expression (`per_cpu(x, cpu)`).
+  case cpu([ExprOp])
+  /// The current task's (`current.x`, `set_thread_flag`).
+  case current
+  /// A named task's (in invariants).
+  case task(Int)
+  /// A named CPU's (in invariants: `per_cpu(x, cpu1)`).
+  case namedCPU(Int)
+}
+
+/// One access to a declared variable: which variable, which copy, which element.
+public struct VariableRef: Sendable, Hashable {
+  public var variable: Int
+  public var instance: VariableInstance
+  /// The element of an array (nil: a scalar, or element 0).
+  public var index: [ExprOp]?
+}
+
+/// `invariant NAME: expr`, checked in every reachable state.
+public struct CheckedInvariant: Sendable {
+  public var name: String
+  /// Postfix code whose `.stateRead(i)` operands read `reads[i]`.
+  public var code: [ExprOp]
+  public var reads: [StateRead]
+  public var range: SourceRange
+  public var text: String
+}
+
+/// A field of the state an invariant reads: a variable's copy and element, or a PTE's
+/// value in memory.
+public enum StateRead: Sendable, Hashable {
+  case variable(Int, VariableInstance, element: Int)
+  case pte(Int)
 }
 
 /// A statement with every name resolved and every expression in postfix form.
@@ -107,6 +201,8 @@ public struct CheckedCPU: Sendable {
   /// Registers only ever given integer literals or `pte_pfn(...)` (a count, a pfn), shown
   /// as numbers in traces (`tries = 3`, not `tries = present|write`).
   public var numberRegisters: Set<Int> = []
+  /// Registers that only ever hold values of one enum, with its name.
+  public var enumRegisters: [Int: String] = [:]
   public var body: [CheckedStmt]
   public var range: SourceRange
 }
@@ -153,4 +249,12 @@ public struct CheckedSpec: Sendable {
   public var interruptsNeverLazy = false
   /// The text it came from, for quoting operations in reports.
   public var sourceFile: SourceFile?
+  /// Declared kernel state: `enum`s (their case names, in value order) and variables.
+  public var enums: [String: [String]] = [:]
+  public var variables: [CheckedVariable] = []
+  public var invariants: [CheckedInvariant] = []
+  /// Per program: the task instance its `pertask` variables live in (nil for a handler,
+  /// whose `current` is the task it interrupted).
+  public var taskInstance: [Int?] = []
+  public var taskCount: Int { taskInstance.compactMap { $0 }.count }
 }

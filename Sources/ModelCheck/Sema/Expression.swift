@@ -13,4 +13,6 @@ public enum ExprOp: Sendable, Hashable {
   case pfnOf
   /// `(x & 15) << 4`: pfn(x).
   case makePFN
+  /// A field of the state (only in invariants): the `i`th of the invariant's reads.
+  case stateRead(UInt8)
 }

@@ -5,7 +5,10 @@ enum ExpressionEvaluator {
   static let maxStack = 80
 
   @inline(__always)
-  static func evaluate(_ code: ArraySlice<ExprOp>, registers: (UInt8) -> UInt8) -> UInt8 {
+  static func evaluate(
+    _ code: ArraySlice<ExprOp>, registers: (UInt8) -> UInt8,
+    state: (UInt8) -> UInt8 = { _ in 0 }
+  ) -> UInt8 {
     do {
       var stack = InlineArray<80, UInt8>(repeating: 0)
       var top = 0
@@ -16,6 +19,9 @@ enum ExpressionEvaluator {
           top += 1
         case .register(let r):
           stack[top] = registers(r)
+          top += 1
+        case .stateRead(let i):
+          stack[top] = state(i)
           top += 1
         case .bitNot: stack[top - 1] = ~stack[top - 1]
         case .logicalNot: stack[top - 1] = stack[top - 1] == 0 ? 1 : 0

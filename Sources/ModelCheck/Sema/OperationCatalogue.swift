@@ -7,7 +7,20 @@ import PTState
 /// with it, Lowering sizes batches with it, and reports read how a step used its PTE from
 /// it. The machine's meaning of each operation is in PTState (`Semantics/`).
 struct OperationEntry: Sendable {
-  enum ArgKind: Sendable { case pte, lock, value, access, pgd, ptpage }
+  enum ArgKind: Sendable { case pte, lock, value, access, pgd, ptpage, variable, task }
+
+  /// How a `variable` argument names its copy.
+  enum VariableStyle: Sendable {
+    /// `this_cpu_*(x)`: a percpu variable, this CPU's copy.
+    case thisCPU
+    /// `per_cpu(x, cpu)`: a percpu variable, the copy of the CPU the next argument names.
+    case perCPU
+    /// `READ_ONCE(x)`, `READ_ONCE(current.f)`: a global, or a field of the current task.
+    case plain
+    /// `set_ti_thread_flag(current, F)`, `set_thread_flag(F)`: a `pertask` bool of the
+    /// current task.
+    case taskFlag
+  }
 
   /// How an operation uses its PTE: what reports call a look and a write.
   enum PTEUse: Sendable { case none, reads, writes, readsAndWrites }
@@ -18,13 +31,14 @@ struct OperationEntry: Sendable {
   /// Paging modes in which the operation may queue an entry in the lazy batch.
   let queuesIn: Set<ParavirtMode>
   let pteUse: PTEUse
+  let variableStyle: VariableStyle
   /// Builds the checked operation from the resolved arguments; nil when an argument that
   /// must be a constant is not (the caller reports it).
   let build: @Sendable (Operands) -> KernelOp?
 
   init(
     _ spellings: [String], _ arguments: [ArgKind], returns: Bool = false,
-    queuesIn: Set<ParavirtMode> = [], pte: PTEUse = .none,
+    queuesIn: Set<ParavirtMode> = [], pte: PTEUse = .none, variables: VariableStyle = .plain,
     build: @escaping @Sendable (Operands) -> KernelOp?
   ) {
     self.spellings = spellings
@@ -32,6 +46,7 @@ struct OperationEntry: Sendable {
     self.returnsValue = returns
     self.queuesIn = queuesIn
     self.pteUse = pte
+    self.variableStyle = variables
     self.build = build
   }
 
@@ -45,6 +60,8 @@ struct OperationEntry: Sendable {
     case .access: return "read|write"
     case .pgd: return "pgd"
     case .ptpage: return "ptpage"
+    case .variable: return "variable"
+    case .task: return "task"
     }
   }
 }
@@ -57,6 +74,7 @@ struct Operands: Sendable {
   var pages: [Int] = []
   var values: [[ExprOp]] = []
   var access: AccessKind?
+  var variables: [VariableRef] = []
 }
 
 enum OperationCatalogue {
@@ -130,6 +148,69 @@ enum OperationCatalogue {
     // Not kernel operations: the spec's own claims that a point is reached (`reachable`).
     .init(["cover"], []) { _ in .cover },
     .init(["reachable"], [.value]) { .reachable($0.values[0]) },
+    // Kernel state the spec declares (`global`, `percpu`, `pertask`).
+    .init(
+      ["this_cpu_read", "__this_cpu_read", "raw_cpu_read"], [.variable], returns: true,
+      variables: .thisCPU
+    ) { .variableRead($0.variables[0]) },
+    .init(
+      ["this_cpu_write", "__this_cpu_write", "raw_cpu_write"], [.variable, .value],
+      variables: .thisCPU
+    ) { .variableWrite($0.variables[0], $0.values[0]) },
+    .init(["this_cpu_inc", "__this_cpu_inc"], [.variable], variables: .thisCPU) {
+      .variableAdd($0.variables[0], 1)
+    },
+    .init(["this_cpu_dec", "__this_cpu_dec"], [.variable], variables: .thisCPU) {
+      .variableAdd($0.variables[0], -1)
+    },
+    .init(["this_cpu_xchg"], [.variable, .value], returns: true, variables: .thisCPU) {
+      .variableExchange($0.variables[0], $0.values[0])
+    },
+    .init(["per_cpu"], [.variable, .value], returns: true, variables: .perCPU) {
+      .variableRead($0.variables[0])
+    },
+    .init(["READ_ONCE", "atomic_read"], [.variable], returns: true) {
+      .variableRead($0.variables[0])
+    },
+    .init(["WRITE_ONCE", "atomic_set"], [.variable, .value]) {
+      .variableWrite($0.variables[0], $0.values[0])
+    },
+    .init(["atomic_inc"], [.variable]) { .variableAdd($0.variables[0], 1) },
+    .init(["atomic_dec"], [.variable]) { .variableAdd($0.variables[0], -1) },
+    .init(["set_ti_thread_flag"], [.task, .variable], variables: .taskFlag) {
+      .variableWrite($0.variables[0], [.constant(1)])
+    },
+    .init(["clear_ti_thread_flag"], [.task, .variable], variables: .taskFlag) {
+      .variableWrite($0.variables[0], [.constant(0)])
+    },
+    .init(["test_ti_thread_flag"], [.task, .variable], returns: true, variables: .taskFlag) {
+      .variableRead($0.variables[0])
+    },
+    .init(
+      ["test_and_clear_ti_thread_flag"], [.task, .variable], returns: true, variables: .taskFlag
+    ) { .variableExchange($0.variables[0], [.constant(0)]) },
+    .init(
+      ["test_and_set_ti_thread_flag"], [.task, .variable], returns: true, variables: .taskFlag
+    ) { .variableExchange($0.variables[0], [.constant(1)]) },
+    .init(["set_thread_flag"], [.variable], variables: .taskFlag) {
+      .variableWrite($0.variables[0], [.constant(1)])
+    },
+    .init(["clear_thread_flag"], [.variable], variables: .taskFlag) {
+      .variableWrite($0.variables[0], [.constant(0)])
+    },
+    .init(["test_thread_flag"], [.variable], returns: true, variables: .taskFlag) {
+      .variableRead($0.variables[0])
+    },
+    .init(["test_and_clear_thread_flag"], [.variable], returns: true, variables: .taskFlag) {
+      .variableExchange($0.variables[0], [.constant(0)])
+    },
+    .init(["smp_processor_id", "raw_smp_processor_id"], [], returns: true) { _ in .processorID },
+    // Assertions in kernel code (`no_bug`, `no_warn`) and the spec writer's (`assertions`).
+    .init(["BUG_ON", "VM_BUG_ON"], [.value]) { .check(.bug, $0.values[0]) },
+    .init(["WARN_ON", "WARN_ON_ONCE", "VM_WARN_ON", "VM_WARN_ON_ONCE"], [.value]) {
+      .check(.warn, $0.values[0])
+    },
+    .init(["assert"], [.value]) { .check(.assertion, $0.values[0] + [.logicalNot]) },
   ]
 
   /// Every spelling, aliases included.

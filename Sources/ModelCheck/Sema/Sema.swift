@@ -13,15 +13,23 @@ import PTState
 ///   7. `checkOptions`: options that contradict each other.
 /// All errors are collected; any error stops the pipeline.
 struct Sema {
-  private var diagnostics: [Diagnostic] = []
-  private let ast: SpecAST
+  var diagnostics: [Diagnostic] = []
+  let ast: SpecAST
 
-  private var pteIndex: [String: Int] = [:]
-  private var lockIndex: [String: Int] = [:]
-  private var cpuIndex: [String: Int] = [:]
-  private var pgdIndex: [String: Int] = [:]
-  private var ptPageIndex: [String: Int] = [:]
-  private var declared: [String: SourceRange] = [:]
+  var pteIndex: [String: Int] = [:]
+  var lockIndex: [String: Int] = [:]
+  var cpuIndex: [String: Int] = [:]
+  var pgdIndex: [String: Int] = [:]
+  var ptPageIndex: [String: Int] = [:]
+  var declared: [String: SourceRange] = [:]
+  // Declared kernel state (`KernelState.swift`).
+  var enumValues: [String: (enumName: String, value: Int)] = [:]
+  var variableIndex: [String: Int] = [:]
+  var variables: [CheckedVariable] = []
+  var programIndex: [String: Int] = [:]
+  var programDecls: [CPUDecl] = []
+  /// Set while an invariant is compiled: the state fields it reads so far.
+  var invariantReads: [StateRead]?
 
   static let constants: [String: UInt8] = [
     "none": 0, "present": PTE.presentBit, "write": PTE.writeBit, "accessed": PTE.accessedBit,
@@ -43,14 +51,14 @@ struct Sema {
     return spec
   }
 
-  private mutating func error(
+  mutating func error(
     _ id: String, _ message: String, _ range: SourceRange, hint: String? = nil,
     notes: [Diagnostic.Note] = []
   ) {
     diagnostics.append(Diagnostic(id, message, at: range, hint: hint, notes: notes))
   }
 
-  private mutating func declare(_ name: Name, _ what: String) -> Bool {
+  mutating func declare(_ name: Name, _ what: String) -> Bool {
     if let previous = declared[name.text] {
       error(
         "sema.duplicate-name", "'\(name.text)' is already declared", name.range,
@@ -77,11 +85,14 @@ struct Sema {
     spec.title = ast.title?.0 ?? ""
     declareMachine(&spec)
     let contexts = declareCPUs(&spec)
+    programDecls = contexts
+    declareKernelState(contexts, &spec)
     declareCoverage(&spec)
     checkProperties(&spec)
     checkPrograms(contexts, &spec)
     checkSizesAndLocking(spec)
     checkOptions(&spec)
+    checkInvariants(&spec)
     return spec
   }
 
@@ -235,14 +246,22 @@ struct Sema {
   }
 
   /// Pass 4: the checked properties, their bound, the tracked bits and the expectation.
-  /// Whether `body` holds a `cover` or `reachable` statement.
-  static func hasCover(_ body: [Stmt]) -> Bool {
+  /// The properties a statement turns on by being in a program.
+  static let impliedBy: [(PropertyKind, Set<String>)] = [
+    (.reachable, ["cover", "reachable"]), (.noBug, ["BUG_ON", "VM_BUG_ON"]),
+    (.noWarn, ["WARN_ON", "WARN_ON_ONCE", "VM_WARN_ON", "VM_WARN_ON_ONCE"]),
+    (.assertions, ["assert"]),
+  ]
+
+  /// Whether `body` calls one of `spellings` as a statement.
+  static func calls(_ spellings: Set<String>, in body: [Stmt]) -> Bool {
     body.contains { s in
       switch s {
-      case .call(let fn, _, _): return fn.text == "cover" || fn.text == "reachable"
-      case .ifElse(_, let a, let b, _): return hasCover(a) || hasCover(b ?? [])
-      case .repeatN(_, let b, _), .loop(let b, _): return hasCover(b)
-      case .either(let bs, _): return bs.contains(where: hasCover)
+      case .call(let fn, _, _): return spellings.contains(fn.text)
+      case .ifElse(_, let a, let b, _):
+        return calls(spellings, in: a) || calls(spellings, in: b ?? [])
+      case .repeatN(_, let b, _), .loop(let b, _): return calls(spellings, in: b)
+      case .either(let bs, _): return bs.contains { calls(spellings, in: $0) }
       case .varDecl, .assign, .breakLoop: return false
       }
     }
@@ -271,10 +290,17 @@ struct Sema {
       }
     }
     if ast.checks.isEmpty { properties = PropertyKind.defaults }
-    // A `cover` or `reachable` statement asks for the `reachable` property by being there.
-    if !properties.contains(.reachable), ast.cpus.contains(where: { Sema.hasCover($0.body ?? []) })
-    {
-      properties.append(.reachable)
+    // A `cover` or `reachable` statement asks for the `reachable` property by being there;
+    // an assertion for its property; an `invariant` for `invariant`.
+    for (property, spellings) in Sema.impliedBy {
+      if !properties.contains(property),
+        ast.cpus.contains(where: { Sema.calls(spellings, in: $0.body ?? []) })
+      {
+        properties.append(property)
+      }
+    }
+    if !ast.invariants.isEmpty, !properties.contains(.invariant) {
+      properties.append(.invariant)
     }
     properties.sort()
     spec.properties = properties
@@ -421,7 +447,7 @@ struct Sema {
     }
   }
 
-  private mutating func resolve(_ name: Name, in table: [String: Int], _ what: String) -> Int? {
+  mutating func resolve(_ name: Name, in table: [String: Int], _ what: String) -> Int? {
     if let i = table[name.text] { return i }
     var notes: [Diagnostic.Note] = []
     var hint: String?
@@ -452,6 +478,7 @@ struct Sema {
       name: d.name.text, registers: order, booleanRegisters: boolean, body: body,
       range: d.name.range)
     cpu.numberRegisters = number.intersection(assigned).subtracting(boolean)
+    cpu.enumRegisters = enumRegisters(d.body ?? [], registers)
     return cpu
   }
 
@@ -635,7 +662,22 @@ struct Sema {
     }
     var operands = Operands()
     var ok = true
+    var variableArgs: [Expr] = []
     for (arg, kind) in zip(args, entry.arguments) {
+      switch kind {
+      case .variable:
+        variableArgs.append(arg)
+        continue
+      case .task:
+        guard case .name(let t) = arg, t.text == "current" else {
+          error(
+            "sema.expected-current", "expected 'current' (the task running this code)", arg.range)
+          ok = false
+          continue
+        }
+        continue
+      default: break
+      }
       switch kind {
       case .pte, .lock, .access, .pgd, .ptpage:
         guard case .name(let n) = arg else {
@@ -674,6 +716,15 @@ struct Sema {
         } else {
           ok = false
         }
+      case .variable, .task: break
+      }
+    }
+    for arg in variableArgs {
+      let cpu = entry.variableStyle == .perCPU ? operands.values.first : nil
+      if let ref = variableRef(arg, style: entry.variableStyle, cpu: cpu, registers: registers) {
+        operands.variables.append(ref)
+      } else {
+        ok = false
       }
     }
     guard ok else { return nil }
@@ -707,7 +758,7 @@ struct Sema {
   static let maxExpressionStack = 64
 
   /// Compiles an expression to postfix code, or reports why it cannot.
-  private mutating func expression(_ e: Expr, registers: [String: Int]) -> [ExprOp]? {
+  mutating func expression(_ e: Expr, registers: [String: Int]) -> [ExprOp]? {
     var code: [ExprOp] = []
     guard emit(e, registers, &code) else { return nil }
     guard code.count <= Sema.maxExpressionOps, Sema.stackDepth(code) <= Sema.maxExpressionStack
@@ -729,7 +780,7 @@ struct Sema {
     var most = 0
     for op in code {
       switch op {
-      case .constant, .register: depth += 1
+      case .constant, .register, .stateRead: depth += 1
       case .bitNot, .logicalNot, .testBits, .pfnOf, .makePFN: break
       default: depth -= 1
       }
@@ -738,9 +789,14 @@ struct Sema {
     return most
   }
 
-  private mutating func emit(_ e: Expr, _ registers: [String: Int], _ code: inout [ExprOp]) -> Bool
-  {
+  mutating func emit(_ e: Expr, _ registers: [String: Int], _ code: inout [ExprOp]) -> Bool {
+    if let done = emitStateRead(e, &code) { return done }
     switch e {
+    case .member(_, _, let r), .index(_, _, let r):
+      error(
+        "sema.variable-in-expression", "a variable is read by an operation, not in an expression",
+        r, hint: "read it into a register first: v = READ_ONCE(current.x), v = this_cpu_read(x)")
+      return false
     case .integer(let n, let r):
       guard n <= 255 else {
         error("sema.value-range", "value \(n) does not fit in a PTE (0...255)", r)
@@ -752,6 +808,16 @@ struct Sema {
         code.append(.register(UInt8(r)))
       } else if let c = Sema.constants[n.text] {
         code.append(.constant(c))
+      } else if let (_, v) = enumValues[n.text] {
+        code.append(.constant(UInt8(truncatingIfNeeded: v)))
+      } else if let c = cpuIndex[n.text] {
+        code.append(.constant(UInt8(c)))
+      } else if let v = variableIndex[n.text] {
+        let scope = variables[v].scope
+        error(
+          "sema.variable-in-expression", "'\(n.text)' is a \(scope.rawValue) variable, not a value",
+          n.range, hint: scopeHint(variables[v]))
+        return false
       } else if pteIndex[n.text] != nil {
         error(
           "sema.pte-as-value", "'\(n.text)' is a PTE, not a value", n.range,

@@ -22,4 +22,11 @@ public enum SpecLimits {
   public static let eitherBranches = 16
   /// The largest `check cmpxchg_terminates bound N`.
   public static let retryBound = 1000
+  /// Declared kernel state: variables, the values of one (a byte), the elements of an
+  /// array, the values of an enum, and the fields one invariant reads.
+  public static let variables = 64
+  public static let variableMax = 255
+  public static let variableElements = 1...16
+  public static let enumValues = 256
+  public static let invariantReads = 32
 }

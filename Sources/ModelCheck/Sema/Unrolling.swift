@@ -43,7 +43,8 @@ enum Unrolling {
     switch s {
     case .assign, .breakLoop: return Size(instructions: 1)
     case .op(.getAndClearFull(_, full: true), _, _, _): return Size(instructions: 2)
-    case .op(.reachable, _, _, _): return Size(instructions: 2)  // the test, then the cover
+    case .op(.reachable, _, _, _), .op(.check, _, _, _):
+      return Size(instructions: 2)  // the test, then the cover or the failing check
     case .op: return Size(instructions: 1)
     case .ifElse(_, let a, let b):
       // The test, then `a`; with an else, a jump over it, then `b`.

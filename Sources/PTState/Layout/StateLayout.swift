@@ -76,6 +76,8 @@ public struct StateLayout: Sendable {
   public private(set) var current: [Field] = []  // 0 = idle, k + 1 = context k runs here
   public private(set) var inIRQ: [Field] = []  // 0 = none, h + 1 = handler h is running
   public private(set) var irqsOff: [Field] = []
+  /// Per declared variable: its fields, copy-major (`copy * elements + element`).
+  public private(set) var variables: [[Field]] = []
 
   private var nextWord = 0
   private var nextBit = 0
@@ -148,6 +150,17 @@ public struct StateLayout: Sendable {
       inIRQ.append(config.hasHandlers ? allocate(contextField) : .absent)
       irqsOff.append(config.usesIRQDisable ? allocate(1) : .absent)
     }
+    for v in config.variables {
+      let copies: Int
+      switch v.copies {
+      case .global: copies = 1
+      case .perCPU: copies = config.cpuCount
+      case .perTask: copies = config.taskCount
+      }
+      // Width 0 when it can hold one value only: it costs nothing and reads as that value.
+      let width = bitsToHold(Int(v.high) + 1)
+      variables.append((0..<copies * v.elements).map { _ in allocate(width) })
+    }
     wordCount = max(nextBit == 0 ? nextWord : nextWord + 1, 1)
   }
 
@@ -172,7 +185,7 @@ public struct StateLayout: Sendable {
       + registers + lazy + lazyLocks + batchCount + batchEntries + runsMM + enableCount + pauseCount
       + preemptCount + pgd + pgdExposed + ptPage + taskLazy + taskLazyLocks + tif + fired + current
       + inIRQ
-      + irqsOff
+      + irqsOff + Array(variables.joined())
     { total += f.width }
     for row in tlb + view + ipiPending + pgdCache { for f in row { total += f.width } }
     return total

@@ -20,6 +20,10 @@ public enum Fact: Sendable, Equatable {
   case lazyNesting(program: Int, rule: LazyNestingRule)
   /// `no_pt_leak` on a step: `program` freed or allocated page-table page `page` wrongly.
   case ptLeak(page: Int, program: Int, rule: PTLeakRule)
+  /// `no_bug`, `no_warn`, `assertions`: `program` on `cpu` reached a failing check.
+  case checkFailed(program: Int, cpu: Int)
+  /// `invariant`: invariant `index` (in declaration order) is false after the step.
+  case invariantBroken(index: Int)
   /// Not a violation: how `cpu`'s hardware went through the PTE (for the trace's effects).
   case access(pte: Int, cpu: Int, outcome: AccessOutcome)
   /// Not a violation: queuing an entry found `cpu`'s batch full, so one hypercall applied

@@ -44,6 +44,9 @@ public final class Machine: Sendable {
         s[layout.tlb[c][p]] = UInt64(config.initialPTEs[p].rawValue)
       }
     }
+    for (v, shape) in config.variables.enumerated() {
+      for f in layout.variables[v] { s[f] = UInt64(shape.initial) }
+    }
   }
 
   /// The value the hardware walks: the shadow PTE in `shadow` mode, else the PTE itself.
@@ -212,4 +215,16 @@ public struct Events: OptionSet, @unchecked Sendable {
   @inlinable public static var staleTLB: Events { Events(rawValue: 1 << 11) }
   /// A page-table page freed twice (or never allocated), or still allocated at the end.
   @inlinable public static var ptLeak: Events { Events(rawValue: 1 << 12) }
+  /// `BUG_ON(cond)` with `cond` true.
+  @inlinable public static var bug: Events { Events(rawValue: 1 << 13) }
+  /// `WARN_ON(cond)` with `cond` true.
+  @inlinable public static var warn: Events { Events(rawValue: 1 << 14) }
+  /// `assert(cond)` with `cond` false.
+  @inlinable public static var assertFailed: Events { Events(rawValue: 1 << 15) }
+  /// A declared `invariant` is false in the state a step led to.
+  @inlinable public static var invariantBroken: Events { Events(rawValue: 1 << 16) }
+  /// A declared variable was given a value outside its range, an array element past its
+  /// end or a CPU that does not exist was named, or `current` was used where no task runs:
+  /// the spec is wrong (a runtime fault).
+  @inlinable public static var variableFault: Events { Events(rawValue: 1 << 17) }
 }

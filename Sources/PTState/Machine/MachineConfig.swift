@@ -66,6 +66,12 @@ public struct MachineConfig: Sendable {
   /// Interrupt context is never lazy (Xen's xen_get_lazy_mode(), the 2025 generic code).
   public var interruptsNeverLazy: Bool = false
   public var usesIRQDisable: Bool = false
+  /// Kernel state the spec declares (`global`, `percpu`, `pertask` variables).
+  public var variables: [VariableShape] = []
+  /// Per program: the task whose `pertask` copies it uses as `current` (nil: a handler,
+  /// whose `current` is the task it interrupted); `taskCount` tasks in all.
+  public var taskOfProgram: [Int?] = []
+  public var taskCount: Int { taskOfProgram.compactMap { $0 }.count }
 
   @inlinable public var contextCount: Int { registerCount.count }
   public var hasTasks: Bool { (0..<contextCount).contains { isTask($0) } }
@@ -96,5 +102,24 @@ public struct MachineConfig: Sendable {
     self.tlbCached = tlbCached
     self.trackedHardwareBits = trackedHardwareBits
     self.initialPTEs = initialPTEs
+  }
+}
+
+/// The shape of one declared variable: how many copies (1 global, one per CPU, one per
+/// task), elements per copy, the values it may hold, and where it starts.
+public struct VariableShape: Sendable, Equatable {
+  public enum Copies: Sendable, Equatable { case global, perCPU, perTask }
+  public var copies: Copies
+  public var elements: Int
+  public var low: UInt8
+  public var high: UInt8
+  public var initial: UInt8
+
+  public init(copies: Copies, elements: Int, low: UInt8, high: UInt8, initial: UInt8) {
+    self.copies = copies
+    self.elements = elements
+    self.low = low
+    self.high = high
+    self.initial = initial
   }
 }

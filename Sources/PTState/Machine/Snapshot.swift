@@ -63,6 +63,8 @@ public struct MachineSnapshot: Equatable, Sendable {
   public var runsMM: [Bool]
   public var contexts: [Context]
   public var cpus: [CPU]
+  /// Per declared variable: every copy's every element (copy-major), as in the layout.
+  public var variables: [[Int]] = []
 
   /// Whether context `k`'s writes are batched now (its lazy flag, wherever it lives).
   public func isLazy(context k: Int, perTask: Bool) -> Bool {
@@ -116,6 +118,7 @@ extension Machine {
       ptPages: l.ptPage.map { Int(s[$0]) },
       lockHolder: (0..<config.lockCount).map { optional(l.lockHolder[$0]) },
       runsMM: (0..<config.cpuCount).map { runsMM(s, cpu: $0) },
-      contexts: contexts, cpus: cpus)
+      contexts: contexts, cpus: cpus,
+      variables: l.variables.map { $0.map { Int(s[$0]) } })
   }
 }

@@ -1,0 +1,51 @@
+import PTState
+
+/// `no_bug`: no `BUG_ON(cond)` (or `VM_BUG_ON`) is reached with `cond` true. On whenever a
+/// program has one. The test is local; the failing `BUG_ON` is a step of its own at its
+/// line, raising `bug` (`Program+Interpreter.swift`), so the counterexample ends there.
+extension PropertyDescriptor {
+  static let noBug = PropertyDescriptor(
+    kind: .noBug, decision: .onStep, raisedBy: [.bug],
+    help: ["no BUG_ON(cond) is reached with cond true", "(on when a program has one)"],
+    explain: { trace, p in
+      Explanation.lastStep(.noBug, trace) {
+        Explanation.failedCheck($0, p, "the kernel panics here (BUG)")
+      }
+    })
+}
+
+extension Explanation {
+  /// A failed `BUG_ON`, `WARN_ON` or `assert`: who reached it, where, and the values of
+  /// the registers its condition reads.
+  static func failedCheck(_ step: TraceStep, _ p: Program, _ consequence: String) -> String {
+    guard let k = programOf(step) else { return consequence }
+    let cpu = p.spec.cpus[k]
+    let text = step.location.map { p.spec.sourceText($0) } ?? "the check"
+    let names = Set(identifiers(in: text))
+    let registers = step.before.contexts[k].registers
+    let values = cpu.registers.indices.filter { names.contains(cpu.registers[$0]) }.map {
+      "\(cpu.registers[$0]) = \(Trace.registerText(cpu, $0, registers[$0], enums: p.spec.enums))"
+    }
+    // A pinned program is where it is; a task or handler says which CPU it ran on.
+    let ranOn = step.before.contexts[k].cpu.map { " on \(p.spec.cpuNames[$0])" } ?? ""
+    let on = cpu.pinnedCPU != nil ? "" : ranOn
+    return "\(cpu.name)\(on) reached \(text)\(line(step.location))"
+      + (values.isEmpty ? "" : " with \(values.joined(separator: ", "))") + ": \(consequence)"
+  }
+
+  /// The identifiers in a line of spec code, in order.
+  static func identifiers(in text: String) -> [String] {
+    var out: [String] = []
+    var current = ""
+    for c in text {
+      if c.isLetter || c.isNumber || c == "_" {
+        current.append(c)
+      } else if !current.isEmpty {
+        out.append(current)
+        current = ""
+      }
+    }
+    if !current.isEmpty { out.append(current) }
+    return out
+  }
+}

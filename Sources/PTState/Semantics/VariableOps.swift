@@ -1,0 +1,40 @@
+/// The kernel state a spec declares: `global` variables (one copy), `percpu` ones (a copy
+/// per CPU, `this_cpu_read(x)`, `per_cpu(x, cpu)`) and `pertask` ones (a copy per task:
+/// thread_info flags, task_struct fields, reached through `current`). Each access is one
+/// atomic step, as `READ_ONCE`/`WRITE_ONCE` and the `this_cpu_*` operations are on x86.
+extension Machine {
+  /// The task that is `current` for `actor`: a task or a pinned program is its own; a
+  /// handler's is the program it interrupted (nil when that CPU was idle: the idle task has
+  /// no declared state).
+  @inlinable public func currentTask(_ s: some PackedStateReading, _ actor: Actor) -> Int? {
+    let k = actor.program.rawValue
+    if config.isHandler(k) {
+      guard let interrupted = interruptedContext(s, cpu: actor.cpu.rawValue) else { return nil }
+      return config.taskOfProgram[interrupted]
+    }
+    return config.taskOfProgram[k]
+  }
+
+  /// The field of element `element` of copy `copy` of variable `v`; nil when either is
+  /// out of range.
+  @inlinable public func variableField(_ v: Int, copy: Int, element: Int) -> Field? {
+    let shape = config.variables[v]
+    let fields = layout.variables[v]
+    guard element >= 0, element < shape.elements, copy >= 0 else { return nil }
+    let i = copy * shape.elements + element
+    return i < fields.count ? fields[i] : nil
+  }
+
+  /// Writes `value` into a variable's field; a value outside the variable's range is a
+  /// fault (`variableFault`) and writes nothing.
+  @inlinable public func writeVariable(
+    _ s: PackedState, _ v: Int, _ field: Field, _ value: Int, _ events: inout Events
+  ) {
+    let shape = config.variables[v]
+    guard value >= Int(shape.low), value <= Int(shape.high) else {
+      events.insert(.variableFault)
+      return
+    }
+    s[field] = UInt64(value)
+  }
+}
