@@ -16,6 +16,11 @@ struct Lowering {
   private var choiceTargets: [UInt32] = []
   private var loops: [RetryLoop] = []
   private var variableAccesses: [VariableAccess] = []
+  /// Inlined calls: every call site, and per instruction the innermost one it is in.
+  private var callFrames: [CallFrame] = []
+  private var frameOf: [Int32] = []
+  private var frameStack: [Int] = []
+  private var returnPatches: [[Int]] = []
   private var checks: [CheckPoint] = []
 
   // Per CPU while lowering.
@@ -52,7 +57,8 @@ struct Lowering {
       spec: spec, machine: machine, code: l.code, cpuStart: facts.map(\.start),
       sourceMap: l.sourceMap, operations: l.operations, expressionCode: l.expressionCode,
       choiceTargets: l.choiceTargets, loops: l.loops, actions: actions, eventMap: eventMap,
-      variableAccesses: l.variableAccesses, checks: l.checks, invariants: invariants)
+      variableAccesses: l.variableAccesses, checks: l.checks, invariants: invariants,
+      callFrames: l.callFrames, frameOf: l.frameOf)
   }
 
   /// Each invariant's code, and the field of the state each of its reads names.
@@ -285,6 +291,7 @@ struct Lowering {
     code.append(i)
     sourceMap.append(range)
     operations.append(operation)
+    frameOf.append(Int32(frameStack.last ?? -1))
   }
 
   private mutating func expr(_ ops: [ExprOp]) -> ExprRef {
@@ -383,6 +390,16 @@ struct Lowering {
         loops[id].hasExit = !exits.isEmpty
       case .breakLoop:
         breakPatches[breakPatches.count - 1].append(code.count)
+        emit(.jump(to: 0), nil)
+      case .inlined(let b, let name, let call):
+        callFrames.append(CallFrame(name: name, call: call, parent: frameStack.last))
+        frameStack.append(callFrames.count - 1)
+        returnPatches.append([])
+        try lower(b, cpuName: cpuName)
+        for at in returnPatches.removeLast() { patch(at, to: pc) }
+        frameStack.removeLast()
+      case .returnCall:
+        returnPatches[returnPatches.count - 1].append(code.count)
         emit(.jump(to: 0), nil)
       case .either(let branches, let range):
         guard choiceTargets.count + branches.count <= Int(UInt16.max) else {

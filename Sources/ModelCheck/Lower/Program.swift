@@ -134,6 +134,13 @@ public struct CheckPoint: Sendable {
   public var range: SourceRange
 }
 
+/// One inlined call: the function, the call's statement, and the call it is inside.
+public struct CallFrame: Sendable {
+  public var name: String
+  public var call: SourceRange
+  public var parent: Int?
+}
+
 /// A declared `invariant`, compiled: its code reads `fields` through `.stateRead` (what
 /// each names is `reads`, each with its copy resolved).
 public struct CompiledInvariant: Sendable {
@@ -168,6 +175,9 @@ public final class Program: Sendable {
   public let checks: [CheckPoint]
   public let invariants: [CompiledInvariant]
   let hasInvariants: Bool
+  /// Inlined calls, and per instruction the innermost call it belongs to (-1: none).
+  public let callFrames: [CallFrame]
+  public let frameOf: [Int32]
   /// Bit per `PropertyKind` checked by this spec.
   public let propertyMask: UInt32
   /// Per event bit, the checked properties it violates; and the events that violate any.
@@ -179,8 +189,10 @@ public final class Program: Sendable {
     sourceMap: [SourceRange?], operations: [OperationUse?],
     expressionCode: [ExprOp], choiceTargets: [UInt32], loops: [RetryLoop], actions: [Action],
     eventMap: [UInt32], variableAccesses: [VariableAccess] = [], checks: [CheckPoint] = [],
-    invariants: [CompiledInvariant] = []
+    invariants: [CompiledInvariant] = [], callFrames: [CallFrame] = [], frameOf: [Int32] = []
   ) {
+    self.callFrames = callFrames
+    self.frameOf = frameOf
     self.variableAccesses = variableAccesses
     self.checks = checks
     self.invariants = invariants
@@ -219,4 +231,19 @@ struct OperationUse: Sendable {
   let entry: OperationEntry
   let pte: Int?
   let use: OperationEntry.PTEUse
+}
+
+extension Program {
+  /// The calls an instruction is inside, innermost first: `[(function, call site)]`.
+  public func callChain(cpu: Int, pc: Int) -> [CallFrame] {
+    let i = cpuStart[cpu] + pc
+    guard i < frameOf.count, frameOf[i] >= 0 else { return [] }
+    var chain: [CallFrame] = []
+    var f: Int? = Int(frameOf[i])
+    while let x = f {
+      chain.append(callFrames[x])
+      f = callFrames[x].parent
+    }
+    return chain
+  }
 }

@@ -36,6 +36,8 @@ public indirect enum Stmt: Sendable, Equatable {
   case loop([Stmt], SourceRange)
   case breakLoop(SourceRange)
   case either([[Stmt]], SourceRange)
+  /// `return` or `return e`, in a function.
+  case returnStmt(Expr?, SourceRange)
 
   public static func == (a: Stmt, b: Stmt) -> Bool { "\(a)" == "\(b)" }
 }
@@ -81,6 +83,13 @@ public struct VariableDecl: Sendable {
   public var type: TypeDecl
   public var elements: (Int, SourceRange)?
   public var initial: Expr?
+}
+
+/// `fn NAME(a, b) { ... }`: kernel code a program, a hook or another function calls.
+public struct FunctionDecl: Sendable {
+  public var name: Name
+  public var parameters: [Name]
+  public var body: [Stmt]
 }
 
 /// `invariant NAME: expr`.
@@ -143,5 +152,6 @@ public struct SpecAST: Sendable {
   public var enums: [EnumDecl] = []
   public var variables: [VariableDecl] = []
   public var invariants: [InvariantDecl] = []
+  public var functions: [FunctionDecl] = []
   public var endOfFile: SourceRange = SourceRange(start: .init(line: 1, column: 1), length: 1)
 }

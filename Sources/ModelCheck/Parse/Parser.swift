@@ -139,6 +139,7 @@ struct Parser {
     .init("percpu") { p, k throws(Diagnostic) in try p.parseVariableDecl(k) },
     .init("pertask") { p, k throws(Diagnostic) in try p.parseVariableDecl(k) },
     .init("invariant") { p, k throws(Diagnostic) in try p.parseInvariantDecl(k) },
+    .init("fn") { p, k throws(Diagnostic) in try p.parseFunctionDecl(k) },
   ]
   private static let declarationTable = Dictionary(
     uniqueKeysWithValues: declarations.map { ($0.keyword, $0) })
@@ -391,6 +392,22 @@ struct Parser {
         elements: elements, initial: initial))
   }
 
+  /// `fn NAME(a, b) { ... }`.
+  private mutating func parseFunctionDecl(_ _: Token) throws(Diagnostic) {
+    let name = try expectIdentifier("a function name")
+    _ = try expectSymbol("(")
+    var parameters: [Name] = []
+    if !isSymbol(")") {
+      parameters.append(try expectIdentifier("a parameter name"))
+      while isSymbol(",") {
+        _ = advance()
+        parameters.append(try expectIdentifier("a parameter name"))
+      }
+    }
+    _ = try expectSymbol(")")
+    ast.functions.append(FunctionDecl(name: name, parameters: parameters, body: try parseBlock()))
+  }
+
   private mutating func parseInvariantDecl(_ _: Token) throws(Diagnostic) {
     let name = try expectIdentifier("an invariant name")
     _ = try expectSymbol(":")
@@ -443,6 +460,13 @@ struct Parser {
     case "break":
       _ = advance()
       return .breakLoop(start)
+    case "return":
+      _ = advance()
+      // A value follows unless the statement ends here (a `}`, a `;` or the next line).
+      if isSymbol("}") || isSymbol(";") || current.range.start.line != start.start.line {
+        return .returnStmt(nil, start)
+      }
+      return .returnStmt(try parseExpr(), start)
     case "either":
       _ = advance()
       var branches = [try parseBlock()]

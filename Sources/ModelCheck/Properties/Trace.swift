@@ -121,6 +121,13 @@ public struct Trace: Sendable {
       case .ptAlloc: text += branch == 0 ? "  [succeeds]" : "  [fails]"
       default: break
       }
+      // Inside inlined calls: the chain, innermost first, with the outermost call's line.
+      let chain = program.callChain(cpu: k, pc: pc)
+      if let outer = chain.last {
+        text +=
+          "  [in " + chain.map(\.name).joined(separator: " <- ")
+          + " <- line \(outer.call.start.line)]"
+      }
       return (spec.cpus[k].name, text, range)
     case .contextSwitch(let c, let to):
       let next = to.map { spec.cpus[$0].name } ?? "idle"

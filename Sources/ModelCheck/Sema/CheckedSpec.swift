@@ -183,6 +183,9 @@ public indirect enum CheckedStmt: Sendable {
   case loop([CheckedStmt], SourceRange)
   case breakLoop
   case either([[CheckedStmt]], SourceRange)
+  /// A function's body, inlined at a call (`name` called at `call`); `returnCall` leaves it.
+  case inlined([CheckedStmt], name: String, call: SourceRange)
+  case returnCall
 }
 
 /// A context: a CPU's pinned program, a task, or an interrupt handler (the name is kept

@@ -340,9 +340,10 @@ extension Sema {
   }
 
   /// Registers that only ever hold values of one enum (read from a variable of that enum,
-  /// or given its values by name): printed by name in traces.
+  /// or given its values by name, also as a function's argument): printed by name in
+  /// traces. `registers` is the program's (a function's own as `f:name`).
   func enumRegisters(_ body: [Stmt], _ registers: [String: Int]) -> [Int: String] {
-    var kind: [Int: String?] = [:]  // nil value: assigned something else
+    var kind: [Int: String?] = [:]  // .some(nil): assigned something else
     func enumOf(_ e: Expr) -> String? {
       switch e {
       case .name(let n): return enumValues[n.text]?.enumName
@@ -356,33 +357,53 @@ extension Sema {
       default: return nil
       }
     }
-    func walk(_ body: [Stmt]) {
-      for s in body {
-        switch s {
-        case .varDecl(let decls):
-          for (name, initial) in decls {
-            guard let initial, let r = registers[name.text] else { continue }
-            note(r, enumOf(initial))
-          }
-        case .assign(let name, let value, _):
-          if let r = registers[name.text] { note(r, enumOf(value)) }
-        case .ifElse(_, let a, let b, _):
-          walk(a)
-          walk(b ?? [])
-        case .repeatN(_, let b, _), .loop(let b, _): walk(b)
-        case .either(let bs, _): for b in bs { walk(b) }
-        case .call, .breakLoop: break
-        }
-      }
-    }
-    func note(_ r: Int, _ e: String?) {
+    func note(_ r: Int?, _ e: String?) {
+      guard let r else { return }
       if let previous = kind[r] {
         if previous != e { kind[r] = .some(nil) }
       } else {
         kind[r] = .some(e)
       }
     }
-    walk(body)
+    var walked = Set<String>()
+    func walk(_ body: [Stmt], in function: String?) {
+      func register(_ name: String) -> Int? {
+        registers[function.map { "\($0):\(name)" } ?? name]
+      }
+      func call(_ fn: Name, _ args: [Expr]) {
+        guard let f = functions[fn.text] else { return }
+        for (p, arg) in zip(f.parameters, args) {
+          note(registers["\(f.name.text):\(p.text)"], enumOf(arg))
+        }
+        if walked.insert(f.name.text).inserted { walk(f.body, in: f.name.text) }
+      }
+      for s in body {
+        switch s {
+        case .varDecl(let decls):
+          for (name, initial) in decls {
+            guard let initial else { continue }
+            note(register(name.text), enumOf(initial))
+          }
+        case .assign(let name, let value, _):
+          if case .call(let fn, let args, _) = value, functions[fn.text] != nil {
+            call(fn, args)
+            note(register(name.text), nil)
+          } else {
+            note(register(name.text), enumOf(value))
+          }
+        case .call(let fn, let args, _): call(fn, args)
+        case .returnStmt(let e?, _):
+          if let function { note(registers["\(function):return"], enumOf(e)) }
+        case .ifElse(_, let a, let b, _):
+          walk(a, in: function)
+          walk(b ?? [], in: function)
+        case .repeatN(_, let b, _), .loop(let b, _): walk(b, in: function)
+        case .either(let bs, _): for b in bs { walk(b, in: function) }
+        case .breakLoop, .returnStmt: break
+        }
+      }
+    }
+    walk(body, in: nil)
     var out: [Int: String] = [:]
     for (r, e) in kind { if let e = e { out[r] = e } }
     return out

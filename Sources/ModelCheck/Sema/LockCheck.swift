@@ -11,7 +11,8 @@ enum LockCheck {
   static func unlocksOfUnheldLocks(_ body: [CheckedStmt]) -> [Finding] {
     var findings: [Finding] = []
     var breaks: [UInt64?] = []
-    _ = analyze(body, entry: 0, &breaks, &findings)
+    var returns: [UInt64?] = []
+    _ = analyze(body, entry: 0, &breaks, &returns, &findings)
     // A statement inside a loop is visited once per fixpoint round: report each once.
     var seen = Set<SourceLocation>()
     return findings.filter { seen.insert($0.range.start).inserted }
@@ -19,7 +20,8 @@ enum LockCheck {
 
   /// Returns the may-held set after `body` (nil = unreachable).
   private static func analyze(
-    _ body: [CheckedStmt], entry: UInt64?, _ breaks: inout [UInt64?], _ findings: inout [Finding]
+    _ body: [CheckedStmt], entry: UInt64?, _ breaks: inout [UInt64?],
+    _ returns: inout [UInt64?], _ findings: inout [Finding]
   ) -> UInt64? {
     var state = entry
     for s in body {
@@ -36,14 +38,15 @@ enum LockCheck {
         }
       case .ifElse(_, let a, let b):
         state = join(
-          analyze(a, entry: held, &breaks, &findings), analyze(b, entry: held, &breaks, &findings))
+          analyze(a, entry: held, &breaks, &returns, &findings),
+          analyze(b, entry: held, &breaks, &returns, &findings))
       case .repeatN(let n, let b, _):
         // A `break` inside `repeat` leaves the repeat. An iteration that ends where it
         // began makes the remaining ones identical (same findings, same break states):
         // stop there, usually after one or two of the n.
         breaks.append(nil)
         for _ in 0..<n {
-          let after = analyze(b, entry: state, &breaks, &findings)
+          let after = analyze(b, entry: state, &breaks, &returns, &findings)
           if after == state { break }
           state = after
         }
@@ -52,7 +55,7 @@ enum LockCheck {
         breaks.append(nil)
         var head: UInt64? = held
         while true {
-          let after = analyze(b, entry: head, &breaks, &findings)
+          let after = analyze(b, entry: head, &breaks, &returns, &findings)
           let next = join(head, after)
           if next == head { break }
           head = next
@@ -61,9 +64,20 @@ enum LockCheck {
       case .breakLoop:
         if !breaks.isEmpty { breaks[breaks.count - 1] = join(breaks[breaks.count - 1], held) }
         return nil
+      case .inlined(let b, _, _):
+        // A `return` carries its state to the end of the call, past any loop it is in.
+        returns.append(nil)
+        var inner: [UInt64?] = []
+        let after = analyze(b, entry: held, &inner, &returns, &findings)
+        state = join(after, returns.removeLast())
+      case .returnCall:
+        if !returns.isEmpty {
+          returns[returns.count - 1] = join(returns[returns.count - 1], held)
+        }
+        return nil
       case .either(let bs, _):
         var out: UInt64?
-        for b in bs { out = join(out, analyze(b, entry: held, &breaks, &findings)) }
+        for b in bs { out = join(out, analyze(b, entry: held, &breaks, &returns, &findings)) }
         state = out
       }
     }

@@ -30,6 +30,14 @@ struct Sema {
   var programDecls: [CPUDecl] = []
   /// Set while an invariant is compiled: the state fields it reads so far.
   var invariantReads: [StateRead]?
+  // Functions (`Functions.swift`): the definitions, and while inlining, the calls open
+  // and their return registers; the registers of the program being checked.
+  var functions: [String: FunctionDecl] = [:]
+  var callStack: [String] = []
+  var returnRegisters: [Int] = []
+  var programRegisters: [String: Int] = [:]
+  /// Whether the program being checked is an interrupt handler (`in_interrupt()`).
+  var checkingHandler = false
 
   static let constants: [String: UInt8] = [
     "none": 0, "present": PTE.presentBit, "write": PTE.writeBit, "accessed": PTE.accessedBit,
@@ -39,7 +47,7 @@ struct Sema {
   static let builtins: [String: Int] = [
     "pfn": 1, "pte_present": 1, "pte_write": 1, "pte_dirty": 1, "pte_young": 1, "pte_none": 1,
     "pte_pfn": 1, "pte_wrprotect": 1, "pte_mkwrite": 1, "pte_mkclean": 1, "pte_mkdirty": 1,
-    "pte_mkold": 1, "pte_mkyoung": 1, "pte_same": 2,
+    "pte_mkold": 1, "pte_mkyoung": 1, "pte_same": 2, "in_interrupt": 0, "in_task": 0,
   ]
 
   private init(ast: SpecAST) { self.ast = ast }
@@ -47,7 +55,13 @@ struct Sema {
   static func check(_ ast: SpecAST) throws(DiagnosticList) -> CheckedSpec {
     var sema = Sema(ast: ast)
     let spec = sema.run()
-    if !sema.diagnostics.isEmpty { throw DiagnosticList(sema.diagnostics) }
+    // A function called from several programs reports its errors once.
+    var seen = Set<String>()
+    let unique = sema.diagnostics.filter {
+      seen.insert("\($0.id) \($0.range.start.line):\($0.range.start.column) \($0.message)")
+        .inserted
+    }
+    if !unique.isEmpty { throw DiagnosticList(unique) }
     return spec
   }
 
@@ -87,6 +101,7 @@ struct Sema {
     let contexts = declareCPUs(&spec)
     programDecls = contexts
     declareKernelState(contexts, &spec)
+    declareFunctions()
     declareCoverage(&spec)
     checkProperties(&spec)
     checkPrograms(contexts, &spec)
@@ -262,7 +277,7 @@ struct Sema {
         return calls(spellings, in: a) || calls(spellings, in: b ?? [])
       case .repeatN(_, let b, _), .loop(let b, _): return calls(spellings, in: b)
       case .either(let bs, _): return bs.contains { calls(spellings, in: $0) }
-      case .varDecl, .assign, .breakLoop: return false
+      case .varDecl, .assign, .breakLoop, .returnStmt: return false
       }
     }
   }
@@ -295,6 +310,7 @@ struct Sema {
     for (property, spellings) in Sema.impliedBy {
       if !properties.contains(property),
         ast.cpus.contains(where: { Sema.calls(spellings, in: $0.body ?? []) })
+          || ast.functions.contains(where: { Sema.calls(spellings, in: $0.body) })
       {
         properties.append(property)
       }
@@ -468,6 +484,9 @@ struct Sema {
     var registers: [String: Int] = [:]
     var order: [String] = []
     collectRegisters(d.body ?? [], &registers, &order)
+    addFunctionRegisters(d.body ?? [], &registers, &order)
+    programRegisters = registers
+    checkingHandler = d.kind == .interrupt
     let body = statements(d.body ?? [], registers: registers, loopDepth: 0)
     var boolean = Set(0..<order.count)
     Sema.markNonBoolean(body, &boolean)
@@ -513,7 +532,7 @@ struct Sema {
       case .repeatN(_, let b, _), .loop(let b, _):
         markNonNumber(b, registers, &number, &assigned)
       case .either(let bs, _): for b in bs { markNonNumber(b, registers, &number, &assigned) }
-      case .call, .breakLoop: break
+      case .call, .breakLoop, .returnStmt: break
       }
     }
   }
@@ -539,12 +558,13 @@ struct Sema {
         markNonBoolean(b, &boolean)
       case .repeatN(_, let b, _), .loop(let b, _): markNonBoolean(b, &boolean)
       case .either(let bs, _): for b in bs { markNonBoolean(b, &boolean) }
-      case .breakLoop: break
+      case .inlined(let b, _, _): markNonBoolean(b, &boolean)
+      case .breakLoop, .returnCall: break
       }
     }
   }
 
-  private mutating func collectRegisters(
+  mutating func collectRegisters(
     _ body: [Stmt], _ registers: inout [String: Int], _ order: inout [String]
   ) {
     for s in body {
@@ -575,7 +595,7 @@ struct Sema {
     }
   }
 
-  private mutating func statements(_ body: [Stmt], registers: [String: Int], loopDepth: Int)
+  mutating func statements(_ body: [Stmt], registers: [String: Int], loopDepth: Int)
     -> [CheckedStmt]
   {
     var out: [CheckedStmt] = []
@@ -588,6 +608,20 @@ struct Sema {
             out.append(.assign(r, code))
           }
         }
+      case .assign(let target, .call(let fn, let args, _), let range)
+      where functions[fn.text] != nil:
+        let r = resolve(target, in: registers, "register")
+        if let f = functions[fn.text], let r {
+          out += inline(
+            f, args, dst: r, at: range, registers: registers, program: programRegisters)
+        }
+      case .call(let fn, let args, let range) where functions[fn.text] != nil:
+        if let f = functions[fn.text] {
+          out += inline(
+            f, args, dst: nil, at: range, registers: registers, program: programRegisters)
+        }
+      case .returnStmt(let e, let range):
+        out += returnStatement(e, range, registers: registers)
       case .assign(let target, let value, let range):
         let r = resolve(target, in: registers, "register")
         if case .call(let fn, let args, _) = value, let op = OperationCatalogue.bySpelling[fn.text]
@@ -888,6 +922,9 @@ struct Sema {
       case "pte_mkold": code += [.constant(~PTE.accessedBit), .and]
       case "pte_mkyoung": code += [.constant(PTE.accessedBit), .or]
       case "pte_same": code.append(.equal)
+      // Which context the code runs in is known per program (functions are inlined).
+      case "in_interrupt": code.append(.constant(checkingHandler ? 1 : 0))
+      case "in_task": code.append(.constant(checkingHandler ? 0 : 1))
       default: return false
       }
     }

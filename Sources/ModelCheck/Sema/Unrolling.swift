@@ -41,7 +41,8 @@ enum Unrolling {
 
   static func size(_ s: CheckedStmt) -> Size {
     switch s {
-    case .assign, .breakLoop: return Size(instructions: 1)
+    case .assign, .breakLoop, .returnCall: return Size(instructions: 1)
+    case .inlined(let b, _, _): return size(b)
     case .op(.getAndClearFull(_, full: true), _, _, _): return Size(instructions: 2)
     case .op(.reachable, _, _, _), .op(.check, _, _, _):
       return Size(instructions: 2)  // the test, then the cover or the failing check
@@ -109,7 +110,8 @@ enum Unrolling {
       case .ifElse(_, let a, let b): parts = b.isEmpty ? [(1, a)] : [(1, a), (1, b)]
       case .loop(let b, _): parts = [(0, b)]
       case .either(let bs, _): parts = bs.map { (1, $0) }
-      case .assign, .op, .breakLoop: return .elsewhere
+      case .inlined(let b, _, _): parts = [(0, b)]
+      case .assign, .op, .breakLoop, .returnCall: return .elsewhere
       }
       for part in parts {
         running = running + Size(instructions: part.before)

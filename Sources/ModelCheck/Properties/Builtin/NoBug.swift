@@ -23,8 +23,18 @@ extension Explanation {
     let text = step.location.map { p.spec.sourceText($0) } ?? "the check"
     let names = Set(identifiers(in: text))
     let registers = step.before.contexts[k].registers
-    let values = cpu.registers.indices.filter { names.contains(cpu.registers[$0]) }.map {
-      "\(cpu.registers[$0]) = \(Trace.registerText(cpu, $0, registers[$0], enums: p.spec.enums))"
+    // Inside a function, its own registers (`f:name`) go by their plain names.
+    let function = p.callChain(cpu: k, pc: step.before.contexts[k].pc).first?.name
+    func plain(_ r: Int) -> String? {
+      let name = cpu.registers[r]
+      if let function, name.hasPrefix(function + ":") {
+        return String(name.dropFirst(function.count + 1))
+      }
+      return function == nil && !name.contains(":") ? name : nil
+    }
+    let values = cpu.registers.indices.compactMap { r -> String? in
+      guard let name = plain(r), names.contains(name) else { return nil }
+      return "\(name) = \(Trace.registerText(cpu, r, registers[r], enums: p.spec.enums))"
     }
     // A pinned program is where it is; a task or handler says which CPU it ran on.
     let ranOn = step.before.contexts[k].cpu.map { " on \(p.spec.cpuNames[$0])" } ?? ""

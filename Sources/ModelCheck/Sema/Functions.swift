@@ -1,0 +1,147 @@
+/// Functions: `fn name(params) { ... }`, called from programs and other functions, with
+/// `return` and `return e`. A call is inlined (no recursion, so every call has a fixed
+/// body): the arguments are assigned to the function's parameters, its body runs, and
+/// `x = f(...)` reads its return register. Each program that calls a function gets that
+/// function's registers once (`f:param`, `f:local`, `f:return`: a colon is not in any
+/// name a spec can write), shared by its calls, which never overlap. Traces show the call
+/// chain of a step (`Lowering` records it per instruction).
+extension Sema {
+  /// The deepest chain of calls a program may make.
+  static let maxCallDepth = 16
+
+  /// Pass 5b (before the programs): each function's own errors, once, whether or not it is
+  /// called (a call reports again only what depends on the call).
+  mutating func declareFunctions() {
+    for f in ast.functions {
+      if functions[f.name.text] != nil {
+        error("sema.duplicate-name", "function '\(f.name.text)' is defined twice", f.name.range)
+        continue
+      }
+      if declared[f.name.text] != nil || Sema.constants[f.name.text] != nil
+        || Sema.builtins[f.name.text] != nil
+      {
+        error(
+          "sema.reserved-name", "'\(f.name.text)' already names something else", f.name.range)
+        continue
+      }
+      functions[f.name.text] = f
+    }
+  }
+
+  /// The functions `body` calls, directly or through other functions, in first-call order.
+  func calledFunctions(_ body: [Stmt]) -> [FunctionDecl] {
+    var seen: [String] = []
+    func visit(_ body: [Stmt]) {
+      for s in body {
+        var calls: [Name] = []
+        switch s {
+        case .call(let fn, _, _): calls.append(fn)
+        case .assign(_, .call(let fn, _, _), _): calls.append(fn)
+        case .ifElse(_, let a, let b, _):
+          visit(a)
+          visit(b ?? [])
+        case .repeatN(_, let b, _), .loop(let b, _): visit(b)
+        case .either(let bs, _): bs.forEach(visit)
+        default: break
+        }
+        for fn in calls where !seen.contains(fn.text) {
+          guard let f = functions[fn.text] else { continue }
+          seen.append(fn.text)
+          visit(f.body)
+        }
+      }
+    }
+    visit(body)
+    return seen.compactMap { functions[$0] }
+  }
+
+  /// Adds the registers of every function `body` calls to a program's registers.
+  mutating func addFunctionRegisters(
+    _ body: [Stmt], _ registers: inout [String: Int], _ order: inout [String]
+  ) {
+    for f in calledFunctions(body) {
+      var own: [String: Int] = [:]
+      var names: [String] = []
+      for p in f.parameters where own[p.text] == nil {
+        own[p.text] = names.count
+        names.append(p.text)
+      }
+      collectRegisters(f.body, &own, &names)
+      for name in names + ["return"] {
+        let qualified = "\(f.name.text):\(name)"
+        guard registers[qualified] == nil else { continue }
+        if order.count >= SpecLimits.registers {
+          error(
+            "sema.too-many",
+            "more than \(SpecLimits.registers) registers with those of the functions called",
+            f.name.range)
+          return
+        }
+        registers[qualified] = order.count
+        order.append(qualified)
+      }
+    }
+  }
+
+  /// A call of function `f` from code whose registers are `registers`: the arguments into
+  /// the parameters, the inlined body, and the result into `dst`.
+  mutating func inline(
+    _ f: FunctionDecl, _ args: [Expr], dst: Int?, at range: SourceRange,
+    registers: [String: Int], program: [String: Int]
+  ) -> [CheckedStmt] {
+    let name = f.name.text
+    if let cycle = callStack.firstIndex(of: name) {
+      let chain = (callStack[cycle...] + [name]).joined(separator: " -> ")
+      error(
+        "sema.recursion", "'\(name)' calls itself (\(chain))", range,
+        hint: "functions are inlined: write the repetition as a loop")
+      return []
+    }
+    guard callStack.count < Sema.maxCallDepth else {
+      error("sema.too-deep", "calls nested more than \(Sema.maxCallDepth) deep", range)
+      return []
+    }
+    guard args.count == f.parameters.count else {
+      error(
+        "sema.arity",
+        "'\(name)' takes \(f.parameters.count) argument\(f.parameters.count == 1 ? "" : "s"), "
+          + "not \(args.count)", range,
+        hint: "fn \(name)(\(f.parameters.map(\.text).joined(separator: ", ")))")
+      return []
+    }
+    // The function sees its own registers under their plain names.
+    var own: [String: Int] = [:]
+    for (qualified, r) in program where qualified.hasPrefix(name + ":") {
+      own[String(qualified.dropFirst(name.count + 1))] = r
+    }
+    guard let result = own["return"] else { return [] }
+    own["return"] = nil
+    var out: [CheckedStmt] = []
+    for (p, arg) in zip(f.parameters, args) {
+      if let r = own[p.text], let code = expression(arg, registers: registers) {
+        out.append(.assign(r, code))
+      }
+    }
+    callStack.append(name)
+    returnRegisters.append(result)
+    let body = statements(f.body, registers: own, loopDepth: 0)
+    returnRegisters.removeLast()
+    callStack.removeLast()
+    out.append(.inlined(body, name: name, call: range))
+    if let dst { out.append(.assign(dst, [.register(UInt8(result))])) }
+    return out
+  }
+
+  /// `return` or `return e`.
+  mutating func returnStatement(_ e: Expr?, _ range: SourceRange, registers: [String: Int])
+    -> [CheckedStmt]
+  {
+    guard let result = returnRegisters.last else {
+      error("sema.return-outside-function", "'return' outside a function", range)
+      return []
+    }
+    guard let e else { return [.returnCall] }
+    guard let code = expression(e, registers: registers) else { return [] }
+    return [.assign(result, code), .returnCall]
+  }
+}
