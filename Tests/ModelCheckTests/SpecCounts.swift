@@ -32,6 +32,22 @@ extension SpecSuiteTests {
       states: 87, transitions: 140, depth: 11, counterexamples: [.noStaleRead: (5, false)]),
     "interrupts/handler-never-lazy.spec": SpecPin(
       states: 56, transitions: 84, depth: 11, counterexamples: [:]),
+    "kernel-state/flag-lock-atomic-xchg.spec": SpecPin(
+      states: 24, transitions: 28, depth: 8, counterexamples: [:]),
+    "kernel-state/flag-lock-check-then-set.spec": SpecPin(
+      states: 50, transitions: 72, depth: 10, counterexamples: [.invariant: (6, false)]),
+    "kernel-state/nesting-balanced.spec": SpecPin(
+      states: 19, transitions: 23, depth: 13, counterexamples: [:]),
+    "kernel-state/nesting-disable-twice.spec": SpecPin(
+      states: 15, transitions: 17, depth: 11, counterexamples: [.noWarn: (11, false)]),
+    "kernel-state/smp-processor-id-preempt-disabled.spec": SpecPin(
+      states: 13, transitions: 14, depth: 7, counterexamples: [:]),
+    "kernel-state/smp-processor-id-preemptible.spec": SpecPin(
+      states: 25, transitions: 36, depth: 9, counterexamples: [.assertions: (5, false)]),
+    "kernel-state/xen-enter-lazy-in-interrupt.spec": SpecPin(
+      states: 46, transitions: 48, depth: 12, counterexamples: [.noBug: (5, false)]),
+    "kernel-state/xen-enter-lazy-interrupt-guard.spec": SpecPin(
+      states: 12, transitions: 16, depth: 6, counterexamples: [:]),
     "kmap-atomic/kmap-flushed.spec": SpecPin(
       states: 25, transitions: 35, depth: 14, counterexamples: [:]),
     "kmap-atomic/kmap-in-lazy-section.spec": SpecPin(

@@ -33,6 +33,14 @@ struct SpecPin: Sendable {
       "cpu0 read pte k0 back inside its lazy section and saw none, but",
     "copy-pte-range/two-ptls-opposite-order.spec#deadlock_free":
       "cpu0 waits for src_ptl held by cpu1, and cpu1 waits for dst_ptl",
+    "kernel-state/flag-lock-check-then-set.spec#invariant":
+      "invariant mutual_exclusion (line 11) is false after step 6: per_cpu(in_cs, cpu0) = true",
+    "kernel-state/nesting-disable-twice.spec#no_warn":
+      "cpu0 reached VM_WARN_ON_ONCE(n == 0) (line 27) with n = 0: the kernel warns",
+    "kernel-state/smp-processor-id-preemptible.spec#assertions":
+      "t0 on cpu1 reached assert(first == again) (line 19) with first = 0, again = 1",
+    "kernel-state/xen-enter-lazy-in-interrupt.spec#no_bug":
+      "irq0 on cpu0 reached BUG_ON(cur != XEN_LAZY_NONE) (line 18) with cur = XEN_LAZY_MMU",
     "full-mm-teardown/zap-live-mm-native.spec#no_lost_dirty":
       "cpu0's ptep_get_and_clear_full(a, 1) (line 18) read the PTE and",
     "full-mm-teardown/zap-live-mm-shadow.spec#no_lost_dirty":

@@ -344,16 +344,26 @@ extension Sema {
   /// traces. `registers` is the program's (a function's own as `f:name`).
   func enumRegisters(_ body: [Stmt], _ registers: [String: Int]) -> [Int: String] {
     var kind: [Int: String?] = [:]  // .some(nil): assigned something else
+    // An enum's name; "#" for a number (a literal, a pfn, a CPU id, a counter's value).
     func enumOf(_ e: Expr) -> String? {
       switch e {
       case .name(let n): return enumValues[n.text]?.enumName
-      case .call(_, let args, _):
-        guard let first = args.first else { return nil }
+      case .integer: return "#"
+      case .call(let fn, let args, _):
+        if fn.text == "pte_pfn" || fn.text == "smp_processor_id"
+          || fn.text == "raw_smp_processor_id"
+        {
+          return "#"
+        }
+        guard OperationCatalogue.bySpelling[fn.text]?.arguments.first == .variable,
+          let first = args.first
+        else { return nil }
         var base = first
         if case .index(let b, _, _) = base { base = b }
         if case .member(_, let f, _) = base { base = .name(f) }
         guard case .name(let n) = base, let v = variableIndex[n.text] else { return nil }
-        return variables[v].enumName
+        if variables[v].isBool { return nil }
+        return variables[v].enumName ?? "#"
       default: return nil
       }
     }

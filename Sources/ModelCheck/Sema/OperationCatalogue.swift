@@ -175,6 +175,9 @@ enum OperationCatalogue {
     .init(["WRITE_ONCE", "atomic_set"], [.variable, .value]) {
       .variableWrite($0.variables[0], $0.values[0])
     },
+    .init(["atomic_xchg", "xchg_var"], [.variable, .value], returns: true) {
+      .variableExchange($0.variables[0], $0.values[0])
+    },
     .init(["atomic_inc"], [.variable]) { .variableAdd($0.variables[0], 1) },
     .init(["atomic_dec"], [.variable]) { .variableAdd($0.variables[0], -1) },
     .init(["set_ti_thread_flag"], [.task, .variable], variables: .taskFlag) {

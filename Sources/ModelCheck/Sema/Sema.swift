@@ -489,15 +489,17 @@ struct Sema {
     checkingHandler = d.kind == .interrupt
     let body = statements(d.body ?? [], registers: registers, loopDepth: 0)
     var boolean = Set(0..<order.count)
-    Sema.markNonBoolean(body, &boolean)
+    markNonBoolean(body, &boolean)
     var number = Set(0..<order.count)
     var assigned = Set<Int>()
     Sema.markNonNumber(d.body ?? [], registers, &number, &assigned)
     var cpu = CheckedCPU(
       name: d.name.text, registers: order, booleanRegisters: boolean, body: body,
       range: d.name.range)
-    cpu.numberRegisters = number.intersection(assigned).subtracting(boolean)
-    cpu.enumRegisters = enumRegisters(d.body ?? [], registers)
+    let kinds = enumRegisters(d.body ?? [], registers)
+    cpu.enumRegisters = kinds.filter { $0.value != "#" }
+    let counted = Set(kinds.filter { $0.value == "#" }.keys)
+    cpu.numberRegisters = number.intersection(assigned).union(counted).subtracting(boolean)
     return cpu
   }
 
@@ -538,7 +540,7 @@ struct Sema {
   }
 
   /// Removes from `boolean` every register assigned a value that may be other than 0 or 1.
-  private static func markNonBoolean(_ body: [CheckedStmt], _ boolean: inout Set<Int>) {
+  private func markNonBoolean(_ body: [CheckedStmt], _ boolean: inout Set<Int>) {
     for s in body {
       switch s {
       case .assign(let r, let code):
@@ -550,6 +552,8 @@ struct Sema {
       case .op(let op, let dst?, _, _):
         switch op {
         case .touch, .mmput, .ptAlloc: break
+        case .variableRead(let ref) where variables[ref.variable].isBool: break
+        case .variableExchange(let ref, _) where variables[ref.variable].isBool: break
         default: boolean.remove(dst)
         }
       case .op: break

@@ -197,6 +197,10 @@ enum OutputParser {
         current = id
         result[id, default: SpecOutput()].block = []
       }
+      // The run's tally ends the last spec's block.
+      if line.range(of: #"^[0-9]+ specs?: "#, options: .regularExpression) != nil {
+        current = nil
+      }
       if let id = current { result[id]?.block?.append(line) }
     }
     var last: Int?

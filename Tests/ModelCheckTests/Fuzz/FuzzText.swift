@@ -44,12 +44,15 @@ enum SpecWords {
   static let declarations = [
     "title", "mode", "batch_limit", "pte", "pgd", "ptpage", "lock", "hardware", "check", "track",
     "expect", "mm", "lazy_disables_preemption", "tlb", "cpu", "task", "interrupt", "lazy_state",
-    "context_switch_hooks", "interrupts_never_lazy",
+    "context_switch_hooks", "interrupts_never_lazy", "enum", "global", "percpu", "pertask",
+    "invariant", "fn",
   ]
-  static let statements = ["var", "if", "else", "repeat", "loop", "break", "either", "or"]
+  static let statements = [
+    "var", "if", "else", "repeat", "loop", "break", "either", "or", "return",
+  ]
   static let contextual = [
     "under", "protects", "bound", "pass", "fail", "none", "on", "read", "write", "accessed",
-    "native", "direct", "shadow", "per_cpu", "per_task",
+    "native", "direct", "shadow", "per_cpu", "per_task", "bool", "current", "true", "false",
   ]
   static let properties = PropertyKind.allCases.map(\.name)
   static let kernelOps = OperationCatalogue.bySpelling.keys.sorted()
