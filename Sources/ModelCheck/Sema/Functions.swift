@@ -36,7 +36,8 @@ extension Sema {
         var calls: [Name] = []
         switch s {
         case .call(let fn, _, _): calls.append(fn)
-        case .assign(_, .call(let fn, _, _), _): calls.append(fn)
+        case .assign(_, .call(let fn, _, _), _), .returnStmt(.call(let fn, _, _)?, _):
+          calls.append(fn)
         case .ifElse(_, let a, let b, _):
           visit(a)
           visit(b ?? [])
@@ -114,7 +115,12 @@ extension Sema {
     for (qualified, r) in program where qualified.hasPrefix(name + ":") {
       own[String(qualified.dropFirst(name.count + 1))] = r
     }
-    guard let result = own["return"] else { return [] }
+    guard let result = own["return"] else {
+      // `addFunctionRegisters` gives every called function its registers: a call it did
+      // not see is a checker bug, reported rather than silently dropped.
+      error("spec.internal", "the registers of '\(name)' were not allocated", range)
+      return []
+    }
     own["return"] = nil
     var out: [CheckedStmt] = []
     for (p, arg) in zip(f.parameters, args) {
@@ -141,6 +147,15 @@ extension Sema {
       return []
     }
     guard let e else { return [.returnCall] }
+    // `return f(...)` and `return op(...)`: the call's result goes to the return register.
+    if case .call(let fn, _, _) = e,
+      functions[fn.text] != nil || OperationCatalogue.bySpelling[fn.text] != nil
+    {
+      var own = registers
+      own["\u{0}return"] = result
+      let target = Name(text: "\u{0}return", range: range)
+      return statements([.assign(target, e, range)], registers: own, loopDepth: 0) + [.returnCall]
+    }
     guard let code = expression(e, registers: registers) else { return [] }
     return [.assign(result, code), .returnCall]
   }

@@ -145,6 +145,11 @@ extension Machine {
         return "cpu \(c) runs handler \(irq - 1), which is not one of its handlers"
       }
     }
+    for (v, shape) in config.variables.enumerated() {
+      for f in layout.variables[v] where s[f] < shape.low || s[f] > shape.high {
+        return "variable \(v) holds \(s[f]), outside \(shape.low)...\(shape.high)"
+      }
+    }
     return nil
   }
 }

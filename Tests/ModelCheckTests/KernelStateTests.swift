@@ -1,0 +1,184 @@
+import Testing
+
+@testable import ModelCheck
+
+/// Declared kernel state (variables, their copies, their accesses), assertions, invariants
+/// and functions: each construct's meaning on specs small enough to count by hand.
+@Suite struct KernelStateTests {
+  func run(
+    _ header: String, checks: String = "deadlock_free", expect: String = "pass",
+    _ cpus: String
+  ) throws -> CheckResult {
+    try check(spec(mode: "native", header: header, checks: checks, expect: expect, cpus))
+  }
+
+  @Test("each CPU has its own copy of a percpu variable; per_cpu reads another's")
+  func perCPUCopies() throws {
+    let r = try run(
+      """
+      percpu x: 0..3 = 0
+      invariant own_copies: per_cpu(x, cpu0) != 2 && per_cpu(x, cpu1) != 1
+      """,
+      """
+      cpu cpu0 {
+        var seen
+        this_cpu_write(x, 1)
+        seen = per_cpu(x, cpu1)
+        assert(seen == 0 || seen == 2)
+      }
+      cpu cpu1 {
+        this_cpu_write(x, 2)
+      }
+      """)
+    #expect(r.matchesExpectation, "\(r.properties.map { "\($0.kind.name)=\($0.status)" })")
+    #expect(r.status(.invariant) == .pass && r.status(.assertions) == .pass)
+  }
+
+  @Test("a pertask variable follows its task when the task migrates")
+  func perTaskFollowsTask() throws {
+    let r = try run(
+      "pertask flag: bool",
+      """
+      cpu cpu0
+      cpu cpu1
+      task t0 on cpu0 {
+        var f
+        set_thread_flag(flag)
+        f = test_thread_flag(flag)
+        assert(f)
+      }
+      """)
+    #expect(r.status(.assertions) == .pass)
+  }
+
+  @Test("a handler's current is the task it interrupted")
+  func handlerCurrent() throws {
+    let r = try run(
+      "pertask flag: bool", checks: "deadlock_free", expect: "fail assertions",
+      """
+      cpu cpu0 {
+        set_thread_flag(flag)
+      }
+      interrupt h on cpu0 {
+        var f
+        f = test_and_clear_ti_thread_flag(current, flag)
+        assert(!f)
+      }
+      """)
+    // The handler can fire after cpu0 set its flag, and then reads (and clears) cpu0's.
+    #expect(r.status(.assertions) == .fail)
+    #expect(r.result(.assertions)?.counterexample?.length == 4)
+  }
+
+  @Test("a value outside a variable's range is a runtime fault at its statement")
+  func outOfRange() throws {
+    let r = try run(
+      "global n: 0..1 = 1", "cpu cpu0 {\n  atomic_inc(n)\n}")
+    #expect(r.stopReason?.runtimeFault == .variableFault)
+    let d = FaultReport.diagnostic(r.program, run: r.faultRun ?? [], fault: .variableFault)
+    #expect(d.range.start.line == 9 && d.id == "check.runtime-fault")
+  }
+
+  @Test("per_cpu of a CPU that does not exist is a runtime fault, not a trap")
+  func noSuchCPU() throws {
+    let r = try run(
+      "percpu x: bool", "cpu cpu0 {\n  var c, v\n  c = 3\n  v = per_cpu(x, c)\n}")
+    #expect(r.stopReason?.runtimeFault == .variableFault)
+  }
+
+  @Test("BUG_ON fails only where its condition can hold, at the BUG_ON's line")
+  func bugOn() throws {
+    let body = """
+      cpu cpu0 {
+        var v
+        v = ptep_get(b)
+        BUG_ON(pte_present(v))
+      }
+      cpu cpu1 {
+        set_pte(b, present | pfn(2))
+      }
+      """
+    let r = try run("", expect: "fail no_bug", body)
+    #expect(r.status(.noBug) == .fail && r.matchesExpectation)
+    let c = try #require(r.result(.noBug)?.counterexample)
+    #expect(c.length == 3)  // cpu1 writes, cpu0 reads, BUG_ON
+    let trace = Trace(program: r.program, counterexample: c)
+    #expect(trace.steps.last?.location?.start.line == 11)
+    let quiet = try run("", "cpu cpu0 {\n  var v\n  v = ptep_get(b)\n  BUG_ON(pte_present(v))\n}")
+    #expect(quiet.status(.noBug) == .pass)
+  }
+
+  @Test("WARN_ON and assert report to their own properties")
+  func warnAndAssert() throws {
+    let r = try run(
+      "", expect: "fail no_warn, assertions",
+      "cpu cpu0 {\n  var v\n  v = ptep_get(a)\n  WARN_ON(pte_present(v))\n  assert(pte_none(v))\n}")
+    #expect(r.status(.noWarn) == .fail && r.status(.assertions) == .fail)
+    #expect(r.status(.noBug) == nil)  // not asked for: no BUG_ON in the spec
+  }
+
+  @Test("an invariant false in the initial state fails with an empty run")
+  func invariantInitially() throws {
+    let r = try run(
+      "global n: 0..3 = 2\ninvariant small: n != 2", expect: "fail invariant",
+      "cpu cpu0 {\n  atomic_dec(n)\n}")
+    #expect(r.result(.invariant)?.counterexample?.length == 0)
+    let why = Explanation.why(
+      .invariant, Trace(program: r.program, counterexample: .run([])), r.program)
+    #expect(why == "invariant small (line 6) is false in the initial state: n = 2")
+  }
+
+  @Test("a function returns a value, and its steps carry the call chain")
+  func functions() throws {
+    let r = try run(
+      "percpu x: 0..3 = 0", expect: "fail assertions",
+      """
+      fn get() {
+        var v
+        v = this_cpu_read(x)
+        return v
+      }
+      fn bump() {
+        this_cpu_inc(x)
+        return get()
+      }
+      cpu cpu0 {
+        var n
+        n = bump()
+        assert(n == 0)
+      }
+      """)
+    let c = try #require(r.result(.assertions)?.counterexample)
+    let trace = Trace(program: r.program, counterexample: c)
+    #expect(trace.steps.map(\.operation).contains { $0.contains("[in get <- bump <- line 19]") })
+    #expect(r.status(.assertions) == .fail)
+  }
+
+  @Test("what a spec cannot say about kernel state is an error with its location")
+  func diagnostics() {
+    let cases: [(String, String)] = [
+      ("global g: bool\ncpu cpu0 {\n  var v\n  v = this_cpu_read(g)\n}", "sema.variable-scope"),
+      ("percpu p: bool\ncpu cpu0 {\n  var v\n  v = READ_ONCE(p)\n}", "sema.variable-scope"),
+      ("cpu cpu0 {\n  var v\n  v = READ_ONCE(nope)\n}", "spec.unknown-name"),
+      ("global g: 0..3[2]\ncpu cpu0 {\n  var v\n  v = READ_ONCE(g)\n}", "sema.needs-index"),
+      ("global g: bool\ncpu cpu0 {\n  var v\n  v = READ_ONCE(g[1])\n}", "sema.not-array"),
+      ("global g: 3..1\ncpu cpu0 {\n}", "sema.bad-range"),
+      ("global g: mode\ncpu cpu0 {\n}", "spec.unknown-name"),
+      ("global g: 0..3 = 9\ncpu cpu0 {\n}", "sema.value-range"),
+      ("global g: bool\ncpu cpu0 {\n  var v\n  v = g\n}", "sema.variable-in-expression"),
+      ("pertask f: bool\ncpu cpu0 {\n  set_ti_thread_flag(cpu0, f)\n}", "sema.expected-current"),
+      ("enum e { A }\nenum e { B }\ncpu cpu0 {\n}", "sema.duplicate-name"),
+      ("invariant i: r0\ncpu cpu0 {\n}", "spec.unknown-name"),
+      ("fn f() {\n  f()\n}\ncpu cpu0 {\n  f()\n}", "sema.recursion"),
+      ("fn f(a) {\n}\ncpu cpu0 {\n  f()\n}", "sema.arity"),
+      ("cpu cpu0 {\n  return\n}", "sema.return-outside-function"),
+      ("fn f() {\n}\nfn f() {\n}\ncpu cpu0 {\n}", "sema.duplicate-name"),
+    ]
+    for (body, id) in cases {
+      let text = "mode native\npte a = none\n" + body + "\nexpect pass\n"
+      let rendered = errors(text)
+      #expect(rendered.contains("[\(id)]"), "\(body)\n\(rendered)")
+      #expect(rendered.contains("test.spec:"), "no location: \(rendered)")
+    }
+  }
+}
