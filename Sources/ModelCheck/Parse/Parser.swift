@@ -15,9 +15,13 @@
 ///                | 'cpu' IDENT block? | 'task' IDENT ('on' IDENT)? block
 ///                | 'interrupt' IDENT 'on' IDENT block | 'lazy_state' ('per_cpu'|'per_task')
 ///                | 'context_switch_hooks' | 'interrupts_never_lazy'
+///                | 'enum' IDENT '{' IDENT (',' IDENT)* ','? '}'
+///                | ('global'|'percpu'|'pertask') IDENT ':' type ('[' INT ']')? ('=' expr)?
+///                | 'invariant' IDENT ':' expr | 'fn' IDENT '(' (IDENT (',' IDENT)*)? ')' block
+///     type      := 'bool' | INT '..' INT | 'enum'? IDENT
 ///     block     := '{' stmt* '}'
 ///     stmt      := ('var' IDENT ('=' expr)? (',' IDENT ('=' expr)?)*
-///                | IDENT '=' expr | IDENT '(' args ')' | 'break'
+///                | IDENT '=' expr | IDENT '(' args ')' | 'break' | 'return' expr?
 ///                | 'if' expr block ('else' (block | if-stmt))?
 ///                | 'repeat' INT block | 'loop' block
 ///                | 'either' block ('or' block)+ ) ';'?
@@ -25,7 +29,7 @@
 ///     cmp       := bitor (('=='|'!=') bitor)? ;  bitor := xor ('|' xor)*
 ///     xor       := bitand ('^' bitand)* ;  bitand := unary ('&' unary)*
 ///     unary     := ('~'|'!') unary | primary
-///     primary   := INT | IDENT | IDENT '(' args ')' | '(' expr ')'
+///     primary   := INT | IDENT ('.' IDENT | '[' expr ']')* | IDENT '(' args ')' | '(' expr ')'
 ///
 /// The parser stops at the first error (one clear message beats a cascade) and limits
 /// nesting depth so that no input can exhaust the stack.
