@@ -182,3 +182,77 @@ import Testing
     }
   }
 }
+
+/// `include "file"`: library code from other files, placed by its own file in errors and
+/// traces.
+@Suite struct IncludeTests {
+  static let library = """
+    enum mode { OFF, ON }
+    percpu m: mode
+    fn turn_on() {
+      var was
+      was = this_cpu_read(m)
+      BUG_ON(was == ON)
+      this_cpu_write(m, ON)
+    }
+    include "more.spec"
+    """
+  static let files = [
+    "dir/lib/x.spec": library,
+    "dir/lib/more.spec": "include \"x.spec\"\nglobal g: bool\n",  // a cycle: read once
+    "dir/lib/bad.spec": "fn f() {\n  y = 1\n}\n",
+    "dir/lib/spec.spec": "mode native\n",
+  ]
+
+  func compile(_ body: String) -> Result<Program, Pipeline.SpecError> {
+    let text = "mode native\npte a = none\n\(body)\nexpect fail no_bug\n"
+    return Result { () throws(Pipeline.SpecError) in
+      try Pipeline.compile(SourceFile(path: "dir/main.spec", text: text)) { Self.files[$0] }
+    }
+  }
+
+  @Test("included functions, enums and variables are the spec's; traces place them")
+  func included() throws {
+    let program = try compile(
+      "include \"lib/x.spec\"\ncpu cpu0 {\n  turn_on()\n  turn_on()\n}"
+    ).get()
+    #expect(program.spec.variables.map(\.name) == ["m", "g"])
+    let file = try #require(program.spec.sourceFile)
+    #expect(file.includes.map(\.path) == ["dir/lib/x.spec", "dir/lib/more.spec"])
+    let r = Pipeline.check(program, file: file)
+    let c = try #require(r.result(.noBug)?.counterexample)
+    let trace = Trace(program: program, counterexample: c)
+    let last = try #require(trace.steps.last?.location)
+    #expect(file.place(last.start) == "dir/lib/x.spec:6:3")
+    #expect(TextReport.counterexample(r.result(.noBug)!, trace, r).contains("dir/lib/x.spec:6:3"))
+    let why = Explanation.why(.noBug, trace, program)
+    #expect(why.contains("(dir/lib/x.spec:6:3)"), "\(why)")
+  }
+
+  @Test("an error in an included file is reported in that file, with its line")
+  func errorInIncluded() {
+    guard case .failure(let e) = compile("include \"lib/bad.spec\"\ncpu cpu0 {\n  f()\n}")
+    else {
+      Issue.record("compiled")
+      return
+    }
+    #expect(
+      e.rendered.contains("dir/lib/bad.spec:2:3: error: unknown register 'y'"), "\(e.rendered)")
+    #expect(e.rendered.contains(" 2 |   y = 1"))
+  }
+
+  @Test("a missing file, and a file that is not a library, are errors at the include")
+  func badIncludes() {
+    for (body, id) in [
+      ("include \"lib/none.spec\"\ncpu cpu0 {\n}", "spec.include-not-found"),
+      ("include \"lib/spec.spec\"\ncpu cpu0 {\n}", "spec.include-not-library"),
+    ] {
+      guard case .failure(let e) = compile(body) else {
+        Issue.record("compiled: \(body)")
+        continue
+      }
+      #expect(e.rendered.hasPrefix("dir/main.spec:3:9: error:"), "\(e.rendered)")
+      #expect(e.rendered.contains("[\(id)]"))
+    }
+  }
+}

@@ -86,7 +86,7 @@ import Testing
   func predictedSizeOfSpecs() throws {
     for relative in SpecSuiteTests.specFiles {
       let url = packageRoot.appendingPathComponent("Specs/" + relative)
-      let p = try compile(try String(contentsOf: url, encoding: .utf8)).get()
+      let p = try compile(try String(contentsOf: url, encoding: .utf8), path: url.path).get()
       for k in p.spec.cpus.indices {
         let end = k + 1 < p.cpuStart.count ? p.cpuStart[k + 1] : p.code.count
         let predicted = Unrolling.size(p.spec.cpus[k].body).instructions + 1

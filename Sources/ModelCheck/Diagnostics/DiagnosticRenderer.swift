@@ -12,11 +12,10 @@ public enum DiagnosticRenderer {
 
   public static func render(_ d: Diagnostic, in file: SourceFile) -> String {
     let loc = d.range.start
-    var out =
-      "\(file.path):\(loc.line):\(loc.column): \(d.severity.rawValue): \(d.message) [\(d.id)]\n"
-    out += snippet(file, d.range, hint: d.hint)
+    var out = "\(file.place(loc)): \(d.severity.rawValue): \(d.message) [\(d.id)]\n"
+    out += snippet(file.file(of: loc), d.range, hint: d.hint)
     for n in d.notes {
-      out += "\(file.path):\(n.range.start.line):\(n.range.start.column): note: \(n.message)\n"
+      out += "\(file.place(n.range.start)): note: \(n.message)\n"
     }
     return out
   }

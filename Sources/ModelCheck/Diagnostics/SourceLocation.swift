@@ -1,12 +1,17 @@
-/// A position in a spec file: 1-based line and column (columns count Unicode scalars).
+/// A position in a spec file: 1-based line and column (columns count Unicode scalars), and
+/// which file: 0 the spec itself, k the k-th file it includes (`SourceFile.includes`).
 public struct SourceLocation: Hashable, Sendable, Comparable {
   public var line: Int
   public var column: Int
-  public init(line: Int, column: Int) {
+  public var file: Int
+  public init(line: Int, column: Int, file: Int = 0) {
     self.line = line
     self.column = column
+    self.file = file
   }
-  public static func < (a: Self, b: Self) -> Bool { (a.line, a.column) < (b.line, b.column) }
+  public static func < (a: Self, b: Self) -> Bool {
+    (a.file, a.line, a.column) < (b.file, b.line, b.column)
+  }
 }
 
 /// A half-open range on one line (a token, or the start of a longer construct).
@@ -24,6 +29,9 @@ public struct SourceFile: Sendable {
   public let path: String
   public let text: String
   public let lines: [Substring]
+  /// The files the spec includes (`include "lib/x.spec"`), transitively, each once: a
+  /// location with `file` k is in `includes[k - 1]`. Empty for an included file itself.
+  public var includes: [SourceFile] = []
 
   public init(path: String, text: String) {
     self.path = path
@@ -55,9 +63,25 @@ public struct SourceFile: Sendable {
 
   public func line(_ n: Int) -> Substring { n >= 1 && n <= lines.count ? lines[n - 1] : "" }
 
+  /// The file a location is in: this one, or one it includes.
+  public func file(of location: SourceLocation) -> SourceFile {
+    let k = location.file
+    return k >= 1 && k <= includes.count ? includes[k - 1] : self
+  }
+
+  /// `path:line:col` of a location, in whichever file it is.
+  public func place(_ location: SourceLocation) -> String {
+    "\(file(of: location).path):\(location.line):\(location.column)"
+  }
+
+  /// `line:col`, or `path:line:col` for a location in an included file (for trace tables).
+  public func shortPlace(_ location: SourceLocation) -> String {
+    location.file == 0 ? "\(location.line):\(location.column)" : place(location)
+  }
+
   /// The spec text covered by `range` (used to show an operation as written).
   public func text(_ range: SourceRange) -> String {
-    let l = Array(line(range.start.line).unicodeScalars)
+    let l = Array(file(of: range.start).line(range.start.line).unicodeScalars)
     let from = min(max(range.start.column - 1, 0), l.count)
     let to = min(from + range.length, l.count)
     var s = String.UnicodeScalarView()

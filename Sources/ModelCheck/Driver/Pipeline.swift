@@ -10,8 +10,78 @@ public enum Pipeline {
     public var rendered: String { DiagnosticRenderer.render(diagnostics, in: file) }
   }
 
-  /// Parses, checks and lowers one spec.
-  public static func compile(_ file: SourceFile) throws(SpecError) -> Program {
+  /// Reads an included file: by POSIX calls (`SpecFiles`), as the specs are read.
+  public static func readFile(_ path: String) -> String? {
+    SpecFiles.contents(SpecPath(path)).flatMap(SpecFiles.text)
+  }
+
+  /// The most files one spec may include (directly or through other includes).
+  static let maxIncludes = 32
+
+  /// Parses the files `ast` includes (relative to the file that names them, each once),
+  /// adds their declarations to `ast` and the files to `file.includes`. An included file
+  /// holds library code only: functions, enums, variables, invariants, more includes.
+  static func resolveIncludes(
+    _ ast: inout SpecAST, _ file: inout SourceFile, read: (String) -> String?
+  ) throws(Diagnostic) {
+    var pending = ast.includes.map { ($0.path, $0.range, file.path) }
+    var seen: Set<String> = []
+    while !pending.isEmpty {
+      let (path, range, from) = pending.removeFirst()
+      let base = from.split(separator: "/", omittingEmptySubsequences: false).dropLast()
+        .joined(separator: "/")
+      let resolved = normalized(path.hasPrefix("/") || base.isEmpty ? path : base + "/" + path)
+      guard seen.insert(resolved).inserted else { continue }
+      guard file.includes.count < maxIncludes else {
+        throw Diagnostic(
+          "spec.too-many-includes", "more than \(maxIncludes) included files", at: range)
+      }
+      guard let text = read(resolved) else {
+        throw Diagnostic(
+          "spec.include-not-found", "cannot read the included file '\(resolved)'", at: range,
+          hint: "a path relative to the file that includes it")
+      }
+      file.includes.append(SourceFile(path: resolved, text: text))
+      let included = try Parser.parse(text, file: file.includes.count)
+      let library =
+        included.title == nil && included.mode == nil && included.expect == nil
+        && included.ptes.isEmpty && included.locks.isEmpty && included.cpus.isEmpty
+        && included.checks.isEmpty && included.hardware.isEmpty && included.pgds.isEmpty
+        && included.ptPages.isEmpty && included.tlb.isEmpty && included.mm == nil
+      guard library else {
+        throw Diagnostic(
+          "spec.include-not-library",
+          "'\(resolved)' declares more than library code", at: range,
+          hint: "an included file holds only fn, enum, global, percpu, pertask, invariant "
+            + "and include declarations")
+      }
+      ast.enums += included.enums
+      ast.variables += included.variables
+      ast.invariants += included.invariants
+      ast.functions += included.functions
+      pending += included.includes.map { ($0.path, $0.range, resolved) }
+    }
+  }
+
+  /// `a/b/../c` as `a/c`, without `.` segments: how reports name an included file.
+  static func normalized(_ path: String) -> String {
+    var parts: [Substring] = []
+    for part in path.split(separator: "/", omittingEmptySubsequences: false) {
+      if part == "." { continue }
+      if part == "..", let last = parts.last, last != "..", !last.isEmpty {
+        parts.removeLast()
+      } else {
+        parts.append(part)
+      }
+    }
+    return parts.joined(separator: "/")
+  }
+
+  /// Parses, checks and lowers one spec, with the files it includes (`read` reads them).
+  public static func compile(
+    _ file: SourceFile, read: (String) -> String? = Pipeline.readFile
+  ) throws(SpecError) -> Program {
+    var full = file
     if file.text.unicodeScalars.allSatisfy({ $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" })
     {
       throw SpecError(
@@ -24,15 +94,16 @@ public enum Pipeline {
         ])
     }
     do {
-      let ast = try Parser.parse(file.text)
+      var ast = try Parser.parse(file.text)
+      try resolveIncludes(&ast, &full, read: read)
       var checked = try Sema.check(ast)
-      checked.sourceFile = file
+      checked.sourceFile = full
       return try Lowering.lower(
         checked, eventMap: PropertyTable.eventMap(checked: checked.properties))
     } catch let d as Diagnostic {
-      throw SpecError(file: file, diagnostics: [d])
+      throw SpecError(file: full, diagnostics: [d])
     } catch let list as DiagnosticList {
-      throw SpecError(file: file, diagnostics: list.diagnostics)
+      throw SpecError(file: full, diagnostics: list.diagnostics)
     } catch {
       throw SpecError(
         file: file,

@@ -253,7 +253,9 @@ public enum Runner {
         rendered: error.rendered, options, context)
     }
     var o = SpecOutcome()
-    let result = Pipeline.check(program, file: file, limits: limits, coverage: options.coverage)
+    // The file with the files it includes, so reports quote and place included code.
+    let full = program.spec.sourceFile ?? file
+    let result = Pipeline.check(program, file: full, limits: limits, coverage: options.coverage)
     var traceFiles: [PropertyKind: String] = [:]
     var counterexamples: [PropertyKind: String] = [:]
     var details = ""
@@ -310,7 +312,7 @@ public enum Runner {
     var fault: String?
     if let faultRun = result.faultRun, let f = result.stopReason?.runtimeFault {
       let d = FaultReport.diagnostic(program, run: faultRun, fault: f)
-      fault = DiagnosticRenderer.render(d, in: file)
+      fault = DiagnosticRenderer.render(d, in: full)
       o.err(fault ?? "")
     }
     let verdict = result.outcome
@@ -344,7 +346,7 @@ public enum Runner {
           + "\(TextReport.grouped(s.states)) states, \(format2(s.seconds)) s\n")
       for w in result.coverage?.warnings(program) ?? [] {
         let at = w.range.start
-        o.out("\(name):\(at.line):\(at.column): warning: \(w.message) [\(w.id)]\n")
+        o.out("\(full.place(at)): warning: \(w.message) [\(w.id)]\n")
       }
     } else {
       o.out(TextReport.summary(result) + details + "\n")

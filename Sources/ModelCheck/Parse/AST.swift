@@ -153,5 +153,7 @@ public struct SpecAST: Sendable {
   public var variables: [VariableDecl] = []
   public var invariants: [InvariantDecl] = []
   public var functions: [FunctionDecl] = []
+  /// `include "path"`: files of functions, enums, variables and invariants.
+  public var includes: [(path: String, range: SourceRange)] = []
   public var endOfFile: SourceRange = SourceRange(start: .init(line: 1, column: 1), length: 1)
 }

@@ -9,14 +9,15 @@ struct Lexer {
   ]
   static let maxIntegerDigits = 9
 
-  static func tokenize(_ text: String) throws(Diagnostic) -> [Token] {
+  /// - Parameter file: the index of the file (`SourceLocation.file`) every token is in.
+  static func tokenize(_ text: String, file: Int = 0) throws(Diagnostic) -> [Token] {
     var tokens: [Token] = []
     let scalars = Array(text.unicodeScalars)
     var i = 0
     var line = 1
     var column = 1
 
-    func loc() -> SourceLocation { SourceLocation(line: line, column: column) }
+    func loc() -> SourceLocation { SourceLocation(line: line, column: column, file: file) }
     /// A line ends at "\n", or at a "\r" not followed by "\n" (CRLF, LF and CR files).
     func endsLine(_ i: Int) -> Bool {
       scalars[i] == "\n"

@@ -18,6 +18,7 @@
 ///                | 'enum' IDENT '{' IDENT (',' IDENT)* ','? '}'
 ///                | ('global'|'percpu'|'pertask') IDENT ':' type ('[' INT ']')? ('=' expr)?
 ///                | 'invariant' IDENT ':' expr | 'fn' IDENT '(' (IDENT (',' IDENT)*)? ')' block
+///                | 'include' STRING
 ///     type      := 'bool' | INT '..' INT | 'enum'? IDENT
 ///     block     := '{' stmt* '}'
 ///     stmt      := ('var' IDENT ('=' expr)? (',' IDENT ('=' expr)?)*
@@ -44,8 +45,8 @@ struct Parser {
 
   private init(tokens: [Token]) { self.tokens = tokens }
 
-  static func parse(_ text: String) throws(Diagnostic) -> SpecAST {
-    var p = Parser(tokens: try Lexer.tokenize(text))
+  static func parse(_ text: String, file: Int = 0) throws(Diagnostic) -> SpecAST {
+    var p = Parser(tokens: try Lexer.tokenize(text, file: file))
     try p.parseSpec()
     return p.ast
   }
@@ -144,6 +145,7 @@ struct Parser {
     .init("pertask") { p, k throws(Diagnostic) in try p.parseVariableDecl(k) },
     .init("invariant") { p, k throws(Diagnostic) in try p.parseInvariantDecl(k) },
     .init("fn") { p, k throws(Diagnostic) in try p.parseFunctionDecl(k) },
+    .init("include") { p, k throws(Diagnostic) in try p.parseIncludeDecl(k) },
   ]
   private static let declarationTable = Dictionary(
     uniqueKeysWithValues: declarations.map { ($0.keyword, $0) })
@@ -394,6 +396,12 @@ struct Parser {
       VariableDecl(
         scope: Name(text: scope, range: keyword.range), name: name, type: type,
         elements: elements, initial: initial))
+  }
+
+  /// `include "lib/x.spec"`: read by `Pipeline.compile`, relative to this file.
+  private mutating func parseIncludeDecl(_ _: Token) throws(Diagnostic) {
+    guard case .string(let path) = current.kind else { throw error("a quoted file path") }
+    ast.includes.append((path, advance().range))
   }
 
   /// `fn NAME(a, b) { ... }`.

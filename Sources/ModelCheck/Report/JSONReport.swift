@@ -183,7 +183,10 @@ public enum JSONReport {
         (
           "location",
           s.location.map {
-            .object([("line", .int($0.start.line)), ("column", .int($0.start.column))])
+            .object(
+              [("line", .int($0.start.line)), ("column", .int($0.start.column))]
+                + ($0.start.file == 0
+                  ? [] : [("file", .string(r.file.file(of: $0.start).path))]))
           } ?? .null
         ),
         ("action", action(s, p)),

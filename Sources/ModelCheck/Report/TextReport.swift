@@ -88,7 +88,7 @@ public enum TextReport {
       let what = s.branch.map { "\(text) branch \($0 + 1)" } ?? text
       rows.append(
         (
-          r.program.spec.cpus[s.context].name, "\(s.range.start.line):\(s.range.start.column)",
+          r.program.spec.cpus[s.context].name, r.file.shortPlace(s.range.start),
           what, grouped(s.count)
         ))
     }
@@ -135,7 +135,7 @@ public enum TextReport {
       if i == trace.cycleStart {
         rows.append(["", "", "-- cycle starts here (repeats forever) --", "", ""])
       }
-      let at = s.location.map { "\($0.start.line):\($0.start.column)" } ?? "(hardware)"
+      let at = s.location.map { r.file.shortPlace($0.start) } ?? "(hardware)"
       let origin: String
       switch s.action.kind {
       case .earlyFlush: origin = "(hypervisor)"

@@ -18,10 +18,25 @@ import Testing
   static let count = environment["MODELCHECK_FUZZ_COUNT"].flatMap { Int($0) } ?? 1500
   static let seed = environment["MODELCHECK_FUZZ_SEED"].flatMap { UInt64($0) } ?? 0x6D63_6675_7A7A
 
+  /// The specs of `Specs/`, each with the files it includes spliced in where it names them
+  /// (the fuzzer checks its inputs from a directory of its own, where relative includes
+  /// would not resolve).
   static func corpus() throws -> [(path: String, text: String)] {
     try SpecSuiteTests.specFiles.map { rel in
       let url = packageRoot.appendingPathComponent("Specs").appendingPathComponent(rel)
-      return ("Specs/" + rel, try String(contentsOf: url, encoding: .utf8))
+      var lines: [String] = []
+      for line in try String(contentsOf: url, encoding: .utf8).split(
+        separator: "\n", omittingEmptySubsequences: false)
+      {
+        if line.hasPrefix("include \""), let end = line.dropFirst(9).firstIndex(of: "\"") {
+          let path = String(line[line.index(line.startIndex, offsetBy: 9)..<end])
+          let included = url.deletingLastPathComponent().appendingPathComponent(path)
+          lines.append(try String(contentsOf: included, encoding: .utf8))
+        } else {
+          lines.append(String(line))
+        }
+      }
+      return ("Specs/" + rel, lines.joined(separator: "\n"))
     }
   }
 

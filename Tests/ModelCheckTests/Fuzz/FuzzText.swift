@@ -45,7 +45,7 @@ enum SpecWords {
     "title", "mode", "batch_limit", "pte", "pgd", "ptpage", "lock", "hardware", "check", "track",
     "expect", "mm", "lazy_disables_preemption", "tlb", "cpu", "task", "interrupt", "lazy_state",
     "context_switch_hooks", "interrupts_never_lazy", "enum", "global", "percpu", "pertask",
-    "invariant", "fn",
+    "invariant", "fn", "include",
   ]
   static let statements = [
     "var", "if", "else", "repeat", "loop", "break", "either", "or", "return",
