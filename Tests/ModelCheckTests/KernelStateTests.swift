@@ -154,6 +154,35 @@ import Testing
     #expect(r.status(.assertions) == .fail)
   }
 
+  @Test("mmu_update queues in this CPU's multicall buffer until HYPERVISOR_multicall")
+  func multicall() throws {
+    // A PTE passed by name to a function; the entry is not in memory until issued.
+    let text = spec(
+      mode: "direct", checks: "deadlock_free", expect: "fail assertions",
+      """
+      fn queue(p, v) {
+        mmu_update(p, v)
+      }
+      cpu cpu0 {
+        var seen
+        queue(a, present | write | pfn(1))
+        seen = ptep_get(a)
+        assert(pte_write(seen))
+        HYPERVISOR_multicall()
+        seen = ptep_get(a)
+        assert(pte_write(seen))
+      }
+      """)
+    let r = try check(text)
+    let c = try #require(r.result(.assertions)?.counterexample)
+    // The first assert fails (the entry is queued); nothing else needed to show it.
+    #expect(c.length == 3)
+    #expect(Trace(program: r.program, counterexample: c).steps.last?.location?.start.line == 15)
+    #expect(
+      errors(text.replacingOccurrences(of: "mode direct", with: "mode native"))
+        .contains("[sema.needs-mode]"))
+  }
+
   @Test("what a spec cannot say about kernel state is an error with its location")
   func diagnostics() {
     let cases: [(String, String)] = [

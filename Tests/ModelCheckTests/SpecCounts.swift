@@ -48,6 +48,10 @@ extension SpecSuiteTests {
       states: 46, transitions: 48, depth: 12, counterexamples: [.noBug: (5, false)]),
     "kernel-state/xen-enter-lazy-interrupt-guard.spec": SpecPin(
       states: 12, transitions: 16, depth: 6, counterexamples: [:]),
+    "kernel-state/xen-set-pte-issued-after-unlock.spec": SpecPin(
+      states: 44, transitions: 64, depth: 12, counterexamples: [.noStaleRead: (8, false)]),
+    "kernel-state/xen-set-pte-issued-before-unlock.spec": SpecPin(
+      states: 27, transitions: 28, depth: 12, counterexamples: [:]),
     "kmap-atomic/kmap-flushed.spec": SpecPin(
       states: 25, transitions: 35, depth: 14, counterexamples: [:]),
     "kmap-atomic/kmap-in-lazy-section.spec": SpecPin(

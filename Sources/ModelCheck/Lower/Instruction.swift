@@ -50,6 +50,9 @@ public enum Instruction: Sendable, Hashable {
   case variable(dst: Register, access: UInt16)
   /// `smp_processor_id()`.
   case processorID(dst: Register)
+  /// Xen's multicall buffer: an `mmu_update` entry, and the hypercall that issues it.
+  case multicallUpdate(pte: UInt16, value: ExprRef, preserveAD: Bool)
+  case multicallIssue
   /// An assertion whose condition failed (the test before it is local): `Program.checks[id]`.
   case check(id: UInt16)
   case touch(dst: Register, pte: UInt16, kind: AccessKind)

@@ -107,9 +107,11 @@ struct Lowering {
         }
         if case .touch(_, let p, _) = instr { f.touched.insert(Int(p)) }
       }
+      // A backend's own multicall entries fill the batch without lazy mode.
       f.mayEnterLazy =
         cpuCode.contains(.enterLazy) || cpuCode.contains(.lazyMMUEnable)
         || cpuCode.contains(.lazyMMUResume)
+        || cpuCode.contains { if case .multicallUpdate = $0 { return true } else { return false } }
       if spec.mode == .native { f.queueing = 0 } else if hasBackEdge { f.queueing = Int.max }
       facts.append(f)
     }
@@ -466,6 +468,9 @@ struct Lowering {
     case .cover, .reachable: return .cover  // `reachable` is lowered by `lower(_:cpuName:)`
     case .check: return .check(id: 0)  // lowered by `lower(_:cpuName:)`
     case .processorID: return .processorID(dst: dst)
+    case .multicallUpdate(let p, let v, let ad):
+      return .multicallUpdate(pte: UInt16(p), value: expr(v), preserveAD: ad)
+    case .multicallIssue: return .multicallIssue
     case .variableRead(let ref): return variable(.read, ref, dst)
     case .variableWrite(let ref, let v): return variable(.write(expr(v)), ref, dst)
     case .variableAdd(let ref, let n): return variable(.add(n), ref, dst)

@@ -346,6 +346,12 @@ extension Program: TransitionSystem {
       variableStep(s, actor, access: Int(a), dst: dst, &events)
     case .processorID(let dst):
       store(s, cpu: k, dst, UInt8(truncatingIfNeeded: hw))
+    case .multicallUpdate(let p, let v, let preserveAD):
+      let value = PTE(rawValue: evaluate(v, s, cpu: k))
+      machine.multicallUpdate(
+        s, actor, pte: Int(p), value: value, preserveAD: preserveAD, &events)
+    case .multicallIssue:
+      machine.issueMulticall(s, actor, &events)
     case .check(let id):
       let event: Events
       switch checks[Int(id)].kind {

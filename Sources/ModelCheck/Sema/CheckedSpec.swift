@@ -78,6 +78,10 @@ public enum KernelOp: Sendable, Hashable {
   case variableExchange(VariableRef, [ExprOp])
   /// `smp_processor_id()`: the CPU the program runs on now.
   case processorID
+  /// Xen's multicall buffer, used by backend code: `mmu_update(p, v)` (preserving A/D with
+  /// `mmu_update_preserve_ad`), and `HYPERVISOR_multicall()` that issues it.
+  case multicallUpdate(Int, [ExprOp], preserveAD: Bool)
+  case multicallIssue
   /// `BUG_ON(cond)`, `WARN_ON(cond)`, `assert(cond)`...: fails when `cond` holds (for
   /// `assert`, when it does not: Sema negates it).
   case check(CheckKind, [ExprOp])
@@ -85,6 +89,7 @@ public enum KernelOp: Sendable, Hashable {
   /// The PTE the operation names, if any.
   var pte: Int? {
     switch self {
+    case .multicallUpdate(let p, _, _): return p
     case .setPTE(let p, _), .ptepGet(let p), .getAndClear(let p), .xchg(let p, _),
       .cmpxchg(let p, _, _), .modifyProtStart(let p), .modifyProtCommit(let p, _),
       .flushTLB(let p), .touch(let p, _), .getAndClearFull(let p, _), .flushTLBStart(let p),

@@ -123,14 +123,24 @@ extension Sema {
     }
     own["return"] = nil
     var out: [CheckedStmt] = []
+    var aliases: [String: Name] = [:]
     for (p, arg) in zip(f.parameters, args) {
+      // A PTE, lock, pgd entry, page or variable is passed by name (the body is inlined,
+      // so the parameter simply stands for it); anything else by value.
+      if case .name(let n) = arg, registers[n.text] == nil, isDeclaredName(aliased(n)) {
+        aliases[p.text] = aliased(n)
+        own[p.text] = nil
+        continue
+      }
       if let r = own[p.text], let code = expression(arg, registers: registers) {
         out.append(.assign(r, code))
       }
     }
     callStack.append(name)
     returnRegisters.append(result)
+    nameAliases.append(aliases)
     let body = statements(f.body, registers: own, loopDepth: 0)
+    nameAliases.removeLast()
     returnRegisters.removeLast()
     callStack.removeLast()
     out.append(.inlined(body, name: name, call: range))
@@ -158,5 +168,17 @@ extension Sema {
     }
     guard let code = expression(e, registers: registers) else { return [] }
     return [.assign(result, code), .returnCall]
+  }
+
+  /// A parameter bound to a name at this call stands for that name.
+  func aliased(_ n: Name) -> Name {
+    guard let target = nameAliases.last?[n.text] else { return n }
+    return Name(text: target.text, range: n.range)
+  }
+
+  /// Whether `n` names something a function can take by name.
+  func isDeclaredName(_ n: Name) -> Bool {
+    pteIndex[n.text] != nil || lockIndex[n.text] != nil || pgdIndex[n.text] != nil
+      || ptPageIndex[n.text] != nil || variableIndex[n.text] != nil
   }
 }

@@ -124,8 +124,9 @@ extension Sema {
     var ofCurrent = false
     switch base {
     case .name(let n):
-      name = n
+      name = aliased(n)
     case .member(.name(let t), let field, _):
+      let field = aliased(field)
       guard t.text == "current" else {
         error(
           "sema.expected-current", "a task's variable is reached through 'current' here", t.range,

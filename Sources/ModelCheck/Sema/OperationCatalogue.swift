@@ -208,6 +208,15 @@ enum OperationCatalogue {
       .variableExchange($0.variables[0], [.constant(0)])
     },
     .init(["smp_processor_id", "raw_smp_processor_id"], [], returns: true) { _ in .processorID },
+    // Xen's multicall buffer, for backend code (`mode direct`): MMU_NORMAL_PT_UPDATE and
+    // MMU_PT_UPDATE_PRESERVE_AD entries, and the hypercall that issues them.
+    .init(["mmu_update"], [.pte, .value], queuesIn: [.direct], pte: .writes) {
+      .multicallUpdate($0.ptes[0], $0.values[0], preserveAD: false)
+    },
+    .init(["mmu_update_preserve_ad"], [.pte, .value], queuesIn: [.direct], pte: .writes) {
+      .multicallUpdate($0.ptes[0], $0.values[0], preserveAD: true)
+    },
+    .init(["HYPERVISOR_multicall", "xen_mc_flush"], []) { _ in .multicallIssue },
     // Assertions in kernel code (`no_bug`, `no_warn`) and the spec writer's (`assertions`).
     .init(["BUG_ON", "VM_BUG_ON"], [.value]) { .check(.bug, $0.values[0]) },
     .init(["WARN_ON", "WARN_ON_ONCE", "VM_WARN_ON", "VM_WARN_ON_ONCE"], [.value]) {

@@ -35,6 +35,9 @@ struct Sema {
   var functions: [String: FunctionDecl] = [:]
   var callStack: [String] = []
   var returnRegisters: [Int] = []
+  /// Per open call: the parameters bound to a name (a PTE, lock, pgd entry, page or
+  /// variable) instead of a value.
+  var nameAliases: [[String: Name]] = []
   var programRegisters: [String: Int] = [:]
   /// Whether the program being checked is an interrupt handler (`in_interrupt()`).
   var checkingHandler = false
@@ -464,6 +467,7 @@ struct Sema {
   }
 
   mutating func resolve(_ name: Name, in table: [String: Int], _ what: String) -> Int? {
+    let name = aliased(name)
     if let i = table[name.text] { return i }
     var notes: [Diagnostic.Note] = []
     var hint: String?
@@ -777,6 +781,12 @@ struct Sema {
       return nil
     }
     switch op {
+    case .multicallUpdate, .multicallIssue:
+      if ast.mode?.text != "direct" {
+        error(
+          "sema.needs-mode", "'\(fn.text)' is a Xen PV hypercall: it needs 'mode direct'",
+          fn.range, hint: "the multicall buffer exists only under a paravirtual hypervisor")
+      }
     case .mmget, .mmput:
       if ast.mm == nil {
         error(
@@ -841,7 +851,8 @@ struct Sema {
         return false
       }
       code.append(.constant(UInt8(n)))
-    case .name(let n):
+    case .name(let original):
+      let n = registers[original.text] != nil ? original : aliased(original)
       if let r = registers[n.text] {
         code.append(.register(UInt8(r)))
       } else if let c = Sema.constants[n.text] {

@@ -160,3 +160,22 @@ extension Machine {
     }
   }
 }
+
+/// The hypervisor's multicall buffer as backend code uses it (Xen PV, `mode direct`):
+/// `mmu_update` appends an entry to this CPU's buffer whatever the lazy state (the backend
+/// decides when to batch, as `xen_mc_entry()` does), and `HYPERVISOR_multicall` issues the
+/// buffer. The buffer is the CPU's batch: a full one is issued before the entry that does
+/// not fit, and every property reads it as it reads a lazy batch.
+extension Machine {
+  @inlinable public func multicallUpdate(
+    _ s: PackedState, _ actor: Actor, pte p: Int, value v: PTE, preserveAD: Bool,
+    _ events: inout Events
+  ) {
+    issueWrite(s, actor, pte: p, value: v, &events)
+    enqueue(s, actor, pte: p, value: v, preserveAD: preserveAD, &events)
+  }
+
+  @inlinable public func issueMulticall(_ s: PackedState, _ actor: Actor, _ events: inout Events) {
+    flushBatch(s, cpu: actor.cpu.rawValue, &events)
+  }
+}
