@@ -48,6 +48,10 @@ extension SpecSuiteTests {
       states: 46, transitions: 48, depth: 12, counterexamples: [.noBug: (5, false)]),
     "kernel-state/xen-enter-lazy-interrupt-guard.spec": SpecPin(
       states: 12, transitions: 16, depth: 6, counterexamples: [:]),
+    "kernel-state/xen-switch-hooks-current.spec": SpecPin(
+      states: 20013, transitions: 40222, depth: 89, counterexamples: [.noStaleRead: (19, false)]),
+    "kernel-state/xen-switch-hooks.spec": SpecPin(
+      states: 7441, transitions: 15538, depth: 54, counterexamples: [:]),
     "kmap-atomic/kmap-flushed.spec": SpecPin(
       states: 25, transitions: 35, depth: 14, counterexamples: [:]),
     "kmap-atomic/kmap-in-lazy-section.spec": SpecPin(
