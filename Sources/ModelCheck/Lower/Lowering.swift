@@ -205,7 +205,9 @@ struct Lowering {
     config.pinnedCPU = spec.cpus.map(\.pinnedCPU)
     config.initialCPU = spec.cpus.map(\.initialCPU)
     config.handlerCPU = spec.cpus.map(\.handlerCPU)
-    config.switcherCPU = spec.cpus.contains { $0.switcherCPU != nil } ? spec.cpus.map(\.switcherCPU) : []
+    if spec.cpus.contains(where: { $0.switcherCPU != nil }) {
+      config.switcherCPU = spec.cpus.map(\.switcherCPU)
+    }
     config.lazyPerTask = spec.lazyPerTask
     config.contextSwitchHooks = spec.contextSwitchHooks
     config.interruptsNeverLazy = spec.interruptsNeverLazy

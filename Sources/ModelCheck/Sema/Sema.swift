@@ -8,6 +8,8 @@ import PTState
 ///   3. `declareCoverage`: lock `protects` lists, `hardware`, `tlb` and `mm` lines;
 ///   4. `checkProperties`: `check`, `track` and the expectation (`expect`, required);
 ///   5. `checkPrograms`: each program's registers, statements, expressions, placement;
+///   5c. `checkSwitchHooks`: spec-defined context-switch hooks and their `cpuN/sched`
+///      contexts (`SwitchHooks.swift`);
 ///   6. `checkSizesAndLocking`: `Unrolling` (the size once `repeat` is unrolled), then
 ///      `LockCheck` (no `spin_unlock` of a lock that cannot be held there);
 ///   7. `checkOptions`: options that contradict each other.

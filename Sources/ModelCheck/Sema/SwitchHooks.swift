@@ -44,9 +44,9 @@ extension Sema {
       return  // no tasks: the scheduler never switches
     }
     let calls: [Stmt] = hooks.map { .call($0.name, [], $0.name.range) }
-    for (c, name) in spec.cpuNames.enumerated() where !spec.cpus.contains(where: {
-      $0.pinnedCPU == c
-    }) {
+    let bare = spec.cpuNames.indices.filter { c in !spec.cpus.contains { $0.pinnedCPU == c } }
+    for c in bare {
+      let name = spec.cpuNames[c]
       var registers: [String: Int] = [:]
       var order: [String] = []
       addFunctionRegisters(calls, &registers, &order)
