@@ -294,4 +294,25 @@ import Testing
     #expect(r.stopReason?.runtimeFault == nil)
     #expect(r.status(.assertions) == .pass)
   }
+
+  @Test("a start hook that does not leave lazy mode: the why names the lazy section left on")
+  func startHookWithoutLeave() throws {
+    let url = packageRoot.appendingPathComponent("Specs/kernel-state/xen-switch-hooks.spec")
+    let text = try String(contentsOf: url, encoding: .utf8)
+      .replacingOccurrences(
+        of: "  if mode == XEN_LAZY_MMU {\n    xen_leave_lazy_mmu()\n",
+        with: "  if mode == XEN_LAZY_MMU {\n"
+      )
+      .replacingOccurrences(of: "expect pass", with: "expect fail no_stale_read")
+    // (A longer run also tags the idle task when cpu0, still lazy, switches from idle: a
+    // runtime fault; the stale read comes first.)
+    let r = try check(text)
+    #expect(r.status(.noStaleRead) == .fail)
+    let c = try #require(r.result(.noStaleRead)?.counterexample)
+    let trace = Trace(program: r.program, counterexample: c)
+    let why = Explanation.why(.noStaleRead, trace, r.program)
+    #expect(
+      why.contains("t1 never entered lazy mode, but cpu0 is still lazy from t0's lazy section"),
+      "\(why)")
+  }
 }

@@ -101,6 +101,17 @@ extension Explanation {
         + "stayed behind (disable preemption in the section, or flush on the way out as "
         + "Xen's hooks do)"
     }
+    if rule == .ownQueuedWrite, let hook = lazyByHook(step, trace, p),
+      p.spec.cpus[programOf(hook.step) ?? 0].switcherCPU == nil
+    {
+      return
+        "\(reader) read pte \(names[x]) back\(line(step.location)) and saw \(seen), but its "
+        + "write of \(latest)\(line(writer?.location)) is still queued in "
+        + "\(p.spec.cpuNames[hook.cpu])'s batch: \(reader) never entered lazy mode, but "
+        + "\(p.spec.cpuNames[hook.cpu]) is still lazy from \(actor(p, hook.step))'s lazy "
+        + "section\(line(hook.step.location)), which the context switch did not leave (the "
+        + "start hook must leave lazy mode for prev)"
+    }
     if rule == .ownQueuedWrite, let hook = lazyByHook(step, trace, p) {
       return
         "\(reader) read pte \(names[x]) back\(line(step.location)) and saw \(seen), but its "
@@ -133,8 +144,9 @@ extension Explanation {
 }
 
 extension Explanation {
-  /// When the reader's CPU is lazy because a spec-defined context-switch hook entered lazy
-  /// mode there and the reader never entered it itself: the hook's step, name, CPU and switch.
+  /// In a spec with context-switch hooks, when the reader never entered lazy mode itself:
+  /// the step of another program (a hook's, or a task's left on by the switch) that made
+  /// the reader's CPU lazy, the hook's name, the CPU and the switch.
   static func lazyByHook(_ step: TraceStep, _ trace: Trace, _ p: Program) -> (
     step: TraceStep, name: String, cpu: Int, switchText: String
   )? {
@@ -142,7 +154,7 @@ extension Explanation {
       !p.machine.config.lazyPerTask
     else { return nil }
     let entered = trace.steps.last { !$0.before.cpus[c].lazy && $0.after.cpus[c].lazy }
-    guard let entered, let h = programOf(entered), p.spec.cpus[h].switcherCPU == c else {
+    guard p.machine.hasSwitchers, let entered, let h = programOf(entered), h != k else {
       return nil
     }
     let own = trace.steps.contains { s in
