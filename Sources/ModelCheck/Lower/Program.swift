@@ -104,7 +104,8 @@ public enum RuntimeFault: UInt8, Sendable {
     case .variableFault:
       return
         "a program gave a variable a value outside its range, named an element or a CPU that "
-        + "does not exist, or used 'current' where no task runs"
+        + "does not exist, or used 'current' where no task runs (or, in a context-switch hook, "
+        + "wrote the idle task's state)"
     }
   }
 }
