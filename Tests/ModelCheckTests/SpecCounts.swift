@@ -52,6 +52,10 @@ extension SpecSuiteTests {
       states: 44, transitions: 64, depth: 12, counterexamples: [.noStaleRead: (8, false)]),
     "kernel-state/xen-set-pte-issued-before-unlock.spec": SpecPin(
       states: 27, transitions: 28, depth: 12, counterexamples: [:]),
+    "kernel-state/xen-switch-hooks-current.spec": SpecPin(
+      states: 20013, transitions: 40222, depth: 89, counterexamples: [.noStaleRead: (19, false)]),
+    "kernel-state/xen-switch-hooks.spec": SpecPin(
+      states: 7441, transitions: 15538, depth: 54, counterexamples: [:]),
     "kmap-atomic/kmap-flushed.spec": SpecPin(
       states: 25, transitions: 35, depth: 14, counterexamples: [:]),
     "kmap-atomic/kmap-in-lazy-section.spec": SpecPin(

@@ -43,6 +43,10 @@ struct SpecPin: Sendable {
       "cpu1 read pte a under ptl and saw present|pfn(1), but cpu0 had already written",
     "kernel-state/xen-enter-lazy-in-interrupt.spec#no_bug":
       "irq0 on cpu0 reached BUG_ON(cur != XEN_LAZY_NONE) (line 18) with cur = XEN_LAZY_MMU",
+    "kernel-state/xen-switch-hooks-current.spec#no_stale_read":
+      "t1 read pte k1 back (line 63) and saw none, but its write of present|pfn(5) (line 62) is "
+      + "still queued in cpu0's batch: t1 never entered lazy mode, but arch_end_context_switch "
+      + "entered it",
     "full-mm-teardown/zap-live-mm-native.spec#no_lost_dirty":
       "cpu0's ptep_get_and_clear_full(a, 1) (line 18) read the PTE and",
     "full-mm-teardown/zap-live-mm-shadow.spec#no_lost_dirty":

@@ -89,7 +89,8 @@ import Testing
       let p = try compile(try String(contentsOf: url, encoding: .utf8), path: url.path).get()
       for k in p.spec.cpus.indices {
         let end = k + 1 < p.cpuStart.count ? p.cpuStart[k + 1] : p.code.count
-        let predicted = Unrolling.size(p.spec.cpus[k].body).instructions + 1
+        let cpu = p.spec.cpus[k]
+        let predicted = Unrolling.size(cpu.body).instructions + Unrolling.framing(cpu)
         #expect(predicted == end - p.cpuStart[k], "\(relative)")
       }
     }

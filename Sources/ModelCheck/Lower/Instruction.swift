@@ -67,14 +67,20 @@ public enum Instruction: Sendable, Hashable {
   /// `either`: branch k jumps to `choiceTargets[first + k]`.
   case choose(first: UInt16, count: UInt8)
   case end
+  /// A context-switch hook context (`cpuN/sched`) between switches: never enabled; the
+  /// scheduler's switch moves it on. `switchDone` ends the switch (`current := next`) and
+  /// returns it here.
+  case switchIdle, switchDone
   // Local.
   case assign(dst: Register, value: ExprRef)
   case jump(to: UInt32)
   case jumpIfZero(condition: ExprRef, to: UInt32)
+  /// Skips the end hook when the switch goes to idle (there is no `next`).
+  case skipIfSwitchToIdle(to: UInt32)
 
   public var isLocal: Bool {
     switch self {
-    case .assign, .jump, .jumpIfZero: return true
+    case .assign, .jump, .jumpIfZero, .skipIfSwitchToIdle: return true
     default: return false
     }
   }

@@ -90,8 +90,20 @@ struct Lowering {
       base = code.count
       self.cpu = c
       hasBackEdge = false
-      try lower(cpu.body, cpuName: cpu.name)
-      emit(.end, nil)
+      if cpu.switcherCPU != nil {
+        // The hooks of a context switch: idle between switches, then the start hook, the end
+        // hook (skipped on a switch to idle), and the step that ends the switch.
+        emit(.switchIdle, nil)
+        try lower(Array(cpu.body[..<cpu.hookSplit]), cpuName: cpu.name)
+        let skip = code.count
+        emit(.skipIfSwitchToIdle(to: 0), nil)
+        try lower(Array(cpu.body[cpu.hookSplit...]), cpuName: cpu.name)
+        patch(skip, to: pc)
+        emit(.switchDone, nil)
+      } else {
+        try lower(cpu.body, cpuName: cpu.name)
+        emit(.end, nil)
+      }
       let cpuCode = code[base...]
       guard cpuCode.count <= Program.maxInstructionsPerCPU else {
         throw Diagnostic(
@@ -121,7 +133,7 @@ struct Lowering {
   /// The CPUs a program may run on: its pinned CPU, its handler CPU, or (a task) any CPU
   /// without a pinned program.
   private static func cpus(of cpu: CheckedCPU, _ spec: CheckedSpec) -> [Int] {
-    if let c = cpu.pinnedCPU ?? cpu.handlerCPU { return [c] }
+    if let c = cpu.pinnedCPU ?? cpu.handlerCPU ?? cpu.switcherCPU { return [c] }
     return spec.cpuNames.indices.filter { c in !spec.cpus.contains { $0.pinnedCPU == c } }
   }
 
@@ -195,6 +207,9 @@ struct Lowering {
     config.pinnedCPU = spec.cpus.map(\.pinnedCPU)
     config.initialCPU = spec.cpus.map(\.initialCPU)
     config.handlerCPU = spec.cpus.map(\.handlerCPU)
+    if spec.cpus.contains(where: { $0.switcherCPU != nil }) {
+      config.switcherCPU = spec.cpus.map(\.switcherCPU)
+    }
     config.lazyPerTask = spec.lazyPerTask
     config.contextSwitchHooks = spec.contextSwitchHooks
     config.interruptsNeverLazy = spec.interruptsNeverLazy
@@ -262,6 +277,7 @@ struct Lowering {
     // The scheduler: on a CPU without a pinned program, switch to any task, or to idle.
     let tasks = spec.cpus.indices.filter {
       spec.cpus[$0].pinnedCPU == nil && spec.cpus[$0].handlerCPU == nil
+        && spec.cpus[$0].switcherCPU == nil
     }
     if !tasks.isEmpty {
       let bareCPUs = (0..<cpuCount).filter { c in !spec.cpus.contains { $0.pinnedCPU == c } }
@@ -306,6 +322,7 @@ struct Lowering {
     switch code[at] {
     case .jump: code[at] = .jump(to: UInt32(target))
     case .jumpIfZero(let c, _): code[at] = .jumpIfZero(condition: c, to: UInt32(target))
+    case .skipIfSwitchToIdle: code[at] = .skipIfSwitchToIdle(to: UInt32(target))
     default: break
     }
   }
@@ -433,6 +450,8 @@ struct Lowering {
     case .global: copy = .global
     case .thisCPU: copy = .thisCPU
     case .current: copy = .current
+    case .switchPrev: copy = .switchPrev
+    case .switchNext: copy = .switchNext
     case .cpu(let c): copy = .cpu(expr(c))
     case .task, .namedCPU: copy = .global  // invariants only
     }

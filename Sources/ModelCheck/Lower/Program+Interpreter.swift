@@ -54,7 +54,10 @@ extension Program: TransitionSystem {
   /// middle of running (a handler that never fired is not owed).
   public func isFinished(_ s: PackedStateView) -> Bool {
     for k in 0..<spec.cpus.count {
-      if case .end = instruction(cpu: k, pc: Int(s[machine.layout.pc[k]])) { continue }
+      switch instruction(cpu: k, pc: Int(s[machine.layout.pc[k]])) {
+      case .end, .switchIdle: continue  // a hook context between switches is not owed
+      default: break
+      }
       if machine.config.isHandler(k), machine.cpuOf(s, context: k) == nil { continue }
       return false
     }
@@ -134,11 +137,17 @@ extension Program: TransitionSystem {
     case .global: copy = 0
     case .thisCPU: copy = actor.cpu.rawValue
     case .current: copy = machine.currentTask(s, actor)
+    case .switchPrev: copy = machine.switchTask(s, actor, next: false)
+    case .switchNext: copy = machine.switchTask(s, actor, next: true)
     case .cpu(let e):
       let c = Int(evaluate(e, s, cpu: k))
       copy = c < machine.config.cpuCount ? c : nil
     }
     let element = access.index.map { Int(evaluate($0, s, cpu: k)) } ?? 0
+    if copy == nil, machine.config.isSwitcher(k) {
+      idleTaskStep(s, k, access, element: element, dst: dst, &events)
+      return
+    }
     guard let copy,
       let field = machine.variableField(access.variable, copy: copy, element: element)
     else {
@@ -158,6 +167,33 @@ extension Program: TransitionSystem {
       store(s, cpu: k, dst, UInt8(truncatingIfNeeded: old))
       machine.writeVariable(s, access.variable, field, new, &events)
     }
+  }
+
+  /// A hook's access to the idle task's `pertask` state (`prev` or `current` on a switch
+  /// from idle): the idle task's copies are fixed at their initial values, so a read gives
+  /// that value and a write of another value is a runtime fault.
+  private func idleTaskStep(
+    _ s: PackedState, _ k: Int, _ access: VariableAccess, element: Int, dst: Register,
+    _ events: inout Events
+  ) {
+    let shape = machine.config.variables[access.variable]
+    guard shape.copies == .perTask, element >= 0, element < shape.elements else {
+      events.insert(.variableFault)
+      return
+    }
+    let old = Int(shape.initial)
+    var new = old
+    switch access.kind {
+    case .read: break
+    case .write(let e): new = Int(evaluate(e, s, cpu: k))
+    case .add(let n): new = old + n
+    case .exchange(let e): new = Int(evaluate(e, s, cpu: k))
+    }
+    switch access.kind {
+    case .read, .exchange: store(s, cpu: k, dst, UInt8(truncatingIfNeeded: old))
+    default: break
+    }
+    if new != old { events.insert(.variableFault) }
   }
 
   @inline(__always)
@@ -201,11 +237,38 @@ extension Program: TransitionSystem {
   ) -> StepOutcome {
     var events = Events(log: log)
     let current = machine.currentTask(s, cpu: c)
+    let currentFinished = current.map { isFinished(s, context: $0) } ?? false
+    let nextFinished = next >= 0 && isFinished(s, context: next)
+    let switcher = switcherOf[c]
+    if switcher >= 0 {
+      return beginSwitch(
+        s, cpu: c, to: next, switcher: switcher, currentFinished: currentFinished,
+        nextFinished: nextFinished, &events)
+    }
     let switched = machine.contextSwitch(
-      s, cpu: c, to: next, currentFinished: current.map { isFinished(s, context: $0) } ?? false,
-      nextFinished: next >= 0 && isFinished(s, context: next), &events)
+      s, cpu: c, to: next, currentFinished: currentFinished, nextFinished: nextFinished, &events)
     guard switched else { return .disabled }
     return StepOutcome(enabled: true, violations: violations(events))
+  }
+
+  /// A switch with the spec's hooks starts: the switcher context of `c` leaves its idle pc
+  /// and runs local code up to the hooks' first visible step (or the switch's end).
+  private func beginSwitch(
+    _ s: PackedState, cpu c: Int, to next: Int, switcher: Int, currentFinished: Bool,
+    nextFinished: Bool, _ events: inout Events
+  ) -> StepOutcome {
+    let pcField = machine.layout.pc[switcher]
+    guard s[pcField] == 0,
+      machine.beginSwitch(
+        s, cpu: c, to: next, currentFinished: currentFinished, nextFinished: nextFinished,
+        &events)
+    else { return .disabled }
+    var outcome = StepOutcome(enabled: true)
+    var pc = 1
+    if !runLocal(s, cpu: switcher, pc: &pc) { outcome.fault = RuntimeFault.localLoop.rawValue }
+    s[pcField] = UInt64(pc)
+    outcome.violations = violations(events)
+    return outcome
   }
 
   /// Handler `h` fires on its CPU.
@@ -360,9 +423,12 @@ extension Program: TransitionSystem {
       case .assertion: event = .assertFailed
       }
       events.raise(event) { .checkFailed(program: k, cpu: hw) }
-    case .end:
+    case .end, .switchIdle:
       return .disabled
-    case .assign, .jump, .jumpIfZero:
+    case .switchDone:
+      machine.endSwitch(s, cpu: hw)
+      pc = 0
+    case .assign, .jump, .jumpIfZero, .skipIfSwitchToIdle:
       break  // never reached: a CPU never rests on a local instruction
     }
     var outcome = StepOutcome(enabled: true, retryLoop: retryLoop)
@@ -407,6 +473,9 @@ extension Program: TransitionSystem {
         pc = Int(to)
       case .jumpIfZero(let cond, let to):
         pc = evaluate(cond, s, cpu: cpu) == 0 ? Int(to) : pc + 1
+      case .skipIfSwitchToIdle(let to):
+        let c = machine.config.switcherCPU[cpu] ?? 0
+        pc = machine.switchTarget(s, cpu: c) == nil ? Int(to) : pc + 1
       default:
         return true
       }

@@ -104,7 +104,8 @@ public enum RuntimeFault: UInt8, Sendable {
     case .variableFault:
       return
         "a program gave a variable a value outside its range, named an element or a CPU that "
-        + "does not exist, or used 'current' where no task runs"
+        + "does not exist, or used 'current' where no task runs (or, in a context-switch hook, "
+        + "wrote the idle task's state)"
     }
   }
 }
@@ -120,6 +121,8 @@ public struct VariableAccess: Sendable {
   }
   public enum Copy: Sendable {
     case global, thisCPU, current
+    /// A context-switch hook's `prev` or `next`: the switch in progress on the actor's CPU.
+    case switchPrev, switchNext
     case cpu(ExprRef)
   }
   public var kind: Kind
@@ -178,6 +181,9 @@ public final class Program: Sendable {
   /// Inlined calls, and per instruction the innermost call it belongs to (-1: none).
   public let callFrames: [CallFrame]
   public let frameOf: [Int32]
+  /// Per CPU: the context that runs its context-switch hooks (-1: none, the switch is one
+  /// step).
+  public let switcherOf: [Int]
   /// Bit per `PropertyKind` checked by this spec.
   public let propertyMask: UInt32
   /// Per event bit, the checked properties it violates; and the events that violate any.
@@ -212,6 +218,9 @@ public final class Program: Sendable {
     var violating: UInt32 = 0
     for (bit, properties) in eventMap.enumerated() where properties != 0 { violating |= 1 << bit }
     self.violatingEvents = violating
+    self.switcherOf = (0..<machine.config.cpuCount).map { c in
+      machine.config.switcherCPU.firstIndex { $0 == c } ?? -1
+    }
   }
 
   public func checks(_ p: PropertyKind) -> Bool { propertyMask & p.bit != 0 }

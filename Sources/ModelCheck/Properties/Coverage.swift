@@ -146,7 +146,9 @@ extension Coverage {
   /// point), nor the synthesized end.
   static func isStatement(_ i: Instruction) -> Bool {
     switch i {
-    case .assign, .jump, .jumpIfZero, .end, .nativeClear, .cover, .check: return false
+    case .assign, .jump, .jumpIfZero, .skipIfSwitchToIdle, .end, .nativeClear, .cover, .check,
+      .switchIdle, .switchDone:
+      return false
     default: return true
     }
   }

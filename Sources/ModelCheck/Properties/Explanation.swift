@@ -37,6 +37,10 @@ enum Explanation {
   /// not its program), the hypervisor, the scheduler.
   static func actor(_ p: Program, _ step: TraceStep) -> String {
     switch step.action.meaning {
+    case .step(let k, _) where p.spec.cpus[k].switcherCPU != nil:
+      let c = p.spec.cpus[k].switcherCPU ?? 0
+      let hook = p.callChain(cpu: k, pc: step.before.contexts[k].pc).last?.name
+      return "the context switch on \(p.spec.cpuNames[c])" + (hook.map { " (in \($0))" } ?? "")
     case .step(let k, _), .interrupt(let k): return cpuName(p, k)
     case .hardwareAccess(let c, _, _), .tlbEvict(let c, _):
       return "\(p.spec.cpuNames[c])'s hardware"

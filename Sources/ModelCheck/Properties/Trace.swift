@@ -116,23 +116,33 @@ public struct Trace: Sendable {
       let pc = s.contexts[k].pc
       let range = program.source(cpu: k, pc: pc)
       var text = range.map { spec.sourceText($0) } ?? "?"
+      let hookCPU = spec.cpus[k].switcherCPU
+      let switchText = hookCPU.map { c in
+        let prev = s.cpus[c].current.map { spec.cpus[$0].name } ?? "idle"
+        let next = s.cpus[c].switchNext.map { spec.cpus[$0].name } ?? "idle"
+        return "switch \(prev) -> \(next)"
+      }
       switch program.instruction(cpu: k, pc: pc) {
       case .choose: text = "either: branch \(branch + 1)"
       case .ptAlloc: text += branch == 0 ? "  [succeeds]" : "  [fails]"
+      case .switchDone:
+        text = "\(spec.cpuNames[hookCPU ?? 0]): \(switchText ?? "switch") ends (current is next)"
       default: break
       }
-      // Inside inlined calls: the chain, innermost first, with the outermost call's line.
+      // Inside inlined calls: the chain, innermost first, with the outermost call's line (a
+      // context-switch hook's: the switch that runs it).
       let chain = program.callChain(cpu: k, pc: pc)
       if let outer = chain.last {
         text +=
           "  [in " + chain.map(\.name).joined(separator: " <- ")
-          + " <- line \(outer.call.start.line)]"
+          + " <- \(switchText ?? "line \(outer.call.start.line)")]"
       }
       return (spec.cpus[k].name, text, range)
     case .contextSwitch(let c, let to):
       let next = to.map { spec.cpus[$0].name } ?? "idle"
       let prev = s.cpus[c].current.map { spec.cpus[$0].name } ?? "idle"
-      return ("sched", "\(spec.cpuNames[c]): switch \(prev) -> \(next)", nil)
+      let begins = program.switcherOf[c] >= 0 ? " begins (interrupts off)" : ""
+      return ("sched", "\(spec.cpuNames[c]): switch \(prev) -> \(next)\(begins)", nil)
     case .interrupt(let h):
       let on = spec.cpus[h].handlerCPU.map { spec.cpuNames[$0] } ?? "?"
       return ("irq", "interrupt \(spec.cpus[h].name) fires on \(on)", nil)

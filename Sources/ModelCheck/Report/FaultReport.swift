@@ -54,12 +54,7 @@ enum FaultReport {
     return Diagnostic("check.runtime-fault", fault.message, at: at, hint: hint)
   }
 
-  static func isLocal(_ i: Instruction) -> Bool {
-    switch i {
-    case .assign, .jump, .jumpIfZero: return true
-    default: return false
-    }
-  }
+  static func isLocal(_ i: Instruction) -> Bool { i.isLocal }
 
   /// The innermost `loop` of context `k` that holds every program counter its local code
   /// passes through in another round of the step limit, from where the fault stopped it:

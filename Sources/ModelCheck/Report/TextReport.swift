@@ -141,6 +141,7 @@ public enum TextReport {
       case .earlyFlush: origin = "(hypervisor)"
       case .contextSwitch: origin = "(scheduler)"
       case .interrupt: origin = "(interrupt)"
+      case .cpuStep where s.location == nil: origin = "(scheduler)"  // a switch with hooks ends
       default: origin = at
       }
       rows.append([String(i + 1), s.actor, s.operation, origin, s.effects.joined(separator: "; ")])

@@ -149,6 +149,9 @@ public enum VariableInstance: Sendable, Hashable {
   case current
   /// A named task's (in invariants).
   case task(Int)
+  /// The task a context switch switches from or to, named by the parameter of
+  /// `arch_start_context_switch(prev)` / `arch_end_context_switch(next)` (in hook code).
+  case switchPrev, switchNext
   /// A named CPU's (in invariants: `per_cpu(x, cpu1)`).
   case namedCPU(Int)
 }
@@ -202,6 +205,11 @@ public struct CheckedCPU: Sendable {
   public var pinnedCPU: Int?
   public var initialCPU: Int?
   public var handlerCPU: Int?
+  /// A synthetic context that runs the spec's context-switch hooks on this CPU (`cpu0/sched`):
+  /// its body is the inlined `arch_start_context_switch(prev)`, then from `hookSplit` on the
+  /// inlined `arch_end_context_switch(next)`.
+  public var switcherCPU: Int?
+  public var hookSplit = 0
   public var registers: [String]
   /// Registers only ever given truth values (from `touch`, comparisons, `pte_present`...),
   /// shown as true/false in traces.
@@ -255,6 +263,8 @@ public struct CheckedSpec: Sendable {
   public var lazyPerTask = false
   public var contextSwitchHooks = false
   public var interruptsNeverLazy = false
+  /// The spec defines `arch_start_context_switch` / `arch_end_context_switch`.
+  public var definesSwitchHooks = false
   /// The text it came from, for quoting operations in reports.
   public var sourceFile: SourceFile?
   /// Declared kernel state: `enum`s (their case names, in value order) and variables.

@@ -91,6 +91,12 @@ extension Sema {
     registers: [String: Int], program: [String: Int]
   ) -> [CheckedStmt] {
     let name = f.name.text
+    if Sema.hookNames.contains(name) {
+      error(
+        "sema.hook-call", "'\(name)' is called by the scheduler, not by the spec's code", range,
+        hint: "it runs inside every context switch of a CPU that runs tasks")
+      return []
+    }
     if let cycle = callStack.firstIndex(of: name) {
       let chain = (callStack[cycle...] + [name]).joined(separator: " -> ")
       error(
@@ -138,9 +144,12 @@ extension Sema {
     }
     callStack.append(name)
     returnRegisters.append(result)
+    let hook = hookTask
+    hookTask = nil  // a hook's parameter names a task only in the hook's own body
     nameAliases.append(aliases)
     let body = statements(f.body, registers: own, loopDepth: 0)
     nameAliases.removeLast()
+    hookTask = hook
     returnRegisters.removeLast()
     callStack.removeLast()
     out.append(.inlined(body, name: name, call: range))

@@ -112,7 +112,8 @@ extension Sema {
   /// The variable a `variable` argument names, with its copy, for an operation of `style`
   /// (`cpu`: the CPU argument of `per_cpu`).
   mutating func variableRef(
-    _ arg: Expr, style: OperationEntry.VariableStyle, cpu: [ExprOp]?, registers: [String: Int]
+    _ arg: Expr, style: OperationEntry.VariableStyle, cpu: [ExprOp]?,
+    task: VariableInstance = .current, registers: [String: Int]
   ) -> VariableRef? {
     var base = arg
     var index: [ExprOp]?
@@ -122,15 +123,18 @@ extension Sema {
     }
     let name: Name
     var ofCurrent = false
+    var member = VariableInstance.current
     switch base {
     case .name(let n):
       name = aliased(n)
     case .member(.name(let t), let field, _):
       let field = aliased(field)
-      guard t.text == "current" else {
+      if let h = hookTask, t.text == h.name {
+        member = h.instance
+      } else if t.text != "current" {
         error(
           "sema.expected-current", "a task's variable is reached through 'current' here", t.range,
-          hint: "write 'current.\(field.text)'")
+          hint: "write 'current.\(field.text)'; " + Sema.taskHint)
         return nil
       }
       (name, ofCurrent) = (field, true)
@@ -164,8 +168,8 @@ extension Sema {
     case (.thisCPU, .percpu): instance = .thisCPU
     case (.perCPU, .percpu): instance = .cpu(cpu ?? [.constant(0)])
     case (.plain, .global) where !ofCurrent: instance = .global
-    case (.plain, .pertask) where ofCurrent: instance = .current
-    case (.taskFlag, .pertask) where !ofCurrent: instance = .current
+    case (.plain, .pertask) where ofCurrent: instance = member
+    case (.taskFlag, .pertask) where !ofCurrent: instance = task
     default:
       error(
         "sema.variable-scope", scopeMessage(variable, style), name.range,

@@ -8,6 +8,8 @@ import PTState
 ///   3. `declareCoverage`: lock `protects` lists, `hardware`, `tlb` and `mm` lines;
 ///   4. `checkProperties`: `check`, `track` and the expectation (`expect`, required);
 ///   5. `checkPrograms`: each program's registers, statements, expressions, placement;
+///   5c. `checkSwitchHooks`: spec-defined context-switch hooks and their `cpuN/sched`
+///      contexts (`SwitchHooks.swift`);
 ///   6. `checkSizesAndLocking`: `Unrolling` (the size once `repeat` is unrolled), then
 ///      `LockCheck` (no `spin_unlock` of a lock that cannot be held there);
 ///   7. `checkOptions`: options that contradict each other.
@@ -41,6 +43,9 @@ struct Sema {
   var programRegisters: [String: Int] = [:]
   /// Whether the program being checked is an interrupt handler (`in_interrupt()`).
   var checkingHandler = false
+  /// While a context-switch hook's own body is checked: its parameter's name and the task
+  /// it names (`SwitchHooks.swift`).
+  var hookTask: (name: String, instance: VariableInstance)?
 
   static let constants: [String: UInt8] = [
     "none": 0, "present": PTE.presentBit, "write": PTE.writeBit, "accessed": PTE.accessedBit,
@@ -108,6 +113,7 @@ struct Sema {
     declareCoverage(&spec)
     checkProperties(&spec)
     checkPrograms(contexts, &spec)
+    checkSwitchHooks(&spec)
     checkSizesAndLocking(spec)
     checkOptions(&spec)
     checkInvariants(&spec)
@@ -509,7 +515,7 @@ struct Sema {
 
   /// Removes from `number` every register assigned anything but an integer literal or a
   /// `pte_pfn(...)`: what is left holds counts and pfns, not PTE values.
-  private static func markNonNumber(
+  static func markNonNumber(
     _ body: [Stmt], _ registers: [String: Int], _ number: inout Set<Int>,
     _ assigned: inout Set<Int>
   ) {
@@ -544,7 +550,7 @@ struct Sema {
   }
 
   /// Removes from `boolean` every register assigned a value that may be other than 0 or 1.
-  private func markNonBoolean(_ body: [CheckedStmt], _ boolean: inout Set<Int>) {
+  func markNonBoolean(_ body: [CheckedStmt], _ boolean: inout Set<Int>) {
     for s in body {
       switch s {
       case .assign(let r, let code):
@@ -705,18 +711,21 @@ struct Sema {
     var operands = Operands()
     var ok = true
     var variableArgs: [Expr] = []
+    var taskArg = VariableInstance.current
     for (arg, kind) in zip(args, entry.arguments) {
       switch kind {
       case .variable:
         variableArgs.append(arg)
         continue
       case .task:
-        guard case .name(let t) = arg, t.text == "current" else {
+        guard case .name(let t) = arg, t.text == "current" || t.text == hookTask?.name else {
           error(
-            "sema.expected-current", "expected 'current' (the task running this code)", arg.range)
+            "sema.expected-current", "expected 'current' (the task running this code)", arg.range,
+            hint: Sema.taskHint)
           ok = false
           continue
         }
+        if t.text != "current", let h = hookTask { taskArg = h.instance }
         continue
       default: break
       }
@@ -763,7 +772,9 @@ struct Sema {
     }
     for arg in variableArgs {
       let cpu = entry.variableStyle == .perCPU ? operands.values.first : nil
-      if let ref = variableRef(arg, style: entry.variableStyle, cpu: cpu, registers: registers) {
+      if let ref = variableRef(
+        arg, style: entry.variableStyle, cpu: cpu, task: taskArg, registers: registers)
+      {
         operands.variables.append(ref)
       } else {
         ok = false

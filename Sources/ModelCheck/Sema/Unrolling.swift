@@ -64,11 +64,15 @@ enum Unrolling {
 
   /// The error for a program that is too large once unrolled, or nil. It points at the
   /// outermost `repeat` at which the running size first goes over the limit.
+  /// Instructions `Lowering` adds to a program's body: the final `end`, or for a
+  /// context-switch hook context its idle pc, the skip of the end hook and the switch's end.
+  static func framing(_ cpu: CheckedCPU) -> Int { cpu.switcherCPU == nil ? 1 : 3 }
+
   static func check(_ cpu: CheckedCPU) -> Diagnostic? {
-    let total = size(cpu.body) + Size(instructions: 1)  // the final `end`
+    let total = size(cpu.body) + Size(instructions: framing(cpu))  // the final `end`
     guard total.exceedsLimit else { return nil }
     // The final `end` first, so that the statement that crosses the limit is to blame.
-    var running = Size(instructions: 1)
+    var running = Size(instructions: framing(cpu))
     var range = cpu.range
     if case .atRepeat(let r) = culprit(cpu.body, &running) { range = r }
     let hint = "at most \(maxSize); use 'loop' or fewer repetitions"

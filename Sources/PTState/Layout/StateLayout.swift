@@ -76,6 +76,11 @@ public struct StateLayout: Sendable {
   public private(set) var current: [Field] = []  // 0 = idle, k + 1 = context k runs here
   public private(set) var inIRQ: [Field] = []  // 0 = none, h + 1 = handler h is running
   public private(set) var irqsOff: [Field] = []
+  /// Per CPU (only for a CPU with a switcher: the spec defines a context-switch hook): a
+  /// switch is in progress (its hooks run; the CPU runs no program and takes no interrupt),
+  /// and the task it switches to (0 = idle, k + 1 = context k). `current` stays `prev`.
+  public private(set) var inSwitch: [Field] = []
+  public private(set) var switchNext: [Field] = []
   /// Per declared variable: its fields, copy-major (`copy * elements + element`).
   public private(set) var variables: [[Field]] = []
 
@@ -149,6 +154,9 @@ public struct StateLayout: Sendable {
       current.append(config.hasTasks ? allocate(contextField) : .absent)
       inIRQ.append(config.hasHandlers ? allocate(contextField) : .absent)
       irqsOff.append(config.usesIRQDisable ? allocate(1) : .absent)
+      let switches = config.switcherCPU.contains { $0 == c }
+      inSwitch.append(switches ? allocate(1) : .absent)
+      switchNext.append(switches ? allocate(contextField) : .absent)
     }
     for v in config.variables {
       let copies: Int
@@ -185,7 +193,7 @@ public struct StateLayout: Sendable {
       + registers + lazy + lazyLocks + batchCount + batchEntries + runsMM + enableCount + pauseCount
       + preemptCount + pgd + pgdExposed + ptPage + taskLazy + taskLazyLocks + tif + fired + current
       + inIRQ
-      + irqsOff + Array(variables.joined())
+      + irqsOff + inSwitch + switchNext + Array(variables.joined())
     { total += f.width }
     for row in tlb + view + ipiPending + pgdCache { for f in row { total += f.width } }
     return total

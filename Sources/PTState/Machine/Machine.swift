@@ -12,12 +12,15 @@ public final class Machine: Sendable {
   public let isSimple: Bool
   /// The spec tracks mm_users: hardware acts only for CPUs that run the mm.
   public let tracksMM: Bool
+  /// The spec defines a context-switch hook: bare CPUs switch through a switcher context.
+  public let hasSwitchers: Bool
 
   public init(config: MachineConfig, batchSlots: [Int]) {
     self.config = config
     self.layout = StateLayout(config: config, batchSlots: batchSlots)
     self.isSimple = !config.hasTasks && !config.hasHandlers && !config.lazyPerTask
     self.tracksMM = config.initialMMUsers != nil
+    self.hasSwitchers = config.hasSwitchers
   }
 
   /// Writes the initial state: PTEs (and shadow, and logical values) and top-level entries
@@ -72,6 +75,7 @@ public final class Machine: Sendable {
     if config.pinnedCPU.isEmpty { return k }  // a bare machine: context k is CPU k's program
     if isSimple { return config.pinnedCPU[k] }
     if let c = config.pinnedCPU[k] { return c }
+    if k < config.switcherCPU.count, let c = config.switcherCPU[k] { return c }
     if let c = config.handlerCPU[k] { return s[layout.inIRQ[c]] == UInt64(k + 1) ? c : nil }
     for c in 0..<config.cpuCount where s[layout.current[c]] == UInt64(k + 1) { return c }
     return nil
@@ -82,7 +86,8 @@ public final class Machine: Sendable {
   @inlinable public func isRunning(_ s: some PackedStateReading, context k: Int) -> Bool {
     if isSimple { return true }
     guard let c = cpuOf(s, context: k) else { return false }
-    if config.isHandler(k) { return true }
+    if config.isHandler(k) || config.isSwitcher(k) { return true }
+    if isSwitching(s, cpu: c) { return false }  // a context switch runs its hooks on c
     return layout.inIRQ[c].width == 0 || s[layout.inIRQ[c]] == 0
   }
 
@@ -95,7 +100,11 @@ public final class Machine: Sendable {
     let cpu = actor.cpu.rawValue
     if isSimple { return (layout.lazy[cpu], layout.lazyLocks[cpu]) }
     var t = actor.program.rawValue
-    if config.isHandler(t) {
+    if config.lazyPerTask, config.isSwitcher(t) {
+      // A hook's lazy state is `current`'s: prev's, until the switch ends.
+      guard let prev = currentTask(s, cpu: cpu) else { return nil }
+      t = prev
+    } else if config.isHandler(t) {
       if config.interruptsNeverLazy { return nil }
       if config.lazyPerTask {
         guard let interrupted = interruptedContext(s, cpu: cpu) else { return nil }
@@ -139,6 +148,14 @@ extension Machine {
       let current = s[layout.current[c]]
       if current > contexts || (current > 0 && !config.isTask(Int(current) - 1)) {
         return "cpu \(c) runs context \(current - 1), which is not a task"
+      }
+      if s[layout.inSwitch[c]] == 0, s[layout.switchNext[c]] != 0 {
+        return "cpu \(c) has a switch target but no switch in progress"
+      }
+      if s[layout.switchNext[c]] > contexts
+        || (s[layout.switchNext[c]] > 0 && !config.isTask(Int(s[layout.switchNext[c]]) - 1))
+      {
+        return "cpu \(c) switches to context \(s[layout.switchNext[c]] - 1), which is not a task"
       }
       let irq = s[layout.inIRQ[c]]
       if irq > contexts || (irq > 0 && config.handlerCPU[Int(irq) - 1] != c) {

@@ -57,6 +57,10 @@ public struct MachineConfig: Sendable {
   public var pinnedCPU: [Int?] = []
   public var initialCPU: [Int?] = []
   public var handlerCPU: [Int?] = []
+  /// Per context: the CPU whose context switches it runs (the spec's
+  /// `arch_start_context_switch` / `arch_end_context_switch` hooks), or nil: not a switcher.
+  /// Only specs that define a hook have switchers.
+  public var switcherCPU: [Int?] = []
   /// Where lazy mode lives: per CPU (sparc, old powerpc: the default) or per task (Xen's
   /// TIF_LAZY_MMU_UPDATES, arm64, the 2025 generic counters).
   public var lazyPerTask: Bool = false
@@ -80,8 +84,12 @@ public struct MachineConfig: Sendable {
     k < handlerCPU.count && handlerCPU[k] != nil
   }
   @inlinable public func isTask(_ k: Int) -> Bool {
-    k < pinnedCPU.count && pinnedCPU[k] == nil && !isHandler(k)
+    k < pinnedCPU.count && pinnedCPU[k] == nil && !isHandler(k) && !isSwitcher(k)
   }
+  @inlinable public func isSwitcher(_ k: Int) -> Bool {
+    k < switcherCPU.count && switcherCPU[k] != nil
+  }
+  public var hasSwitchers: Bool { switcherCPU.contains { $0 != nil } }
 
   /// Largest nesting / preempt count a CPU can reach before it saturates (3 bits).
   public static let maxCount = 7

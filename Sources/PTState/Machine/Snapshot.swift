@@ -32,6 +32,10 @@ public struct MachineSnapshot: Equatable, Sendable {
     /// The handler running here, if any.
     public var inIRQ: Int?
     public var irqsOff: Bool = false
+    /// A context switch with spec-defined hooks is in progress here, to `switchNext` (nil:
+    /// to idle); `current` is still `prev`.
+    public var inSwitch: Bool = false
+    public var switchNext: Int?
   }
 
   public struct BatchEntry: Equatable, Sendable {
@@ -103,7 +107,8 @@ extension Machine {
       return .init(
         lazy: s[l.lazy[c]] != 0, lazyLocks: s[l.lazyLocks[c]], batch: batch,
         tlb: ptes.map { s.pte(l.tlb[c][$0]) }, ipiPending: ptes.map { s[l.ipiPending[c][$0]] != 0 },
-        current: optional(l.current[c]), inIRQ: optional(l.inIRQ[c]), irqsOff: s[l.irqsOff[c]] != 0)
+        current: optional(l.current[c]), inIRQ: optional(l.inIRQ[c]), irqsOff: s[l.irqsOff[c]] != 0,
+        inSwitch: s[l.inSwitch[c]] != 0, switchNext: optional(l.switchNext[c]))
     }
     return MachineSnapshot(
       mem: ptes.map { s.pte(l.mem[$0]) },

@@ -116,7 +116,7 @@ extension Machine {
     let (cpu, k) = (actor.cpu.rawValue, actor.program.rawValue)
     return s[layout.preemptCount[k]] != 0 || locksHeld(s, by: k) != 0
       || (config.lazyDisablesPreemption && isLazy(s, actor))
-      || config.isHandler(k) || s[layout.irqsOff[cpu]] != 0
+      || config.isHandler(k) || config.isSwitcher(k) || s[layout.irqsOff[cpu]] != 0
   }
 
   /// `might_sleep()` (a GFP_KERNEL allocation, a mutex): sleeping in atomic context is a bug.

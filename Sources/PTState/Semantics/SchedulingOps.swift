@@ -43,7 +43,9 @@ extension Machine {
   /// Interrupt `handler` breaks in on `cpu`: enabled once, when the CPU has interrupts on
   /// and is not already in an interrupt. Returns false when not enabled.
   @inlinable public func enterInterrupt(_ s: PackedState, cpu: Int, handler h: Int) -> Bool {
-    guard s[layout.fired[h]] == 0, s[layout.irqsOff[cpu]] == 0, s[layout.inIRQ[cpu]] == 0 else {
+    guard s[layout.fired[h]] == 0, s[layout.irqsOff[cpu]] == 0, s[layout.inIRQ[cpu]] == 0,
+      s[layout.inSwitch[cpu]] == 0
+    else {
       return false
     }
     s[layout.fired[h]] = 1
@@ -67,13 +69,13 @@ extension Machine {
     return cur >= 0 ? cur : nil
   }
 
-  /// The scheduler switches CPU `c` (one without a pinned program) to task `next` (-1:
-  /// idle). Enabled when the CPU is not in an interrupt; the task running there (if any)
-  /// has finished or is preemptible and is not `next`; idle is not switched to idle; and
-  /// `next` has not finished and runs nowhere. False when not enabled.
-  @inlinable public func contextSwitch(
-    _ s: PackedState, cpu c: Int, to next: Int, currentFinished: Bool, nextFinished: Bool,
-    _ events: inout Events
+  /// Whether the scheduler may switch CPU `c` (one without a pinned program) to task `next`
+  /// (-1: idle): the CPU is not in an interrupt nor in a switch; the task running there (if
+  /// any) has finished or is preemptible and is not `next`; idle is not switched to idle;
+  /// and `next` has not finished, runs nowhere and is no other switch's target.
+  @inlinable public func switchEnabled(
+    _ s: some PackedStateReading, cpu c: Int, to next: Int, currentFinished: Bool,
+    nextFinished: Bool
   ) -> Bool {
     guard s[layout.inIRQ[c]] == 0 else { return false }
     if let cur = currentTask(s, cpu: c) {
@@ -87,11 +89,74 @@ extension Machine {
     if next >= 0 {
       guard !nextFinished, cpuOf(s, context: next) == nil else { return false }
     }
+    if hasSwitchers {
+      for x in 0..<config.cpuCount {
+        if x == c, s[layout.inSwitch[x]] != 0 { return false }
+        if next >= 0, s[layout.switchNext[x]] == UInt64(next + 1) { return false }
+      }
+    }
+    return true
+  }
+
+  /// The scheduler switches CPU `c` to task `next` (-1: idle) in one step. False when not
+  /// enabled (`switchEnabled`).
+  @inlinable public func contextSwitch(
+    _ s: PackedState, cpu c: Int, to next: Int, currentFinished: Bool, nextFinished: Bool,
+    _ events: inout Events
+  ) -> Bool {
+    guard
+      switchEnabled(
+        s, cpu: c, to: next, currentFinished: currentFinished, nextFinished: nextFinished)
+    else { return false }
     if let cur = currentTask(s, cpu: c) {
       switchOut(s, Actor(program: ProgramIndex(cur), cpu: CPUIndex(c)), &events)
     }
     if next >= 0 { switchIn(s, Actor(program: ProgramIndex(next), cpu: CPUIndex(c))) }
     return true
+  }
+
+  /// Whether CPU `c` is in the middle of a context switch whose hooks the spec defines.
+  @inlinable public func isSwitching(_ s: some PackedStateReading, cpu c: Int) -> Bool {
+    s[layout.inSwitch[c]] != 0
+  }
+
+  /// The task a switch in progress on `c` switches to (nil: idle).
+  @inlinable public func switchTarget(_ s: some PackedStateReading, cpu c: Int) -> Int? {
+    let next = Int(s[layout.switchNext[c]]) - 1
+    return next >= 0 ? next : nil
+  }
+
+  /// The start of a context switch with spec-defined hooks (x86's context_switch(), before
+  /// arch_start_context_switch(prev)): the built-in switch-out bookkeeping, but `current`
+  /// stays `prev` until `endSwitch`; from now on c runs no program and takes no interrupt or
+  /// IPI. False when not enabled.
+  @inlinable public func beginSwitch(
+    _ s: PackedState, cpu c: Int, to next: Int, currentFinished: Bool, nextFinished: Bool,
+    _ events: inout Events
+  ) -> Bool {
+    guard
+      switchEnabled(
+        s, cpu: c, to: next, currentFinished: currentFinished, nextFinished: nextFinished)
+    else { return false }
+    if let cur = currentTask(s, cpu: c) {
+      switchOut(s, Actor(program: ProgramIndex(cur), cpu: CPUIndex(c)), &events)
+      s[layout.current[c]] = UInt64(cur + 1)  // `current` is written at the end
+    }
+    s[layout.inSwitch[c]] = 1
+    s[layout.switchNext[c]] = UInt64(next + 1)
+    return true
+  }
+
+  /// The end of a switch with hooks (`raw_cpu_write(current_task, next_p)`, then
+  /// finish_task_switch() turns interrupts back on): `current := next` on c.
+  @inlinable public func endSwitch(_ s: PackedState, cpu c: Int) {
+    if let next = switchTarget(s, cpu: c) {
+      switchIn(s, Actor(program: ProgramIndex(next), cpu: CPUIndex(c)))
+    } else {
+      s[layout.current[c]] = 0
+    }
+    s[layout.inSwitch[c]] = 0
+    s[layout.switchNext[c]] = 0
   }
 
   /// Program `task` on `cpu` has run its last statement: a handler returns (the

@@ -48,7 +48,8 @@ extension Machine {
   /// none is pending or the CPU cannot take it now.
   @inlinable public func handleShootdownIPI(_ s: PackedState, cpu c: CPUIndex, pte p: Int) -> Bool {
     let cpu = c.rawValue
-    guard s[layout.ipiPending[cpu][p]] != 0, s[layout.irqsOff[cpu]] == 0, s[layout.inIRQ[cpu]] == 0
+    guard s[layout.ipiPending[cpu][p]] != 0, s[layout.irqsOff[cpu]] == 0,
+      s[layout.inIRQ[cpu]] == 0, s[layout.inSwitch[cpu]] == 0
     else { return false }
     s[layout.ipiPending[cpu][p]] = 0
     s[layout.tlb[cpu][p]] = 0

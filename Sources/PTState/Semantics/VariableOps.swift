@@ -5,14 +5,27 @@
 extension Machine {
   /// The task that is `current` for `actor`: a task or a pinned program is its own; a
   /// handler's is the program it interrupted (nil when that CPU was idle: the idle task has
-  /// no declared state).
+  /// no declared state); a context switch's hooks' is `prev` (the CPU's current task until
+  /// the switch ends).
   @inlinable public func currentTask(_ s: some PackedStateReading, _ actor: Actor) -> Int? {
     let k = actor.program.rawValue
+    if config.isSwitcher(k) {
+      return currentTask(s, cpu: actor.cpu.rawValue).flatMap { config.taskOfProgram[$0] }
+    }
     if config.isHandler(k) {
       guard let interrupted = interruptedContext(s, cpu: actor.cpu.rawValue) else { return nil }
       return config.taskOfProgram[interrupted]
     }
     return config.taskOfProgram[k]
+  }
+
+  /// The task instance of a switch's `prev` or `next` on the actor's CPU (nil: idle).
+  @inlinable public func switchTask(
+    _ s: some PackedStateReading, _ actor: Actor, next: Bool
+  ) -> Int? {
+    let c = actor.cpu.rawValue
+    let context = next ? switchTarget(s, cpu: c) : currentTask(s, cpu: c)
+    return context.flatMap { config.taskOfProgram[$0] }
   }
 
   /// The field of element `element` of copy `copy` of variable `v`; nil when either is

@@ -58,10 +58,13 @@ enum SpecWords {
   static let kernelOps = OperationCatalogue.bySpelling.keys.sorted()
   static let builtins = Sema.builtins.keys.sorted()
   static let constants = Sema.constants.keys.sorted()
+  /// Functions the scheduler calls by name (`Sema/SwitchHooks.swift`).
+  static let hooks = Sema.hookNames.sorted()
 
   /// Everything whose spelling means something: never renamed.
   static let reserved: Set<String> = Set(
-    declarations + statements + contextual + properties + kernelOps + builtins + constants)
+    declarations + statements + contextual + properties + kernelOps + builtins + constants
+      + hooks)
 
   static let symbols = [
     "{", "}", "(", ")", ",", ":", ";", "=", "|", "&", "^", "~", "!", "==", "!=", "&&", "||",

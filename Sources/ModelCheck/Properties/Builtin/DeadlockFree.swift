@@ -22,7 +22,7 @@ extension Explanation {
     for c in p.spec.cpus.indices {
       let pc = s.contexts[c].pc
       switch p.instruction(cpu: c, pc: pc) {
-      case .end: continue
+      case .end, .switchIdle: continue
       case .spinLock(let l):
         let holder = s.lockHolder[Int(l)].map { cpuName(p, $0) } ?? "nobody"
         waits.append("\(cpuName(p, c)) waits for \(p.spec.lockNames[Int(l)]) held by \(holder)")

@@ -101,6 +101,26 @@ extension Explanation {
         + "stayed behind (disable preemption in the section, or flush on the way out as "
         + "Xen's hooks do)"
     }
+    if rule == .ownQueuedWrite, let hook = lazyByHook(step, trace, p),
+      p.spec.cpus[programOf(hook.step) ?? 0].switcherCPU == nil
+    {
+      return
+        "\(reader) read pte \(names[x]) back\(line(step.location)) and saw \(seen), but its "
+        + "write of \(latest)\(line(writer?.location)) is still queued in "
+        + "\(p.spec.cpuNames[hook.cpu])'s batch: \(reader) never entered lazy mode, but "
+        + "\(p.spec.cpuNames[hook.cpu]) is still lazy from \(actor(p, hook.step))'s lazy "
+        + "section\(line(hook.step.location)), which the context switch did not leave (the "
+        + "start hook must leave lazy mode for prev)"
+    }
+    if rule == .ownQueuedWrite, let hook = lazyByHook(step, trace, p) {
+      return
+        "\(reader) read pte \(names[x]) back\(line(step.location)) and saw \(seen), but its "
+        + "write of \(latest)\(line(writer?.location)) is still queued in "
+        + "\(p.spec.cpuNames[hook.cpu])'s batch: \(reader) never entered lazy mode, but "
+        + "\(hook.name) entered it\(line(hook.step.location)) on \(hook.switchText) and it "
+        + "stayed on for \(reader) (a hook that restores a task's lazy state must take the task "
+        + "from its argument: in arch_end_context_switch, current is still prev)"
+    }
     if rule == .ownQueuedWrite {
       return
         "\(reader) read pte \(names[x]) back inside its lazy section and saw \(seen), but it had "
@@ -120,5 +140,32 @@ extension Explanation {
         + "\(why)"
     }
     return "\(reader) read pte \(names[x]) under \(lockName) and saw \(seen), but \(writerText)"
+  }
+}
+
+extension Explanation {
+  /// In a spec with context-switch hooks, when the reader never entered lazy mode itself:
+  /// the step of another program (a hook's, or a task's left on by the switch) that made
+  /// the reader's CPU lazy, the hook's name, the CPU and the switch.
+  static func lazyByHook(_ step: TraceStep, _ trace: Trace, _ p: Program) -> (
+    step: TraceStep, name: String, cpu: Int, switchText: String
+  )? {
+    guard let k = programOf(step), let c = step.before.contexts[k].cpu,
+      !p.machine.config.lazyPerTask
+    else { return nil }
+    let entered = trace.steps.last { !$0.before.cpus[c].lazy && $0.after.cpus[c].lazy }
+    guard p.machine.hasSwitchers, let entered, let h = programOf(entered), h != k else {
+      return nil
+    }
+    let own = trace.steps.contains { s in
+      programOf(s) == k
+        && isInstruction(p, s) { $0 == .enterLazy || $0 == .lazyMMUEnable || $0 == .lazyMMUResume }
+    }
+    guard !own else { return nil }
+    let name = p.callChain(cpu: h, pc: entered.before.contexts[h].pc).last?.name ?? "a hook"
+    let cpu = entered.before.cpus[c]
+    let prev = cpu.current.map { p.spec.cpus[$0].name } ?? "idle"
+    let next = cpu.switchNext.map { p.spec.cpus[$0].name } ?? "idle"
+    return (entered, name, c, "the switch \(prev) -> \(next) on \(p.spec.cpuNames[c])")
   }
 }

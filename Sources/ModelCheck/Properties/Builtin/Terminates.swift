@@ -24,7 +24,10 @@ extension Explanation {
     var doing: [String] = []
     for c in p.spec.cpus.indices {
       let pc = at.contexts[c].pc
-      if case .end = p.instruction(cpu: c, pc: pc) { continue }
+      switch p.instruction(cpu: c, pc: pc) {
+      case .end, .switchIdle: continue
+      default: break
+      }
       if p.machine.config.isHandler(c), at.contexts[c].cpu == nil { continue }
       never.append(cpuName(p, c))
       if cycle.contains(where: { programOf($0) == c }) {
