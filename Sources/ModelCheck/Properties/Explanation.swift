@@ -6,8 +6,14 @@ import PTState
 enum Explanation {
   /// The `why:` sentence for a counterexample of `property`: the descriptor's.
   static func why(_ property: PropertyKind, _ trace: Trace, _ program: Program) -> String {
-    PropertyTable.descriptor(property).explain(trace, program)
+    $file.withValue(program.spec.sourceFile) {
+      PropertyTable.descriptor(property).explain(trace, program)
+    }
   }
+
+  /// The spec being explained, with the files it includes: how `line` places a range in an
+  /// included file.
+  @TaskLocal static var file: SourceFile?
 
   /// The last step's explanation, or what to say when the initial state is the violation.
   static func lastStep(
@@ -99,7 +105,11 @@ enum Explanation {
     return nil
   }
 
-  static func line(_ r: SourceRange?) -> String { r.map { " (line \($0.start.line))" } ?? "" }
+  static func line(_ r: SourceRange?) -> String {
+    guard let r else { return "" }
+    if r.start.file != 0, let file { return " (\(file.place(r.start)))" }
+    return " (line \(r.start.line))"
+  }
 
   /// The PTE a step looks at, if any: a hardware access's, or the one a program's
   /// operation reads (from the operation catalogue).

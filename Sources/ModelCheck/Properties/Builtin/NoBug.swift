@@ -39,13 +39,7 @@ extension Explanation {
     // A pinned program is where it is; a task or handler says which CPU it ran on.
     let ranOn = step.before.contexts[k].cpu.map { " on \(p.spec.cpuNames[$0])" } ?? ""
     let on = cpu.pinnedCPU != nil ? "" : ranOn
-    // A check in an included file is placed by its file.
-    let at =
-      step.location.map { r in
-        r.start.file == 0
-          ? line(r) : " (\(p.spec.sourceFile?.place(r.start) ?? "line \(r.start.line)"))"
-      } ?? ""
-    return "\(cpu.name)\(on) reached \(text)\(at)"
+    return "\(cpu.name)\(on) reached \(text)\(line(step.location))"
       + (values.isEmpty ? "" : " with \(values.joined(separator: ", "))") + ": \(consequence)"
   }
 
