@@ -18,7 +18,7 @@ extension Sema {
         continue
       }
       if declared[f.name.text] != nil || Sema.constants[f.name.text] != nil
-        || Sema.builtins[f.name.text] != nil
+        || Sema.builtins[f.name.text] != nil || f.name.text == Sema.crossCallName
       {
         error(
           "sema.reserved-name", "'\(f.name.text)' already names something else", f.name.range)
