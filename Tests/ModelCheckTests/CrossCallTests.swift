@@ -177,7 +177,8 @@ import Testing
     let open = Self.irqSpec.replacingOccurrences(of: "  local_irq_disable()\n", with: "")
       .replacingOccurrences(of: "  local_irq_enable()\n", with: "")
     let unguarded = try check(
-      Self.text(header: header, checks: "deadlock_free, assertions", expect: "fail assertions", open))
+      Self.text(
+        header: header, checks: "deadlock_free, assertions", expect: "fail assertions", open))
     #expect(unguarded.status(.assertions) == .fail)
   }
 

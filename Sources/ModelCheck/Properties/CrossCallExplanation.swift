@@ -25,11 +25,12 @@ extension Explanation {
       guard h >= 0, now.contexts[h].fired else { return nil }
       let name = p.spec.crossCallFunctions[Int(f)]
       let cpu = p.spec.cpuNames[target]
+      let at = s.location.map { ", line \($0.start.line)" } ?? ""
       return
-        ": \(cpuName(p, k)) cross-called \(name) on \(cpu) without waiting (wait = 0"
-        + "\(s.location.map { ", line \($0.start.line)" } ?? "")), and \(cpu) had not finished it, so nothing ordered the flush "
-        + "before the unlock (pass wait = 1: smp_call_function_many then returns only once "
-        + "every target has run the function, as sparc64's smp_flush_tlb_pending does)"
+        ": \(cpuName(p, k)) cross-called \(name) on \(cpu) without waiting (wait = 0\(at)), "
+        + "and \(cpu) had not finished it, so nothing ordered the flush before the unlock "
+        + "(pass wait = 1: smp_call_function_many then returns only once every target has run "
+        + "the function, as sparc64's smp_flush_tlb_pending does)"
     }
     return nil
   }

@@ -6,6 +6,8 @@
 /// (`Lowering`, `Program+Interpreter.swift`). `cpu_bit(c)` builds masks.
 extension Sema {
   static let crossCallName = "smp_call_function_many"
+  /// Contexts in all, the synthetic ones included.
+  static let maxContexts = 64
 
   /// `smp_call_function_many(mask, f, wait)` as a statement: nil (with an error) when its
   /// arguments are wrong.
@@ -62,6 +64,14 @@ extension Sema {
       guard let f = functions[crossCallFunctions[j]] else { break }
       let calls: [Stmt] = [.call(f.name, [], f.name.range)]
       for t in spec.cpuNames.indices where crossCallTargets[j] & (1 << t) != 0 {
+        guard spec.cpus.count < Sema.maxContexts else {
+          error(
+            "sema.too-many",
+            "more than \(Sema.maxContexts) contexts with the cross-call handlers (one per "
+              + "function and CPU it may target)", f.name.range,
+            hint: "give smp_call_function_many a constant mask: cpu_bit(cpu1) | cpu_bit(cpu2)")
+          return
+        }
         var registers: [String: Int] = [:]
         var order: [String] = []
         addFunctionRegisters(calls, &registers, &order)
