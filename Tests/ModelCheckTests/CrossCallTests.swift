@@ -346,6 +346,59 @@ import Testing
       "\(trace.steps.map(\.effects))")
   }
 
+  @Test("on_each_cpu_mask also runs f on the caller's CPU, with interrupts off, then waits")
+  func onEachCPU() throws {
+    let body = """
+      fn f() {
+        atomic_inc(n)
+        this_cpu_write(inside, 1)
+        this_cpu_write(inside, 0)
+      }
+      cpu cpu0 {
+        var v
+        on_each_cpu_mask(MASK, f, 1)
+        v = READ_ONCE(n)
+        assert(v == COUNT)
+      }
+      cpu cpu1
+      interrupt irq0 on cpu0 {
+        var v
+        v = this_cpu_read(inside)
+        assert(!v)
+      }
+      """
+    let header = "global n: 0..3\npercpu inside: bool"
+    let both = try check(
+      Self.text(
+        header: header, checks: "deadlock_free, assertions",
+        body.replacingOccurrences(of: "MASK", with: "cpu_bit(cpu0) | cpu_bit(cpu1)")
+          .replacingOccurrences(of: "COUNT", with: "2")))
+    #expect(both.status(.assertions) == .pass)
+    #expect(both.status(.deadlockFree) == .pass)
+    #expect(both.status(.noWarn) == .pass)
+    let remoteOnly = try check(
+      Self.text(
+        header: header, checks: "deadlock_free, assertions",
+        body.replacingOccurrences(of: "MASK", with: "cpu_bit(cpu1)")
+          .replacingOccurrences(of: "COUNT", with: "1")))
+    #expect(remoteOnly.status(.assertions) == .pass)
+    // A plain call of f instead, interrupts on: irq0 can see it halfway.
+    let plain = try check(
+      Self.text(
+        header: header, checks: "deadlock_free, assertions", expect: "fail assertions",
+        body.replacingOccurrences(of: "on_each_cpu_mask(MASK, f, 1)", with: "f()")
+          .replacingOccurrences(of: "COUNT", with: "1")))
+    #expect(plain.status(.assertions) == .fail)
+    let e = errors(
+      Self.text(
+        """
+        fn f() { }
+        cpu cpu0 { on_each_cpu_mask(cpu_bit(cpu1), f, 3) }
+        cpu cpu1
+        """))
+    #expect(e.contains("[sema.bad-wait]"), "\(e)")
+  }
+
   @Test("a spec without cross-calls has no handler contexts")
   func noCrossCallsNoContexts() throws {
     let r = try check(Self.text("fn f() { }\ncpu cpu0 { f() }\ncpu cpu1"))

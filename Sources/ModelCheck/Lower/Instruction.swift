@@ -88,10 +88,12 @@ public enum Instruction: Sendable, Hashable {
   case jumpIfZero(condition: ExprRef, to: UInt32)
   /// Skips the end hook when the switch goes to idle (there is no `next`).
   case skipIfSwitchToIdle(to: UInt32)
+  /// `on_each_cpu_mask`: skips the local call unless the caller's CPU is in the mask.
+  case skipUnlessCallerIn(mask: ExprRef, to: UInt32)
 
   public var isLocal: Bool {
     switch self {
-    case .assign, .jump, .jumpIfZero, .skipIfSwitchToIdle: return true
+    case .assign, .jump, .jumpIfZero, .skipIfSwitchToIdle, .skipUnlessCallerIn: return true
     default: return false
     }
   }

@@ -332,6 +332,7 @@ struct Lowering {
     case .jump: code[at] = .jump(to: UInt32(target))
     case .jumpIfZero(let c, _): code[at] = .jumpIfZero(condition: c, to: UInt32(target))
     case .skipIfSwitchToIdle: code[at] = .skipIfSwitchToIdle(to: UInt32(target))
+    case .skipUnlessCallerIn(let m, _): code[at] = .skipUnlessCallerIn(mask: m, to: UInt32(target))
     default: break
     }
   }
@@ -432,6 +433,11 @@ struct Lowering {
         try lower(b, cpuName: cpuName)
         for at in returnPatches.removeLast() { patch(at, to: pc) }
         frameStack.removeLast()
+      case .ifCallerIn(let mask, let b):
+        let skip = code.count
+        emit(.skipUnlessCallerIn(mask: expr(mask), to: 0), nil)
+        try lower(b, cpuName: cpuName)
+        patch(skip, to: pc)
       case .returnCall:
         returnPatches[returnPatches.count - 1].append(code.count)
         emit(.jump(to: 0), nil)
@@ -503,6 +509,7 @@ struct Lowering {
     case .check: return .check(id: 0)  // lowered by `lower(_:cpuName:)`
     case .crossCall: return .crossCallIdle  // lowered by `lower(_:cpuName:)`
     case .localFlushTLB(let p): return .localFlushTLB(pte: UInt16(p))
+    case .crossCallWait(let m, let f): return .crossCallWait(mask: expr(m), function: UInt8(f))
     case .processorID: return .processorID(dst: dst)
     case .multicallUpdate(let p, let v, let ad):
       return .multicallUpdate(pte: UInt16(p), value: expr(v), preserveAD: ad)

@@ -479,7 +479,7 @@ extension Program: TransitionSystem {
       pc = 0
     case .localFlushTLB(let p):
       machine.localFlushTLB(s, actor, pte: Int(p))
-    case .assign, .jump, .jumpIfZero, .skipIfSwitchToIdle:
+    case .assign, .jump, .jumpIfZero, .skipIfSwitchToIdle, .skipUnlessCallerIn:
       break  // never reached: a CPU never rests on a local instruction
     }
     var outcome = StepOutcome(enabled: true, retryLoop: retryLoop)
@@ -527,6 +527,9 @@ extension Program: TransitionSystem {
       case .skipIfSwitchToIdle(let to):
         let c = machine.config.switcherCPU[cpu] ?? 0
         pc = machine.switchTarget(s, cpu: c) == nil ? Int(to) : pc + 1
+      case .skipUnlessCallerIn(let mask, let to):
+        let hw = machine.cpuOf(s, context: cpu) ?? 8
+        pc = hw < 8 && evaluate(mask, s, cpu: cpu) & (1 << hw) != 0 ? pc + 1 : Int(to)
       default:
         return true
       }

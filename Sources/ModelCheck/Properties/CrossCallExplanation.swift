@@ -10,6 +10,26 @@ extension Explanation {
     return (p.spec.crossCallFunctions[f], p.spec.cpuNames[t])
   }
 
+  /// How the call at `pc` of program `k` is spelled: `smp_call_function_many` or
+  /// `on_each_cpu_mask`.
+  static func crossCallSpelling(_ p: Program, cpu k: Int, pc: Int) -> String {
+    let text = p.source(cpu: k, pc: pc).map { p.spec.sourceText($0) } ?? ""
+    return text.hasPrefix(Sema.onEachCPUName) ? Sema.onEachCPUName : Sema.crossCallName
+  }
+
+  /// Whether the call whose queue step is at `pc` of program `k` waits: one of the
+  /// instructions lowered from the same statement is its wait.
+  static func crossCallWaits(_ p: Program, cpu k: Int, pc: Int) -> Bool {
+    let range = p.source(cpu: k, pc: pc)
+    let end = k + 1 < p.cpuStart.count ? p.cpuStart[k + 1] : p.code.count
+    return (pc..<(end - p.cpuStart[k])).contains { at in
+      if case .crossCallWait = p.instruction(cpu: k, pc: at) {
+        return p.source(cpu: k, pc: at) == range
+      }
+      return false
+    }
+  }
+
   /// Why program `k` went on while CPU `target` had not run the function it cross-called:
   /// its last `smp_call_function_many` before step `index` without `wait`, whose call is
   /// still pending on `target` then. Nil when there is none.
@@ -20,7 +40,7 @@ extension Explanation {
     for s in trace.steps[..<index].reversed() where programOf(s) == k {
       let pc = s.before.contexts[k].pc
       guard case .crossCall(_, let f) = p.instruction(cpu: k, pc: pc) else { continue }
-      if case .crossCallWait = p.instruction(cpu: k, pc: pc + 1) { return nil }
+      if crossCallWaits(p, cpu: k, pc: pc) { return nil }
       let h = p.crossCallHandlers[Int(f)][target]
       guard h >= 0, now.contexts[h].fired else { return nil }
       let name = p.spec.crossCallFunctions[Int(f)]
@@ -29,7 +49,8 @@ extension Explanation {
       return
         ": \(cpuName(p, k)) cross-called \(name) on \(cpu) without waiting (wait = 0\(at)), "
         + "and \(cpu) had not finished it, so nothing ordered the flush before the unlock "
-        + "(pass wait = 1: smp_call_function_many then returns only once every target has run "
+        + "(pass wait = 1: \(crossCallSpelling(p, cpu: k, pc: pc)) then returns only once "
+        + "every target has run "
         + "the function, as sparc64's smp_flush_tlb_pending does)"
     }
     return nil
@@ -60,9 +81,10 @@ extension Explanation {
       }
       return "\(p.spec.cpuNames[t]) \(state)"
     }
+    let pc = s.contexts[c].pc
     let what =
       waiting
-      ? "waits in smp_call_function_many for \(name) to finish on its targets"
+      ? "waits in \(crossCallSpelling(p, cpu: c, pc: pc)) for \(name) to finish on its targets"
       : "spins in csd_lock for the previous call of \(name) to finish"
     let tail = why.isEmpty ? "" : ", but \(why.joined(separator: " and "))"
     return "\(cpuName(p, c)) \(what)\(tail)"
@@ -78,7 +100,8 @@ extension Explanation {
       p.machine.config.isHandler(k)
       ? "from interrupt context" : "with interrupts off on \(p.spec.cpuNames[hw])"
     return
-      "\(cpuName(p, k)) called smp_call_function_many\(line(step.location)) \(context): the "
+      "\(cpuName(p, k)) called \(crossCallSpelling(p, cpu: k, pc: step.before.contexts[k].pc))"
+      + "\(line(step.location)) \(context): the "
       + "kernel warns (WARN_ON_ONCE in kernel/smp.c), since a CPU that cannot take interrupts "
       + "deadlocks against a target cross-calling it at the same time"
   }

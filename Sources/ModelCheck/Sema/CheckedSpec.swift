@@ -90,6 +90,8 @@ public enum KernelOp: Sendable, Hashable {
   case crossCall(mask: [ExprOp], function: Int, wait: Bool)
   /// `local_flush_tlb_page(p)`.
   case localFlushTLB(Int)
+  /// `on_each_cpu_mask`'s wait, after its local call.
+  case crossCallWait(mask: [ExprOp], function: Int)
 
   /// The PTE the operation names, if any.
   var pte: Int? {
@@ -199,6 +201,8 @@ public indirect enum CheckedStmt: Sendable {
   /// A function's body, inlined at a call (`name` called at `call`); `returnCall` leaves it.
   case inlined([CheckedStmt], name: String, call: SourceRange)
   case returnCall
+  /// `on_each_cpu_mask`'s local part: the body runs only when the caller's CPU is in the mask.
+  case ifCallerIn([ExprOp], [CheckedStmt])
 }
 
 /// A context: a CPU's pinned program, a task, or an interrupt handler (the name is kept

@@ -6,6 +6,8 @@
 /// (`Lowering`, `Program+Interpreter.swift`). `cpu_bit(c)` builds masks.
 extension Sema {
   static let crossCallName = "smp_call_function_many"
+  static let onEachCPUName = "on_each_cpu_mask"
+  static let crossCallNames: Set<String> = [crossCallName, onEachCPUName]
   /// Contexts in all, the synthetic ones included.
   static let maxContexts = 64
 
@@ -54,6 +56,33 @@ extension Sema {
     // A constant mask names its targets; any other may target every CPU.
     crossCallTargets[index] |= Sema.constantValue(mask) ?? 0xFF
     return .crossCall(mask: mask, function: index, wait: wait != 0)
+  }
+
+  /// `on_each_cpu_mask(mask, f, wait)`: the remote calls are queued as by
+  /// `smp_call_function_many`, then (if the caller's CPU is in the mask) `f` runs here with
+  /// interrupts off, inlined in the caller's code, then the wait (kernel/smp.c's
+  /// `smp_call_function_many_cond` with `SCF_RUN_LOCAL`).
+  mutating func onEachCPU(
+    _ fn: Name, _ args: [Expr], _ range: SourceRange, registers: [String: Int]
+  ) -> [CheckedStmt] {
+    guard
+      case .crossCall(let mask, let index, let wait)? = crossCall(fn, args, registers: registers),
+      case .name(let name) = args[1], let f = functions[name.text]
+    else { return [] }
+    let local: [CheckedStmt] =
+      [.op(.irqDisable, dst: nil, range, operation: "local_irq_disable")]
+      + inline(f, [], dst: nil, at: range, registers: registers, program: programRegisters)
+      + [.op(.irqEnable, dst: nil, range, operation: "local_irq_enable")]
+    var out: [CheckedStmt] = [
+      .op(
+        .crossCall(mask: mask, function: index, wait: false), dst: nil, range, operation: fn.text),
+      .ifCallerIn(mask, local),
+    ]
+    if wait {
+      out.append(
+        .op(.crossCallWait(mask: mask, function: index), dst: nil, range, operation: fn.text))
+    }
+    return out
   }
 
   /// Pass 5d (after the programs and the hooks): one handler context per (function, CPU it

@@ -96,7 +96,7 @@ struct Sema {
       return false
     }
     if Sema.constants[name.text] != nil || OperationCatalogue.bySpelling[name.text] != nil
-      || Sema.builtins[name.text] != nil || name.text == Sema.crossCallName
+      || Sema.builtins[name.text] != nil || Sema.crossCallNames.contains(name.text)
     {
       error(
         "sema.reserved-name", "'\(name.text)' is a reserved name and cannot name a \(what)",
@@ -284,7 +284,10 @@ struct Sema {
     // smp_call_function_many warns when called with interrupts off or from a handler.
     (
       .noWarn,
-      ["WARN_ON", "WARN_ON_ONCE", "VM_WARN_ON", "VM_WARN_ON_ONCE", Sema.crossCallName]
+      [
+        "WARN_ON", "WARN_ON_ONCE", "VM_WARN_ON", "VM_WARN_ON_ONCE", Sema.crossCallName,
+        Sema.onEachCPUName,
+      ]
     ),
     (.assertions, ["assert"]),
   ]
@@ -584,7 +587,7 @@ struct Sema {
         markNonBoolean(b, &boolean)
       case .repeatN(_, let b, _), .loop(let b, _): markNonBoolean(b, &boolean)
       case .either(let bs, _): for b in bs { markNonBoolean(b, &boolean) }
-      case .inlined(let b, _, _): markNonBoolean(b, &boolean)
+      case .inlined(let b, _, _), .ifCallerIn(_, let b): markNonBoolean(b, &boolean)
       case .breakLoop, .returnCall: break
       }
     }
@@ -641,6 +644,8 @@ struct Sema {
           out += inline(
             f, args, dst: r, at: range, registers: registers, program: programRegisters)
         }
+      case .call(let fn, let args, let range) where fn.text == Sema.onEachCPUName:
+        out += onEachCPU(fn, args, range, registers: registers)
       case .call(let fn, let args, let range) where fn.text == Sema.crossCallName:
         if let op = crossCall(fn, args, registers: registers) {
           out.append(.op(op, dst: nil, range, operation: fn.text))

@@ -43,6 +43,7 @@ enum Unrolling {
     switch s {
     case .assign, .breakLoop, .returnCall: return Size(instructions: 1)
     case .inlined(let b, _, _): return size(b)
+    case .ifCallerIn(_, let b): return Size(instructions: 1) + size(b)  // the skip, the body
     case .op(.getAndClearFull(_, full: true), _, _, _): return Size(instructions: 2)
     case .op(.crossCall(_, _, let wait), _, _, _): return Size(instructions: wait ? 2 : 1)
     case .op(.reachable, _, _, _), .op(.check, _, _, _):
@@ -120,6 +121,7 @@ enum Unrolling {
       case .loop(let b, _): parts = [(0, b)]
       case .either(let bs, _): parts = bs.map { (1, $0) }
       case .inlined(let b, _, _): parts = [(0, b)]
+      case .ifCallerIn(_, let b): parts = [(1, b)]
       case .assign, .op, .breakLoop, .returnCall: return .elsewhere
       }
       for part in parts {

@@ -61,7 +61,7 @@ enum SpecWords {
   /// Functions the scheduler calls by name (`Sema/SwitchHooks.swift`).
   static let hooks = Sema.hookNames.sorted()
   /// Statements Sema knows by name outside the operation catalogue (`Sema/CrossCalls.swift`).
-  static let crossCalls = [Sema.crossCallName]
+  static let crossCalls = Sema.crossCallNames.sorted()
 
   /// Everything whose spelling means something: never renamed.
   static let reserved: Set<String> = Set(
