@@ -44,6 +44,10 @@ extension SpecSuiteTests {
       states: 13, transitions: 14, depth: 7, counterexamples: [:]),
     "kernel-state/smp-processor-id-preemptible.spec": SpecPin(
       states: 25, transitions: 36, depth: 9, counterexamples: [.assertions: (5, false)]),
+    "kernel-state/xcall-flush-tlb-pending-nowait.spec": SpecPin(
+      states: 612, transitions: 3084, depth: 13, counterexamples: [.noStaleTLB: (6, false)]),
+    "kernel-state/xcall-flush-tlb-pending-wait.spec": SpecPin(
+      states: 339, transitions: 1542, depth: 14, counterexamples: [:]),
     "kernel-state/xen-enter-lazy-in-interrupt.spec": SpecPin(
       states: 46, transitions: 48, depth: 12, counterexamples: [.noBug: (5, false)]),
     "kernel-state/xen-enter-lazy-interrupt-guard.spec": SpecPin(

@@ -47,6 +47,10 @@ struct SpecPin: Sendable {
       "t1 read pte k1 back (line 63) and saw none, but its write of present|pfn(5) (line 62) is "
       + "still queued in cpu0's batch: t1 never entered lazy mode, but arch_end_context_switch "
       + "entered it",
+    "kernel-state/xcall-flush-tlb-pending-nowait.spec#no_stale_tlb":
+      "cpu1 still used its TLB entry for pte old (present|write|pfn(1)) after cpu0 changed the "
+      + "PTE to none (line 25) and released ptl (line 28) before the TLB flush completed: cpu0 "
+      + "cross-called tlb_pending_func on cpu1 without waiting (wait = 0, line 26)",
     "full-mm-teardown/zap-live-mm-native.spec#no_lost_dirty":
       "cpu0's ptep_get_and_clear_full(a, 1) (line 18) read the PTE and",
     "full-mm-teardown/zap-live-mm-shadow.spec#no_lost_dirty":

@@ -71,16 +71,29 @@ public enum Instruction: Sendable, Hashable {
   /// scheduler's switch moves it on. `switchDone` ends the switch (`current := next`) and
   /// returns it here.
   case switchIdle, switchDone
+  /// `smp_call_function_many(mask, f, wait)`: queue cross-call function `function` on every
+  /// CPU of `mask` but the caller's (blocked while one of them still has it pending: the
+  /// csd lock); with `wait`, `crossCallWait` follows: blocked until each target finished.
+  case crossCall(mask: ExprRef, function: UInt8)
+  case crossCallWait(mask: ExprRef, function: UInt8)
+  /// A cross-call handler context (`cpuN/ipi:f`) with nothing running: never enabled; the
+  /// IPI's interrupt moves it on; `crossCallDone` (f returned) unlocks the csd and returns
+  /// it here.
+  case crossCallIdle, crossCallDone
+  /// `local_flush_tlb_page(p)`: the calling CPU drops its own TLB entry for `p`.
+  case localFlushTLB(pte: UInt16)
   // Local.
   case assign(dst: Register, value: ExprRef)
   case jump(to: UInt32)
   case jumpIfZero(condition: ExprRef, to: UInt32)
   /// Skips the end hook when the switch goes to idle (there is no `next`).
   case skipIfSwitchToIdle(to: UInt32)
+  /// `on_each_cpu_mask`: skips the local call unless the caller's CPU is in the mask.
+  case skipUnlessCallerIn(mask: ExprRef, to: UInt32)
 
   public var isLocal: Bool {
     switch self {
-    case .assign, .jump, .jumpIfZero, .skipIfSwitchToIdle: return true
+    case .assign, .jump, .jumpIfZero, .skipIfSwitchToIdle, .skipUnlessCallerIn: return true
     default: return false
     }
   }

@@ -100,6 +100,12 @@ struct Lowering {
         try lower(Array(cpu.body[cpu.hookSplit...]), cpuName: cpu.name)
         patch(skip, to: pc)
         emit(.switchDone, nil)
+      } else if cpu.crossCallFunction != nil {
+        // A cross-call function: idle until its IPI is taken, then its body, then the step
+        // that unlocks the csd.
+        emit(.crossCallIdle, nil)
+        try lower(cpu.body, cpuName: cpu.name)
+        emit(.crossCallDone, nil)
       } else {
         try lower(cpu.body, cpuName: cpu.name)
         emit(.end, nil)
@@ -207,6 +213,9 @@ struct Lowering {
     config.pinnedCPU = spec.cpus.map(\.pinnedCPU)
     config.initialCPU = spec.cpus.map(\.initialCPU)
     config.handlerCPU = spec.cpus.map(\.handlerCPU)
+    if spec.cpus.contains(where: { $0.crossCallFunction != nil }) {
+      config.crossCallHandler = spec.cpus.map { $0.crossCallFunction != nil }
+    }
     if spec.cpus.contains(where: { $0.switcherCPU != nil }) {
       config.switcherCPU = spec.cpus.map(\.switcherCPU)
     }
@@ -323,6 +332,7 @@ struct Lowering {
     case .jump: code[at] = .jump(to: UInt32(target))
     case .jumpIfZero(let c, _): code[at] = .jumpIfZero(condition: c, to: UInt32(target))
     case .skipIfSwitchToIdle: code[at] = .skipIfSwitchToIdle(to: UInt32(target))
+    case .skipUnlessCallerIn(let m, _): code[at] = .skipUnlessCallerIn(mask: m, to: UInt32(target))
     default: break
     }
   }
@@ -356,6 +366,12 @@ struct Lowering {
         emit(.jumpIfZero(condition: expr(cond), to: 0), nil)
         emit(.cover, range)
         patch(skip, to: pc)
+      case .op(.crossCall(let mask, let f, let wait), _, let range, let name):
+        let entry = OperationCatalogue.bySpelling[name]
+        let use = entry.map { OperationUse(entry: $0, pte: nil, use: $0.pteUse) }
+        let m = expr(mask)
+        emit(.crossCall(mask: m, function: UInt8(f)), range, operation: use)
+        if wait { emit(.crossCallWait(mask: m, function: UInt8(f)), range, operation: use) }
       case .op(.check(let kind, let cond), _, let range, _):
         // The test is local; the failing check is a step of its own at the statement.
         let skip = code.count
@@ -417,6 +433,11 @@ struct Lowering {
         try lower(b, cpuName: cpuName)
         for at in returnPatches.removeLast() { patch(at, to: pc) }
         frameStack.removeLast()
+      case .ifCallerIn(let mask, let b):
+        let skip = code.count
+        emit(.skipUnlessCallerIn(mask: expr(mask), to: 0), nil)
+        try lower(b, cpuName: cpuName)
+        patch(skip, to: pc)
       case .returnCall:
         returnPatches[returnPatches.count - 1].append(code.count)
         emit(.jump(to: 0), nil)
@@ -486,6 +507,9 @@ struct Lowering {
     case .ptFree(let g): return .ptFree(page: UInt16(g))
     case .cover, .reachable: return .cover  // `reachable` is lowered by `lower(_:cpuName:)`
     case .check: return .check(id: 0)  // lowered by `lower(_:cpuName:)`
+    case .crossCall: return .crossCallIdle  // lowered by `lower(_:cpuName:)`
+    case .localFlushTLB(let p): return .localFlushTLB(pte: UInt16(p))
+    case .crossCallWait(let m, let f): return .crossCallWait(mask: expr(m), function: UInt8(f))
     case .processorID: return .processorID(dst: dst)
     case .multicallUpdate(let p, let v, let ad):
       return .multicallUpdate(pte: UInt16(p), value: expr(v), preserveAD: ad)

@@ -55,7 +55,7 @@ extension Program: TransitionSystem {
   public func isFinished(_ s: PackedStateView) -> Bool {
     for k in 0..<spec.cpus.count {
       switch instruction(cpu: k, pc: Int(s[machine.layout.pc[k]])) {
-      case .end, .switchIdle: continue  // a hook context between switches is not owed
+      case .end, .switchIdle, .crossCallIdle: continue  // not owed between switches or calls
       default: break
       }
       if machine.config.isHandler(k), machine.cpuOf(s, context: k) == nil { continue }
@@ -274,11 +274,52 @@ extension Program: TransitionSystem {
   /// Handler `h` fires on its CPU.
   @inline(never)
   func interrupt(_ s: PackedState, handler h: Int) -> StepOutcome {
+    if machine.config.isCrossCall(h) { return crossCallInterrupt(s, handler: h) }
     guard let c = machine.config.handlerCPU[h], machine.enterInterrupt(s, cpu: c, handler: h) else {
       return .disabled
     }
     if isFinished(s, context: h) { machine.exitInterrupt(s, cpu: c) }  // an empty handler
     return StepOutcome(enabled: true)
+  }
+
+  /// A CPU takes the IPI of a pending cross-call: its handler context leaves its idle pc and
+  /// runs local code up to the function's first visible step (or the csd unlock).
+  private func crossCallInterrupt(_ s: PackedState, handler h: Int) -> StepOutcome {
+    let pcField = machine.layout.pc[h]
+    guard let c = machine.config.handlerCPU[h], s[pcField] == 0,
+      machine.enterCrossCall(s, cpu: c, handler: h)
+    else { return .disabled }
+    var outcome = StepOutcome(enabled: true)
+    var pc = 1
+    if !runLocal(s, cpu: h, pc: &pc) { outcome.fault = RuntimeFault.localLoop.rawValue }
+    s[pcField] = UInt64(pc)
+    return outcome
+  }
+
+  /// The handler contexts `smp_call_function_many(mask, function, ...)` on CPU `hw` targets:
+  /// every CPU of the mask but `hw` (bits past the last CPU are offline CPUs).
+  @inline(__always)
+  func crossCallTargets(_ mask: UInt8, function f: Int, caller hw: Int) -> [Int] {
+    let row = crossCallHandlers[f]
+    return row.indices.compactMap { t in
+      t != hw && mask & (1 << t) != 0 && row[t] >= 0 ? row[t] : nil
+    }
+  }
+
+  /// `smp_call_function_many` queues its function on its targets: blocked while one of them
+  /// still has a call of it pending (the caller spins in csd_lock). Called with interrupts
+  /// off or from an interrupt handler, the kernel warns (and the caller may deadlock).
+  private func crossCall(
+    _ s: PackedState, _ actor: Actor, mask: ExprRef, function f: Int, _ events: inout Events
+  ) -> Bool {
+    let (k, hw) = (actor.program.rawValue, actor.cpu.rawValue)
+    let targets = crossCallTargets(evaluate(mask, s, cpu: k), function: f, caller: hw)
+    for h in targets where machine.isCrossCallPending(s, handler: h) { return false }
+    if machine.config.isHandler(k) || s[machine.layout.irqsOff[hw]] != 0 {
+      events.raise(.warn) { .checkFailed(program: k, cpu: hw) }
+    }
+    for h in targets { machine.queueCrossCall(s, handler: h) }
+    return true
   }
 
   @inline(__always)
@@ -423,12 +464,22 @@ extension Program: TransitionSystem {
       case .assertion: event = .assertFailed
       }
       events.raise(event) { .checkFailed(program: k, cpu: hw) }
-    case .end, .switchIdle:
+    case .end, .switchIdle, .crossCallIdle:
       return .disabled
     case .switchDone:
       machine.endSwitch(s, cpu: hw)
       pc = 0
-    case .assign, .jump, .jumpIfZero, .skipIfSwitchToIdle:
+    case .crossCall(let mask, let f):
+      guard crossCall(s, actor, mask: mask, function: Int(f), &events) else { return .disabled }
+    case .crossCallWait(let mask, let f):
+      let targets = crossCallTargets(evaluate(mask, s, cpu: k), function: Int(f), caller: hw)
+      for h in targets where machine.isCrossCallPending(s, handler: h) { return .disabled }
+    case .crossCallDone:
+      machine.endCrossCall(s, cpu: hw, handler: k)
+      pc = 0
+    case .localFlushTLB(let p):
+      machine.localFlushTLB(s, actor, pte: Int(p))
+    case .assign, .jump, .jumpIfZero, .skipIfSwitchToIdle, .skipUnlessCallerIn:
       break  // never reached: a CPU never rests on a local instruction
     }
     var outcome = StepOutcome(enabled: true, retryLoop: retryLoop)
@@ -476,6 +527,9 @@ extension Program: TransitionSystem {
       case .skipIfSwitchToIdle(let to):
         let c = machine.config.switcherCPU[cpu] ?? 0
         pc = machine.switchTarget(s, cpu: c) == nil ? Int(to) : pc + 1
+      case .skipUnlessCallerIn(let mask, let to):
+        let hw = machine.cpuOf(s, context: cpu) ?? 8
+        pc = hw < 8 && evaluate(mask, s, cpu: cpu) & (1 << hw) != 0 ? pc + 1 : Int(to)
       default:
         return true
       }

@@ -184,6 +184,8 @@ public final class Program: Sendable {
   /// Per CPU: the context that runs its context-switch hooks (-1: none, the switch is one
   /// step).
   public let switcherOf: [Int]
+  /// Per cross-call function, per CPU: the context that runs it there (-1: none).
+  public let crossCallHandlers: [[Int]]
   /// Bit per `PropertyKind` checked by this spec.
   public let propertyMask: UInt32
   /// Per event bit, the checked properties it violates; and the events that violate any.
@@ -218,6 +220,13 @@ public final class Program: Sendable {
     var violating: UInt32 = 0
     for (bit, properties) in eventMap.enumerated() where properties != 0 { violating |= 1 << bit }
     self.violatingEvents = violating
+    var handlers = spec.crossCallFunctions.map { _ in
+      [Int](repeating: -1, count: machine.config.cpuCount)
+    }
+    for (k, cpu) in spec.cpus.enumerated() {
+      if let f = cpu.crossCallFunction, let t = cpu.handlerCPU { handlers[f][t] = k }
+    }
+    self.crossCallHandlers = handlers
     self.switcherOf = (0..<machine.config.cpuCount).map { c in
       machine.config.switcherCPU.firstIndex { $0 == c } ?? -1
     }

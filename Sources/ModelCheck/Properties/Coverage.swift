@@ -147,7 +147,7 @@ extension Coverage {
   static func isStatement(_ i: Instruction) -> Bool {
     switch i {
     case .assign, .jump, .jumpIfZero, .skipIfSwitchToIdle, .end, .nativeClear, .cover, .check,
-      .switchIdle, .switchDone:
+      .switchIdle, .switchDone, .skipUnlessCallerIn, .crossCallIdle, .crossCallDone:
       return false
     default: return true
     }

@@ -318,6 +318,9 @@ private struct Replayer {
     case .contextSwitch(let c, let to):
       let task = to.map { spec.cpus[$0].name } ?? "idle"
       return "the scheduler cannot switch \(spec.cpuNames[c]) to \(task) in this state"
+    case .interrupt(let h) where spec.cpus[h].crossCallFunction != nil:
+      return "\(spec.cpus[h].name) cannot take its IPI in this state (no call of its function is "
+        + "pending, it is running, or its CPU has interrupts off or is in another handler)"
     case .interrupt(let h):
       return "interrupt \(spec.cpus[h].name) cannot fire in this state (it fired already, or "
         + "its CPU has interrupts off or is in another handler)"

@@ -127,15 +127,22 @@ public struct Trace: Sendable {
       case .ptAlloc: text += branch == 0 ? "  [succeeds]" : "  [fails]"
       case .switchDone:
         text = "\(spec.cpuNames[hookCPU ?? 0]): \(switchText ?? "switch") ends (current is next)"
+      case .crossCallDone:
+        let f = spec.cpus[k].crossCallFunction.map { spec.crossCallFunctions[$0] } ?? "?"
+        text = "\(f) returns: the IPI ends"
+      case .crossCall: text += "  [queue]"
+      case .crossCallWait: text += "  [wait]"
       default: break
       }
       // Inside inlined calls: the chain, innermost first, with the outermost call's line (a
       // context-switch hook's: the switch that runs it).
       let chain = program.callChain(cpu: k, pc: pc)
+      let ipi = spec.cpus[k].crossCallFunction != nil ? spec.cpus[k].handlerCPU : nil
+      let ipiText = ipi.map { "smp_call_function_many IPI on \(spec.cpuNames[$0])" }
       if let outer = chain.last {
         text +=
           "  [in " + chain.map(\.name).joined(separator: " <- ")
-          + " <- \(switchText ?? "line \(outer.call.start.line)")]"
+          + " <- \(switchText ?? ipiText ?? "line \(outer.call.start.line)")]"
       }
       return (spec.cpus[k].name, text, range)
     case .contextSwitch(let c, let to):
@@ -145,6 +152,10 @@ public struct Trace: Sendable {
       return ("sched", "\(spec.cpuNames[c]): switch \(prev) -> \(next)\(begins)", nil)
     case .interrupt(let h):
       let on = spec.cpus[h].handlerCPU.map { spec.cpuNames[$0] } ?? "?"
+      if let f = spec.cpus[h].crossCallFunction {
+        let name = spec.crossCallFunctions[f]
+        return ("irq", "\(on) takes the cross-call IPI: runs \(name) (\(spec.cpus[h].name))", nil)
+      }
       return ("irq", "interrupt \(spec.cpus[h].name) fires on \(on)", nil)
     case .hardwareAccess(let c, let p, let kind):
       let what = kind == .write ? "write" : "read"
@@ -216,6 +227,13 @@ public struct Trace: Sendable {
       }
       if x.preemptCount != y.preemptCount {
         out.append("\(cpu.name) preempt_count: \(x.preemptCount) -> \(y.preemptCount)")
+      }
+      if let f = cpu.crossCallFunction, x.fired != y.fired, let t = cpu.handlerCPU {
+        let name = spec.crossCallFunctions[f]
+        out.append(
+          y.fired
+            ? "\(name) queued on \(spec.cpuNames[t])"
+            : "\(spec.cpuNames[t]) finished \(name) (csd unlocked)")
       }
       for (r, name) in cpu.registers.enumerated() where x.registers[r] != y.registers[r] {
         let value = registerText(cpu, r, y.registers[r], enums: spec.enums)

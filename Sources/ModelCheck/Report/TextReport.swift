@@ -141,7 +141,10 @@ public enum TextReport {
       case .earlyFlush: origin = "(hypervisor)"
       case .contextSwitch: origin = "(scheduler)"
       case .interrupt: origin = "(interrupt)"
-      case .cpuStep where s.location == nil: origin = "(scheduler)"  // a switch with hooks ends
+      case .cpuStep where s.location == nil:
+        // A switch with hooks ends, or a cross-call function returns (the csd unlock).
+        let ipi = r.program.spec.cpus[s.action.cpu].crossCallFunction != nil
+        origin = ipi ? "(interrupt)" : "(scheduler)"
       default: origin = at
       }
       rows.append([String(i + 1), s.actor, s.operation, origin, s.effects.joined(separator: "; ")])

@@ -85,6 +85,13 @@ public enum KernelOp: Sendable, Hashable {
   /// `BUG_ON(cond)`, `WARN_ON(cond)`, `assert(cond)`...: fails when `cond` holds (for
   /// `assert`, when it does not: Sema negates it).
   case check(CheckKind, [ExprOp])
+  /// `smp_call_function_many(mask, f, wait)`: `function` indexes
+  /// `CheckedSpec.crossCallFunctions`; `wait` is a compile-time constant.
+  case crossCall(mask: [ExprOp], function: Int, wait: Bool)
+  /// `local_flush_tlb_page(p)`.
+  case localFlushTLB(Int)
+  /// `on_each_cpu_mask`'s wait, after its local call.
+  case crossCallWait(mask: [ExprOp], function: Int)
 
   /// The PTE the operation names, if any.
   var pte: Int? {
@@ -93,7 +100,7 @@ public enum KernelOp: Sendable, Hashable {
     case .setPTE(let p, _), .ptepGet(let p), .getAndClear(let p), .xchg(let p, _),
       .cmpxchg(let p, _, _), .modifyProtStart(let p), .modifyProtCommit(let p, _),
       .flushTLB(let p), .touch(let p, _), .getAndClearFull(let p, _), .flushTLBStart(let p),
-      .flushTLBWait(let p):
+      .flushTLBWait(let p), .localFlushTLB(let p):
       return p
     default: return nil
     }
@@ -194,6 +201,8 @@ public indirect enum CheckedStmt: Sendable {
   /// A function's body, inlined at a call (`name` called at `call`); `returnCall` leaves it.
   case inlined([CheckedStmt], name: String, call: SourceRange)
   case returnCall
+  /// `on_each_cpu_mask`'s local part: the body runs only when the caller's CPU is in the mask.
+  case ifCallerIn([ExprOp], [CheckedStmt])
 }
 
 /// A context: a CPU's pinned program, a task, or an interrupt handler (the name is kept
@@ -210,6 +219,9 @@ public struct CheckedCPU: Sendable {
   /// inlined `arch_end_context_switch(next)`.
   public var switcherCPU: Int?
   public var hookSplit = 0
+  /// A synthetic context that runs cross-call function `crossCallFunctions[i]` on its
+  /// `handlerCPU` (`cpu1/ipi:f`), as an interrupt handler.
+  public var crossCallFunction: Int?
   public var registers: [String]
   /// Registers only ever given truth values (from `touch`, comparisons, `pte_present`...),
   /// shown as true/false in traces.
@@ -265,6 +277,8 @@ public struct CheckedSpec: Sendable {
   public var interruptsNeverLazy = false
   /// The spec defines `arch_start_context_switch` / `arch_end_context_switch`.
   public var definesSwitchHooks = false
+  /// The functions `smp_call_function_many` calls, in order of first use.
+  public var crossCallFunctions: [String] = []
   /// The text it came from, for quoting operations in reports.
   public var sourceFile: SourceFile?
   /// Declared kernel state: `enum`s (their case names, in value order) and variables.

@@ -18,7 +18,7 @@ extension Sema {
         continue
       }
       if declared[f.name.text] != nil || Sema.constants[f.name.text] != nil
-        || Sema.builtins[f.name.text] != nil
+        || Sema.builtins[f.name.text] != nil || Sema.crossCallNames.contains(f.name.text)
       {
         error(
           "sema.reserved-name", "'\(f.name.text)' already names something else", f.name.range)
@@ -35,6 +35,9 @@ extension Sema {
       for s in body {
         var calls: [Name] = []
         switch s {
+        case .call(let fn, let args, _) where fn.text == Sema.onEachCPUName:
+          // on_each_cpu_mask also runs its function in the caller's own code.
+          if args.count == 3, case .name(let f) = args[1] { calls.append(f) }
         case .call(let fn, _, _): calls.append(fn)
         case .assign(_, .call(let fn, _, _), _), .returnStmt(.call(let fn, _, _)?, _):
           calls.append(fn)

@@ -40,6 +40,8 @@ enum LockCheck {
         state = join(
           analyze(a, entry: held, &breaks, &returns, &findings),
           analyze(b, entry: held, &breaks, &returns, &findings))
+      case .ifCallerIn(_, let a):
+        state = join(analyze(a, entry: held, &breaks, &returns, &findings), held)
       case .repeatN(let n, let b, _):
         // A `break` inside `repeat` leaves the repeat. An iteration that ends where it
         // began makes the remaining ones identical (same findings, same break states):

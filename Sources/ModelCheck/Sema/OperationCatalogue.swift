@@ -139,6 +139,9 @@ enum OperationCatalogue {
     .init(["local_irq_enable"], []) { _ in .irqEnable },
     .init(["flush_tlb_start"], [.pte]) { .flushTLBStart($0.ptes[0]) },
     .init(["flush_tlb_wait"], [.pte]) { .flushTLBWait($0.ptes[0]) },
+    .init(["local_flush_tlb_page", "__flush_tlb_one_user"], [.pte]) {
+      .localFlushTLB($0.ptes[0])
+    },
     .init(["set_pgd", "pud_populate"], [.pgd, .value]) { .setPGD($0.pgds[0], $0.values[0]) },
     .init(["pgd_get"], [.pgd], returns: true) { .pgdGet($0.pgds[0]) },
     .init(["load_cr3"], []) { _ in .loadCR3 },

@@ -10,6 +10,8 @@ import PTState
 ///   5. `checkPrograms`: each program's registers, statements, expressions, placement;
 ///   5c. `checkSwitchHooks`: spec-defined context-switch hooks and their `cpuN/sched`
 ///      contexts (`SwitchHooks.swift`);
+///   5d. `checkCrossCalls`: the `cpuN/ipi:f` contexts of the functions
+///      `smp_call_function_many` runs (`CrossCalls.swift`);
 ///   6. `checkSizesAndLocking`: `Unrolling` (the size once `repeat` is unrolled), then
 ///      `LockCheck` (no `spin_unlock` of a lock that cannot be held there);
 ///   7. `checkOptions`: options that contradict each other.
@@ -46,6 +48,10 @@ struct Sema {
   /// While a context-switch hook's own body is checked: its parameter's name and the task
   /// it names (`SwitchHooks.swift`).
   var hookTask: (name: String, instance: VariableInstance)?
+  /// The functions `smp_call_function_many` calls, and per function the CPUs it may target
+  /// (a bit per CPU; `CrossCalls.swift`).
+  var crossCallFunctions: [String] = []
+  var crossCallTargets: [UInt8] = []
 
   static let constants: [String: UInt8] = [
     "none": 0, "present": PTE.presentBit, "write": PTE.writeBit, "accessed": PTE.accessedBit,
@@ -56,6 +62,7 @@ struct Sema {
     "pfn": 1, "pte_present": 1, "pte_write": 1, "pte_dirty": 1, "pte_young": 1, "pte_none": 1,
     "pte_pfn": 1, "pte_wrprotect": 1, "pte_mkwrite": 1, "pte_mkclean": 1, "pte_mkdirty": 1,
     "pte_mkold": 1, "pte_mkyoung": 1, "pte_same": 2, "in_interrupt": 0, "in_task": 0,
+    "cpu_bit": 1,
   ]
 
   private init(ast: SpecAST) { self.ast = ast }
@@ -89,7 +96,7 @@ struct Sema {
       return false
     }
     if Sema.constants[name.text] != nil || OperationCatalogue.bySpelling[name.text] != nil
-      || Sema.builtins[name.text] != nil
+      || Sema.builtins[name.text] != nil || Sema.crossCallNames.contains(name.text)
     {
       error(
         "sema.reserved-name", "'\(name.text)' is a reserved name and cannot name a \(what)",
@@ -114,6 +121,7 @@ struct Sema {
     checkProperties(&spec)
     checkPrograms(contexts, &spec)
     checkSwitchHooks(&spec)
+    checkCrossCalls(&spec)
     checkSizesAndLocking(spec)
     checkOptions(&spec)
     checkInvariants(&spec)
@@ -273,7 +281,14 @@ struct Sema {
   /// The properties a statement turns on by being in a program.
   static let impliedBy: [(PropertyKind, Set<String>)] = [
     (.reachable, ["cover", "reachable"]), (.noBug, ["BUG_ON", "VM_BUG_ON"]),
-    (.noWarn, ["WARN_ON", "WARN_ON_ONCE", "VM_WARN_ON", "VM_WARN_ON_ONCE"]),
+    // smp_call_function_many warns when called with interrupts off or from a handler.
+    (
+      .noWarn,
+      [
+        "WARN_ON", "WARN_ON_ONCE", "VM_WARN_ON", "VM_WARN_ON_ONCE", Sema.crossCallName,
+        Sema.onEachCPUName,
+      ]
+    ),
     (.assertions, ["assert"]),
   ]
 
@@ -572,7 +587,7 @@ struct Sema {
         markNonBoolean(b, &boolean)
       case .repeatN(_, let b, _), .loop(let b, _): markNonBoolean(b, &boolean)
       case .either(let bs, _): for b in bs { markNonBoolean(b, &boolean) }
-      case .inlined(let b, _, _): markNonBoolean(b, &boolean)
+      case .inlined(let b, _, _), .ifCallerIn(_, let b): markNonBoolean(b, &boolean)
       case .breakLoop, .returnCall: break
       }
     }
@@ -628,6 +643,12 @@ struct Sema {
         if let f = functions[fn.text], let r {
           out += inline(
             f, args, dst: r, at: range, registers: registers, program: programRegisters)
+        }
+      case .call(let fn, let args, let range) where fn.text == Sema.onEachCPUName:
+        out += onEachCPU(fn, args, range, registers: registers)
+      case .call(let fn, let args, let range) where fn.text == Sema.crossCallName:
+        if let op = crossCall(fn, args, registers: registers) {
+          out.append(.op(op, dst: nil, range, operation: fn.text))
         }
       case .call(let fn, let args, let range) where functions[fn.text] != nil:
         if let f = functions[fn.text] {
@@ -925,6 +946,18 @@ struct Sema {
           "'\(fn.text)' takes \(arity) argument\(arity == 1 ? "" : "s"), not \(args.count)",
           fn.range)
         return false
+      }
+      if fn.text == "cpu_bit" {
+        var arg: [ExprOp] = []
+        guard emit(args[0], registers, &arg) else { return false }
+        guard let c = Sema.constantValue(arg), c < 8 else {
+          error(
+            "sema.not-constant", "'cpu_bit' takes a CPU name (or a constant below 8)",
+            args[0].range, hint: "cpu_bit(cpu1) | cpu_bit(cpu2)")
+          return false
+        }
+        code.append(.constant(UInt8(1) << c))
+        return true
       }
       for a in args { guard emit(a, registers, &code) else { return false } }
       switch fn.text {

@@ -43,7 +43,9 @@ enum Unrolling {
     switch s {
     case .assign, .breakLoop, .returnCall: return Size(instructions: 1)
     case .inlined(let b, _, _): return size(b)
+    case .ifCallerIn(_, let b): return Size(instructions: 1) + size(b)  // the skip, the body
     case .op(.getAndClearFull(_, full: true), _, _, _): return Size(instructions: 2)
+    case .op(.crossCall(_, _, let wait), _, _, _): return Size(instructions: wait ? 2 : 1)
     case .op(.reachable, _, _, _), .op(.check, _, _, _):
       return Size(instructions: 2)  // the test, then the cover or the failing check
     case .op: return Size(instructions: 1)
@@ -66,7 +68,11 @@ enum Unrolling {
   /// outermost `repeat` at which the running size first goes over the limit.
   /// Instructions `Lowering` adds to a program's body: the final `end`, or for a
   /// context-switch hook context its idle pc, the skip of the end hook and the switch's end.
-  static func framing(_ cpu: CheckedCPU) -> Int { cpu.switcherCPU == nil ? 1 : 3 }
+  /// A cross-call handler context: its idle pc and the csd unlock.
+  static func framing(_ cpu: CheckedCPU) -> Int {
+    if cpu.switcherCPU != nil { return 3 }
+    return cpu.crossCallFunction != nil ? 2 : 1
+  }
 
   static func check(_ cpu: CheckedCPU) -> Diagnostic? {
     let total = size(cpu.body) + Size(instructions: framing(cpu))  // the final `end`
@@ -115,6 +121,7 @@ enum Unrolling {
       case .loop(let b, _): parts = [(0, b)]
       case .either(let bs, _): parts = bs.map { (1, $0) }
       case .inlined(let b, _, _): parts = [(0, b)]
+      case .ifCallerIn(_, let b): parts = [(1, b)]
       case .assign, .op, .breakLoop, .returnCall: return .elsewhere
       }
       for part in parts {

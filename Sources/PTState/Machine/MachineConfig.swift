@@ -61,6 +61,10 @@ public struct MachineConfig: Sendable {
   /// `arch_start_context_switch` / `arch_end_context_switch` hooks), or nil: not a switcher.
   /// Only specs that define a hook have switchers.
   public var switcherCPU: [Int?] = []
+  /// Per context: whether it is a cross-call handler (a function `smp_call_function_many`
+  /// queues on its handler CPU); its `fired` bit is then the call's pending bit. Only specs
+  /// that cross-call have them.
+  public var crossCallHandler: [Bool] = []
   /// Where lazy mode lives: per CPU (sparc, old powerpc: the default) or per task (Xen's
   /// TIF_LAZY_MMU_UPDATES, arm64, the 2025 generic counters).
   public var lazyPerTask: Bool = false
@@ -90,6 +94,9 @@ public struct MachineConfig: Sendable {
     k < switcherCPU.count && switcherCPU[k] != nil
   }
   public var hasSwitchers: Bool { switcherCPU.contains { $0 != nil } }
+  @inlinable public func isCrossCall(_ k: Int) -> Bool {
+    k < crossCallHandler.count && crossCallHandler[k]
+  }
 
   /// Largest nesting / preempt count a CPU can reach before it saturates (3 bits).
   public static let maxCount = 7

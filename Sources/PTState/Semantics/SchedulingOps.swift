@@ -53,6 +53,34 @@ extension Machine {
     return true
   }
 
+  /// Cross-call handler `h` (a function `smp_call_function_many` queued on its CPU) starts:
+  /// enabled while the call is pending and the CPU can take an interrupt (the IPI). The
+  /// pending bit stays set until the function returns (`endCrossCall`).
+  @inlinable public func enterCrossCall(_ s: PackedState, cpu: Int, handler h: Int) -> Bool {
+    guard s[layout.fired[h]] != 0, s[layout.irqsOff[cpu]] == 0, s[layout.inIRQ[cpu]] == 0,
+      s[layout.inSwitch[cpu]] == 0
+    else { return false }
+    s[layout.inIRQ[cpu]] = UInt64(h + 1)
+    return true
+  }
+
+  /// Whether a call of cross-call handler `h` is queued or running (its csd is locked).
+  @inlinable public func isCrossCallPending(_ s: some PackedStateReading, handler h: Int) -> Bool {
+    s[layout.fired[h]] != 0
+  }
+
+  /// `smp_call_function_many` queues handler `h` on its CPU (csd_lock, llist_add, the IPI).
+  @inlinable public func queueCrossCall(_ s: PackedState, handler h: Int) {
+    s[layout.fired[h]] = 1
+  }
+
+  /// Cross-call handler `h` on `cpu` returned: its csd is unlocked (a waiting caller may go
+  /// on) and the interrupted program resumes.
+  @inlinable public func endCrossCall(_ s: PackedState, cpu: Int, handler h: Int) {
+    s[layout.fired[h]] = 0
+    s[layout.inIRQ[cpu]] = 0
+  }
+
   /// The handler on `cpu` returned: the interrupted program resumes.
   @inlinable public func exitInterrupt(_ s: PackedState, cpu: Int) {
     s[layout.inIRQ[cpu]] = 0

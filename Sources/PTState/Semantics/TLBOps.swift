@@ -74,6 +74,20 @@ extension Machine {
     return true
   }
 
+  /// `local_flush_tlb_page(p)`: the calling CPU drops its own entry for `p` (no IPI). When
+  /// no CPU holds an entry any more, none is pending an IPI, and the hardware sees the
+  /// latest write, the flush owed for `p` is complete: any later fill sees the current PTE.
+  @inlinable public func localFlushTLB(_ s: PackedState, _ actor: Actor, pte p: Int) {
+    s[layout.tlb[actor.cpu.rawValue][p]] = 0
+    for c in 0..<config.cpuCount
+    where s[layout.tlb[c][p]] != 0 || s[layout.ipiPending[c][p]] != 0 {
+      return
+    }
+    guard UInt64(hardwareVisible(s, p).rawValue) == s[layout.logical[p]] else { return }
+    s[layout.flushOwed[p]] = 0
+    s[layout.exposed[p]] = 0
+  }
+
   /// The hardware drops a TLB entry on its own (capacity eviction). Returns false when
   /// there is nothing to evict.
   @inlinable public func evictTLB(_ s: PackedState, cpu c: CPUIndex, pte p: Int) -> Bool {

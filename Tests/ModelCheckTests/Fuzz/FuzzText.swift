@@ -60,11 +60,13 @@ enum SpecWords {
   static let constants = Sema.constants.keys.sorted()
   /// Functions the scheduler calls by name (`Sema/SwitchHooks.swift`).
   static let hooks = Sema.hookNames.sorted()
+  /// Statements Sema knows by name outside the operation catalogue (`Sema/CrossCalls.swift`).
+  static let crossCalls = Sema.crossCallNames.sorted()
 
   /// Everything whose spelling means something: never renamed.
   static let reserved: Set<String> = Set(
     declarations + statements + contextual + properties + kernelOps + builtins + constants
-      + hooks)
+      + hooks + crossCalls)
 
   static let symbols = [
     "{", "}", "(", ")", ",", ":", ";", "=", "|", "&", "^", "~", "!", "==", "!=", "&&", "||",

@@ -286,7 +286,9 @@ struct SpecGenerator {
     case 7:
       return "pte_same(\(expr(depth - 1)), \(expr(depth - 1)))"
     default:
-      let unary = SpecWords.builtins.filter { Sema.builtins[$0] == 1 && $0 != "pfn" }
+      let unary = SpecWords.builtins.filter {
+        Sema.builtins[$0] == 1 && $0 != "pfn" && $0 != "cpu_bit"
+      }
       return "\(rng.pick(unary))(\(expr(depth - 1)))"
     }
   }

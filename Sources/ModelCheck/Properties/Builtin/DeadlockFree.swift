@@ -19,10 +19,11 @@ extension Explanation {
     var waits: [String] = []
     var lockWaiters = 0
     var spinning = false
+    var crossCalls = 0
     for c in p.spec.cpus.indices {
       let pc = s.contexts[c].pc
       switch p.instruction(cpu: c, pc: pc) {
-      case .end, .switchIdle: continue
+      case .end, .switchIdle, .crossCallIdle: continue
       case .spinLock(let l):
         let holder = s.lockHolder[Int(l)].map { cpuName(p, $0) } ?? "nobody"
         waits.append("\(cpuName(p, c)) waits for \(p.spec.lockNames[Int(l)]) held by \(holder)")
@@ -41,6 +42,12 @@ extension Explanation {
             + "the shootdown IPI it sent, but \(why.joined(separator: " and ")), so it cannot take "
             + "it"
         )
+      case .crossCall(_, let f):
+        waits.append(crossCallWait(s, p, caller: c, function: Int(f), waiting: false))
+        crossCalls += 1
+      case .crossCallWait(_, let f):
+        waits.append(crossCallWait(s, p, caller: c, function: Int(f), waiting: true))
+        crossCalls += 1
       default:
         guard p.machine.config.isHandler(c) ? s.contexts[c].cpu != nil : true,
           let loop = p.loops.last(where: { $0.cpu == c && $0.pcs.contains(pc) })
@@ -65,7 +72,9 @@ extension Explanation {
       }
     }
     let why: String
-    if lockWaiters < waits.count {
+    if crossCalls > 0 {
+      why = "a cross-call's target cannot run the function while the caller holds what it needs"
+    } else if lockWaiters < waits.count {
       why = "a CPU spinning with interrupts off cannot take the shootdown IPI it is waited for"
     } else {
       why =

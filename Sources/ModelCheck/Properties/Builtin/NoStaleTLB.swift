@@ -82,6 +82,11 @@ extension Explanation {
           + "wait guarantees nothing for it (start the shootdown after the PTE changes)"
       }
     }
+    if let change, let k = programOf(change),
+      let crossCall = unwaitedCrossCall(trace, p, caller: k, target: hw, before: index)
+    {
+      return why + crossCall
+    }
     return why
       + ": the next holder of the lock may already have freed or reused the page (flush the TLB "
       + "before dropping the lock, as eb66ae030829 does for mremap)"

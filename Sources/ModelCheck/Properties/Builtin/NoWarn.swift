@@ -7,8 +7,9 @@ extension PropertyDescriptor {
     kind: .noWarn, decision: .onStep, raisedBy: [.warn],
     help: ["no WARN_ON(cond) is reached with cond true", "(on when a program has one)"],
     explain: { trace, p in
-      Explanation.lastStep(.noWarn, trace) {
-        Explanation.failedCheck($0, p, "the kernel warns here and goes on")
+      Explanation.lastStep(.noWarn, trace) { step in
+        Explanation.crossCallWarning(step, p)
+          ?? Explanation.failedCheck(step, p, "the kernel warns here and goes on")
       }
     })
 }

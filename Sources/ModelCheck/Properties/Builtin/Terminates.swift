@@ -25,7 +25,7 @@ extension Explanation {
     for c in p.spec.cpus.indices {
       let pc = at.contexts[c].pc
       switch p.instruction(cpu: c, pc: pc) {
-      case .end, .switchIdle: continue
+      case .end, .switchIdle, .crossCallIdle: continue
       default: break
       }
       if p.machine.config.isHandler(c), at.contexts[c].cpu == nil { continue }
