@@ -115,9 +115,9 @@ extension Sema {
           booleanRegisters: boolean, body: body, range: f.name.range)
         cpu.handlerCPU = t
         cpu.crossCallFunction = j
-        let kinds = enumRegisters(calls, registers)
-        cpu.enumRegisters = kinds.filter { $0.value != "#" }
-        cpu.numberRegisters = Set(kinds.filter { $0.value == "#" }.keys).subtracting(boolean)
+        let kinds = registerKinds(calls, registers)
+        cpu.enumRegisters = kinds.enums
+        cpu.numberRegisters = kinds.numbers.subtracting(boolean)
         spec.cpus.append(cpu)
         spec.taskInstance.append(nil)
       }

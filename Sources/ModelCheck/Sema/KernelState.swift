@@ -344,10 +344,14 @@ extension Sema {
     return nil
   }
 
-  /// Registers that only ever hold values of one enum (read from a variable of that enum,
-  /// or given its values by name, also as a function's argument): printed by name in
-  /// traces. `registers` is the program's (a function's own as `f:name`).
-  func enumRegisters(_ body: [Stmt], _ registers: [String: Int]) -> [Int: String] {
+  /// How traces print registers: those that only ever hold values of one enum (read from a
+  /// variable of that enum, or given its values by name, also as a function's argument) by
+  /// the value's name, and those that only ever hold numbers (integer literals, pfns, CPU
+  /// ids, counters read from variables) as numbers. `registers` is the program's (a
+  /// function's own as `f:name`).
+  func registerKinds(_ body: [Stmt], _ registers: [String: Int])
+    -> (enums: [Int: String], numbers: Set<Int>)
+  {
     var kind: [Int: String?] = [:]  // .some(nil): assigned something else
     // An enum's name; "#" for a number (a literal, a pfn, a CPU id, a counter's value).
     func enumOf(_ e: Expr) -> String? {
@@ -419,8 +423,11 @@ extension Sema {
       }
     }
     walk(body, in: nil)
-    var out: [Int: String] = [:]
-    for (r, e) in kind { if let e = e { out[r] = e } }
-    return out
+    var enums: [Int: String] = [:]
+    var numbers = Set<Int>()
+    for (r, e) in kind {
+      if e == "#" { numbers.insert(r) } else if let e { enums[r] = e }
+    }
+    return (enums, numbers)
   }
 }

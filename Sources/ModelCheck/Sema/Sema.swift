@@ -515,53 +515,13 @@ struct Sema {
     let body = statements(d.body ?? [], registers: registers, loopDepth: 0)
     var boolean = Set(0..<order.count)
     markNonBoolean(body, &boolean)
-    var number = Set(0..<order.count)
-    var assigned = Set<Int>()
-    Sema.markNonNumber(d.body ?? [], registers, &number, &assigned)
     var cpu = CheckedCPU(
       name: d.name.text, registers: order, booleanRegisters: boolean, body: body,
       range: d.name.range)
-    let kinds = enumRegisters(d.body ?? [], registers)
-    cpu.enumRegisters = kinds.filter { $0.value != "#" }
-    let counted = Set(kinds.filter { $0.value == "#" }.keys)
-    cpu.numberRegisters = number.intersection(assigned).union(counted).subtracting(boolean)
+    let kinds = registerKinds(d.body ?? [], registers)
+    cpu.enumRegisters = kinds.enums
+    cpu.numberRegisters = kinds.numbers.subtracting(boolean)
     return cpu
-  }
-
-  /// Removes from `number` every register assigned anything but an integer literal or a
-  /// `pte_pfn(...)`: what is left holds counts and pfns, not PTE values.
-  static func markNonNumber(
-    _ body: [Stmt], _ registers: [String: Int], _ number: inout Set<Int>,
-    _ assigned: inout Set<Int>
-  ) {
-    func isNumber(_ e: Expr) -> Bool {
-      switch e {
-      case .integer: return true
-      case .call(let fn, _, _): return fn.text == "pte_pfn"
-      default: return false
-      }
-    }
-    for s in body {
-      switch s {
-      case .varDecl(let decls):
-        for (name, initial) in decls {
-          guard let initial, let r = registers[name.text] else { continue }
-          assigned.insert(r)
-          if !isNumber(initial) { number.remove(r) }
-        }
-      case .assign(let name, let value, _):
-        guard let r = registers[name.text] else { continue }
-        assigned.insert(r)
-        if !isNumber(value) { number.remove(r) }
-      case .ifElse(_, let a, let b, _):
-        markNonNumber(a, registers, &number, &assigned)
-        markNonNumber(b ?? [], registers, &number, &assigned)
-      case .repeatN(_, let b, _), .loop(let b, _):
-        markNonNumber(b, registers, &number, &assigned)
-      case .either(let bs, _): for b in bs { markNonNumber(b, registers, &number, &assigned) }
-      case .call, .breakLoop, .returnStmt: break
-      }
-    }
   }
 
   /// Removes from `boolean` every register assigned a value that may be other than 0 or 1.

@@ -66,9 +66,9 @@ extension Sema {
         range: hooks[0].name.range)
       cpu.switcherCPU = c
       cpu.hookSplit = split
-      let kinds = enumRegisters(calls, registers)
-      cpu.enumRegisters = kinds.filter { $0.value != "#" }
-      cpu.numberRegisters = Set(kinds.filter { $0.value == "#" }.keys).subtracting(boolean)
+      let kinds = registerKinds(calls, registers)
+      cpu.enumRegisters = kinds.enums
+      cpu.numberRegisters = kinds.numbers.subtracting(boolean)
       spec.cpus.append(cpu)
       spec.taskInstance.append(nil)
     }

@@ -136,11 +136,18 @@ extension Machine {
       switchEnabled(
         s, cpu: c, to: next, currentFinished: currentFinished, nextFinished: nextFinished)
     else { return false }
-    if let cur = currentTask(s, cpu: c) {
-      switchOut(s, Actor(program: ProgramIndex(cur), cpu: CPUIndex(c)), &events)
-    }
+    _ = switchOutCurrent(s, cpu: c, &events)
     if next >= 0 { switchIn(s, Actor(program: ProgramIndex(next), cpu: CPUIndex(c))) }
     return true
+  }
+
+  /// The switch-out bookkeeping of the task running on `c`, if any; returns that task.
+  @inlinable func switchOutCurrent(_ s: PackedState, cpu c: Int, _ events: inout Events)
+    -> Int?
+  {
+    guard let cur = currentTask(s, cpu: c) else { return nil }
+    switchOut(s, Actor(program: ProgramIndex(cur), cpu: CPUIndex(c)), &events)
+    return cur
   }
 
   /// Whether CPU `c` is in the middle of a context switch whose hooks the spec defines.
@@ -166,8 +173,7 @@ extension Machine {
       switchEnabled(
         s, cpu: c, to: next, currentFinished: currentFinished, nextFinished: nextFinished)
     else { return false }
-    if let cur = currentTask(s, cpu: c) {
-      switchOut(s, Actor(program: ProgramIndex(cur), cpu: CPUIndex(c)), &events)
+    if let cur = switchOutCurrent(s, cpu: c, &events) {
       s[layout.current[c]] = UInt64(cur + 1)  // `current` is written at the end
     }
     s[layout.inSwitch[c]] = 1
