@@ -183,6 +183,69 @@ import Testing
         .contains("[sema.needs-mode]"))
   }
 
+  @Test("HYPERVISOR_multicall applies its entries one step at a time, as Xen does")
+  func multicallPerEntry() throws {
+    // Two entries, a then b. Issued atomically, `a` would be new whenever `b` is; Xen's
+    // do_mmu_update applies them in order, one at a time, so there is a state with `a` new
+    // and `b` still old (and none the other way round: the order is kept).
+    let text = spec(
+      mode: "direct", header: "invariant half: !(pte_pfn(a) == 2 && b == none)",
+      checks: "deadlock_free", expect: "fail invariant",
+      """
+      cpu cpu0 {
+        mmu_update(a, present | pfn(2))
+        mmu_update(b, present | pfn(3))
+        HYPERVISOR_multicall()
+      }
+      """)
+    let r = try check(text)
+    let c = try #require(r.result(.invariant)?.counterexample)
+    #expect(c.length == 3)  // two appends, then the first entry of the hypercall
+    // The other order never happens: b lands only after a.
+    let ordered = try check(
+      text.replacingOccurrences(
+        of: "!(pte_pfn(a) == 2 && b == none)", with: "!(b != none && a != present | pfn(2))"
+      ).replacingOccurrences(of: "expect fail invariant", with: "expect pass"))
+    #expect(ordered.status(.invariant) == .pass)
+    // 1 initial + 2 appends + 2 entries applied, each its own state.
+    #expect(ordered.statistics.states == 5)
+  }
+
+  @Test("mmu_update on a full buffer issues it entry by entry, then queues its own entry")
+  func multicallFullBuffer() throws {
+    // batch_limit 3: the buffer holds 2. The third mmu_update flushes a, then b, each a step,
+    // and is queued: c lands only at the final HYPERVISOR_multicall.
+    let text = """
+      mode direct
+      batch_limit 3
+      pte a = none
+      pte b = none
+      pte c = none
+      invariant c_after_b: !(c != none && b == none)
+      invariant not_with_full_flush: !(c != none && a == none)
+      check deadlock_free
+      expect pass
+      cpu cpu0 {
+        var seen
+        mmu_update(a, present | pfn(1))
+        mmu_update(b, present | pfn(2))
+        mmu_update(c, present | pfn(3))
+        seen = ptep_get(b)
+        assert(pte_present(seen))          // the whole buffer was issued, not just its head
+        seen = ptep_get(c)
+        assert(seen == none)
+        HYPERVISOR_multicall()
+        seen = ptep_get(c)
+        assert(pte_present(seen))
+      }
+      """
+    let r = try check(text)
+    #expect(r.matchesExpectation, "\(r.properties.map { "\($0.kind.name)=\($0.status)" })")
+    // initial, a queued, b queued, a applied (still in mmu_update(c)), b applied and c
+    // queued, two reads, c applied, the read.
+    #expect(r.statistics.states == 9)
+  }
+
   @Test("what a spec cannot say about kernel state is an error with its location")
   func diagnostics() {
     let cases: [(String, String)] = [

@@ -53,9 +53,9 @@ extension SpecSuiteTests {
     "kernel-state/xen-enter-lazy-interrupt-guard.spec": SpecPin(
       states: 12, transitions: 16, depth: 6, counterexamples: [:]),
     "kernel-state/xen-set-pte-issued-after-unlock.spec": SpecPin(
-      states: 44, transitions: 64, depth: 12, counterexamples: [.noStaleRead: (8, false)]),
+      states: 36, transitions: 46, depth: 12, counterexamples: [.noStaleRead: (8, false)]),
     "kernel-state/xen-set-pte-issued-before-unlock.spec": SpecPin(
-      states: 27, transitions: 28, depth: 12, counterexamples: [:]),
+      states: 25, transitions: 24, depth: 12, counterexamples: [:]),
     "kernel-state/xen-switch-hooks-current.spec": SpecPin(
       states: 20013, transitions: 40222, depth: 89, counterexamples: [.noStaleRead: (19, false)]),
     "kernel-state/xen-switch-hooks.spec": SpecPin(

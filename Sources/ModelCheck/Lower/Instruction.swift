@@ -50,8 +50,10 @@ public enum Instruction: Sendable, Hashable {
   case variable(dst: Register, access: UInt16)
   /// `smp_processor_id()`.
   case processorID(dst: Register)
-  /// Xen's multicall buffer: an `mmu_update` entry, and the hypercall that issues it.
-  case multicallUpdate(pte: UInt16, value: ExprRef, preserveAD: Bool)
+  /// Xen's multicall buffer: an `mmu_update` entry, and the hypercall that issues it one
+  /// entry per step. An `mmu_update` is two instructions: the call, and (`draining`) where
+  /// it goes on issuing a full buffer before it queues; the call skips it when there is room.
+  case multicallUpdate(pte: UInt16, value: ExprRef, preserveAD: Bool, draining: Bool)
   case multicallIssue
   /// An assertion whose condition failed (the test before it is local): `Program.checks[id]`.
   case check(id: UInt16)

@@ -38,6 +38,8 @@ struct Lowering {
     var queueing = 0
     var hasBackEdge = false
     var mayEnterLazy = false
+    /// Whether it enters the machine's own lazy mode (not only a backend's multicalls).
+    var usesMachineBatch = false
     /// PTEs it `touch`es (its CPUs keep a TLB slot for them).
     var touched: Set<Int> = []
   }
@@ -120,15 +122,18 @@ struct Lowering {
       }
       var f = ProgramFacts(start: base, pcLimit: cpuCode.count, hasBackEdge: hasBackEdge)
       for (offset, instr) in cpuCode.enumerated() {
+        if case .multicallUpdate(_, _, _, draining: true) = instr { continue }  // counted once
         if operations[base + offset]?.entry.queuesIn.contains(spec.mode) ?? false {
           f.queueing += 1
         }
         if case .touch(_, let p, _) = instr { f.touched.insert(Int(p)) }
       }
       // A backend's own multicall entries fill the batch without lazy mode.
-      f.mayEnterLazy =
+      f.usesMachineBatch =
         cpuCode.contains(.enterLazy) || cpuCode.contains(.lazyMMUEnable)
         || cpuCode.contains(.lazyMMUResume)
+      f.mayEnterLazy =
+        f.usesMachineBatch
         || cpuCode.contains { if case .multicallUpdate = $0 { return true } else { return false } }
       if spec.mode == .native { f.queueing = 0 } else if hasBackEdge { f.queueing = Int.max }
       facts.append(f)
@@ -280,8 +285,14 @@ struct Lowering {
         actions.append(Action(.tlbEvict(cpu: c, pte: p)))
       }
     }
+    // The machine's batch may be issued early (its declared behaviour: a hypercall for
+    // reasons the spec does not model); a backend's multicall buffer is issued only where
+    // the backend's code issues it.
     for c in 0..<cpuCount where batchSlots[c] > 0 {
-      actions.append(Action(.earlyFlush(cpu: c)))
+      let early = spec.cpus.indices.contains { k in
+        facts[k].usesMachineBatch && Self.cpus(of: spec.cpus[k], spec).contains(c)
+      }
+      if early { actions.append(Action(.earlyFlush(cpu: c))) }
     }
     // The scheduler: on a CPU without a pinned program, switch to any task, or to idle.
     let tasks = spec.cpus.indices.filter {
@@ -372,6 +383,15 @@ struct Lowering {
         let m = expr(mask)
         emit(.crossCall(mask: m, function: UInt8(f)), range, operation: use)
         if wait { emit(.crossCallWait(mask: m, function: UInt8(f)), range, operation: use) }
+      case .op(.multicallUpdate(let p, let v, let ad), _, let range, let name):
+        let entry = OperationCatalogue.bySpelling[name]
+        let use = entry.map { OperationUse(entry: $0, pte: p, use: $0.pteUse) }
+        let value = expr(v)
+        for draining in [false, true] {
+          emit(
+            .multicallUpdate(pte: UInt16(p), value: value, preserveAD: ad, draining: draining),
+            range, operation: use)
+        }
       case .op(.check(let kind, let cond), _, let range, _):
         // The test is local; the failing check is a step of its own at the statement.
         let skip = code.count
@@ -511,8 +531,8 @@ struct Lowering {
     case .localFlushTLB(let p): return .localFlushTLB(pte: UInt16(p))
     case .crossCallWait(let m, let f): return .crossCallWait(mask: expr(m), function: UInt8(f))
     case .processorID: return .processorID(dst: dst)
-    case .multicallUpdate(let p, let v, let ad):
-      return .multicallUpdate(pte: UInt16(p), value: expr(v), preserveAD: ad)
+    case .multicallUpdate(let p, let v, let ad):  // lowered by `lower(_:cpuName:)`
+      return .multicallUpdate(pte: UInt16(p), value: expr(v), preserveAD: ad, draining: false)
     case .multicallIssue: return .multicallIssue
     case .variableRead(let ref): return variable(.read, ref, dst)
     case .variableWrite(let ref, let v): return variable(.write(expr(v)), ref, dst)

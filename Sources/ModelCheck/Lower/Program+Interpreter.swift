@@ -450,12 +450,18 @@ extension Program: TransitionSystem {
       variableStep(s, actor, access: Int(a), dst: dst, &events)
     case .processorID(let dst):
       store(s, cpu: k, dst, UInt8(truncatingIfNeeded: hw))
-    case .multicallUpdate(let p, let v, let preserveAD):
+    case .multicallUpdate(let p, let v, let preserveAD, let draining):
       let value = PTE(rawValue: evaluate(v, s, cpu: k))
-      machine.multicallUpdate(
-        s, actor, pte: Int(p), value: value, preserveAD: preserveAD, &events)
+      let outcome = machine.multicallUpdate(
+        s, actor, pte: Int(p), value: value, preserveAD: preserveAD, draining: draining,
+        &events)
+      switch (outcome, draining) {
+      case (.queued, false): pc += 1  // skips the draining instruction
+      case (.issuing, true): pc = startPC  // still in the hypercall
+      default: break
+      }
     case .multicallIssue:
-      machine.issueMulticall(s, actor, &events)
+      if !machine.issueMulticallEntry(s, cpu: hw, &events) { pc = startPC }
     case .check(let id):
       let event: Events
       switch checks[Int(id)].kind {

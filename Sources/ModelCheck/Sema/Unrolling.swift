@@ -45,6 +45,7 @@ enum Unrolling {
     case .inlined(let b, _, _): return size(b)
     case .ifCallerIn(_, let b): return Size(instructions: 1) + size(b)  // the skip, the body
     case .op(.getAndClearFull(_, full: true), _, _, _): return Size(instructions: 2)
+    case .op(.multicallUpdate, _, _, _): return Size(instructions: 2)  // the call, its drain
     case .op(.crossCall(_, _, let wait), _, _, _): return Size(instructions: wait ? 2 : 1)
     case .op(.reachable, _, _, _), .op(.check, _, _, _):
       return Size(instructions: 2)  // the test, then the cover or the failing check

@@ -164,18 +164,57 @@ extension Machine {
 /// The hypervisor's multicall buffer as backend code uses it (Xen PV, `mode direct`):
 /// `mmu_update` appends an entry to this CPU's buffer whatever the lazy state (the backend
 /// decides when to batch, as `xen_mc_entry()` does), and `HYPERVISOR_multicall` issues the
-/// buffer. The buffer is the CPU's batch: a full one is issued before the entry that does
-/// not fit, and every property reads it as it reads a lazy batch.
+/// buffer. The buffer is the CPU's batch, and every property reads it as it reads a lazy
+/// batch.
+///
+/// Issuing is not one atomic step: Xen's `do_multicall()` and `do_mmu_update()` apply the
+/// requests one at a time, in order, each atomic (the page lock covers one request), and
+/// other vCPUs run between them (docs/kernel-mechanisms.md section 3). So each call here
+/// applies one entry, and the issuing CPU stays in the hypercall until its buffer is empty.
 extension Machine {
-  @inlinable public func multicallUpdate(
-    _ s: PackedState, _ actor: Actor, pte p: Int, value v: PTE, preserveAD: Bool,
-    _ events: inout Events
-  ) {
-    issueWrite(s, actor, pte: p, value: v, &events)
-    enqueue(s, actor, pte: p, value: v, preserveAD: preserveAD, &events)
+  /// The outcome of one `mmu_update` step.
+  public enum MulticallAppend: Sendable {
+    /// The entry is in the buffer: the call returns.
+    case queued
+    /// The buffer was full (`batch_limit - 1` entries): `__xen_mc_entry()` flushes it first.
+    /// This step applied its oldest entry; the call goes on issuing, and the step that
+    /// applies the last one queues the new entry.
+    case issuing
   }
 
-  @inlinable public func issueMulticall(_ s: PackedState, _ actor: Actor, _ events: inout Events) {
-    flushBatch(s, cpu: actor.cpu.rawValue, &events)
+  /// `mmu_update(p, v)` (`draining` false) or one of its later steps (`draining` true): a
+  /// full buffer is issued one entry per step, then the entry is queued.
+  @inlinable public func multicallUpdate(
+    _ s: PackedState, _ actor: Actor, pte p: Int, value v: PTE, preserveAD: Bool,
+    draining: Bool, _ events: inout Events
+  ) -> MulticallAppend {
+    let cpu = actor.cpu.rawValue
+    let n = batchCount(s, cpu: cpu)
+    if n > 0, draining || n + 1 >= config.batchLimit {
+      if !issueMulticallEntry(s, cpu: cpu, &events) { return .issuing }
+    }
+    issueWrite(s, actor, pte: p, value: v, &events)
+    enqueue(s, actor, pte: p, value: v, preserveAD: preserveAD, &events)
+    return .queued
+  }
+
+  /// One step of `HYPERVISOR_multicall`: applies the oldest entry of CPU `cpu`'s buffer and
+  /// shifts the rest down. True when the buffer is empty now (the hypercall returns).
+  @inlinable public func issueMulticallEntry(
+    _ s: PackedState, cpu: Int, _ events: inout Events
+  ) -> Bool {
+    let n = batchCount(s, cpu: cpu)
+    if n == 0 { return true }
+    let e = batchEntry(s, cpu: cpu, 0)
+    applyBatchEntry(
+      s, writer: e.writer, pte: e.pte, value: e.value, preserveAD: e.preserveAD,
+      isFlush: e.isFlush, &events)
+    let base = layout.batchBase[cpu]
+    for i in 1..<n {
+      s[layout.batchEntries[base + i - 1]] = s[layout.batchEntries[base + i]]
+    }
+    s[layout.batchEntries[base + n - 1]] = 0
+    s[layout.batchCount[cpu]] = UInt64(n - 1)
+    return n == 1
   }
 }
