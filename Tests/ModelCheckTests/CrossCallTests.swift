@@ -200,7 +200,7 @@ import Testing
     #expect(r.status(.deadlockFree) == .pass)
   }
 
-  @Test("an idle target runs f with no current task: touching current there is a fault")
+  @Test("an idle target runs f with current its idle task; a CPU without tasks has none")
   func idleTarget() throws {
     let ok = try check(
       Self.text(
@@ -213,7 +213,8 @@ import Testing
         """))
     #expect(ok.stopReason?.runtimeFault == nil)
     #expect(ok.status(.deadlockFree) == .pass)
-    let r = try check(
+    // current on an idle CPU is its idle task: f may set its flag.
+    let idle = try check(
       Self.text(
         header: "pertask flag: bool",
         """
@@ -221,6 +222,16 @@ import Testing
         cpu cpu0 { smp_call_function_many(cpu_bit(cpu1), f, 1) }
         cpu cpu1
         task t0 { }                               // off-CPU at first: cpu1 is idle
+        """))
+    #expect(idle.stopReason?.runtimeFault == nil)
+    // A CPU that runs no task has no idle task either (the spec has none): a fault.
+    let r = try check(
+      Self.text(
+        header: "pertask flag: bool",
+        """
+        fn f() { set_ti_thread_flag(current, flag) }
+        cpu cpu0 { smp_call_function_many(cpu_bit(cpu1), f, 1) }
+        cpu cpu1
         """))
     let fault = try #require(r.stopReason?.runtimeFault)
     let run = try #require(r.faultRun)

@@ -50,11 +50,15 @@ public enum Instruction: Sendable, Hashable {
   case variable(dst: Register, access: UInt16)
   /// `smp_processor_id()`.
   case processorID(dst: Register)
+  /// `irqs_disabled()`: whether the CPU the program runs on has interrupts off (1) or on.
+  case irqsDisabled(dst: Register)
   /// Xen's multicall buffer: an `mmu_update` entry, and the hypercall that issues it one
   /// entry per step. An `mmu_update` is two instructions: the call, and (`draining`) where
   /// it goes on issuing a full buffer before it queues; the call skips it when there is room.
-  case multicallUpdate(pte: UInt16, value: ExprRef, preserveAD: Bool, draining: Bool)
+  case multicallUpdate(pte: UInt16, value: ExprRef, entry: MulticallEntry, draining: Bool)
   case multicallIssue
+  /// `HYPERVISOR_mmu_update(p, v)`: one request, applied at once (the buffer stays as it is).
+  case hypercallUpdate(pte: UInt16, value: ExprRef)
   /// An assertion whose condition failed (the test before it is local): `Program.checks[id]`.
   case check(id: UInt16)
   case touch(dst: Register, pte: UInt16, kind: AccessKind)
@@ -88,14 +92,12 @@ public enum Instruction: Sendable, Hashable {
   case assign(dst: Register, value: ExprRef)
   case jump(to: UInt32)
   case jumpIfZero(condition: ExprRef, to: UInt32)
-  /// Skips the end hook when the switch goes to idle (there is no `next`).
-  case skipIfSwitchToIdle(to: UInt32)
   /// `on_each_cpu_mask`: skips the local call unless the caller's CPU is in the mask.
   case skipUnlessCallerIn(mask: ExprRef, to: UInt32)
 
   public var isLocal: Bool {
     switch self {
-    case .assign, .jump, .jumpIfZero, .skipIfSwitchToIdle, .skipUnlessCallerIn: return true
+    case .assign, .jump, .jumpIfZero, .skipUnlessCallerIn: return true
     default: return false
     }
   }
@@ -109,7 +111,7 @@ extension Instruction {
     case .ptepGet(let d, _), .getAndClear(let d, _), .xchg(let d, _, _),
       .cmpxchg(let d, _, _, _, _), .modifyProtStart(let d, _), .pgdGet(let d, _),
       .ptAlloc(let d, _), .touch(let d, _, _), .fullTeardownRead(let d, _), .mmput(let d),
-      .variable(let d, _), .processorID(let d):
+      .variable(let d, _), .processorID(let d), .irqsDisabled(let d):
       r = d
     default: return nil
     }

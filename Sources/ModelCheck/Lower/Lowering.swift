@@ -93,14 +93,11 @@ struct Lowering {
       self.cpu = c
       hasBackEdge = false
       if cpu.switcherCPU != nil {
-        // The hooks of a context switch: idle between switches, then the start hook, the end
-        // hook (skipped on a switch to idle), and the step that ends the switch.
+        // The hooks of a context switch: idle between switches, then the start hook and the
+        // end hook (also on a switch to idle: `next` is then the idle task, as in the
+        // kernel's __switch_to()), and the step that ends the switch.
         emit(.switchIdle, nil)
-        try lower(Array(cpu.body[..<cpu.hookSplit]), cpuName: cpu.name)
-        let skip = code.count
-        emit(.skipIfSwitchToIdle(to: 0), nil)
-        try lower(Array(cpu.body[cpu.hookSplit...]), cpuName: cpu.name)
-        patch(skip, to: pc)
+        try lower(cpu.body, cpuName: cpu.name)
         emit(.switchDone, nil)
       } else if cpu.crossCallFunction != nil {
         // A cross-call function: idle until its IPI is taken, then its body, then the step
@@ -243,6 +240,10 @@ struct Lowering {
     }
     config.usesPreemptCount = code.contains { $0 == .preemptDisable || $0 == .preemptEnable }
     config.taskOfProgram = spec.taskInstance
+    config.hasIdleTasks = spec.cpus.contains {
+      $0.pinnedCPU == nil && $0.handlerCPU == nil && $0.switcherCPU == nil
+        && $0.crossCallFunction == nil
+    }
     config.variables = spec.variables.map { v in
       let copies: VariableShape.Copies
       switch v.scope {
@@ -342,7 +343,6 @@ struct Lowering {
     switch code[at] {
     case .jump: code[at] = .jump(to: UInt32(target))
     case .jumpIfZero(let c, _): code[at] = .jumpIfZero(condition: c, to: UInt32(target))
-    case .skipIfSwitchToIdle: code[at] = .skipIfSwitchToIdle(to: UInt32(target))
     case .skipUnlessCallerIn(let m, _): code[at] = .skipUnlessCallerIn(mask: m, to: UInt32(target))
     default: break
     }
@@ -389,7 +389,7 @@ struct Lowering {
         let value = expr(v)
         for draining in [false, true] {
           emit(
-            .multicallUpdate(pte: UInt16(p), value: value, preserveAD: ad, draining: draining),
+            .multicallUpdate(pte: UInt16(p), value: value, entry: ad, draining: draining),
             range, operation: use)
         }
       case .op(.check(let kind, let cond), _, let range, _):
@@ -531,8 +531,10 @@ struct Lowering {
     case .localFlushTLB(let p): return .localFlushTLB(pte: UInt16(p))
     case .crossCallWait(let m, let f): return .crossCallWait(mask: expr(m), function: UInt8(f))
     case .processorID: return .processorID(dst: dst)
+    case .irqsDisabled: return .irqsDisabled(dst: dst)
     case .multicallUpdate(let p, let v, let ad):  // lowered by `lower(_:cpuName:)`
-      return .multicallUpdate(pte: UInt16(p), value: expr(v), preserveAD: ad, draining: false)
+      return .multicallUpdate(pte: UInt16(p), value: expr(v), entry: ad, draining: false)
+    case .hypercallUpdate(let p, let v): return .hypercallUpdate(pte: UInt16(p), value: expr(v))
     case .multicallIssue: return .multicallIssue
     case .variableRead(let ref): return variable(.read, ref, dst)
     case .variableWrite(let ref, let v): return variable(.write(expr(v)), ref, dst)

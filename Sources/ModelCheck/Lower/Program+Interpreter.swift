@@ -144,10 +144,6 @@ extension Program: TransitionSystem {
       copy = c < machine.config.cpuCount ? c : nil
     }
     let element = access.index.map { Int(evaluate($0, s, cpu: k)) } ?? 0
-    if copy == nil, machine.config.isSwitcher(k) {
-      idleTaskStep(s, k, access, element: element, dst: dst, &events)
-      return
-    }
     guard let copy,
       let field = machine.variableField(access.variable, copy: copy, element: element)
     else {
@@ -167,33 +163,6 @@ extension Program: TransitionSystem {
       store(s, cpu: k, dst, UInt8(truncatingIfNeeded: old))
       machine.writeVariable(s, access.variable, field, new, &events)
     }
-  }
-
-  /// A hook's access to the idle task's `pertask` state (`prev` or `current` on a switch
-  /// from idle): the idle task's copies are fixed at their initial values, so a read gives
-  /// that value and a write of another value is a runtime fault.
-  private func idleTaskStep(
-    _ s: PackedState, _ k: Int, _ access: VariableAccess, element: Int, dst: Register,
-    _ events: inout Events
-  ) {
-    let shape = machine.config.variables[access.variable]
-    guard shape.copies == .perTask, element >= 0, element < shape.elements else {
-      events.insert(.variableFault)
-      return
-    }
-    let old = Int(shape.initial)
-    var new = old
-    switch access.kind {
-    case .read: break
-    case .write(let e): new = Int(evaluate(e, s, cpu: k))
-    case .add(let n): new = old + n
-    case .exchange(let e): new = Int(evaluate(e, s, cpu: k))
-    }
-    switch access.kind {
-    case .read, .exchange: store(s, cpu: k, dst, UInt8(truncatingIfNeeded: old))
-    default: break
-    }
-    if new != old { events.insert(.variableFault) }
   }
 
   @inline(__always)
@@ -450,11 +419,12 @@ extension Program: TransitionSystem {
       variableStep(s, actor, access: Int(a), dst: dst, &events)
     case .processorID(let dst):
       store(s, cpu: k, dst, UInt8(truncatingIfNeeded: hw))
-    case .multicallUpdate(let p, let v, let preserveAD, let draining):
+    case .irqsDisabled(let dst):
+      store(s, cpu: k, dst, machine.irqsDisabled(s, actor) ? 1 : 0)
+    case .multicallUpdate(let p, let v, let entry, let draining):
       let value = PTE(rawValue: evaluate(v, s, cpu: k))
       let outcome = machine.multicallUpdate(
-        s, actor, pte: Int(p), value: value, preserveAD: preserveAD, draining: draining,
-        &events)
+        s, actor, pte: Int(p), value: value, entry: entry, draining: draining, &events)
       switch (outcome, draining) {
       case (.queued, false): pc += 1  // skips the draining instruction
       case (.issuing, true): pc = startPC  // still in the hypercall
@@ -462,6 +432,9 @@ extension Program: TransitionSystem {
       }
     case .multicallIssue:
       if !machine.issueMulticallEntry(s, cpu: hw, &events) { pc = startPC }
+    case .hypercallUpdate(let p, let v):
+      let value = PTE(rawValue: evaluate(v, s, cpu: k))
+      machine.hypercallUpdate(s, actor, pte: Int(p), value: value, &events)
     case .check(let id):
       let event: Events
       switch checks[Int(id)].kind {
@@ -485,7 +458,7 @@ extension Program: TransitionSystem {
       pc = 0
     case .localFlushTLB(let p):
       machine.localFlushTLB(s, actor, pte: Int(p))
-    case .assign, .jump, .jumpIfZero, .skipIfSwitchToIdle, .skipUnlessCallerIn:
+    case .assign, .jump, .jumpIfZero, .skipUnlessCallerIn:
       break  // never reached: a CPU never rests on a local instruction
     }
     var outcome = StepOutcome(enabled: true, retryLoop: retryLoop)
@@ -530,9 +503,6 @@ extension Program: TransitionSystem {
         pc = Int(to)
       case .jumpIfZero(let cond, let to):
         pc = evaluate(cond, s, cpu: cpu) == 0 ? Int(to) : pc + 1
-      case .skipIfSwitchToIdle(let to):
-        let c = machine.config.switcherCPU[cpu] ?? 0
-        pc = machine.switchTarget(s, cpu: c) == nil ? Int(to) : pc + 1
       case .skipUnlessCallerIn(let mask, let to):
         let hw = machine.cpuOf(s, context: cpu) ?? 8
         pc = hw < 8 && evaluate(mask, s, cpu: cpu) & (1 << hw) != 0 ? pc + 1 : Int(to)

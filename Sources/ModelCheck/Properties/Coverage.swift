@@ -25,13 +25,29 @@ public struct Coverage: Sendable {
 
   /// One warning per statement that never ran (and the ones right after it in the same
   /// program that never ran either, folded into it), and per `either` branch never taken.
+  /// Library code (an included file) is shared: a statement there is reported only when it
+  /// ran in no program, once.
   public func warnings(_ program: Program) -> [Diagnostic] {
+    struct Key: Hashable {
+      var range: SourceRange
+      var branch: Int?
+    }
+    let isLibrary = { (s: Statement) in s.range.start.file != 0 }
+    var libraryRan: Set<Key> = []
+    for s in statements where isLibrary(s) && s.count > 0 {
+      libraryRan.insert(Key(range: s.range, branch: s.branch))
+    }
+    var libraryReported: Set<Key> = []
     var out: [Diagnostic] = []
     var i = 0
     while i < statements.count {
       let s = statements[i]
       defer { i += 1 }
       guard s.count == 0 else { continue }
+      if isLibrary(s) {
+        let key = Key(range: s.range, branch: s.branch)
+        guard !libraryRan.contains(key), libraryReported.insert(key).inserted else { continue }
+      }
       let name = program.spec.cpus[s.context].name
       if let b = s.branch {
         out.append(
@@ -41,10 +57,11 @@ public struct Coverage: Sendable {
             hint: "no explored execution chooses it", severity: .warning))
         continue
       }
-      // Fold the statements after it that never ran either.
+      // Fold the statements after it that never ran either (in the same file).
       var last = i
       while last + 1 < statements.count, statements[last + 1].context == s.context,
-        statements[last + 1].branch == nil, statements[last + 1].count == 0
+        statements[last + 1].branch == nil, statements[last + 1].count == 0,
+        !isLibrary(s) && !isLibrary(statements[last + 1])
       {
         last += 1
       }
@@ -146,7 +163,7 @@ extension Coverage {
   /// point), nor the synthesized end.
   static func isStatement(_ i: Instruction) -> Bool {
     switch i {
-    case .assign, .jump, .jumpIfZero, .skipIfSwitchToIdle, .end, .nativeClear, .cover, .check,
+    case .assign, .jump, .jumpIfZero, .end, .nativeClear, .cover, .check,
       .switchIdle, .switchDone, .skipUnlessCallerIn, .crossCallIdle, .crossCallDone:
       return false
     default: return true

@@ -21,8 +21,12 @@ enum KernelStateText {
     case .global: return name
     case .percpu: return "per_cpu(\(name), \(spec.cpuNames[copy]))"
     case .pertask:
-      let program = spec.taskInstance.firstIndex { $0 == copy }
-      return "\(program.map { spec.cpus[$0].name } ?? "task\(copy)").\(name)"
+      if let program = spec.taskInstance.firstIndex(where: { $0 == copy }) {
+        return "\(spec.cpus[program].name).\(name)"
+      }
+      let idleCPU = copy - spec.taskCount  // the idle tasks' copies follow the tasks'
+      let cpu = spec.cpuNames.indices.contains(idleCPU) ? spec.cpuNames[idleCPU] : "?"
+      return "idle/\(cpu).\(name)"
     }
   }
 

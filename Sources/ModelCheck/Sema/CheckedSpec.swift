@@ -78,9 +78,12 @@ public enum KernelOp: Sendable, Hashable {
   case variableExchange(VariableRef, [ExprOp])
   /// `smp_processor_id()`: the CPU the program runs on now.
   case processorID
+  case irqsDisabled
   /// Xen's multicall buffer, used by backend code: `mmu_update(p, v)` (preserving A/D with
   /// `mmu_update_preserve_ad`), and `HYPERVISOR_multicall()` that issues it.
-  case multicallUpdate(Int, [ExprOp], preserveAD: Bool)
+  case multicallUpdate(Int, [ExprOp], MulticallEntry)
+  /// `HYPERVISOR_mmu_update(p, v)`: one request, issued at once, not through the buffer.
+  case hypercallUpdate(Int, [ExprOp])
   case multicallIssue
   /// `BUG_ON(cond)`, `WARN_ON(cond)`, `assert(cond)`...: fails when `cond` holds (for
   /// `assert`, when it does not: Sema negates it).
@@ -96,7 +99,7 @@ public enum KernelOp: Sendable, Hashable {
   /// The PTE the operation names, if any.
   var pte: Int? {
     switch self {
-    case .multicallUpdate(let p, _, _): return p
+    case .multicallUpdate(let p, _, _), .hypercallUpdate(let p, _): return p
     case .setPTE(let p, _), .ptepGet(let p), .getAndClear(let p), .xchg(let p, _),
       .cmpxchg(let p, _, _), .modifyProtStart(let p), .modifyProtCommit(let p, _),
       .flushTLB(let p), .touch(let p, _), .getAndClearFull(let p, _), .flushTLBStart(let p),
@@ -215,10 +218,9 @@ public struct CheckedCPU: Sendable {
   public var initialCPU: Int?
   public var handlerCPU: Int?
   /// A synthetic context that runs the spec's context-switch hooks on this CPU (`cpu0/sched`):
-  /// its body is the inlined `arch_start_context_switch(prev)`, then from `hookSplit` on the
-  /// inlined `arch_end_context_switch(next)`.
+  /// its body is the inlined `arch_start_context_switch(prev)`, then the inlined
+  /// `arch_end_context_switch(next)`.
   public var switcherCPU: Int?
-  public var hookSplit = 0
   /// A synthetic context that runs cross-call function `crossCallFunctions[i]` on its
   /// `handlerCPU` (`cpu1/ipi:f`), as an interrupt handler.
   public var crossCallFunction: Int?

@@ -211,15 +211,26 @@ enum OperationCatalogue {
       .variableExchange($0.variables[0], [.constant(0)])
     },
     .init(["smp_processor_id", "raw_smp_processor_id"], [], returns: true) { _ in .processorID },
+    // `local_irq_save(flags)` is `flags = irqs_disabled()` then `local_irq_disable()`, and
+    // `local_irq_restore(flags)` is `if !flags { local_irq_enable() }`.
+    .init(["irqs_disabled"], [], returns: true) { _ in .irqsDisabled },
     // Xen's multicall buffer, for backend code (`mode direct`): MMU_NORMAL_PT_UPDATE and
     // MMU_PT_UPDATE_PRESERVE_AD entries, and the hypercall that issues them.
     .init(["mmu_update"], [.pte, .value], queuesIn: [.direct], pte: .writes) {
-      .multicallUpdate($0.ptes[0], $0.values[0], preserveAD: false)
+      .multicallUpdate($0.ptes[0], $0.values[0], .update)
     },
     .init(["mmu_update_preserve_ad"], [.pte, .value], queuesIn: [.direct], pte: .writes) {
-      .multicallUpdate($0.ptes[0], $0.values[0], preserveAD: true)
+      .multicallUpdate($0.ptes[0], $0.values[0], .updatePreserveAD)
     },
-    .init(["HYPERVISOR_multicall", "xen_mc_flush"], []) { _ in .multicallIssue },
+    // MMUEXT_INVLPG_MULTI for one page (xen_flush_tlb_one_user/xen_flush_tlb_multi): an
+    // entry that flushes every CPU's TLB entry for `p` when Xen reaches it.
+    .init(["mmuext_invlpg_multi"], [.pte], queuesIn: [.direct]) {
+      .multicallUpdate($0.ptes[0], [.constant(0)], .invlpg)
+    },
+    .init(["HYPERVISOR_multicall"], []) { _ in .multicallIssue },
+    .init(["HYPERVISOR_mmu_update"], [.pte, .value], pte: .writes) {
+      .hypercallUpdate($0.ptes[0], $0.values[0])
+    },
     // Assertions in kernel code (`no_bug`, `no_warn`) and the spec writer's (`assertions`).
     .init(["BUG_ON", "VM_BUG_ON"], [.value]) { .check(.bug, $0.values[0]) },
     .init(["WARN_ON", "WARN_ON_ONCE", "VM_WARN_ON", "VM_WARN_ON_ONCE"], [.value]) {

@@ -773,7 +773,7 @@ struct Sema {
       return nil
     }
     switch op {
-    case .multicallUpdate, .multicallIssue:
+    case .multicallUpdate, .multicallIssue, .hypercallUpdate:
       if ast.mode?.text != "direct" {
         error(
           "sema.needs-mode", "'\(fn.text)' is a Xen PV hypercall: it needs 'mode direct'",

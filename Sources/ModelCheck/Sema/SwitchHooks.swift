@@ -53,19 +53,15 @@ extension Sema {
       programRegisters = registers
       checkingHandler = false
       var body: [CheckedStmt] = []
-      var split = 0
       for f in hooks {
-        if f.name.text == Sema.endHook { split = body.count }
         body += hookBody(f, f.name.text == Sema.startHook ? .switchPrev : .switchNext)
       }
-      if functions[Sema.endHook] == nil { split = body.count }
       var boolean = Set(0..<order.count)
       markNonBoolean(body, &boolean)
       var cpu = CheckedCPU(
         name: "\(name)/sched", registers: order, booleanRegisters: boolean, body: body,
         range: hooks[0].name.range)
       cpu.switcherCPU = c
-      cpu.hookSplit = split
       let kinds = registerKinds(calls, registers)
       cpu.enumRegisters = kinds.enums
       cpu.numberRegisters = kinds.numbers.subtracting(boolean)

@@ -71,8 +71,8 @@ enum Unrolling {
   /// context-switch hook context its idle pc, the skip of the end hook and the switch's end.
   /// A cross-call handler context: its idle pc and the csd unlock.
   static func framing(_ cpu: CheckedCPU) -> Int {
-    if cpu.switcherCPU != nil { return 3 }
-    return cpu.crossCallFunction != nil ? 2 : 1
+    // A switch: its idle and done steps; a cross-call: its idle and done steps; else `end`.
+    return cpu.switcherCPU != nil || cpu.crossCallFunction != nil ? 2 : 1
   }
 
   static func check(_ cpu: CheckedCPU) -> Diagnostic? {

@@ -163,7 +163,7 @@ public struct StateLayout: Sendable {
       switch v.copies {
       case .global: copies = 1
       case .perCPU: copies = config.cpuCount
-      case .perTask: copies = config.taskCount
+      case .perTask: copies = config.taskCount + (config.hasIdleTasks ? config.cpuCount : 0)
       }
       // Width 0 when it can hold one value only: it costs nothing and reads as that value.
       let width = bitsToHold(Int(v.high) + 1)

@@ -80,6 +80,10 @@ public struct MachineConfig: Sendable {
   /// whose `current` is the task it interrupted); `taskCount` tasks in all.
   public var taskOfProgram: [Int?] = []
   public var taskCount: Int { taskOfProgram.compactMap { $0 }.count }
+  /// Whether each CPU's idle task has `pertask` copies too (after the tasks', one per CPU):
+  /// the spec has tasks, so a CPU can be idle, and a switch from or to idle, or an
+  /// interrupt on an idle CPU, has the idle task as `prev`, `next` or `current`.
+  public var hasIdleTasks = false
 
   @inlinable public var contextCount: Int { registerCount.count }
   public var hasTasks: Bool { (0..<contextCount).contains { isTask($0) } }

@@ -171,6 +171,16 @@ extension Machine {
 /// requests one at a time, in order, each atomic (the page lock covers one request), and
 /// other vCPUs run between them (docs/kernel-mechanisms.md section 3). So each call here
 /// applies one entry, and the issuing CPU stays in the hypercall until its buffer is empty.
+/// What a multicall entry asks of Xen.
+public enum MulticallEntry: UInt8, Sendable, Hashable {
+  /// `MMU_NORMAL_PT_UPDATE`: store the value.
+  case update
+  /// `MMU_PT_UPDATE_PRESERVE_AD`: store it, keeping the Accessed and Dirty bits set now.
+  case updatePreserveAD
+  /// `MMUEXT_INVLPG_MULTI` for one page: every CPU's TLB entry for it is gone.
+  case invlpg
+}
+
 extension Machine {
   /// The outcome of one `mmu_update` step.
   public enum MulticallAppend: Sendable {
@@ -185,7 +195,7 @@ extension Machine {
   /// `mmu_update(p, v)` (`draining` false) or one of its later steps (`draining` true): a
   /// full buffer is issued one entry per step, then the entry is queued.
   @inlinable public func multicallUpdate(
-    _ s: PackedState, _ actor: Actor, pte p: Int, value v: PTE, preserveAD: Bool,
+    _ s: PackedState, _ actor: Actor, pte p: Int, value v: PTE, entry: MulticallEntry,
     draining: Bool, _ events: inout Events
   ) -> MulticallAppend {
     let cpu = actor.cpu.rawValue
@@ -193,9 +203,22 @@ extension Machine {
     if n > 0, draining || n + 1 >= config.batchLimit {
       if !issueMulticallEntry(s, cpu: cpu, &events) { return .issuing }
     }
-    issueWrite(s, actor, pte: p, value: v, &events)
-    enqueue(s, actor, pte: p, value: v, preserveAD: preserveAD, &events)
+    if entry != .invlpg { issueWrite(s, actor, pte: p, value: v, &events) }
+    enqueue(
+      s, actor, pte: p, value: v, preserveAD: entry == .updatePreserveAD,
+      isFlush: entry == .invlpg, &events)
     return .queued
+  }
+
+  /// `HYPERVISOR_mmu_update(p, v)` with one request: `__xen_set_pte()`'s path outside lazy
+  /// mode. It lands now and does not issue the buffer, so it may land before older entries
+  /// that are still queued.
+  @inlinable public func hypercallUpdate(
+    _ s: PackedState, _ actor: Actor, pte p: Int, value v: PTE, _ events: inout Events
+  ) {
+    issueWrite(s, actor, pte: p, value: v, &events)
+    applyBatchEntry(
+      s, writer: actor.program.rawValue, pte: p, value: v, preserveAD: false, &events)
   }
 
   /// One step of `HYPERVISOR_multicall`: applies the oldest entry of CPU `cpu`'s buffer and

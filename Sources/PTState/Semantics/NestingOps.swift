@@ -113,10 +113,10 @@ extension Machine {
   /// spinlock, or by a lazy section on an arch that disables preemption there; or it is an
   /// interrupt handler, or interrupts are off on its CPU.
   @inlinable public func isAtomic(_ s: some PackedStateReading, _ actor: Actor) -> Bool {
-    let (cpu, k) = (actor.cpu.rawValue, actor.program.rawValue)
+    let k = actor.program.rawValue
     return s[layout.preemptCount[k]] != 0 || locksHeld(s, by: k) != 0
       || (config.lazyDisablesPreemption && isLazy(s, actor))
-      || config.isHandler(k) || config.isSwitcher(k) || s[layout.irqsOff[cpu]] != 0
+      || irqsDisabled(s, actor)
   }
 
   /// `might_sleep()` (a GFP_KERNEL allocation, a mutex): sleeping in atomic context is a bug.

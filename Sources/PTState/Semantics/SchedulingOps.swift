@@ -91,6 +91,13 @@ extension Machine {
     s[layout.irqsOff[cpu]] = off ? 1 : 0
   }
 
+  /// `irqs_disabled()`: interrupts are off on the program's CPU, or it is a handler or a
+  /// context switch (both run with interrupts off).
+  @inlinable public func irqsDisabled(_ s: some PackedStateReading, _ actor: Actor) -> Bool {
+    let k = actor.program.rawValue
+    return config.isHandler(k) || config.isSwitcher(k) || s[layout.irqsOff[actor.cpu.rawValue]] != 0
+  }
+
   /// The task running on `cpu`, if any.
   @inlinable public func currentTask(_ s: some PackedStateReading, cpu c: Int) -> Int? {
     let cur = Int(s[layout.current[c]]) - 1

@@ -4,28 +4,34 @@
 /// atomic step, as `READ_ONCE`/`WRITE_ONCE` and the `this_cpu_*` operations are on x86.
 extension Machine {
   /// The task that is `current` for `actor`: a task or a pinned program is its own; a
-  /// handler's is the program it interrupted (nil when that CPU was idle: the idle task has
-  /// no declared state); a context switch's hooks' is `prev` (the CPU's current task until
-  /// the switch ends).
+  /// handler's is the program it interrupted, or the CPU's idle task; a context switch's
+  /// hooks' is `prev` (the CPU's current task until the switch ends). Nil only on a CPU
+  /// that runs no task at all (it has no idle task either).
   @inlinable public func currentTask(_ s: some PackedStateReading, _ actor: Actor) -> Int? {
-    let k = actor.program.rawValue
+    let (k, c) = (actor.program.rawValue, actor.cpu.rawValue)
     if config.isSwitcher(k) {
-      return currentTask(s, cpu: actor.cpu.rawValue).flatMap { config.taskOfProgram[$0] }
+      return currentTask(s, cpu: c).flatMap { config.taskOfProgram[$0] } ?? idleTask(cpu: c)
     }
     if config.isHandler(k) {
-      guard let interrupted = interruptedContext(s, cpu: actor.cpu.rawValue) else { return nil }
+      guard let interrupted = interruptedContext(s, cpu: c) else { return idleTask(cpu: c) }
       return config.taskOfProgram[interrupted]
     }
     return config.taskOfProgram[k]
   }
 
-  /// The task instance of a switch's `prev` or `next` on the actor's CPU (nil: idle).
+  /// The task instance of a switch's `prev` or `next` on the actor's CPU (idle: the CPU's
+  /// idle task).
   @inlinable public func switchTask(
     _ s: some PackedStateReading, _ actor: Actor, next: Bool
   ) -> Int? {
     let c = actor.cpu.rawValue
     let context = next ? switchTarget(s, cpu: c) : currentTask(s, cpu: c)
-    return context.flatMap { config.taskOfProgram[$0] }
+    return context.flatMap { config.taskOfProgram[$0] } ?? idleTask(cpu: c)
+  }
+
+  /// The task instance of CPU `c`'s idle task (the kernel's swapper/c), if it has one.
+  @inlinable public func idleTask(cpu c: Int) -> Int? {
+    config.hasIdleTasks ? config.taskCount + c : nil
   }
 
   /// The field of element `element` of copy `copy` of variable `v`; nil when either is
