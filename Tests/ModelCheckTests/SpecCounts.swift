@@ -10,6 +10,14 @@ extension SpecSuiteTests {
       states: 55, transitions: 220, depth: 10, counterexamples: [.noStaleRead: (3, false)]),
     "apply-to-page-range/callback-writes-only.spec": SpecPin(
       states: 35, transitions: 143, depth: 8, counterexamples: [:]),
+    "backends/arm64-switch-dsb.spec": SpecPin(
+      states: 134, transitions: 196, depth: 18, counterexamples: [:]),
+    "backends/arm64-switch-no-dsb.spec": SpecPin(
+      states: 187, transitions: 364, depth: 22, counterexamples: [.noStaleRead: (13, false)]),
+    "backends/x86-native-get-and-clear-up.spec": SpecPin(
+      states: 13, transitions: 24, depth: 6, counterexamples: [.noLostDirty: (4, false)]),
+    "backends/x86-native-get-and-clear.spec": SpecPin(
+      states: 10, transitions: 18, depth: 5, counterexamples: [:]),
     "batching/more-updates-than-batch-limit.spec": SpecPin(
       states: 44, transitions: 63, depth: 11, counterexamples: [:]),
     "copy-pte-range/two-ptls-opposite-order.spec": SpecPin(

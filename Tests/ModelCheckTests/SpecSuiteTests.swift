@@ -31,6 +31,12 @@ struct SpecPin: Sendable {
   static let whyStarts: [String: String] = [
     "apply-to-page-range/callback-reads-back.spec#no_stale_read":
       "cpu0 read pte k0 back inside its lazy section and saw none, but",
+    "backends/arm64-switch-no-dsb.spec#no_stale_read":
+      "t0 used the mapping of pte k0 (line 22) on cpu1, but its own write of present|write|pfn(4) "
+      + "to it is still queued in cpu0's batch, left behind when the scheduler moved t0 to cpu1 "
+      + "after the write (",
+    "backends/x86-native-get-and-clear-up.spec#no_lost_dirty":
+      "cpu1's hardware set dirty on pte a, then cpu0's write (",
     "copy-pte-range/two-ptls-opposite-order.spec#deadlock_free":
       "cpu0 waits for src_ptl held by cpu1, and cpu1 waits for dst_ptl",
     "kernel-state/flag-lock-check-then-set.spec#invariant":

@@ -165,13 +165,16 @@ extension Machine {
 /// `mmu_update` appends an entry to this CPU's buffer whatever the lazy state (the backend
 /// decides when to batch, as `xen_mc_entry()` does), and `HYPERVISOR_multicall` issues the
 /// buffer. The buffer is the CPU's batch: a full one is issued before the entry that does
-/// not fit, and every property reads it as it reads a lazy batch.
+/// not fit, and every property reads it as it reads a lazy batch. In `mode shadow` (arm64's
+/// `__set_pte_nosync` and `dsb`) the store reaches the software table at once and the entry
+/// is the walker's re-sync, applied when the buffer is issued.
 extension Machine {
   @inlinable public func multicallUpdate(
     _ s: PackedState, _ actor: Actor, pte p: Int, value v: PTE, preserveAD: Bool,
     _ events: inout Events
   ) {
     issueWrite(s, actor, pte: p, value: v, &events)
+    if config.mode == .shadow { land(s, pte: p, value: v, preserveAD: preserveAD, &events) }
     enqueue(s, actor, pte: p, value: v, preserveAD: preserveAD, &events)
   }
 

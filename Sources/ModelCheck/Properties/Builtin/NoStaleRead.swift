@@ -53,6 +53,21 @@ extension Explanation {
           + "section it interrupted, so the access walked the old entry \(seen): the handler "
           + "was lazy by accident (interrupt context must never be lazy)"
       }
+      if let here = s.contexts[step.action.cpu].cpu,
+        let there = s.cpus.indices.first(where: { c in
+          s.cpus[c].batch.contains { $0.pte == x && $0.writer == step.action.cpu }
+        }),
+        there != here
+      {
+        return
+          "\(reader) used the mapping of pte \(names[x])\(line(step.location)) on "
+          + "\(p.spec.cpuNames[here]), but its own write of \(latest) to it is still queued in "
+          + "\(p.spec.cpuNames[there])'s batch, left behind when the scheduler moved \(reader) to "
+          + "\(p.spec.cpuNames[here]) after the write\(line(writer?.location)); a flush on "
+          + "\(p.spec.cpuNames[here]) cannot apply it, so the access walked the old entry \(seen) "
+          + "(the CPU a task leaves must apply its batch at the switch: Xen's start hook "
+          + "flushes it, arm64's __switch_to() issues dsb(ish))"
+      }
       return
         "\(reader) used the mapping of pte \(names[x])\(line(step.location)) right after writing "
         + "\(latest) to it\(line(writer?.location)), but that write is still queued in its "
