@@ -775,7 +775,7 @@ struct Sema {
     switch op {
     case .multicallUpdate, .multicallIssue:
       // arm64's spellings of the same buffer: stores the walker sees only after a dsb.
-      if ["__set_pte_nosync", "dsb_ishst", "dsb_ish"].contains(fn.text) {
+      if ["__set_pte_nosync", "dsb_ishst"].contains(entry.name) {
         if ast.mode?.text != "shadow" {
           error(
             "sema.needs-mode",
