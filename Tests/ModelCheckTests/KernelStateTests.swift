@@ -246,6 +246,66 @@ import Testing
     #expect(r.statistics.states == 9)
   }
 
+  @Test("__set_pte_nosync: software sees the store at once, the walker after dsb_ishst")
+  func setPTENosync() throws {
+    // In mode shadow: the table is written now, the walker's copy when the buffer is applied.
+    let body = """
+      cpu cpu0 {
+        var seen, ok
+        __set_pte_nosync(b, present | write | pfn(2))
+        seen = ptep_get(b)
+        assert(pte_write(seen))
+        BARRIER
+        ok = touch(b, write)
+        assert(ok)
+      }
+      """
+    let text = spec(
+      mode: "shadow", checks: "no_stale_read, deadlock_free",
+      body.replacingOccurrences(of: "BARRIER", with: "dsb_ishst()"))
+    let r = try check(text)
+    #expect(r.matchesExpectation, "\(r.properties.map { "\($0.kind.name)=\($0.status)" })")
+    #expect(r.status(.assertions) == .pass && r.status(.noStaleRead) == .pass)
+    // Without the barrier the walk sees the old entry: the writer's own access is stale.
+    let bare = try check(
+      spec(
+        mode: "shadow", checks: "no_stale_read, deadlock_free", expect: "fail no_stale_read",
+        body.replacingOccurrences(of: "BARRIER", with: "")))
+    #expect(bare.status(.noStaleRead) == .fail && bare.status(.assertions) == .fail)
+    #expect(
+      errors(text.replacingOccurrences(of: "mode shadow", with: "mode direct"))
+        .contains("[sema.needs-mode]"))
+  }
+
+  @Test("dsb_ish is dsb_ishst: the same step on the same buffer, the same states")
+  func dsbIsh() throws {
+    func run(_ barrier: String) throws -> CheckResult {
+      try check(
+        spec(
+          mode: "shadow", checks: "no_stale_read, deadlock_free",
+          """
+          cpu cpu0 {
+            var ok
+            __set_pte_nosync(b, present | write | pfn(2))
+            \(barrier)
+            ok = touch(b, write)
+            assert(ok)
+          }
+          cpu cpu1 {
+            var ok
+            __set_pte_nosync(a, present | pfn(3))
+            \(barrier)
+            ok = touch(a, read)
+            assert(ok)
+          }
+          """))
+    }
+    let ish = try run("dsb_ish()")
+    let ishst = try run("dsb_ishst()")
+    #expect(ish.matchesExpectation && ishst.matchesExpectation)
+    #expect(ish.statistics.states == ishst.statistics.states)
+  }
+
   @Test("what a spec cannot say about kernel state is an error with its location")
   func diagnostics() {
     let cases: [(String, String)] = [
@@ -346,5 +406,22 @@ import Testing
       #expect(e.rendered.hasPrefix("dir/main.spec:3:9: error:"), "\(e.rendered)")
       #expect(e.rendered.contains("[\(id)]"))
     }
+  }
+}
+
+extension KernelStateTests {
+  @Test("a read-back of a backend's queued entry names the buffer and the variable behind it")
+  func whyNamesBackendState() throws {
+    let url = packageRoot.appendingPathComponent(
+      "Specs/kernel-state/xen-switch-hooks-current.spec")
+    let r = try check(try String(contentsOf: url, encoding: .utf8), path: url.path)
+    let c = try #require(r.result(.noStaleRead)?.counterexample)
+    let why = Explanation.why(.noStaleRead, Trace(program: r.program, counterexample: c), r.program)
+    #expect(why.contains("is still an entry of cpu0's multicall buffer"), "\(why)")
+    #expect(
+      why.contains(
+        "because the context switch on cpu0 (in arch_end_context_switch) set "
+          + "per_cpu(xen_lazy_mode, cpu0) to XEN_LAZY_MMU"), "\(why)")
+    #expect(why.hasSuffix("and t1 never changed it"), "\(why)")
   }
 }

@@ -10,6 +10,14 @@ extension SpecSuiteTests {
       states: 55, transitions: 220, depth: 10, counterexamples: [.noStaleRead: (3, false)]),
     "apply-to-page-range/callback-writes-only.spec": SpecPin(
       states: 35, transitions: 143, depth: 8, counterexamples: [:]),
+    "backends/arm64-switch-dsb.spec": SpecPin(
+      states: 134, transitions: 176, depth: 18, counterexamples: [:]),
+    "backends/arm64-switch-no-dsb.spec": SpecPin(
+      states: 147, transitions: 202, depth: 22, counterexamples: [.noStaleRead: (13, false)]),
+    "backends/x86-native-get-and-clear-up.spec": SpecPin(
+      states: 13, transitions: 24, depth: 6, counterexamples: [.noLostDirty: (4, false)]),
+    "backends/x86-native-get-and-clear.spec": SpecPin(
+      states: 10, transitions: 18, depth: 5, counterexamples: [:]),
     "batching/more-updates-than-batch-limit.spec": SpecPin(
       states: 44, transitions: 63, depth: 11, counterexamples: [:]),
     "copy-pte-range/two-ptls-opposite-order.spec": SpecPin(
@@ -51,15 +59,16 @@ extension SpecSuiteTests {
     "kernel-state/xen-enter-lazy-in-interrupt.spec": SpecPin(
       states: 46, transitions: 48, depth: 12, counterexamples: [.noBug: (5, false)]),
     "kernel-state/xen-enter-lazy-interrupt-guard.spec": SpecPin(
-      states: 12, transitions: 16, depth: 6, counterexamples: [:]),
+      states: 24, transitions: 32, depth: 12, counterexamples: [:]),
     "kernel-state/xen-set-pte-issued-after-unlock.spec": SpecPin(
-      states: 36, transitions: 46, depth: 12, counterexamples: [.noStaleRead: (8, false)]),
+      states: 60, transitions: 87, depth: 17, counterexamples: [.noStaleRead: (8, false)]),
     "kernel-state/xen-set-pte-issued-before-unlock.spec": SpecPin(
-      states: 25, transitions: 24, depth: 12, counterexamples: [:]),
+      states: 35, transitions: 34, depth: 17, counterexamples: [:]),
     "kernel-state/xen-switch-hooks-current.spec": SpecPin(
-      states: 20013, transitions: 40222, depth: 89, counterexamples: [.noStaleRead: (19, false)]),
+      states: 256821, transitions: 516524, depth: 140,
+      counterexamples: [.noStaleRead: (24, false), .noBug: (40, false)]),
     "kernel-state/xen-switch-hooks.spec": SpecPin(
-      states: 7441, transitions: 15538, depth: 54, counterexamples: [:]),
+      states: 57721, transitions: 116567, depth: 94, counterexamples: [:]),
     "kmap-atomic/kmap-flushed.spec": SpecPin(
       states: 25, transitions: 35, depth: 14, counterexamples: [:]),
     "kmap-atomic/kmap-in-lazy-section.spec": SpecPin(

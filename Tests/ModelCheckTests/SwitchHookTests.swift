@@ -304,7 +304,9 @@ import Testing
 
   @Test("a start hook that does not leave lazy mode: the why names the lazy section left on")
   func startHookWithoutLeave() throws {
-    let url = packageRoot.appendingPathComponent("Specs/kernel-state/xen-switch-hooks.spec")
+    // Hooks over the machine's own lazy batch (the fixture), not the library's buffer.
+    let url = packageRoot.appendingPathComponent(
+      "Tests/ModelCheckTests/Fixtures/switch-hooks-machine-batch.spec")
     let text = try String(contentsOf: url, encoding: .utf8)
       .replacingOccurrences(
         of: "  if mode == XEN_LAZY_MMU {\n    xen_leave_lazy_mmu()\n",

@@ -25,8 +25,10 @@ func compile(_ text: String, path: String = "test.spec") -> Result<Program, Pipe
 }
 
 /// Compiles and checks spec text; fails the test on a spec error.
-func check(_ text: String, limits: Limits = Limits()) throws -> CheckResult {
-  let file = SourceFile(path: "test.spec", text: text)
+func check(_ text: String, path: String = "test.spec", limits: Limits = Limits()) throws
+  -> CheckResult
+{
+  let file = SourceFile(path: path, text: text)
   let program = try Pipeline.compile(file)
   return Pipeline.check(program, file: file, limits: limits)
 }

@@ -133,7 +133,12 @@ enum Explanation {
 
   /// The step that issued the software write giving `pte` its logical value.
   static func lastWrite(_ trace: Trace, pte: Int, before index: Int) -> TraceStep? {
-    trace.steps[..<index].last { step in
+    lastWriteIndex(trace, pte: pte, before: index).map { trace.steps[$0] }
+  }
+
+  static func lastWriteIndex(_ trace: Trace, pte: Int, before index: Int) -> Int? {
+    trace.steps[..<index].indices.last { i in
+      let step = trace.steps[i]
       guard step.action.kind == .cpuStep else { return false }
       let mask = ~PTE.hardwareBits
       return step.before.logical[pte].rawValue & mask != step.after.logical[pte].rawValue & mask

@@ -354,13 +354,17 @@ extension Sema {
   {
     var kind: [Int: String?] = [:]  // .some(nil): assigned something else
     // An enum's name; "#" for a number (a literal, a pfn, a CPU id, a counter's value).
-    func enumOf(_ e: Expr) -> String? {
+    // A register's kind where it is known (a value copied from it has the same kind).
+    func known(_ r: Int?) -> String? { r.flatMap { kind[$0] ?? nil } }
+    func enumOf(_ e: Expr, in function: String? = nil) -> String? {
       switch e {
-      case .name(let n): return enumValues[n.text]?.enumName
+      case .name(let n):
+        if let value = enumValues[n.text] { return value.enumName }
+        return known(registers[function.map { "\($0):\(n.text)" } ?? n.text])
       case .integer: return "#"
       case .call(let fn, let args, _):
         if fn.text == "pte_pfn" || fn.text == "smp_processor_id"
-          || fn.text == "raw_smp_processor_id"
+          || fn.text == "raw_smp_processor_id" || fn.text == "irqs_disabled"
         {
           return "#"
         }
@@ -401,18 +405,18 @@ extension Sema {
         case .varDecl(let decls):
           for (name, initial) in decls {
             guard let initial else { continue }
-            note(register(name.text), enumOf(initial))
+            note(register(name.text), enumOf(initial, in: function))
           }
         case .assign(let name, let value, _):
           if case .call(let fn, let args, _) = value, functions[fn.text] != nil {
-            call(fn, args)
-            note(register(name.text), nil)
+            call(fn, args)  // its body first: then its return value's kind is known
+            note(register(name.text), known(registers["\(fn.text):return"]))
           } else {
-            note(register(name.text), enumOf(value))
+            note(register(name.text), enumOf(value, in: function))
           }
         case .call(let fn, let args, _): call(fn, args)
         case .returnStmt(let e?, _):
-          if let function { note(registers["\(function):return"], enumOf(e)) }
+          if let function { note(registers["\(function):return"], enumOf(e, in: function)) }
         case .ifElse(_, let a, let b, _):
           walk(a, in: function)
           walk(b ?? [], in: function)

@@ -231,6 +231,13 @@ enum OperationCatalogue {
     .init(["HYPERVISOR_mmu_update"], [.pte, .value], pte: .writes) {
       .hypercallUpdate($0.ptes[0], $0.values[0])
     },
+    // The same buffer as arm64's deferred barriers (`mode shadow`): a PTE store the software
+    // sees at once and the walker only after this CPU's next dsb (the walker's copy is
+    // re-synced when the entry is applied), and the dsb that makes them visible.
+    .init(["__set_pte_nosync"], [.pte, .value], queuesIn: shadowOnly, pte: .writes) {
+      .multicallUpdate($0.ptes[0], $0.values[0], .update)
+    },
+    .init(["dsb_ishst", "dsb_ish"], []) { _ in .multicallIssue },
     // Assertions in kernel code (`no_bug`, `no_warn`) and the spec writer's (`assertions`).
     .init(["BUG_ON", "VM_BUG_ON"], [.value]) { .check(.bug, $0.values[0]) },
     .init(["WARN_ON", "WARN_ON_ONCE", "VM_WARN_ON", "VM_WARN_ON_ONCE"], [.value]) {

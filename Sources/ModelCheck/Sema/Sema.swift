@@ -774,7 +774,16 @@ struct Sema {
     }
     switch op {
     case .multicallUpdate, .multicallIssue, .hypercallUpdate:
-      if ast.mode?.text != "direct" {
+      // arm64's spellings of the same buffer: stores the walker sees only after a dsb.
+      if ["__set_pte_nosync", "dsb_ishst"].contains(entry.name) {
+        if ast.mode?.text != "shadow" {
+          error(
+            "sema.needs-mode",
+            "'\(fn.text)' is arm64's deferred walker visibility: it needs 'mode shadow'",
+            fn.range,
+            hint: "in 'mode shadow' software sees its store at once, the walker after the dsb")
+        }
+      } else if ast.mode?.text != "direct" {
         error(
           "sema.needs-mode", "'\(fn.text)' is a Xen PV hypercall: it needs 'mode direct'",
           fn.range, hint: "the multicall buffer exists only under a paravirtual hypervisor")

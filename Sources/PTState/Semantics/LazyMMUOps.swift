@@ -161,16 +161,6 @@ extension Machine {
   }
 }
 
-/// The hypervisor's multicall buffer as backend code uses it (Xen PV, `mode direct`):
-/// `mmu_update` appends an entry to this CPU's buffer whatever the lazy state (the backend
-/// decides when to batch, as `xen_mc_entry()` does), and `HYPERVISOR_multicall` issues the
-/// buffer. The buffer is the CPU's batch, and every property reads it as it reads a lazy
-/// batch.
-///
-/// Issuing is not one atomic step: Xen's `do_multicall()` and `do_mmu_update()` apply the
-/// requests one at a time, in order, each atomic (the page lock covers one request), and
-/// other vCPUs run between them (docs/kernel-mechanisms.md section 3). So each call here
-/// applies one entry, and the issuing CPU stays in the hypercall until its buffer is empty.
 /// What a multicall entry asks of Xen.
 public enum MulticallEntry: UInt8, Sendable, Hashable {
   /// `MMU_NORMAL_PT_UPDATE`: store the value.
@@ -181,6 +171,18 @@ public enum MulticallEntry: UInt8, Sendable, Hashable {
   case invlpg
 }
 
+/// The hypervisor's multicall buffer as backend code uses it (Xen PV, `mode direct`):
+/// `mmu_update` appends an entry to this CPU's buffer whatever the lazy state (the backend
+/// decides when to batch, as `xen_mc_entry()` does), and `HYPERVISOR_multicall` issues the
+/// buffer. The buffer is the CPU's batch, and every property reads it as it reads a lazy
+/// batch. In `mode shadow` (arm64's `__set_pte_nosync` and `dsb`) the store reaches the
+/// software table at once and the entry is the walker's re-sync, applied when the buffer is
+/// issued.
+///
+/// Issuing is not one atomic step: Xen's `do_multicall()` and `do_mmu_update()` apply the
+/// requests one at a time, in order, each atomic (the page lock covers one request), and
+/// other vCPUs run between them (docs/kernel-mechanisms.md section 3). So each call here
+/// applies one entry, and the issuing CPU stays in the hypercall until its buffer is empty.
 extension Machine {
   /// The outcome of one `mmu_update` step.
   public enum MulticallAppend: Sendable {
@@ -203,7 +205,12 @@ extension Machine {
     if n > 0, draining || n + 1 >= config.batchLimit {
       if !issueMulticallEntry(s, cpu: cpu, &events) { return .issuing }
     }
-    if entry != .invlpg { issueWrite(s, actor, pte: p, value: v, &events) }
+    if entry != .invlpg {
+      issueWrite(s, actor, pte: p, value: v, &events)
+      if config.mode == .shadow {
+        land(s, pte: p, value: v, preserveAD: entry == .updatePreserveAD, &events)
+      }
+    }
     enqueue(
       s, actor, pte: p, value: v, preserveAD: entry == .updatePreserveAD,
       isFlush: entry == .invlpg, &events)

@@ -53,6 +53,21 @@ extension Explanation {
           + "section it interrupted, so the access walked the old entry \(seen): the handler "
           + "was lazy by accident (interrupt context must never be lazy)"
       }
+      if let here = s.contexts[step.action.cpu].cpu,
+        let there = s.cpus.indices.first(where: { c in
+          s.cpus[c].batch.contains { $0.pte == x && $0.writer == step.action.cpu }
+        }),
+        there != here
+      {
+        return
+          "\(reader) used the mapping of pte \(names[x])\(line(step.location)) on "
+          + "\(p.spec.cpuNames[here]), but its own write of \(latest) to it is still queued in "
+          + "\(p.spec.cpuNames[there])'s batch, left behind when the scheduler moved \(reader) to "
+          + "\(p.spec.cpuNames[here]) after the write\(line(writer?.location)); a flush on "
+          + "\(p.spec.cpuNames[here]) cannot apply it, so the access walked the old entry \(seen) "
+          + "(the CPU a task leaves must apply its batch at the switch: Xen's start hook "
+          + "flushes it, arm64's __switch_to() issues dsb(ish))"
+      }
       return
         "\(reader) used the mapping of pte \(names[x])\(line(step.location)) right after writing "
         + "\(latest) to it\(line(writer?.location)), but that write is still queued in its "
@@ -121,6 +136,22 @@ extension Explanation {
         + "stayed on for \(reader) (a hook that restores a task's lazy state must take the task "
         + "from its argument: in arch_end_context_switch, current is still prev)"
     }
+    if rule == .ownQueuedWrite, let w = writer, let k = programOf(w),
+      isInstruction(p, w, { if case .multicallUpdate = $0 { true } else { false } })
+    {
+      let cpu = w.before.contexts[k].cpu ?? 0
+      var why =
+        "\(reader) read pte \(names[x]) back\(line(step.location)) and saw \(seen), but its "
+        + "write of \(latest)\(line(w.location)) is still an entry of "
+        + "\(p.spec.cpuNames[cpu])'s multicall buffer, which nothing has issued since"
+      let at = lastWriteIndex(trace, pte: x, before: trace.steps.count - 1) ?? 0
+      if let cause = perCPUChange(trace, p, cpu: cpu, before: at, notBy: k) {
+        why +=
+          ": the backend queued it because \(actor(p, cause.step)) set \(cause.variable) to "
+          + "\(cause.value)\(line(cause.step.location)), and \(reader) never changed it"
+      }
+      return why
+    }
     if rule == .ownQueuedWrite {
       return
         "\(reader) read pte \(names[x]) back inside its lazy section and saw \(seen), but it had "
@@ -129,11 +160,16 @@ extension Explanation {
     }
     let lockName = p.spec.ptlOf[x].map { p.spec.lockNames[$0] } ?? "its lock"
     if let w = queuedWriter(s, pte: x) {
-      var why = "it is still queued in \(cpuName(p, w))'s lazy batch"
+      let buffer = writer.map { step in
+        isInstruction(p, step) { if case .multicallUpdate = $0 { true } else { false } }
+      }
+      let (queue, flush) =
+        buffer == true ? ("multicall buffer", "issuing it") : ("lazy batch", "leaving lazy mode")
+      var why = "it is still queued in \(cpuName(p, w))'s \(queue)"
       if let l = p.spec.ptlOf[x], let u = earlyUnlock(trace, p, program: w, lock: l) {
         why +=
           " because \(cpuName(p, w)) released \(p.spec.lockNames[l])\(line(u.location)) before "
-          + "leaving lazy mode"
+          + flush
       }
       return
         "\(reader) read pte \(names[x]) under \(lockName) and saw \(seen), but \(writerText); "
@@ -144,6 +180,30 @@ extension Explanation {
 }
 
 extension Explanation {
+  /// The last change another program made to CPU `cpu`'s copy of a `percpu` variable before
+  /// step `before` (a backend's lazy mode set by a hook, say): the step, the copy's name and
+  /// the value it got.
+  static func perCPUChange(
+    _ trace: Trace, _ p: Program, cpu: Int, before end: Int, notBy k: Int
+  ) -> (step: TraceStep, variable: String, value: String)? {
+    for step in trace.steps[..<end].reversed() where programOf(step) != k {
+      for (v, variable) in p.spec.variables.enumerated() where variable.scope == .percpu {
+        guard v < step.before.variables.count, v < step.after.variables.count else { continue }
+        for e in 0..<variable.elements {
+          let i = cpu * variable.elements + e
+          let (a, b) = (step.before.variables[v][i], step.after.variables[v][i])
+          if a != b {
+            return (
+              step, KernelStateText.copyName(p.spec, v, field: i),
+              KernelStateText.value(p.spec, v, b)
+            )
+          }
+        }
+      }
+    }
+    return nil
+  }
+
   /// In a spec with context-switch hooks, when the reader never entered lazy mode itself:
   /// the step of another program (a hook's, or a task's left on by the switch) that made
   /// the reader's CPU lazy, the hook's name, the CPU and the switch.
