@@ -10,6 +10,14 @@ extension SpecSuiteTests {
       states: 55, transitions: 220, depth: 10, counterexamples: [.noStaleRead: (3, false)]),
     "apply-to-page-range/callback-writes-only.spec": SpecPin(
       states: 35, transitions: 143, depth: 8, counterexamples: [:]),
+    "backends/powerpc-hash-enter-no-preempt.spec": SpecPin(
+      states: 6720, transitions: 32610, depth: 34, counterexamples: [.noStaleTLB: (16, false)]),
+    "backends/powerpc-hash-lazy-preempt.spec": SpecPin(
+      states: 696, transitions: 3138, depth: 23, counterexamples: [:]),
+    "backends/sparc64-lazy-flush.spec": SpecPin(
+      states: 1230, transitions: 5901, depth: 36, counterexamples: [:]),
+    "backends/sparc64-leave-no-flush.spec": SpecPin(
+      states: 480, transitions: 2184, depth: 18, counterexamples: [.noStaleTLB: (14, false)]),
     "batching/more-updates-than-batch-limit.spec": SpecPin(
       states: 44, transitions: 63, depth: 11, counterexamples: [:]),
     "copy-pte-range/two-ptls-opposite-order.spec": SpecPin(
