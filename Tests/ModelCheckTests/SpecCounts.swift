@@ -14,6 +14,14 @@ extension SpecSuiteTests {
       states: 134, transitions: 176, depth: 18, counterexamples: [:]),
     "backends/arm64-switch-no-dsb.spec": SpecPin(
       states: 147, transitions: 202, depth: 22, counterexamples: [.noStaleRead: (13, false)]),
+    "backends/powerpc-hash-enter-no-preempt.spec": SpecPin(
+      states: 6720, transitions: 32610, depth: 34, counterexamples: [.noStaleTLB: (16, false)]),
+    "backends/powerpc-hash-lazy-preempt.spec": SpecPin(
+      states: 696, transitions: 3138, depth: 23, counterexamples: [:]),
+    "backends/sparc64-lazy-flush.spec": SpecPin(
+      states: 1230, transitions: 5901, depth: 36, counterexamples: [:]),
+    "backends/sparc64-leave-no-flush.spec": SpecPin(
+      states: 480, transitions: 2184, depth: 18, counterexamples: [.noStaleTLB: (14, false)]),
     "backends/x86-native-get-and-clear-up.spec": SpecPin(
       states: 13, transitions: 24, depth: 6, counterexamples: [.noLostDirty: (4, false)]),
     "backends/x86-native-get-and-clear.spec": SpecPin(

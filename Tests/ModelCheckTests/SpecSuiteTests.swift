@@ -37,6 +37,13 @@ struct SpecPin: Sendable {
       + "after the write (",
     "backends/x86-native-get-and-clear-up.spec#no_lost_dirty":
       "cpu1's hardware set dirty on pte a, then cpu0's write (",
+    // The rest of these two (after the library's path) is pinned in TLBBatchTests.
+    "backends/powerpc-hash-enter-no-preempt.spec#no_stale_tlb":
+      "cpu2 still used its TLB entry for pte k0 (present|write|pfn(1)) after t0 changed the PTE "
+      + "to none (",
+    "backends/sparc64-leave-no-flush.spec#no_stale_tlb":
+      "cpu1 still used its TLB entry for pte old (present|write|pfn(1)) after cpu0 changed the PTE "
+      + "to none (",
     "copy-pte-range/two-ptls-opposite-order.spec#deadlock_free":
       "cpu0 waits for src_ptl held by cpu1, and cpu1 waits for dst_ptl",
     "kernel-state/flag-lock-check-then-set.spec#invariant":

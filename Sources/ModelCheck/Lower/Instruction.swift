@@ -88,6 +88,9 @@ public enum Instruction: Sendable, Hashable {
   case crossCallIdle, crossCallDone
   /// `local_flush_tlb_page(p)`: the calling CPU drops its own TLB entry for `p`.
   case localFlushTLB(pte: UInt16)
+  /// `local_flush_tlb_pages(mask)`, `flush_tlb_pages(mask)`: bit i of the mask is PTE i.
+  case localFlushTLBPages(mask: ExprRef)
+  case flushTLBPages(mask: ExprRef)
   // Local.
   case assign(dst: Register, value: ExprRef)
   case jump(to: UInt32)

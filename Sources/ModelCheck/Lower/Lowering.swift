@@ -529,6 +529,8 @@ struct Lowering {
     case .check: return .check(id: 0)  // lowered by `lower(_:cpuName:)`
     case .crossCall: return .crossCallIdle  // lowered by `lower(_:cpuName:)`
     case .localFlushTLB(let p): return .localFlushTLB(pte: UInt16(p))
+    case .localFlushTLBPages(let m): return .localFlushTLBPages(mask: expr(m))
+    case .flushTLBPages(let m): return .flushTLBPages(mask: expr(m))
     case .crossCallWait(let m, let f): return .crossCallWait(mask: expr(m), function: UInt8(f))
     case .processorID: return .processorID(dst: dst)
     case .irqsDisabled: return .irqsDisabled(dst: dst)

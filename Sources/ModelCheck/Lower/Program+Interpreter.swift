@@ -458,6 +458,10 @@ extension Program: TransitionSystem {
       pc = 0
     case .localFlushTLB(let p):
       machine.localFlushTLB(s, actor, pte: Int(p))
+    case .localFlushTLBPages(let m):
+      machine.localFlushTLBPages(s, actor, mask: evaluate(m, s, cpu: k))
+    case .flushTLBPages(let m):
+      machine.flushTLBPages(s, mask: evaluate(m, s, cpu: k))
     case .assign, .jump, .jumpIfZero, .skipUnlessCallerIn:
       break  // never reached: a CPU never rests on a local instruction
     }

@@ -93,6 +93,10 @@ public enum KernelOp: Sendable, Hashable {
   case crossCall(mask: [ExprOp], function: Int, wait: Bool)
   /// `local_flush_tlb_page(p)`.
   case localFlushTLB(Int)
+  /// `local_flush_tlb_pages(mask)` and `flush_tlb_pages(mask)`: a set of PTEs, bit i for PTE i
+  /// (`pte_bit(p)`), flushed on this CPU or on every CPU.
+  case localFlushTLBPages([ExprOp])
+  case flushTLBPages([ExprOp])
   /// `on_each_cpu_mask`'s wait, after its local call.
   case crossCallWait(mask: [ExprOp], function: Int)
 

@@ -53,8 +53,11 @@ extension Sema {
       crossCallTargets.append(0)
     }
     if index > 255 { index = 255 }
-    // A constant mask names its targets; any other may target every CPU.
-    crossCallTargets[index] |= Sema.constantValue(mask) ?? 0xFF
+    // A constant mask names its targets; any other may target every CPU. The caller's own
+    // CPU is never a target, so a context that always runs on one CPU does not target it.
+    var targets = Sema.constantValue(mask) ?? 0xFF
+    if let c = callerCPU, c < 8 { targets &= ~(UInt8(1) << c) }
+    crossCallTargets[index] |= targets
     return .crossCall(mask: mask, function: index, wait: wait != 0)
   }
 
@@ -106,7 +109,9 @@ extension Sema {
         addFunctionRegisters(calls, &registers, &order)
         programRegisters = registers
         checkingHandler = true
+        callerCPU = t
         let body = statements(calls, registers: [:], loopDepth: 0)
+        callerCPU = nil
         checkingHandler = false
         var boolean = Set(0..<order.count)
         markNonBoolean(body, &boolean)
@@ -132,5 +137,28 @@ extension Expr {
   fileprivate var text: String {
     if case .name(let n) = self { return n.text }
     return "an expression"
+  }
+}
+
+extension Sema {
+  /// `pte_bit(p)`: `1 << i` for the spec's PTE number i, a set of one PTE for
+  /// `local_flush_tlb_pages` and `flush_tlb_pages` (a batch of pending addresses, as sparc64's
+  /// `tlb_batch.vaddrs[]`). `p` is a PTE name, or a function's by-name parameter for one.
+  /// Values are 8-bit, so only the first 8 PTEs have a bit.
+  mutating func emitPTEBit(_ arg: Expr, _ code: inout [ExprOp]) -> Bool {
+    guard case .name(let n) = arg else {
+      error("sema.expected-name", "'pte_bit' takes a PTE name", arg.range)
+      return false
+    }
+    guard let p = resolve(n, in: pteIndex, "PTE") else { return false }
+    guard p < 8 else {
+      error(
+        "sema.value-range",
+        "'pte_bit(\(aliased(n).text))': PTE number \(p + 1) has no bit, values are 8-bit",
+        arg.range, hint: "declare the PTEs a batch names among the first 8")
+      return false
+    }
+    code.append(.constant(UInt8(1) << p))
+    return true
   }
 }

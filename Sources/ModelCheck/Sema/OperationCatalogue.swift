@@ -142,6 +142,10 @@ enum OperationCatalogue {
     .init(["local_flush_tlb_page", "__flush_tlb_one_user"], [.pte]) {
       .localFlushTLB($0.ptes[0])
     },
+    // A set of PTEs by their bits (`pte_bit(p)`): sparc64's __flush_tlb_pending() on this
+    // CPU, and powerpc hash's flush_hash_range() (tlbie is broadcast). Never queued.
+    .init(["local_flush_tlb_pages"], [.value]) { .localFlushTLBPages($0.values[0]) },
+    .init(["flush_tlb_pages"], [.value]) { .flushTLBPages($0.values[0]) },
     .init(["set_pgd", "pud_populate"], [.pgd, .value]) { .setPGD($0.pgds[0], $0.values[0]) },
     .init(["pgd_get"], [.pgd], returns: true) { .pgdGet($0.pgds[0]) },
     .init(["load_cr3"], []) { _ in .loadCR3 },

@@ -52,6 +52,8 @@ struct Sema {
   /// (a bit per CPU; `CrossCalls.swift`).
   var crossCallFunctions: [String] = []
   var crossCallTargets: [UInt8] = []
+  /// While a pinned CPU program or a handler is checked: the CPU it runs on.
+  var callerCPU: Int?
 
   static let constants: [String: UInt8] = [
     "none": 0, "present": PTE.presentBit, "write": PTE.writeBit, "accessed": PTE.accessedBit,
@@ -62,7 +64,7 @@ struct Sema {
     "pfn": 1, "pte_present": 1, "pte_write": 1, "pte_dirty": 1, "pte_young": 1, "pte_none": 1,
     "pte_pfn": 1, "pte_wrprotect": 1, "pte_mkwrite": 1, "pte_mkclean": 1, "pte_mkdirty": 1,
     "pte_mkold": 1, "pte_mkyoung": 1, "pte_same": 2, "in_interrupt": 0, "in_task": 0,
-    "cpu_bit": 1,
+    "cpu_bit": 1, "pte_bit": 1,
   ]
 
   private init(ast: SpecAST) { self.ast = ast }
@@ -374,7 +376,14 @@ struct Sema {
   private mutating func checkPrograms(_ contextDecls: [CPUDecl], _ spec: inout CheckedSpec) {
     var startsOn: [Int: SourceRange] = [:]
     for d in contextDecls {
+      // The CPU this context always runs on, if any: a cross-call from it never targets it.
+      switch d.kind {
+      case .cpu: callerCPU = cpuIndex[d.name.text]
+      case .interrupt: callerCPU = d.on.flatMap { cpuIndex[$0.text] }
+      default: callerCPU = nil
+      }
       var cpu = checkCPU(d)
+      callerCPU = nil
       switch d.kind {
       case .cpu:
         cpu.pinnedCPU = cpuIndex[d.name.text]
@@ -928,6 +937,7 @@ struct Sema {
         code.append(.constant(UInt8(1) << c))
         return true
       }
+      if fn.text == "pte_bit" { return emitPTEBit(args[0], &code) }
       for a in args { guard emit(a, registers, &code) else { return false } }
       switch fn.text {
       case "pfn":

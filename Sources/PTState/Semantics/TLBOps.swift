@@ -88,6 +88,23 @@ extension Machine {
     s[layout.exposed[p]] = 0
   }
 
+  /// `local_flush_tlb_pages(mask)`: `localFlushTLB` for every PTE whose bit is set in `mask`
+  /// (bit i is PTE i), as sparc64's __flush_tlb_pending() walks its batch of vaddrs.
+  @inlinable public func localFlushTLBPages(_ s: PackedState, _ actor: Actor, mask: UInt8) {
+    for p in 0..<min(8, config.pteCount) where mask & (1 << p) != 0 {
+      localFlushTLB(s, actor, pte: p)
+    }
+  }
+
+  /// `flush_tlb_pages(mask)`: every PTE whose bit is set in `mask` is flushed on every CPU
+  /// at once (`completeFlush`), as powerpc hash's tlbie, which every CPU obeys
+  /// synchronously. Never queued, in any mode.
+  @inlinable public func flushTLBPages(_ s: PackedState, mask: UInt8) {
+    for p in 0..<min(8, config.pteCount) where mask & (1 << p) != 0 {
+      completeFlush(s, pte: p)
+    }
+  }
+
   /// The hardware drops a TLB entry on its own (capacity eviction). Returns false when
   /// there is nothing to evict.
   @inlinable public func evictTLB(_ s: PackedState, cpu c: CPUIndex, pte p: Int) -> Bool {

@@ -18,26 +18,33 @@ import Testing
   static let count = environment["MODELCHECK_FUZZ_COUNT"].flatMap { Int($0) } ?? 1500
   static let seed = environment["MODELCHECK_FUZZ_SEED"].flatMap { UInt64($0) } ?? 0x6D63_6675_7A7A
 
-  /// The specs of `Specs/`, each with the files it includes spliced in where it names them
-  /// (the fuzzer checks its inputs from a directory of its own, where relative includes
-  /// would not resolve).
+  /// The specs of `Specs/`, each with the files it includes spliced in where it names them,
+  /// and theirs in turn, each file once as `include` reads it (the fuzzer checks its inputs
+  /// from a directory of its own, where relative includes would not resolve).
   static func corpus() throws -> [(path: String, text: String)] {
     try SpecSuiteTests.specFiles.map { rel in
       let url = packageRoot.appendingPathComponent("Specs").appendingPathComponent(rel)
-      var lines: [String] = []
-      for line in try String(contentsOf: url, encoding: .utf8).split(
-        separator: "\n", omittingEmptySubsequences: false)
-      {
-        if line.hasPrefix("include \""), let end = line.dropFirst(9).firstIndex(of: "\"") {
-          let path = String(line[line.index(line.startIndex, offsetBy: 9)..<end])
-          let included = url.deletingLastPathComponent().appendingPathComponent(path)
-          lines.append(try String(contentsOf: included, encoding: .utf8))
-        } else {
-          lines.append(String(line))
-        }
-      }
-      return ("Specs/" + rel, lines.joined(separator: "\n"))
+      var seen: Set<String> = [url.standardizedFileURL.path]
+      return ("Specs/" + rel, try spliced(url, &seen))
     }
+  }
+
+  static func spliced(_ url: URL, _ seen: inout Set<String>) throws -> String {
+    var lines: [String] = []
+    for line in try String(contentsOf: url, encoding: .utf8).split(
+      separator: "\n", omittingEmptySubsequences: false)
+    {
+      if line.hasPrefix("include \""), let end = line.dropFirst(9).firstIndex(of: "\"") {
+        let path = String(line[line.index(line.startIndex, offsetBy: 9)..<end])
+        let included = url.deletingLastPathComponent().appendingPathComponent(path)
+        if seen.insert(included.standardizedFileURL.path).inserted {
+          lines.append(try spliced(included, &seen))
+        }
+      } else {
+        lines.append(String(line))
+      }
+    }
+    return lines.joined(separator: "\n")
   }
 
   /// Every input of one run: the corpus with its variants, then `count` base inputs

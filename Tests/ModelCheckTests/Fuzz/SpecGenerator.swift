@@ -287,7 +287,7 @@ struct SpecGenerator {
       return "pte_same(\(expr(depth - 1)), \(expr(depth - 1)))"
     default:
       let unary = SpecWords.builtins.filter {
-        Sema.builtins[$0] == 1 && $0 != "pfn" && $0 != "cpu_bit"
+        Sema.builtins[$0] == 1 && !["pfn", "cpu_bit", "pte_bit"].contains($0)
       }
       return "\(rng.pick(unary))(\(expr(depth - 1)))"
     }

@@ -87,8 +87,48 @@ extension Explanation {
     {
       return why + crossCall
     }
+    if let changeIndex, let k = programOf(trace.steps[changeIndex]) {
+      if let deferred = deferredFlush(trace, p, writer: k, pte: x, from: changeIndex, to: index) {
+        return why + deferred
+      }
+    }
     return why
       + ": the next holder of the lock may already have freed or reused the page (flush the TLB "
       + "before dropping the lock, as eb66ae030829 does for mremap)"
+  }
+
+  /// Why no flush came between a change by program `k` (step `from`) and the stale use
+  /// (step `to`): `k` migrated after the change, so the flush it deferred to its old CPU's
+  /// batch was not done where it left its lazy section; or no TLB flush ran at all.
+  static func deferredFlush(
+    _ trace: Trace, _ p: Program, writer k: Int, pte x: Int, from: Int, to: Int
+  ) -> String? {
+    let steps = trace.steps[from..<to]
+    let flushes = steps.contains { s in
+      isInstruction(p, s) {
+        switch $0 {
+        case .flushTLB(let f), .flushTLBStart(let f), .localFlushTLB(let f): return Int(f) == x
+        case .localFlushTLBPages, .flushTLBPages, .flushTLBMM, .loadCR3, .crossCall: return true
+        default: return false
+        }
+      }
+    }
+    let changedOn = trace.steps[from].before.contexts[k].cpu
+    if let moved = steps.first(where: { s in
+      programOf(s) == k && s.before.contexts[k].cpu != changedOn
+    }), let old = changedOn, let new = moved.before.contexts[k].cpu, !flushes {
+      let names = p.spec.cpuNames
+      return
+        ": \(cpuName(p, k)) changed it on \(names[old]) and was then moved to \(names[new]), so "
+        + "the flush it deferred on \(names[old]) (in that CPU's lazy batch) was never done: code "
+        + "on \(names[new])\(line(moved.location)) flushes \(names[new])'s batch (keep preemption "
+        + "off across the lazy section, as b9ef323ea168 and a1d416bf9faf do)"
+    }
+    guard !flushes else { return nil }
+    return
+      ": no TLB flush of \(p.spec.pteNames[x]) ran after the change, so the flush it owed was "
+      + "still deferred (in a lazy batch, if the backend batches them) when the lock was dropped "
+      + "(issue the pending flushes before the unlock: arch_leave_lazy_mmu_mode() flushes the "
+      + "batch)"
   }
 }
