@@ -11,9 +11,9 @@ extension SpecSuiteTests {
     "apply-to-page-range/callback-writes-only.spec": SpecPin(
       states: 35, transitions: 143, depth: 8, counterexamples: [:]),
     "backends/arm64-switch-dsb.spec": SpecPin(
-      states: 134, transitions: 176, depth: 18, counterexamples: [:]),
+      states: 134, transitions: 196, depth: 18, counterexamples: [:]),
     "backends/arm64-switch-no-dsb.spec": SpecPin(
-      states: 147, transitions: 202, depth: 22, counterexamples: [.noStaleRead: (13, false)]),
+      states: 187, transitions: 364, depth: 22, counterexamples: [.noStaleRead: (13, false)]),
     "backends/powerpc-hash-enter-no-preempt.spec": SpecPin(
       states: 6720, transitions: 32610, depth: 34, counterexamples: [.noStaleTLB: (16, false)]),
     "backends/powerpc-hash-lazy-preempt.spec": SpecPin(

@@ -287,12 +287,15 @@ struct Lowering {
       }
     }
     // The machine's batch may be issued early (its declared behaviour: a hypercall for
-    // reasons the spec does not model); a backend's multicall buffer is issued only where
-    // the backend's code issues it.
+    // reasons the spec does not model), and so may a shadow sync (the walker's copy catches
+    // up when the hardware or the hypervisor gets to it: arm64's stores before the dsb). A
+    // Xen backend's multicall buffer is issued only where the backend's code issues it.
     for c in 0..<cpuCount where batchSlots[c] > 0 {
-      let early = spec.cpus.indices.contains { k in
-        facts[k].usesMachineBatch && Self.cpus(of: spec.cpus[k], spec).contains(c)
-      }
+      let early =
+        spec.mode == .shadow
+        || spec.cpus.indices.contains { k in
+          facts[k].usesMachineBatch && Self.cpus(of: spec.cpus[k], spec).contains(c)
+        }
       if early { actions.append(Action(.earlyFlush(cpu: c))) }
     }
     // The scheduler: on a CPU without a pinned program, switch to any task, or to idle.
