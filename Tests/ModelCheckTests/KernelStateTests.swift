@@ -354,6 +354,7 @@ import Testing
     "dir/lib/more.spec": "include \"x.spec\"\nglobal g: bool\n",  // a cycle: read once
     "dir/lib/bad.spec": "fn f() {\n  y = 1\n}\n",
     "dir/lib/spec.spec": "mode native\n",
+    "dir/lib/twice.spec": "fn turn_on() {\n}\n",
   ]
 
   func compile(_ body: String) -> Result<Program, Pipeline.SpecError> {
@@ -379,6 +380,26 @@ import Testing
     #expect(TextReport.counterexample(r.result(.noBug)!, trace, r).contains("dir/lib/x.spec:6:3"))
     let why = Explanation.why(.noBug, trace, program)
     #expect(why.contains("(dir/lib/x.spec:6:3)"), "\(why)")
+  }
+
+  @Test("the spec's own function replaces a library function of that name; two are an error")
+  func specOverridesLibrary() throws {
+    // The spec's turn_on() does not BUG: the library's (which does) is replaced.
+    let program = try compile(
+      "include \"lib/x.spec\"\nfn turn_on() {\n  this_cpu_write(m, ON)\n}\n"
+        + "cpu cpu0 {\n  turn_on()\n  turn_on()\n}"
+    ).get()
+    let r = Pipeline.check(program, file: try #require(program.spec.sourceFile))
+    #expect(r.status(.noBug) != .fail)
+    // Two libraries that both define it: the spec cannot tell which it means.
+    guard
+      case .failure(let e) = compile(
+        "include \"lib/x.spec\"\ninclude \"lib/twice.spec\"\ncpu cpu0 {\n  turn_on()\n}")
+    else {
+      Issue.record("compiled")
+      return
+    }
+    #expect(e.rendered.contains("function 'turn_on' is defined twice"), "\(e.rendered)")
   }
 
   @Test("an error in an included file is reported in that file, with its line")

@@ -46,6 +46,8 @@ extension SpecSuiteTests {
       states: 13, transitions: 23, depth: 5, counterexamples: [.noLostDirty: (4, false)]),
     "interrupts/handler-lazy-by-accident.spec": SpecPin(
       states: 87, transitions: 140, depth: 11, counterexamples: [.noStaleRead: (5, false)]),
+    "interrupts/handler-never-lazy-library.spec": SpecPin(
+      states: 104, transitions: 145, depth: 20, counterexamples: [:]),
     "interrupts/handler-never-lazy.spec": SpecPin(
       states: 56, transitions: 84, depth: 11, counterexamples: [:]),
     "kernel-state/flag-lock-atomic-xchg.spec": SpecPin(
@@ -53,9 +55,9 @@ extension SpecSuiteTests {
     "kernel-state/flag-lock-check-then-set.spec": SpecPin(
       states: 50, transitions: 72, depth: 10, counterexamples: [.invariant: (6, false)]),
     "kernel-state/nesting-balanced.spec": SpecPin(
-      states: 19, transitions: 23, depth: 13, counterexamples: [:]),
+      states: 23, transitions: 26, depth: 18, counterexamples: [:]),
     "kernel-state/nesting-disable-twice.spec": SpecPin(
-      states: 15, transitions: 17, depth: 11, counterexamples: [.noWarn: (11, false)]),
+      states: 19, transitions: 22, depth: 14, counterexamples: [.noWarn: (14, false)]),
     "kernel-state/smp-processor-id-preempt-disabled.spec": SpecPin(
       states: 13, transitions: 14, depth: 7, counterexamples: [:]),
     "kernel-state/smp-processor-id-preemptible.spec": SpecPin(
@@ -68,6 +70,10 @@ extension SpecSuiteTests {
       states: 46, transitions: 48, depth: 12, counterexamples: [.noBug: (5, false)]),
     "kernel-state/xen-enter-lazy-interrupt-guard.spec": SpecPin(
       states: 24, transitions: 32, depth: 12, counterexamples: [:]),
+    "kernel-state/xen-nesting-preempted-enter.spec": SpecPin(
+      states: 4584, transitions: 4867, depth: 105, counterexamples: [.noBug: (29, false)]),
+    "kernel-state/xen-nesting-tolerant-enter.spec": SpecPin(
+      states: 4250, transitions: 4515, depth: 102, counterexamples: [:]),
     "kernel-state/xen-set-pte-issued-after-unlock.spec": SpecPin(
       states: 60, transitions: 87, depth: 17, counterexamples: [.noStaleRead: (8, false)]),
     "kernel-state/xen-set-pte-issued-before-unlock.spec": SpecPin(
@@ -90,6 +96,8 @@ extension SpecSuiteTests {
       counterexamples: [.noStaleRead: (10, false), .noLostUpdate: (11, false)]),
     "nesting/set-ptes-flag-hooks.spec": SpecPin(
       states: 17, transitions: 23, depth: 9, counterexamples: [.lazyNesting: (4, false)]),
+    "nesting/set-ptes-nesting-counters-library.spec": SpecPin(
+      states: 49, transitions: 66, depth: 30, counterexamples: [:]),
     "nesting/set-ptes-nesting-counters.spec": SpecPin(
       states: 21, transitions: 27, depth: 13, counterexamples: [:]),
     "pae/preallocated-pmds.spec": SpecPin(
@@ -104,6 +112,8 @@ extension SpecSuiteTests {
       states: 57, transitions: 104, depth: 11, counterexamples: [.noStaleRead: (6, false)]),
     "preemption/per-task-lazy-state.spec": SpecPin(
       states: 17, transitions: 32, depth: 6, counterexamples: [:]),
+    "preemption/xen-context-switch-hooks-library.spec": SpecPin(
+      states: 1139, transitions: 1206, depth: 90, counterexamples: [:]),
     "preemption/xen-context-switch-hooks.spec": SpecPin(
       states: 17, transitions: 32, depth: 6, counterexamples: [:]),
     "prot-rmw/mprotect-modify-prot-direct.spec": SpecPin(

@@ -58,6 +58,8 @@ struct SpecPin: Sendable {
       "irq0 on cpu0 reached BUG_ON(cur != XEN_LAZY_NONE) (line 18) with cur = XEN_LAZY_MMU",
     "kernel-state/xen-switch-hooks-current.spec#no_stale_read":
       "t1 read pte k1 back (line 53) and saw none, but its write of present|pfn(5) (",
+    "kernel-state/xen-nesting-preempted-enter.spec#no_bug":
+      "t0 on cpu0 reached BUG_ON(cur != XEN_LAZY_NONE) (",
     "kernel-state/xen-switch-hooks-current.spec#no_bug":
       "t0 on cpu1 reached BUG_ON(cur != mode) (",
     "kernel-state/xcall-flush-tlb-pending-nowait.spec#no_stale_tlb":

@@ -11,10 +11,18 @@ extension Sema {
 
   /// Pass 5b (before the programs): each function's own errors, once, whether or not it is
   /// called (a call reports again only what depends on the call).
+  /// A function the spec's own file defines replaces a library function of that name (the
+  /// kernel's `__weak` pattern): a spec can change one function of a backend and include
+  /// the rest. Two definitions in the same place (the spec, or the library) are an error.
   mutating func declareFunctions() {
     for f in ast.functions {
-      if functions[f.name.text] != nil {
-        error("sema.duplicate-name", "function '\(f.name.text)' is defined twice", f.name.range)
+      if let existing = functions[f.name.text] {
+        let specOverridesLibrary =
+          existing.name.range.start.file == 0 && f.name.range.start.file != 0
+        if !specOverridesLibrary {
+          error(
+            "sema.duplicate-name", "function '\(f.name.text)' is defined twice", f.name.range)
+        }
         continue
       }
       if declared[f.name.text] != nil || Sema.constants[f.name.text] != nil

@@ -25,20 +25,42 @@ import Testing
     try SpecSuiteTests.specFiles.map { rel in
       let url = packageRoot.appendingPathComponent("Specs").appendingPathComponent(rel)
       var seen: Set<String> = [url.standardizedFileURL.path]
-      return ("Specs/" + rel, try spliced(url, &seen))
+      // The spec's own functions replace the library's of the same name: leave those out.
+      let own = Set(
+        try String(contentsOf: url, encoding: .utf8).split(separator: "\n").compactMap {
+          functionName($0)
+        })
+      return ("Specs/" + rel, try spliced(url, &seen, replaced: own, top: true))
     }
   }
 
-  static func spliced(_ url: URL, _ seen: inout Set<String>) throws -> String {
+  /// The name of the function a line starts to define (`fn name(...`), if any.
+  static func functionName(_ line: Substring) -> String? {
+    guard line.hasPrefix("fn "), let paren = line.firstIndex(of: "(") else { return nil }
+    return String(line[line.index(line.startIndex, offsetBy: 3)..<paren])
+  }
+
+  static func spliced(
+    _ url: URL, _ seen: inout Set<String>, replaced: Set<String>, top: Bool = false
+  ) throws -> String {
     var lines: [String] = []
+    var skipping = false  // inside a library function the spec replaces, up to its `}`
     for line in try String(contentsOf: url, encoding: .utf8).split(
       separator: "\n", omittingEmptySubsequences: false)
     {
+      if skipping {
+        if line.hasPrefix("}") { skipping = false }
+        continue
+      }
+      if !top, let name = functionName(line), replaced.contains(name) {
+        skipping = !line.hasSuffix("}")
+        continue
+      }
       if line.hasPrefix("include \""), let end = line.dropFirst(9).firstIndex(of: "\"") {
         let path = String(line[line.index(line.startIndex, offsetBy: 9)..<end])
         let included = url.deletingLastPathComponent().appendingPathComponent(path)
         if seen.insert(included.standardizedFileURL.path).inserted {
-          lines.append(try spliced(included, &seen))
+          lines.append(try spliced(included, &seen, replaced: replaced))
         }
       } else {
         lines.append(String(line))
