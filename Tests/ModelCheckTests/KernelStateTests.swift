@@ -446,3 +446,48 @@ extension KernelStateTests {
     #expect(why.hasSuffix("and t1 never changed it"), "\(why)")
   }
 }
+
+extension KernelStateTests {
+  @Test("a blind install over another's write is a lost update; remap's BUG_ON makes it checked")
+  func bugOnCoversBlindInstall() throws {
+    // cpu1 installs a mapping of its own if b is empty (re-checked under the ptl); cpu0
+    // installs over whatever is there, under the ptl too.
+    func run(_ cpu0: String) throws -> CheckResult {
+      try check(
+        spec(
+          mode: "native", checks: "no_lost_update, deadlock_free", expect: "pass",
+          """
+          cpu cpu0 {
+            var pte
+            spin_lock(ptl)
+          \(cpu0)
+            set_pte(b, present | pfn(1))
+            spin_unlock(ptl)
+          }
+          cpu cpu1 {
+            var pte
+            spin_lock(ptl)
+            pte = ptep_get(b)
+            if pte_none(pte) { set_pte(b, present | pfn(2)) }
+            spin_unlock(ptl)
+          }
+          """))
+    }
+    let blind = try run("")
+    #expect(blind.status(.noLostUpdate) == .fail)
+    let why = Explanation.why(
+      .noLostUpdate,
+      Trace(
+        program: blind.program,
+        counterexample: try #require(
+          blind.result(.noLostUpdate)?.counterexample)),
+      blind.program)
+    #expect(why.contains("without looking at it, over cpu1's write"), "\(why)")
+    #expect(why.contains("BUG_ON(!pte_none(ptep_get(pte)))"), "\(why)")
+    // The kernel's statement of intent looks at the PTE: no lost update any more, and the
+    // conflicting order is the BUG_ON's.
+    let stated = try run("  pte = ptep_get(b)\n  BUG_ON(!pte_none(pte))")
+    #expect(stated.status(.noLostUpdate) == .pass)
+    #expect(stated.status(.noBug) == .fail)
+  }
+}

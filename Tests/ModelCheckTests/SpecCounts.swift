@@ -172,7 +172,7 @@ extension SpecSuiteTests {
     "regress/why-lost-dirty-setter-bare-cpu.spec": SpecPin(
       states: 7, transitions: 9, depth: 2, counterexamples: [.noLostDirty: (3, false)]),
     "regress/why-lost-update-early-flush.spec": SpecPin(
-      states: 120, transitions: 260, depth: 7, counterexamples: [.noLostUpdate: (8, false)]),
+      states: 153, transitions: 334, depth: 8, counterexamples: [.noLostUpdate: (9, false)]),
     "regress/why-shadow-lost-dirty-bare-cpu.spec": SpecPin(
       states: 8, transitions: 9, depth: 2, counterexamples: [.noLostDirty: (3, false)]),
     "regress/why-stale-read-walk-bare-cpu.spec": SpecPin(
@@ -200,9 +200,9 @@ extension SpecSuiteTests {
     "sleeping/alloc-in-lazy-section.spec": SpecPin(
       states: 11, transitions: 14, depth: 6, counterexamples: [.noSleepInAtomic: (2, false)]),
     "spurious-fault/act-on-unlocked-read.spec": SpecPin(
-      states: 44, transitions: 59, depth: 10, counterexamples: [.noLostUpdate: (9, false)]),
+      states: 69, transitions: 93, depth: 17, counterexamples: [.noLostUpdate: (15, false)]),
     "spurious-fault/recheck-under-ptl.spec": SpecPin(
-      states: 33, transitions: 42, depth: 10, counterexamples: [:]),
+      states: 49, transitions: 63, depth: 16, counterexamples: [:]),
     "tlb-discipline/mremap-flush-after-unlock.spec": SpecPin(
       states: 159, transitions: 603, depth: 12, counterexamples: [.noStaleTLB: (7, false)]),
     "tlb-discipline/mremap-flush-before-unlock.spec": SpecPin(

@@ -123,7 +123,8 @@ struct SpecPin: Sendable {
     "regress/why-lost-dirty-setter-bare-cpu.spec#no_lost_dirty":
       "b's hardware set dirty on pte a, then c0's write (line 12)",
     "regress/why-lost-update-early-flush.spec#no_lost_update":
-      "t0's batched write to pte a (line 19) landed as present|pfn(2)",
+      "t0's batched write to pte a (line 21) landed as present|pfn(1) over t1's newer write of "
+      + "present|pfn(3) (line 28), which is lost, when the hypervisor flushed b2's batch early",
     "regress/why-shadow-lost-dirty-bare-cpu.spec#no_lost_dirty":
       "b's hardware set dirty through a stale shadow entry of pte a",
     "regress/why-stale-read-walk-bare-cpu.spec#no_stale_read":
@@ -147,7 +148,7 @@ struct SpecPin: Sendable {
     "sleeping/alloc-in-lazy-section.spec#no_sleep_in_atomic":
       "cpu0 may sleep (line 17) in atomic context: it is inside a lazy",
     "spurious-fault/act-on-unlocked-read.spec#no_lost_update":
-      "cpu1 wrote pte a (line 28) on the strength of its read (line",
+      "cpu1 wrote pte a (line 41) on the strength of its read (line 35), which saw none",
     "tlb-discipline/mremap-flush-after-unlock.spec#no_stale_tlb":
       "cpu1 still used its TLB entry for pte old",
     "tlb-discipline/mremap-shootdown-wait-after-unlock.spec#no_stale_tlb":

@@ -22,12 +22,20 @@ struct LostUpdateTests {
     #expect(f.setPTE(1, 0, .rw(2)) == .lostUpdate)  // cpu1 acts on what it saw
   }
 
-  @Test("a blind write over another program's write that looked first is not a lost update")
+  @Test("a blind write over another program's write that looked first loses it too")
   func blindWriteOverInformedWrite() {
     let f = Fixture(mode: .native, lostUpdates: true)
     #expect(f.get(0, 0).1.isEmpty)  // cpu0 re-checks the PTE ...
     #expect(f.setPTE(0, 0, .ro(1)).isEmpty)  // ... then installs
-    #expect(f.setPTE(1, 0, .rw(2)).isEmpty)  // cpu1 installs by intent, never looking
+    #expect(f.setPTE(1, 0, .rw(2)) == .lostUpdate)  // cpu1 overwrites it, never looking
+  }
+
+  @Test("a write after a look at the current value is not blind, whoever wrote before")
+  func lookThenInstall() {
+    let f = Fixture(mode: .native, lostUpdates: true)
+    #expect(f.setPTE(0, 0, .ro(1)).isEmpty)  // cpu0 installs blind over the initial value
+    #expect(f.get(1, 0).1.isEmpty)  // cpu1 looks (remap's BUG_ON(!pte_none(...)) reads)
+    #expect(f.setPTE(1, 0, .rw(2)).isEmpty)  // and writes on what it saw
   }
 
   @Test("two blind installs of one PTE by different programs: the second loses the first")
@@ -52,7 +60,8 @@ struct LostUpdateTests {
     #expect(f.get(0, 0).1.isEmpty)  // cpu0 looks first: its write is not blind
     f.enter(0)
     #expect(f.setPTE(0, 0, .ro(1)).isEmpty)  // queued
-    #expect(f.setPTE(1, 0, .rw(2)).isEmpty)  // cpu1's blind write lands at once
+    #expect(f.get(1, 0).1.isEmpty)  // cpu1 looks: it sees memory, which is the old value
+    #expect(f.setPTE(1, 0, .rw(2)) == .lostUpdate)  // a stale view: lands at once
     #expect(f.leave(0) == .lostUpdate)  // cpu0's older write lands over it
     #expect(f.snap.mem == [.ro(1)])
   }

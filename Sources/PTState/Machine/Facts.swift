@@ -70,8 +70,8 @@ public enum LostDirtyRule: Sendable, Equatable {
 public enum LostUpdateRule: Sendable, Equatable {
   /// The writer's view of the PTE was stale.
   case staleView
-  /// A blind write over another program's blind write.
-  case blindOverBlind
+  /// A blind write over another program's write (which looked at the PTE first, or not).
+  case blindOverwrite(otherLooked: Bool)
   /// An older queued write landed over a newer write by another program.
   case lateLanding
 }

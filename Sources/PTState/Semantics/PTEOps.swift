@@ -11,7 +11,7 @@ extension Machine {
   /// and no earlier TLB flush, finished or in flight, covers it any more.
   /// With `no_lost_update`: a writer whose last look at the PTE is no longer current loses
   /// someone's update, and so does a blind writer (one that never looked) over another
-  /// program's blind write: both claimed the PTE without looking (see `isBlindConflict`).
+  /// program's write (see `isBlindConflict`).
   /// Every other program's view of the PTE is stale afterwards.
   @inlinable func issueWrite(
     _ s: PackedState, _ actor: Actor, pte p: Int, value v: PTE, _ events: inout Events
@@ -30,7 +30,8 @@ extension Machine {
         let last = Int(s[layout.lastWriter[p]]) - 1
         return .lostUpdate(
           pte: p, writer: me, other: last >= 0 && last != me ? last : nil,
-          rule: myView == 3 ? .staleView : .blindOverBlind)
+          rule: myView == 3
+            ? .staleView : .blindOverwrite(otherLooked: s[layout.lastWriteBlind[p]] == 0))
       }
     }
     s[layout.lastWriteBlind[p]] = myView == 0 ? 1 : 0
@@ -41,17 +42,17 @@ extension Machine {
   }
 
   /// A blind write (`view` none: the writer never looked at the PTE) over the latest write of
-  /// the PTE when that write was another program's and blind too. Two programs that install
-  /// a PTE without looking at it both claim it, and whichever lands second overwrites the
-  /// other's mapping (two fault handlers without the pte_none() re-check). A blind write over
-  /// a write that looked first is the installer's by intent (remap_pte_range() states it with
-  /// BUG_ON(!pte_none(*pte)), the exclusion coming from mmap_lock), so it is not flagged.
+  /// the PTE when that write was another program's: it overwrites that update without
+  /// knowing it was there (two fault handlers without the pte_none() re-check, or an
+  /// install over a mapping someone else made). Code that installs by intent says so the
+  /// kernel's way, remap_pte_range()'s BUG_ON(!pte_none(ptep_get(pte))): that looks at the
+  /// PTE, so the write is on a current view and a conflict is the BUG_ON's (`no_bug`).
   @inlinable func isBlindConflict(
     _ s: some PackedStateReading, writer me: Int, view: UInt64, pte p: Int
   )
     -> Bool
   {
-    guard view == 0, s[layout.lastWriteBlind[p]] != 0 else { return false }
+    guard view == 0 else { return false }
     let last = s[layout.lastWriter[p]]
     return last != 0 && last != UInt64(me + 1)
   }

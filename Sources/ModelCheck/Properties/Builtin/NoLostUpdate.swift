@@ -1,16 +1,16 @@
 import PTState
 
 /// `no_lost_update`: no software update of a PTE is lost. Raised by `PTEOps.issueWrite`
-/// (a write on a stale view, a blind install over a blind install) and
+/// (a write on a stale view, a blind write over another program's write) and
 /// `LazyMMUOps.applyBatchEntry` (an older batched write landing over a newer one); the
 /// ghost state is `view`, `lastWriter` and `lastWriteBlind`.
 extension PropertyDescriptor {
   static let noLostUpdate = PropertyDescriptor(
     kind: .noLostUpdate, decision: .onStep, raisedBy: [.lostUpdate],
     help: [
-      "no write on a stale view of a PTE, no blind install over",
-      "another program's blind install, no batched write landing",
-      "over a newer one",
+      "no write on a stale view of a PTE, no blind write over",
+      "another program's write, no batched write landing over a",
+      "newer one",
     ],
     explain: { trace, p in
       Explanation.lastStep(.noLostUpdate, trace) { Explanation.lostUpdate($0, trace, p) }
@@ -59,11 +59,16 @@ extension Explanation {
     }
     if let latest, let k = other {
       let them = cpuName(p, k)
-      if rule == .blindOverBlind {
+      if case .blindOverwrite(let looked) = rule {
         why +=
           " without looking at it, over \(them)'s write of \(latest.after.logical[x])"
-          + "\(line(latest.location)), made without looking too: both installed the PTE blindly, "
-          + "so \(them)'s mapping is lost"
+          + "\(line(latest.location))"
+          + (looked
+            ? ", so \(them)'s update is lost (an install by intent states it the kernel's way, "
+              + "BUG_ON(!pte_none(ptep_get(pte))) as remap_pte_range() does, which looks first)"
+            : ", made without looking too: both installed the PTE blindly, so \(them)'s mapping "
+              + "is lost")
+        if looked { return why }
       } else {
         why +=
           ", but the latest write to it was \(them)'s \(latest.after.logical[x])"
