@@ -491,3 +491,56 @@ extension KernelStateTests {
     #expect(stated.status(.noBug) == .fail)
   }
 }
+
+extension KernelStateTests {
+  @Test("irq_enter() and irq_exit() run around every handler, a cross-call function too")
+  func interruptEntryExitHooks() throws {
+    let r = try check(
+      spec(
+        mode: "native",
+        header: "percpu in_irq: 0..3 = 0\ninvariant never_two: per_cpu(in_irq, cpu0) != 2",
+        checks: "deadlock_free", expect: "pass",
+        """
+        fn irq_enter() { this_cpu_inc(in_irq) }
+        fn irq_exit() { this_cpu_dec(in_irq) }
+        fn f() {
+          var n
+          n = this_cpu_read(in_irq)
+          assert(n == 1)
+        }
+        cpu cpu0 {
+          var n
+          smp_call_function_many(cpu_bit(cpu1), f, 1)
+          n = this_cpu_read(in_irq)
+          assert(n == 0)
+        }
+        cpu cpu1 {
+        }
+        interrupt irq0 on cpu0 {
+          var n
+          n = this_cpu_read(in_irq)
+          assert(n == 1)
+        }
+        """))
+    #expect(r.matchesExpectation, "\(r.properties.map { "\($0.kind.name)=\($0.status)" })")
+    #expect(r.status(.assertions) == .pass && r.status(.invariant) == .pass)
+    // Without the exit hook the count stays up after the handler: the caller's assert fails.
+    let text = spec(
+      mode: "native", header: "percpu in_irq: 0..3 = 0", checks: "deadlock_free",
+      expect: "fail assertions",
+      """
+      fn irq_enter() { this_cpu_inc(in_irq) }
+      cpu cpu0 {
+        var n
+        n = this_cpu_read(in_irq)
+        assert(n == 0)
+      }
+      interrupt irq0 on cpu0 {
+      }
+      """)
+    let broken = try check(text)
+    let c = try #require(broken.result(.assertions)?.counterexample)
+    let ops = Trace(program: broken.program, counterexample: c).steps.map(\.operation)
+    #expect(ops.contains { $0.contains("[in irq_enter <- line") }, "\(ops)")
+  }
+}

@@ -94,7 +94,7 @@ extension Sema {
     var j = 0
     while j < crossCallFunctions.count {
       guard let f = functions[crossCallFunctions[j]] else { break }
-      let calls: [Stmt] = [.call(f.name, [], f.name.range)]
+      let calls = interruptBody([.call(f.name, [], f.name.range)], at: f.name.range)
       for t in spec.cpuNames.indices where crossCallTargets[j] & (1 << t) != 0 {
         guard spec.cpus.count < Sema.maxContexts else {
           error(

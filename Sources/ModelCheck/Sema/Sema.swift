@@ -518,16 +518,17 @@ struct Sema {
     var registers: [String: Int] = [:]
     var order: [String] = []
     collectRegisters(d.body ?? [], &registers, &order)
-    addFunctionRegisters(d.body ?? [], &registers, &order)
+    let code = d.kind == .interrupt ? interruptBody(d.body ?? [], at: d.name.range) : d.body ?? []
+    addFunctionRegisters(code, &registers, &order)
     programRegisters = registers
     checkingHandler = d.kind == .interrupt
-    let body = statements(d.body ?? [], registers: registers, loopDepth: 0)
+    let body = statements(code, registers: registers, loopDepth: 0)
     var boolean = Set(0..<order.count)
     markNonBoolean(body, &boolean)
     var cpu = CheckedCPU(
       name: d.name.text, registers: order, booleanRegisters: boolean, body: body,
       range: d.name.range)
-    let kinds = registerKinds(d.body ?? [], registers)
+    let kinds = registerKinds(code, registers)
     cpu.enumRegisters = kinds.enums
     cpu.numberRegisters = kinds.numbers.subtracting(boolean)
     return cpu

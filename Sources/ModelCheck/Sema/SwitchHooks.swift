@@ -7,6 +7,24 @@
 /// task switched from or to (`set_ti_thread_flag(prev, F)`, `READ_ONCE(next.f)`); `current`
 /// is `prev` in both hooks, as in x86's `__switch_to`.
 extension Sema {
+  static let irqEnterHook = "irq_enter"
+  static let irqExitHook = "irq_exit"
+
+  /// An interrupt handler's code (a spec's `interrupt`, or a cross-call function on its
+  /// target): what the kernel runs around it. x86's `DEFINE_IDTENTRY_IRQ` and
+  /// `DEFINE_IDTENTRY_SYSVEC` call the handler between `irq_enter_rcu()` and
+  /// `irq_exit_rcu()` (arch/x86/include/asm/idtentry.h, irq_stack.h); a spec that defines
+  /// `fn irq_enter()` or `fn irq_exit()` has them run there, in the handler's context.
+  func interruptBody(_ body: [Stmt], at range: SourceRange) -> [Stmt] {
+    let enter: [Stmt] =
+      functions[Sema.irqEnterHook] == nil
+      ? [] : [.call(Name(text: Sema.irqEnterHook, range: range), [], range)]
+    let exit: [Stmt] =
+      functions[Sema.irqExitHook] == nil
+      ? [] : [.call(Name(text: Sema.irqExitHook, range: range), [], range)]
+    return enter + body + exit
+  }
+
   static let startHook = "arch_start_context_switch"
   static let endHook = "arch_end_context_switch"
   static let hookNames: Set<String> = [startHook, endHook]
