@@ -18,6 +18,8 @@ extension SpecSuiteTests {
       states: 6720, transitions: 32610, depth: 34, counterexamples: [.noStaleTLB: (16, false)]),
     "backends/powerpc-hash-lazy-preempt.spec": SpecPin(
       states: 696, transitions: 3138, depth: 23, counterexamples: [:]),
+    "backends/powerpc-hash-leave-no-flush.spec": SpecPin(
+      states: 1032, transitions: 4812, depth: 24, counterexamples: [.noStaleTLB: (16, false)]),
     "backends/sparc64-lazy-flush.spec": SpecPin(
       states: 1230, transitions: 5901, depth: 36, counterexamples: [:]),
     "backends/sparc64-leave-no-flush.spec": SpecPin(
@@ -96,6 +98,8 @@ extension SpecSuiteTests {
       counterexamples: [.noStaleRead: (10, false), .noLostUpdate: (11, false)]),
     "nesting/set-ptes-flag-hooks.spec": SpecPin(
       states: 17, transitions: 23, depth: 9, counterexamples: [.lazyNesting: (4, false)]),
+    "nesting/set-ptes-nested-disable-no-flush.spec": SpecPin(
+      states: 65, transitions: 94, depth: 29, counterexamples: [.noStaleRead: (15, false)]),
     "nesting/set-ptes-nesting-counters-library.spec": SpecPin(
       states: 49, transitions: 66, depth: 30, counterexamples: [:]),
     "nesting/set-ptes-nesting-counters.spec": SpecPin(

@@ -58,6 +58,12 @@ struct SpecPin: Sendable {
       "irq0 on cpu0 reached BUG_ON(cur != XEN_LAZY_NONE) (line 18) with cur = XEN_LAZY_MMU",
     "kernel-state/xen-switch-hooks-current.spec#no_stale_read":
       "t1 read pte k1 back (line 53) and saw none, but its write of present|pfn(5) (",
+    "backends/powerpc-hash-leave-no-flush.spec#no_stale_tlb":
+      "cpu2 still used its TLB entry for pte k0 (present|write|pfn(1)) after t0 changed the PTE "
+      + "to none (",
+    "nesting/set-ptes-nested-disable-no-flush.spec#no_stale_read":
+      "cpu0 read pte b back inside its lazy section and saw none, but it had written "
+      + "present|pfn(2) (line 36), which is still queued in its own batch",
     "kernel-state/xen-nesting-preempted-enter.spec#no_bug":
       "t0 on cpu0 reached BUG_ON(cur != XEN_LAZY_NONE) (",
     "kernel-state/xen-switch-hooks-current.spec#no_bug":
