@@ -111,6 +111,33 @@ import Testing
       spec(mode: "native", "cpu c0 {\n set_pte(a, none)\n}"), limits: Limits(maxMemoryBytes: 1))
     #expect(r.stopReason == .memoryLimit(1))
     #expect(!r.matchesExpectation)
+    // The machine's own limit stops it the same way, and says where the limit came from.
+    var machine = Limits(maxMemoryBytes: 1)
+    machine.memoryLimitIsMachine = true
+    let m = try check(spec(mode: "native", "cpu c0 {\n set_pte(a, none)\n}"), limits: machine)
+    #expect(m.stopReason == .machineMemoryLimit(1))
+    #expect(m.stopReason?.message.contains("this machine's memory limit") == true)
+    #expect(!m.matchesExpectation)
+  }
+
+  @Test("without --max-memory the limit is 3/5 of the smaller of the machine and its cgroup")
+  func machineMemory() {
+    let files = [
+      "/proc/meminfo": "MemTotal:       24576000 kB\nMemFree:  100 kB\n",
+      "/sys/fs/cgroup/memory.max": "8589934592\n",
+    ]
+    let gib = 1 << 30
+    #expect(MachineMemory.defaultLimit { files[$0] } == Int(Double(8 * gib) * 0.6))
+    // An unlimited cgroup ("max"): the physical memory.
+    let unlimited = files.merging(["/sys/fs/cgroup/memory.max": "max\n"]) { $1 }
+    #expect(MachineMemory.defaultLimit { unlimited[$0] } == Int(Double(24_576_000 * 1024) * 0.6))
+    // cgroup v1, and nothing known at all.
+    let v1 = ["/sys/fs/cgroup/memory/memory.limit_in_bytes": "1073741824"]
+    #expect(MachineMemory.defaultLimit { v1[$0] } == Int(Double(gib) * 0.6))
+    #expect(MachineMemory.defaultLimit { _ in nil } == nil)
+    // This machine: some limit, below its physical memory.
+    let here = MachineMemory.defaultLimit()
+    #expect(here != nil && here! < MachineMemory.physical { try? String(contentsOfFile: $0) }!)
   }
 
   @Test("runs are deterministic: same counts and same trace twice")

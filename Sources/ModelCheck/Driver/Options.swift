@@ -46,7 +46,8 @@ public struct Options: Sendable, Equatable {
 
     OPTIONS:
       --max-states N        stop after N distinct states
-      --max-memory SIZE     stop when the state store reaches SIZE (e.g. 512M, 4G)
+      --max-memory SIZE     stop when the state store reaches SIZE (e.g. 512M, 4G);
+                            without it, at 3/5 of the machine's (or cgroup's) memory
       --max-time DURATION   stop a spec's check after DURATION (90, 30s, 5m, 1.5h);
                             after any stop, a property already violated keeps its
                             FAIL, any other is incomplete, never a pass

@@ -58,6 +58,10 @@ public enum Runner {
     var limits = Limits(
       maxStates: options.maxStates, maxMemoryBytes: options.maxMemoryBytes,
       maxSeconds: options.maxSeconds, stopRequest: stopRequest)
+    if options.maxMemoryBytes == nil, let machine = MachineMemory.defaultLimit() {
+      limits.maxMemoryBytes = machine
+      limits.memoryLimitIsMachine = true
+    }
     limits.progressInterval = ProgressLine.interval
     let progress = options.progress ?? (!options.quiet && !options.json && isatty(2) != 0)
     var notRun: ArraySlice<SpecPath> = []

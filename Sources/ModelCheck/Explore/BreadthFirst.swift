@@ -80,7 +80,7 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
       }
       if next & 1023 == 0 {
         if let m = limits.maxMemoryBytes, store.residentBytes + visited.residentBytes > m {
-          stopReason = .memoryLimit(m)
+          stopReason = limits.memoryLimitIsMachine ? .machineMemoryLimit(m) : .memoryLimit(m)
           break
         }
         // The clock, a stop asked from outside (a signal), the progress line.

@@ -5,6 +5,8 @@
 public struct Limits: Sendable {
   public var maxStates: Int?
   public var maxMemoryBytes: Int?
+  /// Whether `maxMemoryBytes` is the machine's (derived from its memory, not asked for).
+  public var memoryLimitIsMachine = false
   /// Wall-clock seconds the check of one spec may take (exploration and graph passes).
   public var maxSeconds: Double?
   /// Nonzero when someone outside asks the run to stop (the driver passes the signal that
@@ -99,6 +101,8 @@ struct Watch {
 public enum StopReason: Sendable, Equatable {
   case stateLimit(Int)
   case memoryLimit(Int)
+  /// The limit derived from the machine's memory (no `--max-memory` was given).
+  case machineMemoryLimit(Int)
   case timeLimit(Double)
   case outOfMemory
   case interrupted(signal: Int32)

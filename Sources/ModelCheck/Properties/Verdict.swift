@@ -107,6 +107,9 @@ extension StopReason {
     switch self {
     case .stateLimit(let n): return "stopped at the state limit (--max-states \(n))"
     case .memoryLimit(let b): return "stopped at the memory limit (--max-memory \(formatBytes(b)))"
+    case .machineMemoryLimit(let b):
+      return "stopped at this machine's memory limit (\(formatBytes(b)), 3/5 of its memory or "
+        + "its cgroup's; --max-memory sets another)"
     case .timeLimit(let t): return "stopped at the time limit (--max-time \(formatSeconds(t)))"
     case .outOfMemory: return "stopped: memory could not be allocated"
     case .interrupted(let signal): return "stopped by \(signalName(signal))"
