@@ -252,3 +252,68 @@ import Testing
     #expect(r.matchesExpectation)
   }
 }
+
+/// The parallel search (`--threads N`) against the one-thread one, where it stops early.
+@Suite struct ParallelExplorerTests {
+  static let busy = spec(
+    mode: "direct",
+    """
+    cpu c0 {
+      var x
+      repeat 3 {
+        spin_lock(ptl)
+        arch_enter_lazy_mmu_mode()
+        x = ptep_get(a)
+        set_pte(a, x ^ write)
+        set_pte(b, x)
+        arch_leave_lazy_mmu_mode()
+        spin_unlock(ptl)
+      }
+    }
+    cpu c1 {
+      var x
+      repeat 3 {
+        spin_lock(ptl)
+        x = ptep_get(b)
+        set_pte(b, x ^ write)
+        spin_unlock(ptl)
+      }
+    }
+    """)
+
+  func both(_ text: String, _ limits: Limits = Limits()) throws -> (CheckResult, CheckResult) {
+    var two = limits
+    two.threads = 2
+    return (try check(text, limits: limits), try check(text, limits: two))
+  }
+
+  @Test("a state limit stops both at the same state, with the same counts")
+  func stateLimit() throws {
+    let (one, two) = try both(Self.busy, Limits(maxStates: 50))
+    #expect(one.stopReason == .stateLimit(50) && two.stopReason == .stateLimit(50))
+    #expect(one.statistics.states == two.statistics.states)
+    #expect(one.statistics.transitions == two.statistics.transitions)
+  }
+
+  @Test("a runtime fault stops both at the same step")
+  func fault() throws {
+    // c1's third increment leaves the variable's range: a runtime fault.
+    let text = Self.busy.replacingOccurrences(
+      of: "    x = ptep_get(b)\n", with: "    x = ptep_get(b)\n    atomic_inc(n)\n"
+    ).replacingOccurrences(of: "cpu c0 {", with: "global n: 0..2\ncpu c0 {")
+    let (one, two) = try both(text)
+    #expect(one.stopReason?.runtimeFault != nil)
+    #expect(one.stopReason == two.stopReason)
+    #expect(one.faultRun == two.faultRun)
+    #expect(one.statistics.transitions == two.statistics.transitions)
+  }
+
+  @Test("the full graph and its verdicts are the same")
+  func full() throws {
+    let (one, two) = try both(Self.busy)
+    #expect(one.statistics.states > 100)
+    #expect(one.statistics.states == two.statistics.states)
+    #expect(one.statistics.transitions == two.statistics.transitions)
+    #expect(one.properties.map { "\($0.status)" } == two.properties.map { "\($0.status)" })
+  }
+}

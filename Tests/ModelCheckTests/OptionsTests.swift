@@ -6,8 +6,11 @@ import Testing
   @Test("flags, values and paths") func parse() throws {
     let o = try Options.parse([
       "--quiet", "--max-states", "100", "--max-memory=2G", "Specs", "--json", "x.spec",
+      "--threads", "3",
     ])
     #expect(o.quiet && o.json)
+    #expect(o.threads == 3)
+    #expect(try Options.parse(["a.spec"]).threads == nil)
     #expect(o.maxStates == 100)
     #expect(o.maxMemoryBytes == 2 << 30)
     #expect(o.paths == ["Specs", "x.spec"])
@@ -17,7 +20,8 @@ import Testing
     "usage errors",
     arguments: [
       ["--max-states"], ["--max-states", "-3", "a"], ["--max-memory", "lots", "a"],
-      ["--frobnicate", "a"], [],
+      ["--frobnicate", "a"], [], ["--threads", "0", "a"], ["--threads", "many", "a"],
+      ["--threads", "1000", "a"],
     ])
   func usageErrors(_ args: [String]) {
     #expect(throws: Options.UsageError.self) { try Options.parse(args) }

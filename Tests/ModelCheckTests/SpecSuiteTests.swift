@@ -271,6 +271,35 @@ struct SpecPin: Sendable {
     }
   }
 
+  @Test("with 2 threads every spec gives the one-thread result", arguments: specFiles)
+  func twoThreads(_ relative: String) throws {
+    let path = packageRoot.appendingPathComponent("Specs").appendingPathComponent(relative).path
+    let file = SourceFile(path: path, text: try String(contentsOfFile: path, encoding: .utf8))
+    let program = try Pipeline.compile(file)
+    let one = Pipeline.check(program, file: file)
+    var limits = Limits()
+    limits.threads = 2
+    let two = Pipeline.check(program, file: file, limits: limits)
+    let (a, b) = (one.statistics, two.statistics)
+    let counts: ([Int], [Int]) = (
+      [a.states, a.transitions, a.depth], [b.states, b.transitions, b.depth]
+    )
+    #expect(counts.0 == counts.1, "\(relative)")
+    let statuses = (one.properties.map { "\($0.status)" }, two.properties.map { "\($0.status)" })
+    #expect(statuses.0 == statuses.1, "\(relative)")
+    // The same counterexample, state by state.
+    func ids(_ c: Counterexample?) -> [Int] {
+      switch c {
+      case .run(let r)?: return r
+      case .lasso(let p, let c)?: return p + [-1] + c
+      case nil: return []
+      }
+    }
+    for (x, y) in zip(one.properties, two.properties) {
+      #expect(ids(x.counterexample) == ids(y.counterexample), "\(relative) \(x.kind.name)")
+    }
+  }
+
   @Test("a retry loop re-entered in the same step counts each run separately")
   func reenteredLoop() throws {
     let path = packageRoot.appendingPathComponent("Specs/regress/retry-loop-reentered.spec").path

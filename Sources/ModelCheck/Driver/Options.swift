@@ -3,6 +3,8 @@ public struct Options: Sendable, Equatable {
   public var paths: [SpecPath] = []
   public var maxStates: Int?
   public var maxMemoryBytes: Int?
+  /// `--threads N`: exploration threads (nil: one per core). The result is the same for any.
+  public var threads: Int?
   /// `--max-time`: seconds per spec.
   public var maxSeconds: Double?
   /// `--progress` (true), `--no-progress` (false); nil: on when standard error is a
@@ -46,6 +48,8 @@ public struct Options: Sendable, Equatable {
 
     OPTIONS:
       --max-states N        stop after N distinct states
+      --threads N           explore with N threads (default: one per core); the states,
+                            counts, verdicts and counterexamples are the same for any N
       --max-memory SIZE     stop when the state store reaches SIZE (e.g. 512M, 4G);
                             without it, at 3/5 of the machine's (or cgroup's) memory
       --max-time DURATION   stop a spec's check after DURATION (90, 30s, 5m, 1.5h);
@@ -199,6 +203,12 @@ public struct Options: Sendable, Equatable {
           throw UsageError(message: "--max-states needs a positive integer, not '\(v)'")
         }
         o.maxStates = n
+      case "--threads":
+        let v = try value()
+        guard let n = Int(v), n > 0, n <= 256 else {
+          throw UsageError(message: "--threads needs a number of threads from 1 to 256, not '\(v)'")
+        }
+        o.threads = n
       case "--max-time":
         let v = try value()
         guard let t = parseDuration(v) else {

@@ -58,6 +58,7 @@ public enum Runner {
     var limits = Limits(
       maxStates: options.maxStates, maxMemoryBytes: options.maxMemoryBytes,
       maxSeconds: options.maxSeconds, stopRequest: stopRequest)
+    limits.threads = options.threads ?? ProcessInfo.processInfo.activeProcessorCount
     if options.maxMemoryBytes == nil, let machine = MachineMemory.defaultLimit() {
       limits.maxMemoryBytes = machine
       limits.memoryLimitIsMachine = true

@@ -38,7 +38,7 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
   /// Folds the prefetching loads so the optimizer keeps them.
   var prefetchSink: UInt64 = 0
   /// Per action: whether taking it counts as the system moving (the deadlock check).
-  private let isProgressAction: [Bool]
+  let isProgressAction: [Bool]
 
   init(system: System) {
     self.system = system
@@ -54,6 +54,12 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
   /// (when the full graph is not needed), or a limit is reached.
   /// - Parameter deadlockBit: the bit to record deadlocks under (0: do not check).
   mutating func run(limits: Limits, safetyBits: UInt32, deadlockBit: UInt32, needsFullGraph: Bool) {
+    if limits.threads > 1 {
+      runParallel(
+        limits: limits, safetyBits: safetyBits, deadlockBit: deadlockBit,
+        needsFullGraph: needsFullGraph, threads: limits.threads)
+      return
+    }
     let start = monotonicSeconds()
     var watch = Watch(limits, start: start)
     // The state being expanded, copied out of the arena (inserting a successor may grow
@@ -151,6 +157,11 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
       if !needsFullGraph, safetyBits & ~found == 0 { break }
     }
 
+    finish(next: next, transitions: transitions, depth: depth, start: start)
+  }
+
+  /// The end of a run: whether it covered the graph, and its statistics.
+  mutating func finish(next: Int, transitions: Int, depth: Int, start: Double) {
     exploredAll = stopReason == nil && next == store.count
     checkInvariants()
     statistics.states = store.count
@@ -173,7 +184,7 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
     #endif
   }
 
-  private mutating func record(_ outcome: StepOutcome, _ w: Witness) {
+  mutating func record(_ outcome: StepOutcome, _ w: Witness) {
     if outcome.fault != 0 {
       faultWitness = w
       stopReason = .fault(code: outcome.fault)

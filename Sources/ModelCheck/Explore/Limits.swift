@@ -7,6 +7,8 @@ public struct Limits: Sendable {
   public var maxMemoryBytes: Int?
   /// Whether `maxMemoryBytes` is the machine's (derived from its memory, not asked for).
   public var memoryLimitIsMachine = false
+  /// Threads for exploration (`--threads`); the result does not depend on it.
+  public var threads = 1
   /// Wall-clock seconds the check of one spec may take (exploration and graph passes).
   public var maxSeconds: Double?
   /// Nonzero when someone outside asks the run to stop (the driver passes the signal that

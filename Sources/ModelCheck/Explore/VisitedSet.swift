@@ -147,6 +147,39 @@ struct VisitedSet: ~Copyable {
 
   var residentBytes: Int { capacity * 4 }
 
+  /// The table as threads that only look states up see it, while nothing is inserted (the
+  /// parallel explorer's workers; `arena` is the store's words).
+  struct Probe: @unchecked Sendable {
+    let slots: UnsafePointer<UInt32>
+    let capacity: Int
+    let arena: UnsafePointer<UInt64>
+    let wordCount: Int
+
+    /// Whether `state` (whose hash is `hash`) is in the table.
+    @inline(__always)
+    func contains(_ state: PackedStateView, hash: UInt64) -> Bool {
+      let mask = capacity - 1
+      let idMask = UInt32(truncatingIfNeeded: mask)
+      let t = UInt32(truncatingIfNeeded: hash >> 32) & ~idMask
+      var i = Int(truncatingIfNeeded: hash) & mask
+      while true {
+        let slot = slots[i]
+        if slot == 0 { return false }
+        if slot & ~idMask == t {
+          let id = Int((slot & idMask) - 1)
+          if PackedStateView(arena + id * wordCount, wordCount: wordCount).equals(state) {
+            return true
+          }
+        }
+        i = (i + 1) & mask
+      }
+    }
+  }
+
+  func probe(arena: UnsafePointer<UInt64>) -> Probe {
+    Probe(slots: slots, capacity: capacity, arena: arena, wordCount: wordCount)
+  }
+
   /// Debug builds only: the table holds `count` ids, each once, each found by its state.
   func _checkInvariants(_ store: borrowing StateStore) {
     #if DEBUG

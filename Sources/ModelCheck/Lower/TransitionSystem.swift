@@ -3,8 +3,9 @@ import PTState
 /// The narrow protocol between the explorer and what it explores: what lowering produces.
 /// The explorer sees states only as `wordCount` words behind the packed-state views, and
 /// actions only as indices; it never learns what a PTE is. The compiled `Program` is the
-/// one conformer.
-public protocol TransitionSystem {
+/// one conformer. The parallel explorer calls it from several threads at once: a conformer
+/// is read-only once built (`Program` is), and `apply` writes only the state it is given.
+public protocol TransitionSystem: SendableMetatype {
   /// Words per packed state.
   var wordCount: Int { get }
   var actionCount: Int { get }

@@ -1,0 +1,247 @@
+import Dispatch
+import PTState
+import Synchronization
+
+/// The breadth-first search on several threads, with the result of one (`--threads N`).
+///
+/// The frontier is taken in chunks of consecutive states. Worker threads generate the
+/// successors of a chunk's states (the apply calls, the copies, the self-loop test, the
+/// hashes, and the lookup of each in the visited set, which drops the many that are
+/// already there: most of the work), each into its own `ChunkOutput`; then this thread
+/// merges them state by state, in store order and action order, with exactly the logic of
+/// the one-thread loop: the same violations recorded first, the same insertions (a
+/// successor found already stored inserts nothing there either), the same limits. So the
+/// store, every count, every witness and so every counterexample are the ones
+/// `--threads 1` gives. The workers only read the store and the visited set, and only
+/// while nothing is inserted: the merge starts after they have all finished.
+final class ChunkOutput {
+  let wordCount: Int
+  /// The successors (not self-loops), `wordCount` words each, and for each its hash.
+  var words: [UInt64] = []
+  var hashes: [UInt64] = []
+  /// Per source state: its first successor's index (one more entry closes the last).
+  var firstSuccessor: [Int32] = []
+  /// Per source state: its enabled actions, its successors that are not self-loops (new or
+  /// not), and whether a process moved.
+  var enabled: [Int32] = []
+  var produced: [Int32] = []
+  var processMoved: [Bool] = []
+  /// The outcomes that carry a violation or a fault (rare), in source and action order.
+  var notable: [Notable] = []
+  /// Scratch: the source being expanded and the successor being built.
+  let source: PackedState
+  let successor: PackedState
+  private let scratch: UnsafeMutablePointer<UInt64>
+
+  struct Notable {
+    /// The source's index in the chunk, and the number of enabled actions up to and
+    /// including this one (the one-thread loop counts transitions up to a fault).
+    var source: Int32
+    var action: Int32
+    var ordinal: Int32
+    var violations: UInt32
+    var fault: UInt8
+  }
+
+  init(wordCount: Int) {
+    self.wordCount = wordCount
+    let n = max(wordCount, 1)
+    scratch = .allocate(capacity: 2 * n)
+    scratch.initialize(repeating: 0, count: 2 * n)
+    source = PackedState(scratch, wordCount: wordCount)
+    successor = PackedState(scratch + n, wordCount: wordCount)
+  }
+
+  deinit { scratch.deallocate() }
+
+  func reset() {
+    words.removeAll(keepingCapacity: true)
+    hashes.removeAll(keepingCapacity: true)
+    firstSuccessor.removeAll(keepingCapacity: true)
+    enabled.removeAll(keepingCapacity: true)
+    produced.removeAll(keepingCapacity: true)
+    processMoved.removeAll(keepingCapacity: true)
+    notable.removeAll(keepingCapacity: true)
+  }
+}
+
+/// Lets the workers share what they only read; each writes only its own `ChunkOutput`.
+private struct Shared<T>: @unchecked Sendable {
+  let value: T
+}
+
+extension BreadthFirst {
+  /// States per chunk, and per block of a chunk: the workers take blocks in turn, so a
+  /// thread that the OS runs less does fewer of them instead of holding the others up.
+  static var chunkSize: Int { 4096 }
+  static var blockSize: Int { 128 }
+
+  /// Generates the successors of states `range` of the store (its words from `arena`) into
+  /// `out`, leaving out the ones `seen` already holds.
+  static func expand(
+    _ range: Range<Int>, arena: UnsafePointer<UInt64>, seen: VisitedSet.Probe, system: System,
+    progress: [Bool], into out: ChunkOutput
+  ) {
+    let source = out.source
+    let successor = out.successor
+    let actionCount = system.actionCount
+    let wordCount = out.wordCount
+    for (local, id) in range.enumerated() {
+      source.copy(from: PackedStateView(arena + id * wordCount, wordCount: wordCount))
+      out.firstSuccessor.append(Int32(out.hashes.count))
+      var enabled: Int32 = 0
+      var produced: Int32 = 0
+      var moved = false
+      for a in 0..<actionCount {
+        successor.copy(from: source.view)
+        let outcome = system.apply(a, to: successor)
+        if !outcome.enabled { continue }
+        enabled += 1
+        if progress[a] { moved = true }
+        if outcome.fault != 0 || outcome.violations != 0 {
+          out.notable.append(
+            ChunkOutput.Notable(
+              source: Int32(local), action: Int32(a), ordinal: enabled,
+              violations: outcome.violations,
+              fault: outcome.fault))
+          if outcome.fault != 0 { break }  // the search stops here
+        }
+        if successor.view.equals(source.view) { continue }
+        produced += 1
+        let hash = VisitedSet.hash(successor.view)
+        if seen.contains(successor.view, hash: hash) { continue }
+        for w in 0..<out.wordCount { out.words.append(successor.view[word: w]) }
+        out.hashes.append(hash)
+      }
+      out.enabled.append(enabled)
+      out.produced.append(produced)
+      out.processMoved.append(moved)
+    }
+    out.firstSuccessor.append(Int32(out.hashes.count))
+  }
+
+  /// `run` with `threads` worker threads (see the type's comment for why the result is the
+  /// one-thread result).
+  mutating func runParallel(
+    limits: Limits, safetyBits: UInt32, deadlockBit: UInt32, needsFullGraph: Bool, threads: Int
+  ) {
+    let start = monotonicSeconds()
+    var watch = Watch(limits, start: start)
+    let scratch = ExpansionBuffer(wordCount: system.wordCount, successors: 1)
+    let initialState = scratch.source
+    let initial = system.writeInitialState(initialState)
+    _ = visited.insert(initialState.view, parent: nil, into: &store)
+    record(initial, Witness(state: 0, action: nil))
+
+    var found: UInt32 = 0
+    for (bit, _) in witnesses { found |= bit }
+    var next = 0
+    var levelEnd = 1
+    var depth = 0
+    var transitions = 0
+    let blocks = Self.chunkSize / Self.blockSize
+    let outputs = (0..<blocks).map { _ in ChunkOutput(wordCount: system.wordCount) }
+    let progress = isProgressAction
+    let wordCount = system.wordCount
+
+    exploring: while next < store.count, stopReason == nil {
+      // Split the chunk into blocks, in order; the workers take them in turn.
+      let chunkEnd = min(store.count, next + Self.chunkSize)
+      let ranges = stride(from: next, to: chunkEnd, by: Self.blockSize).map {
+        $0..<min(chunkEnd, $0 + Self.blockSize)
+      }
+      for out in outputs.prefix(ranges.count) { out.reset() }
+      let arena = UnsafePointer(store.words)
+      let shared = Shared(
+        value: (system, ranges, outputs, progress, arena, visited.probe(arena: arena)))
+      let taken = Atomic<Int>(0)
+      DispatchQueue.concurrentPerform(iterations: min(threads, ranges.count)) { _ in
+        let (system, ranges, outputs, progress, arena, seen) = shared.value
+        while true {
+          let b = taken.wrappingAdd(1, ordering: .relaxed).oldValue
+          guard b < ranges.count else { return }
+          Self.expand(
+            ranges[b], arena: arena, seen: seen, system: system, progress: progress,
+            into: outputs[b])
+        }
+      }
+      // Merge, state by state: the one-thread loop's logic on the outputs.
+      for (b, out) in outputs.prefix(ranges.count).enumerated() {
+        var nextNotable = 0
+        for local in 0..<ranges[b].count {
+          if next == levelEnd {
+            depth += 1
+            levelEnd = store.count
+          }
+          if next & 1023 == 0 {
+            if let m = limits.maxMemoryBytes, store.residentBytes + visited.residentBytes > m {
+              stopReason = limits.memoryLimitIsMachine ? .machineMemoryLimit(m) : .memoryLimit(m)
+              break exploring
+            }
+            let sample = ExplorationProgress(
+              states: store.count, transitions: transitions, frontier: store.count - next,
+              depth: depth, storeBytes: store.residentBytes + visited.residentBytes)
+            if let stop = watch.poll(sample) {
+              stopReason = stop
+              break exploring
+            }
+          }
+          while nextNotable < out.notable.count, out.notable[nextNotable].source == local {
+            let n = out.notable[nextNotable]
+            nextNotable += 1
+            guard n.fault != 0 || n.violations & ~found != 0 else { continue }
+            let outcome = StepOutcome(enabled: true, violations: n.violations, fault: n.fault)
+            record(outcome, Witness(state: next, action: Int(n.action)))
+            for (bit, _) in witnesses { found |= bit }
+            if stopReason != nil {
+              transitions += Int(n.ordinal)
+              break exploring
+            }
+          }
+          transitions += Int(out.enabled[local])
+          let first = Int(out.firstSuccessor[local])
+          let end = Int(out.firstSuccessor[local + 1])
+          for k in first..<end { prefetchSink ^= visited.touch(hash: out.hashes[k], in: store) }
+          let failed = out.words.withUnsafeBufferPointer { words -> Bool in
+            guard let base = words.baseAddress else { return false }  // no successor at all
+            for k in first..<end {
+              let successor = PackedStateView(base + k * wordCount, wordCount: wordCount)
+              if let maxStates = limits.maxStates, store.count >= maxStates,
+                visited.find(successor, in: store) == nil
+              {
+                stopReason = .stateLimit(maxStates)
+                return true
+              }
+              if case .outOfMemory = visited.insert(
+                successor, hash: out.hashes[k], parent: next, into: &store)
+              {
+                stopReason = .outOfMemory
+                return true
+              }
+            }
+            return false
+          }
+          if failed { break exploring }
+          if !out.processMoved[local] || out.produced[local] == 0 {
+            let source = store.state(next)
+            if system.isFinished(source) {
+              if firstFinished == nil { firstFinished = next }
+              let final = system.finalViolations(source) & ~found
+              if final != 0 {
+                record(
+                  StepOutcome(enabled: true, violations: final), Witness(state: next, action: nil))
+                for (bit, _) in witnesses { found |= bit }
+              }
+            } else if deadlockBit != 0, found & deadlockBit == 0 {
+              witnesses[deadlockBit] = Witness(state: next, action: nil)
+              found |= deadlockBit
+            }
+          }
+          next += 1
+          if !needsFullGraph, safetyBits & ~found == 0 { break exploring }
+        }
+      }
+    }
+    finish(next: next, transitions: transitions, depth: depth, start: start)
+  }
+}
