@@ -15,8 +15,11 @@ import PTState
 /// - otherwise the most retries is the longest path counting retry edges, computed over
 ///   the SCCs in reverse topological order; an unfair retry cycle makes it unbounded.
 ///
-/// Successors are regenerated from the stored states and looked up in the visited set,
-/// so no edge is ever stored: the pass costs time, and memory only for the subgraph.
+/// Successors are regenerated from the stored states and looked up in the visited set
+/// once, before the search, on every core (`SubgraphEdges`: the subgraph's edges, 4 bytes
+/// each, freed after the search); without the memory for them, the search regenerates each
+/// edge as it follows it. The fairness check, the lasso and the over-bound run regenerate
+/// the edges they need.
 struct RetryReport: Sendable {
   /// The most retries in one run of the loop; nil when unbounded.
   var maxRetries: Int?
