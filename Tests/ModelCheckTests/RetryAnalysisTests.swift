@@ -38,9 +38,15 @@ struct GraphSystem: TransitionSystem {
     var explorer = BreadthFirst(system: GraphSystem(edges: edges, processCount: processes))
     explorer.run(limits: Limits(), safetyBits: 0, deadlockBit: 0, needsFullGraph: true)
     var budget = Budget(remaining: nil)
-    return explorer.analyzeRetries(
+    let report = explorer.analyzeRetries(
       process: 0, bound: bound, budget: &budget, inLoop: { _ in true },
       staysInLoop: { _ in true }, isRetry: { $0.retryLoop == 1 })!
+    // The stored edges (`SubgraphEdges`) give what regenerating every edge gives.
+    let regenerated = explorer.analyzeRetries(
+      process: 0, bound: bound, budget: &budget, inLoop: { _ in true },
+      staysInLoop: { _ in true }, isRetry: { $0.retryLoop == 1 }, storeEdges: false)!
+    expectSame(report, regenerated)
+    return report
   }
 
   typealias E = GraphSystem.Edge
@@ -145,5 +151,127 @@ struct GraphSystem: TransitionSystem {
     }
     #expect(prefix.isEmpty && cycle.count == 1)
     #expect(r.statistics.states == 1)
+  }
+}
+
+func expectSame(
+  _ a: RetryReport, _ b: RetryReport, sourceLocation: Testing.SourceLocation = #_sourceLocation
+) {
+  #expect(a.maxRetries == b.maxRetries, sourceLocation: sourceLocation)
+  #expect(a.subgraphStates == b.subgraphStates, sourceLocation: sourceLocation)
+  #expect(a.overBound == b.overBound, sourceLocation: sourceLocation)
+  #expect(a.lasso?.prefix == b.lasso?.prefix, sourceLocation: sourceLocation)
+  #expect(a.lasso?.cycle == b.lasso?.cycle, sourceLocation: sourceLocation)
+}
+
+/// A graph of `nodes` states given by arithmetic (too many edges to list): four actions of
+/// two processes, with self-loops, retries, disabled steps and states outside the loop.
+struct ArithmeticSystem: TransitionSystem {
+  var nodes: UInt64
+  var processCount: Int { 2 }
+  var wordCount: Int { 1 }
+  var actionCount: Int { 4 }
+  func writeInitialState(_ s: PackedState) -> StepOutcome {
+    s[word: 0] = 0
+    return StepOutcome(enabled: true)
+  }
+  func apply(_ a: Int, to s: PackedState) -> StepOutcome {
+    let x = s[word: 0]
+    switch a {
+    case 0:
+      s[word: 0] = (x + 1) % nodes
+      return StepOutcome(enabled: true, retryLoop: x % 7 == 0 ? 1 : 0)
+    case 1:
+      s[word: 0] = (x * 3 + 1) % nodes
+      return StepOutcome(enabled: true, retryLoop: x % 13 == 0 ? 1 : 0)
+    case 2:
+      guard x % 4 == 1 else { return .disabled }
+      return StepOutcome(enabled: true, retryLoop: x % 5 == 0 ? 1 : 0)
+    default:
+      guard x % 3 != 0 else { return .disabled }
+      s[word: 0] = x / 2
+      return StepOutcome(enabled: true)
+    }
+  }
+  func process(of a: Int) -> Int { a == 1 || a == 3 ? 1 : 0 }
+  func isProgress(_ a: Int) -> Bool { true }
+  func isFinished(_ s: PackedStateView) -> Bool { false }
+  func finalViolations(_ s: PackedStateView) -> UInt32 { 0 }
+}
+
+/// `SubgraphEdges`: the edges a retry analysis stores, in chunks filled on several threads.
+@Suite struct SubgraphEdgesTests {
+  @Test("edges written node by node read back per node, across chunk boundaries")
+  func roundTrip() throws {
+    let n = 3 * SubgraphEdges.chunkSize + 17
+    let edges = try #require(SubgraphEdges(nodeCount: n))
+    #expect(edges.chunkCount == 4)
+    // Node u has u % 4 edges: to (u * 7 + j) % n, every third a retry.
+    func expected(_ u: Int) -> [(Int, Bool)] {
+      (0..<(u % 4)).map { j in ((u * 7 + j) % n, (u + j) % 3 == 0) }
+    }
+    for k in 0..<edges.chunkCount {
+      edges.fill(chunk: k, group: 5) { range, writer in
+        for u in range {
+          for (v, retry) in expected(u) {
+            writer.append(UInt32(v) | (retry ? SubgraphEdges.retryBit : 0))
+          }
+          writer.end(node: u)
+        }
+      }
+      #expect(!edges.failed(chunk: k))
+    }
+    for u in 0..<n {
+      let got = (edges.first(u)..<edges.end(u)).map { edges.edge(u, $0) }
+      let want = expected(u)
+      #expect(got.count == want.count)
+      for (g, w) in zip(got, want) where g.v != w.0 || g.retry != w.1 {
+        Issue.record("node \(u): \(g) instead of \(w)")
+      }
+    }
+  }
+
+  @Test("on a graph of several chunks, stored edges give the regenerated edges' answer")
+  func storedMatchesRegenerated() throws {
+    for nodes: UInt64 in [10, 999, UInt64(3 * SubgraphEdges.chunkSize + 5)] {
+      var explorer = BreadthFirst(system: ArithmeticSystem(nodes: nodes))
+      explorer.run(limits: Limits(), safetyBits: 0, deadlockBit: 0, needsFullGraph: true)
+      for bound in [nil, 2] {
+        var budget = Budget(remaining: nil)
+        func analyze(_ store: Bool) throws -> RetryReport {
+          try #require(
+            explorer.analyzeRetries(
+              process: 0, bound: bound, budget: &budget, inLoop: { $0[word: 0] % 11 != 3 },
+              staysInLoop: { _ in true }, isRetry: { $0.retryLoop == 1 }, storeEdges: store))
+        }
+        let stored = try analyze(true)
+        #expect(stored.subgraphStates > 0)
+        expectSame(stored, try analyze(false))
+      }
+      var budget = Budget(remaining: nil)
+      func terminates(_ store: Bool) throws -> RetryReport {
+        try #require(
+          explorer.analyzeRetries(
+            process: nil, bound: nil, budget: &budget, inLoop: { $0[word: 0] % 11 != 3 },
+            staysInLoop: { _ in true }, isRetry: { _ in true }, storeEdges: store))
+      }
+      expectSame(try terminates(true), try terminates(false))
+    }
+  }
+
+  @Test("without the memory for the stored edges, the analysis regenerates them")
+  func fallsBackWithoutMemory() throws {
+    var explorer = BreadthFirst(system: ArithmeticSystem(nodes: 5000))
+    explorer.run(limits: Limits(), safetyBits: 0, deadlockBit: 0, needsFullGraph: true)
+    func analyze(_ remaining: Int?) -> RetryReport? {
+      var budget = Budget(remaining: remaining)
+      return explorer.analyzeRetries(
+        process: 0, bound: nil, budget: &budget, inLoop: { _ in true },
+        staysInLoop: { _ in true }, isRetry: { $0.retryLoop == 1 })
+    }
+    let full = try #require(analyze(nil))
+    // Enough for the search's own arrays (56 bytes a state at most), not for the edges too.
+    let tight = try #require(analyze(5000 * 56 + 1024))
+    expectSame(full, tight)
   }
 }

@@ -77,4 +77,9 @@ struct Budget {
     remaining = r - bytes
     return true
   }
+
+  /// Returns `bytes` taken earlier (memory a pass has freed).
+  mutating func give(_ bytes: Int) {
+    if let r = remaining { remaining = r + bytes }
+  }
 }

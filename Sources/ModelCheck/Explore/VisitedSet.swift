@@ -69,6 +69,18 @@ struct VisitedSet: ~Copyable {
     return store.state(id)[word: 0] ^ UInt64(slot)
   }
 
+  /// `touch` in two steps, for a batch: load the slot of every hash first, then the state
+  /// each slot names (`touch(slot:in:)`), so that both rounds of cache misses overlap.
+  @inline(__always)
+  func slot(hash: UInt64) -> UInt32 { slots[Int(truncatingIfNeeded: hash) & (capacity - 1)] }
+
+  /// The first word of the state a slot names, folded with the slot (see `slot(hash:)`).
+  @inline(__always)
+  func touch(slot: UInt32, in store: borrowing StateStore) -> UInt64 {
+    let id = max(Int(slot & idMask) - 1, 0)
+    return store.state(id)[word: 0] ^ UInt64(slot)
+  }
+
   /// The id of `state` if it was seen.
   @inline(__always)
   func find(_ state: PackedStateView, in store: borrowing StateStore) -> Int? {

@@ -15,8 +15,11 @@ import PTState
 /// - otherwise the most retries is the longest path counting retry edges, computed over
 ///   the SCCs in reverse topological order; an unfair retry cycle makes it unbounded.
 ///
-/// Successors are regenerated from the stored states and looked up in the visited set,
-/// so no edge is ever stored: the pass costs time, and memory only for the subgraph.
+/// Successors are regenerated from the stored states and looked up in the visited set
+/// once, before the search, on every core (`SubgraphEdges`: the subgraph's edges, 4 bytes
+/// each, freed after the search); without the memory for them, the search regenerates each
+/// edge as it follows it. The fairness check, the lasso and the over-bound run regenerate
+/// the edges they need.
 struct RetryReport: Sendable {
   /// The most retries in one run of the loop; nil when unbounded.
   var maxRetries: Int?
@@ -46,9 +49,12 @@ extension BreadthFirst {
   ///   - process `nil`: no process owns the subgraph, and every edge counts as a retry
   ///     (`terminates`: a fair cycle of any kind among unfinished states).
   ///   - budget: what the pass may allocate; nil is returned when it does not suffice.
+  ///   - storeEdges: generate the subgraph's edges once before the search
+  ///     (`SubgraphEdges`), as long as the budget allows; false: regenerate each one as the
+  ///     search follows it (the same answer, slower; for tests).
   func analyzeRetries(
     process c: Int?, bound: Int?, budget: inout Budget, inLoop: (PackedStateView) -> Bool,
-    staysInLoop: (StepOutcome) -> Bool, isRetry: (StepOutcome) -> Bool
+    staysInLoop: (StepOutcome) -> Bool, isRetry: (StepOutcome) -> Bool, storeEdges: Bool = true
   ) -> RetryReport? {
     if budget.mustStop() { return nil }
     let n = store.count
@@ -76,21 +82,23 @@ extension BreadthFirst {
     else { return nil }
     for id in 0..<n where local[id] != .max { nodes.append(UInt32(id)) }
 
+    let processOf = (0..<actionCount).map { system.process(of: $0) }
+    /// Whether a step by action `a` with outcome `out` can be an edge of the subgraph (nil:
+    /// not), and then whether it is a retry of this loop.
+    func step(_ a: Int, _ out: StepOutcome) -> Bool? {
+      guard out.enabled else { return nil }
+      guard let c else { return true }
+      let ownStep = processOf[a] == c
+      if ownStep, !staysInLoop(out) { return nil }  // left the loop: this run of it ended
+      return ownStep && isRetry(out)
+    }
+
     /// The successor of node `u` under action `a` inside the subgraph, and whether the
     /// step is a retry of this loop.
     func edge(_ u: Int, _ a: Int) -> (v: Int, retry: Bool)? {
       let source = store.state(Int(nodes[u]))
       scratch.copy(from: source)
-      let out = system.apply(a, to: scratch)
-      guard out.enabled else { return nil }
-      let retry: Bool
-      if let c {
-        let ownStep = system.process(of: a) == c
-        if ownStep, !staysInLoop(out) { return nil }  // left the loop: this run of it ended
-        retry = ownStep && isRetry(out)
-      } else {
-        retry = true
-      }
+      guard let retry = step(a, system.apply(a, to: scratch)) else { return nil }
       // Cheap cases first: a self-loop needs no lookup, and a state outside the loop is
       // not in the subgraph.
       if scratch.view.equals(source) { return (u, retry) }
@@ -99,6 +107,17 @@ extension BreadthFirst {
       guard v != .max else { return nil }
       return (Int(v), retry)
     }
+
+    // The subgraph's edges, generated once (on every core); without the memory for them,
+    // each edge is regenerated whenever the search follows it.
+    var stored: (edges: SubgraphEdges, bytes: Int)?
+    if storeEdges {
+      stored = subgraphEdges(
+        nodes: nodes, local: local, budget: &budget, inLoop: inLoop, step: step)
+      if stored == nil, budget.stopped != nil { return nil }
+    }
+    let edges = stored?.edges
+    let edgeEnd = UInt32(actionCount)
 
     // Iterative Tarjan. `lowlink[v]` gets the high bit once v's component is complete, and
     // then holds the component's number. A node that is not the root of its component is
@@ -117,14 +136,21 @@ extension BreadthFirst {
       lowlink[root] = nextIndex
       nextIndex += 1
       tarjanStack.append(UInt32(root))
-      callStack.append(TarjanFrame(node: UInt32(root)))
+      callStack.append(TarjanFrame(node: UInt32(root), nextAction: edges?.first(root) ?? 0))
       while !callStack.isEmpty {
         let top = callStack.count - 1
         let u = Int(callStack[top].node)
-        if Int(callStack[top].nextAction) < actionCount {
-          let a = Int(callStack[top].nextAction)
+        if callStack[top].nextAction < edges?.end(u) ?? edgeEnd {
+          let k = callStack[top].nextAction
           callStack[top].nextAction += 1
-          guard let (v, retry) = edge(u, a) else { continue }
+          let v: Int
+          let retry: Bool
+          if let edges {
+            (v, retry) = edges.edge(u, k)
+          } else {
+            guard let e = edge(u, Int(k)) else { continue }
+            (v, retry) = e
+          }
           if index[v] == .max {  // tree edge
             // The time limit and interrupts, every 4096 nodes (a clock read).
             if nextIndex & 4095 == 0, budget.mustStop() { return nil }
@@ -133,7 +159,7 @@ extension BreadthFirst {
             nextIndex += 1
             tarjanStack.append(UInt32(v))
             callStack[top].childRetry = retry
-            callStack.append(TarjanFrame(node: UInt32(v)))
+            callStack.append(TarjanFrame(node: UInt32(v), nextAction: edges?.first(v) ?? 0))
           } else if lowlink[v] & done == 0 {  // on the stack: inside u's component
             lowlink[u] = min(lowlink[u], index[v])
             if retry { callStack[top].retryInside = true }
@@ -169,6 +195,8 @@ extension BreadthFirst {
         }
       }
     }
+    if let stored { budget.give(stored.bytes) }  // freed here: nothing below uses them
+    stored = nil
     let component: (Int) -> Int = { Int(lowlink[$0] & ~done) }
 
     // Components where the loop retries forever: is one of them fair? Members are grouped
