@@ -136,6 +136,30 @@ import Testing
     #expect(trace.steps.count == 1)
   }
 
+  @Test("a block in a retry loop ends where control leaves it: a failed cmpxchg is a retry")
+  func blockInRetryLoop() throws {
+    // With bound 0, one retry fails the property: cpu1's write makes the first cmpxchg
+    // fail, and the loop comes back to the block in a step of its own.
+    let r = try check(
+      """
+      mode native
+      pte a = present | pfn(1)
+      check cmpxchg_terminates bound 0
+      expect fail cmpxchg_terminates
+      cpu cpu0 {
+        var old, seen
+        old = ptep_get(a)
+        loop {
+          atomic { seen = cmpxchg(a, old, pte_mkdirty(old)) }
+          if seen == old { break }
+          old = seen
+        }
+      }
+      cpu cpu1 { set_pte(a, present | pfn(2)) }
+      """)
+    #expect(r.status(.cmpxchgTerminates) == .fail && r.matchesExpectation)
+  }
+
   static let blocked = """
     mode native
     pte a = none

@@ -504,15 +504,19 @@ extension Program: TransitionSystem {
     var outcome = step(s, cpu: k, branch: branch, log: log)
     guard outcome.enabled else { return outcome }
     var steps = 0
-    while outcome.fault == 0 {
+    var last = outcome
+    // The block ends where control leaves it, even if it comes back (a loop around it).
+    while outcome.fault == 0, block.pcs.contains(Int(last.pcLow)),
+      block.pcs.contains(Int(last.pcHigh))
+    {
       let pc = Int(s[pcField])
-      guard block.pcs.contains(pc) else { break }
       Events(log: log).note { .atomicStep(pc: pc) }
       let next = step(s, cpu: k, branch: 0, log: log)
       guard next.enabled else {
         outcome.fault = RuntimeFault.blockedInAtomic.rawValue
         break
       }
+      last = next
       outcome.violations |= next.violations
       outcome.fault = next.fault
       if next.retryLoop != 0 { outcome.retryLoop = next.retryLoop }
