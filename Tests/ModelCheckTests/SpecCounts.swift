@@ -187,6 +187,10 @@ extension SpecSuiteTests {
       states: 11, transitions: 18, depth: 3, counterexamples: [.noStaleTLB: (4, false)]),
     "regress/why-stale-tlb-bare-cpu.spec": SpecPin(
       states: 11, transitions: 18, depth: 3, counterexamples: [.noStaleTLB: (4, false)]),
+    "semantics/atomic-block-coarsens.spec": SpecPin(
+      states: 5, transitions: 4, depth: 2, counterexamples: [:]),
+    "semantics/atomic-block-split.spec": SpecPin(
+      states: 9, transitions: 9, depth: 5, counterexamples: [.invariant: (1, false)]),
     "semantics/deadlock-with-hardware.spec": SpecPin(
       states: 31, transitions: 51, depth: 2, counterexamples: [.deadlockFree: (2, false)]),
     "semantics/ends-in-lazy-mode.spec": SpecPin(

@@ -76,6 +76,7 @@ import Testing
       "loop { repeat 3 { if x { break } } x = ptep_get(a) }",
       "either { x = 1 } or { } or { repeat 2 { either { x = 2 } or { x = 3 } } }",
       "repeat 5 { loop { break } spin_lock(ptl) spin_unlock(ptl) }",
+      "atomic { x = 1 atomic { repeat 2 { if x { x = ptep_get(a) } } } set_pte(a, none) }",
     ])
   func predictedSize(_ body: String) throws {
     let p = try compile(Self.program(body)).get()

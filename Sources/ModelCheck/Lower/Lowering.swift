@@ -29,6 +29,8 @@ struct Lowering {
   private var breakPatches: [[Int]] = []
   private var loopStack: [Int] = []  // ids of enclosing `loop`s
   private var hasBackEdge = false
+  private var atomicBlocks: [AtomicBlock] = []
+  private var atomicDepth = 0
 
   /// What lowering learned about each program that the machine's shape depends on.
   private struct ProgramFacts {
@@ -60,7 +62,7 @@ struct Lowering {
       sourceMap: l.sourceMap, operations: l.operations, expressionCode: l.expressionCode,
       choiceTargets: l.choiceTargets, loops: l.loops, actions: actions, eventMap: eventMap,
       variableAccesses: l.variableAccesses, checks: l.checks, invariants: invariants,
-      callFrames: l.callFrames, frameOf: l.frameOf)
+      callFrames: l.callFrames, frameOf: l.frameOf, atomicBlocks: l.atomicBlocks)
   }
 
   /// Each invariant's code, and the field of the state each of its reads names.
@@ -446,6 +448,15 @@ struct Lowering {
         for at in exits { patch(at, to: pc) }
         loops[id].pcs = head..<pc
         loops[id].hasExit = !exits.isEmpty
+      case .atomic(let b, let range):
+        // A nested block is part of the outermost one.
+        let start = pc
+        atomicDepth += 1
+        try lower(b, cpuName: cpuName)
+        atomicDepth -= 1
+        if atomicDepth == 0, pc > start {
+          atomicBlocks.append(AtomicBlock(cpu: cpu, pcs: start..<pc, source: range))
+        }
       case .breakLoop:
         breakPatches[breakPatches.count - 1].append(code.count)
         emit(.jump(to: 0), nil)

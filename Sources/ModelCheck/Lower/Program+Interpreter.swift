@@ -173,6 +173,7 @@ extension Program: TransitionSystem {
     var events = Events(log: log)
     switch action.kind {
     case .cpuStep:
+      if hasAtomic { return atomicStep(s, cpu: action.cpu, branch: Int(action.arg), log: log) }
       return step(s, cpu: action.cpu, branch: Int(action.arg), log: log)
     case .hardwareAccess:
       if machine.tracksMM, !machine.runsMM(s, cpu: action.cpu) { return .disabled }
@@ -483,6 +484,47 @@ extension Program: TransitionSystem {
     s[pcField] = UInt64(pc)
     if case .end = instruction(cpu: k, pc: pc) { machine.endProgram(s, actor, &events) }
     outcome.violations = violations(events)
+    return outcome
+  }
+
+  /// A step of a spec with `atomic` blocks: a step that starts inside a block goes on, one
+  /// instruction after another, until the program counter leaves the block, with nothing
+  /// else interleaved. It is enabled when its first instruction is; an instruction after it
+  /// that is blocked is a runtime fault (the program is left at it, for the report). The
+  /// events of every instruction count; a fault stops the block. Kept out of `step`, so a
+  /// spec without blocks pays one test of `hasAtomic` per step.
+  @inline(never)
+  func atomicStep(
+    _ s: PackedState, cpu k: Int, branch: Int, log: FactRecorder?
+  ) -> StepOutcome {
+    let pcField = machine.layout.pc[k]
+    guard let block = atomicBlock(cpu: k, pc: Int(s[pcField])) else {
+      return step(s, cpu: k, branch: branch, log: log)
+    }
+    var outcome = step(s, cpu: k, branch: branch, log: log)
+    guard outcome.enabled else { return outcome }
+    var steps = 0
+    var last = outcome
+    // The block ends where control leaves it, even if it comes back (a loop around it).
+    while outcome.fault == 0, block.pcs.contains(Int(last.pcLow)),
+      block.pcs.contains(Int(last.pcHigh))
+    {
+      let pc = Int(s[pcField])
+      Events(log: log).note { .atomicStep(pc: pc) }
+      let next = step(s, cpu: k, branch: 0, log: log)
+      guard next.enabled else {
+        outcome.fault = RuntimeFault.blockedInAtomic.rawValue
+        break
+      }
+      last = next
+      outcome.violations |= next.violations
+      outcome.fault = next.fault
+      if next.retryLoop != 0 { outcome.retryLoop = next.retryLoop }
+      outcome.pcLow = min(outcome.pcLow, next.pcLow)
+      outcome.pcHigh = max(outcome.pcHigh, next.pcHigh)
+      steps += 1
+      if steps > Program.maxLocalSteps { outcome.fault = RuntimeFault.localLoop.rawValue }
+    }
     return outcome
   }
 

@@ -80,6 +80,16 @@ public struct RetryLoop: Sendable {
   public var hasExit = false
 }
 
+/// An `atomic { ... }` block of a program: a step that starts at one of its program counters
+/// runs on until the program counter leaves them (`Program.atomicStep`).
+public struct AtomicBlock: Sendable {
+  /// The program (context) the block belongs to.
+  public var cpu: Int
+  public var pcs: Range<Int>
+  /// The `atomic` keyword.
+  public var source: SourceRange
+}
+
 /// Faults that stop a run: the spec did something the machine cannot do.
 public enum RuntimeFault: UInt8, Sendable {
   case unlockNotHeld = 1
@@ -88,6 +98,7 @@ public enum RuntimeFault: UInt8, Sendable {
   case preemptUnderflow = 4
   case counterOverflow = 5
   case variableFault = 6
+  case blockedInAtomic = 7
 
   public var message: String {
     switch self {
@@ -106,6 +117,10 @@ public enum RuntimeFault: UInt8, Sendable {
         "a program gave a variable a value outside its range, named an element or a CPU that "
         + "does not exist, or used 'current' where no task runs (or, in a context-switch hook, "
         + "wrote the idle task's state)"
+    case .blockedInAtomic:
+      return
+        "a program blocked inside an atomic block (only the block's first kernel operation may "
+        + "wait)"
     }
   }
 }
@@ -181,6 +196,11 @@ public final class Program: Sendable {
   /// Inlined calls, and per instruction the innermost call it belongs to (-1: none).
   public let callFrames: [CallFrame]
   public let frameOf: [Int32]
+  /// The `atomic` blocks, and per instruction the block it belongs to (-1: none). Only a
+  /// spec with blocks (`hasAtomic`) takes the atomic path of a step.
+  public let atomicBlocks: [AtomicBlock]
+  let atomicBlockOf: [Int32]
+  let hasAtomic: Bool
   /// Per CPU: the context that runs its context-switch hooks (-1: none, the switch is one
   /// step).
   public let switcherOf: [Int]
@@ -197,8 +217,16 @@ public final class Program: Sendable {
     sourceMap: [SourceRange?], operations: [OperationUse?],
     expressionCode: [ExprOp], choiceTargets: [UInt32], loops: [RetryLoop], actions: [Action],
     eventMap: [UInt32], variableAccesses: [VariableAccess] = [], checks: [CheckPoint] = [],
-    invariants: [CompiledInvariant] = [], callFrames: [CallFrame] = [], frameOf: [Int32] = []
+    invariants: [CompiledInvariant] = [], callFrames: [CallFrame] = [], frameOf: [Int32] = [],
+    atomicBlocks: [AtomicBlock] = []
   ) {
+    self.atomicBlocks = atomicBlocks
+    var blockOf = [Int32](repeating: -1, count: atomicBlocks.isEmpty ? 0 : code.count)
+    for (b, block) in atomicBlocks.enumerated() {
+      for pc in block.pcs { blockOf[cpuStart[block.cpu] + pc] = Int32(b) }
+    }
+    self.atomicBlockOf = blockOf
+    self.hasAtomic = !atomicBlocks.isEmpty
     self.callFrames = callFrames
     self.frameOf = frameOf
     self.variableAccesses = variableAccesses
@@ -241,6 +269,13 @@ public final class Program: Sendable {
 
   /// The kernel operation program `cpu` runs at `pc`, and how it uses its PTE.
   func operation(cpu: Int, pc: Int) -> OperationUse? { operations[cpuStart[cpu] + pc] }
+
+  /// The atomic block program `cpu`'s instruction at `pc` belongs to, if any.
+  public func atomicBlock(cpu: Int, pc: Int) -> AtomicBlock? {
+    guard hasAtomic else { return nil }
+    let b = atomicBlockOf[cpuStart[cpu] + pc]
+    return b < 0 ? nil : atomicBlocks[Int(b)]
+  }
 }
 
 /// An instruction's kernel operation: its catalogue entry, its PTE, and how this

@@ -36,6 +36,8 @@ public indirect enum Stmt: Sendable, Equatable {
   case loop([Stmt], SourceRange)
   case breakLoop(SourceRange)
   case either([[Stmt]], SourceRange)
+  /// `atomic { ... }`: the body runs as one step (SPIN's `d_step`).
+  case atomic([Stmt], SourceRange)
   /// `return` or `return e`, in a function.
   case returnStmt(Expr?, SourceRange)
 

@@ -24,7 +24,7 @@
 ///     stmt      := ('var' IDENT ('=' expr)? (',' IDENT ('=' expr)?)*
 ///                | IDENT '=' expr | IDENT '(' args ')' | 'break' | 'return' expr?
 ///                | 'if' expr block ('else' (block | if-stmt))?
-///                | 'repeat' INT block | 'loop' block
+///                | 'repeat' INT block | 'loop' block | 'atomic' block
 ///                | 'either' block ('or' block)+ ) ';'?
 ///     expr      := or ;  or := and ('||' and)* ;  and := cmp ('&&' cmp)*
 ///     cmp       := bitor (('=='|'!=') bitor)? ;  bitor := xor ('|' xor)*
@@ -472,6 +472,9 @@ struct Parser {
     case "break":
       _ = advance()
       return .breakLoop(start)
+    case "atomic":
+      _ = advance()
+      return .atomic(try parseBlock(), start)
     case "return":
       _ = advance()
       // A value follows unless the statement ends here (a `}`, a `;` or the next line).

@@ -108,9 +108,21 @@ extension BreadthFirst where System == Program {
         let branches = Coverage.branches(instruction)
         let base = (program.cpuStart[k] + pc) * maxBranches
         for b in 0..<min(branches, stepAction[k].count) where stepAction[k][b] >= 0 {
-          if !counting, counts[base + b] > 0 { continue }
+          let inBlock = program.atomicBlock(cpu: k, pc: pc) != nil
+          if !counting, counts[base + b] > 0, !inBlock { continue }
           scratch.copy(from: s)
-          if program.apply(stepAction[k][b], to: scratch).enabled { counts[base + b] += 1 }
+          guard inBlock else {
+            if program.apply(stepAction[k][b], to: scratch).enabled { counts[base + b] += 1 }
+            continue
+          }
+          // An atomic block's step runs its other statements too (no state rests there).
+          var log = FactLog()
+          let enabled = log.recording { program.apply(stepAction[k][b], to: scratch, log: $0) }
+          guard enabled.enabled else { continue }
+          counts[base + b] += 1
+          for case .atomicStep(let inner) in log.facts {
+            counts[(program.cpuStart[k] + inner) * maxBranches] += 1
+          }
         }
       }
     }

@@ -54,11 +54,15 @@ public struct Trace: Sendable {
     var before = initial
     for a in actions {
       let action = program.actions[a]
-      let (actor, operation, location) = Trace.describe(program, action, before)
+      var (actor, operation, location) = Trace.describe(program, action, before)
       var log = FactLog()
       let outcome = log.recording { program.apply(a, to: state, log: $0) }
       let after = m.snapshot(state)
       var effects = Trace.effects(program, before, after)
+      if let (text, note) = Trace.atomicText(program, action, before, operation, log.facts) {
+        operation = text
+        effects.insert(note, at: 0)
+      }
       for case .batchFull(_, let entries) in log.facts {
         effects.insert("batch full: one hypercall applies \(entries) entries", at: 0)
       }
@@ -96,6 +100,36 @@ public struct Trace: Sendable {
       notes.append("\(cpu.name).\(cpu.registers[r]) = \(value) (read, unchanged)")
     }
     return notes
+  }
+
+  /// An atomic block's step: the operation is the block with every statement it ran, in
+  /// order (`atomic { set_pte(a, v); set_pte(b, v) }`), and a note names the block and the
+  /// lines. Nil for any other step.
+  static func atomicText(
+    _ program: Program, _ action: Action, _ before: MachineSnapshot, _ operation: String,
+    _ facts: [Fact]
+  ) -> (String, String)? {
+    guard case .step(let k, _) = action.meaning,
+      let block = program.atomicBlock(cpu: k, pc: before.contexts[k].pc)
+    else { return nil }
+    var ranges: [SourceRange] = []
+    let inner = facts.compactMap { fact -> Int? in
+      if case .atomicStep(let pc) = fact { return pc }
+      return nil
+    }
+    for pc in [before.contexts[k].pc] + inner {
+      // One statement may be two instructions (`mmu_update`'s drain, a cross-call's wait).
+      if let r = program.source(cpu: k, pc: pc), r != ranges.last { ranges.append(r) }
+    }
+    let spec = program.spec
+    // The call chain of the first statement, as `describe` wrote it.
+    let chain = operation.range(of: "  [in ").map { String(operation[$0.lowerBound...]) } ?? ""
+    let text = "atomic { " + ranges.map { spec.sourceText($0) }.joined(separator: "; ") + " }"
+    let lines = ranges.map { String($0.start.line) }.joined(separator: ", ")
+    let note =
+      "atomic block (line \(block.source.start.line)): one step runs line"
+      + (ranges.count == 1 ? " " : "s ") + lines
+    return (text + chain, note)
   }
 
   static func isTouch(_ program: Program, _ action: Action, _ s: MachineSnapshot) -> Bool {

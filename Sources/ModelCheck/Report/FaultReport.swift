@@ -47,6 +47,13 @@ enum FaultReport {
       range = loop
       hint = "'\(name)' is stuck in this loop"
     }
+    if fault == .blockedInAtomic, let block = program.atomicBlock(cpu: k, pc: Int(s[pcs[k]])) {
+      // The block's step stopped at the instruction that cannot go on.
+      range = program.source(cpu: k, pc: Int(s[pcs[k]])) ?? range
+      hint =
+        "'\(name)' cannot go on here, inside the atomic block at line "
+        + "\(block.source.start.line): only its first operation may wait"
+    }
     if fault == .unlockNotHeld, case .spinUnlock(let l)? = stepped {
       hint = "'\(name)' does not hold '\(program.spec.lockNames[Int(l)])' here"
     }

@@ -205,6 +205,8 @@ public indirect enum CheckedStmt: Sendable {
   case loop([CheckedStmt], SourceRange)
   case breakLoop
   case either([[CheckedStmt]], SourceRange)
+  /// `atomic { ... }`: the body's instructions run as one step.
+  case atomic([CheckedStmt], SourceRange)
   /// A function's body, inlined at a call (`name` called at `call`); `returnCall` leaves it.
   case inlined([CheckedStmt], name: String, call: SourceRange)
   case returnCall

@@ -52,7 +52,7 @@ extension Sema {
         case .ifElse(_, let a, let b, _):
           visit(a)
           visit(b ?? [])
-        case .repeatN(_, let b, _), .loop(let b, _): visit(b)
+        case .repeatN(_, let b, _), .loop(let b, _), .atomic(let b, _): visit(b)
         case .either(let bs, _): bs.forEach(visit)
         default: break
         }

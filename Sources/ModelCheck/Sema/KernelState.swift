@@ -420,7 +420,7 @@ extension Sema {
         case .ifElse(_, let a, let b, _):
           walk(a, in: function)
           walk(b ?? [], in: function)
-        case .repeatN(_, let b, _), .loop(let b, _): walk(b, in: function)
+        case .repeatN(_, let b, _), .loop(let b, _), .atomic(let b, _): walk(b, in: function)
         case .either(let bs, _): for b in bs { walk(b, in: function) }
         case .breakLoop, .returnStmt: break
         }

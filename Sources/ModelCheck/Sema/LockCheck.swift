@@ -66,6 +66,8 @@ enum LockCheck {
       case .breakLoop:
         if !breaks.isEmpty { breaks[breaks.count - 1] = join(breaks[breaks.count - 1], held) }
         return nil
+      case .atomic(let b, _):
+        state = analyze(b, entry: held, &breaks, &returns, &findings)
       case .inlined(let b, _, _):
         // A `return` carries its state to the end of the call, past any loop it is in.
         returns.append(nil)

@@ -38,6 +38,8 @@ struct Sema {
   // and their return registers; the registers of the program being checked.
   var functions: [String: FunctionDecl] = [:]
   var callStack: [String] = []
+  /// How many `atomic` blocks the statements being checked are inside.
+  var atomicDepth = 0
   var returnRegisters: [Int] = []
   /// Per open call: the parameters bound to a name (a PTE, lock, pgd entry, page or
   /// variable) instead of a value.
@@ -301,7 +303,8 @@ struct Sema {
       case .call(let fn, _, _): return spellings.contains(fn.text)
       case .ifElse(_, let a, let b, _):
         return calls(spellings, in: a) || calls(spellings, in: b ?? [])
-      case .repeatN(_, let b, _), .loop(let b, _): return calls(spellings, in: b)
+      case .repeatN(_, let b, _), .loop(let b, _), .atomic(let b, _):
+        return calls(spellings, in: b)
       case .either(let bs, _): return bs.contains { calls(spellings, in: $0) }
       case .varDecl, .assign, .breakLoop, .returnStmt: return false
       }
@@ -555,7 +558,8 @@ struct Sema {
       case .ifElse(_, let a, let b):
         markNonBoolean(a, &boolean)
         markNonBoolean(b, &boolean)
-      case .repeatN(_, let b, _), .loop(let b, _): markNonBoolean(b, &boolean)
+      case .repeatN(_, let b, _), .loop(let b, _), .atomic(let b, _):
+        markNonBoolean(b, &boolean)
       case .either(let bs, _): for b in bs { markNonBoolean(b, &boolean) }
       case .inlined(let b, _, _), .ifCallerIn(_, let b): markNonBoolean(b, &boolean)
       case .breakLoop, .returnCall: break
@@ -587,7 +591,8 @@ struct Sema {
       case .ifElse(_, let a, let b, _):
         collectRegisters(a, &registers, &order)
         collectRegisters(b ?? [], &registers, &order)
-      case .repeatN(_, let b, _), .loop(let b, _): collectRegisters(b, &registers, &order)
+      case .repeatN(_, let b, _), .loop(let b, _), .atomic(let b, _):
+        collectRegisters(b, &registers, &order)
       case .either(let bs, _): for b in bs { collectRegisters(b, &registers, &order) }
       default: break
       }
@@ -670,11 +675,19 @@ struct Sema {
         let body = statements(b, registers: registers, loopDepth: loopDepth + 1)
         out.append(.repeatN(min(max(n, 0), SpecLimits.repeatCount.upperBound), body, range))
       case .loop(let b, let range):
+        notInAtomic("'loop'", range)
         out.append(.loop(statements(b, registers: registers, loopDepth: loopDepth + 1), range))
       case .breakLoop(let range):
         if loopDepth == 0 { error("sema.break-outside-loop", "'break' outside a loop", range) }
+        notInAtomic("'break'", range)
         out.append(.breakLoop)
+      case .atomic(let b, let range):
+        atomicDepth += 1
+        let body = statements(b, registers: registers, loopDepth: loopDepth)
+        atomicDepth -= 1
+        out.append(.atomic(body, range))
       case .either(let bs, let range):
+        notInAtomic("'either'", range)
         if bs.count > SpecLimits.eitherBranches {
           error(
             "sema.too-many", "more than \(SpecLimits.eitherBranches) branches in 'either'", range)
@@ -686,10 +699,32 @@ struct Sema {
     return out
   }
 
+  /// `atomic { ... }` runs its body as one deterministic step that ends: no choice (the
+  /// step is one transition), no loop (it must end, and the retry analysis sees steps), no
+  /// `cover`/`reachable` (no state rests inside the block).
+  private mutating func notInAtomic(_ what: String, _ range: SourceRange, kind: String = "") {
+    guard atomicDepth > 0 else { return }
+    let hint: String
+    switch kind.isEmpty ? what : "'\(kind)'" {
+    case "'either'", "'pt_alloc'":
+      hint = "an atomic block is one deterministic step: make the choice before the block"
+    case "'cover'", "'reachable'":
+      hint = "no state rests inside an atomic block: put it before or after the block"
+    default:
+      hint =
+        "an atomic block must end in one step: unroll with 'repeat', or leave the loop "
+        + "outside the block"
+    }
+    error("sema.in-atomic", "\(what) inside an atomic block", range, hint: hint)
+  }
+
   private mutating func kernelOp(
     _ fn: Name, _ args: [Expr], range: SourceRange, registers: [String: Int]
   ) -> KernelOp? {
     guard let entry = OperationCatalogue.bySpelling[fn.text] else { return nil }
+    if ["pt_alloc", "cover", "reachable"].contains(entry.name) {
+      notInAtomic("'\(fn.text)'", fn.range, kind: entry.name)
+    }
     guard args.count == entry.arguments.count else {
       let expected = entry.arguments.map(OperationEntry.argName).joined(separator: ", ")
       error(

@@ -42,7 +42,7 @@ enum Unrolling {
   static func size(_ s: CheckedStmt) -> Size {
     switch s {
     case .assign, .breakLoop, .returnCall: return Size(instructions: 1)
-    case .inlined(let b, _, _): return size(b)
+    case .inlined(let b, _, _), .atomic(let b, _): return size(b)
     case .ifCallerIn(_, let b): return Size(instructions: 1) + size(b)  // the skip, the body
     case .op(.getAndClearFull(_, full: true), _, _, _): return Size(instructions: 2)
     case .op(.multicallUpdate, _, _, _): return Size(instructions: 2)  // the call, its drain
@@ -121,7 +121,7 @@ enum Unrolling {
       case .ifElse(_, let a, let b): parts = b.isEmpty ? [(1, a)] : [(1, a), (1, b)]
       case .loop(let b, _): parts = [(0, b)]
       case .either(let bs, _): parts = bs.map { (1, $0) }
-      case .inlined(let b, _, _): parts = [(0, b)]
+      case .inlined(let b, _, _), .atomic(let b, _): parts = [(0, b)]
       case .ifCallerIn(_, let b): parts = [(1, b)]
       case .assign, .op, .breakLoop, .returnCall: return .elsewhere
       }

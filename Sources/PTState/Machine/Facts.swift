@@ -32,6 +32,8 @@ public enum Fact: Sendable, Equatable {
   /// Not a violation: a `cmpxchg` found `seen` where it expected `expected`, and wrote
   /// nothing.
   case cmpxchgFailed(pte: Int, expected: PTE, seen: PTE)
+  /// Not a violation: an `atomic` block's step went on to the program's instruction at `pc`.
+  case atomicStep(pc: Int)
 }
 
 public enum AccessOutcome: Sendable, Equatable {

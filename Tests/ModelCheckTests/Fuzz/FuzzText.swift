@@ -48,7 +48,7 @@ enum SpecWords {
     "invariant", "fn", "include",
   ]
   static let statements = [
-    "var", "if", "else", "repeat", "loop", "break", "either", "or", "return",
+    "var", "if", "else", "repeat", "loop", "break", "either", "or", "return", "atomic",
   ]
   static let contextual = [
     "under", "protects", "bound", "pass", "fail", "none", "on", "read", "write", "accessed",
