@@ -28,10 +28,10 @@ final class ChunkOutput {
   var processMoved: [Bool] = []
   /// The outcomes that carry a violation or a fault (rare), in source and action order.
   var notable: [Notable] = []
-  /// Scratch: the source being expanded and the successor being built.
-  let source: PackedState
-  let successor: PackedState
-  private let scratch: UnsafeMutablePointer<UInt64>
+  /// Scratch: the source being expanded and its successors (`ExpansionBuffer`), with their
+  /// hashes; the prefetching loads are folded into `sink` so the optimizer keeps them.
+  let buffer: ExpansionBuffer
+  var sink: UInt64 = 0
 
   struct Notable {
     /// The source's index in the chunk, and the number of enabled actions up to and
@@ -43,16 +43,10 @@ final class ChunkOutput {
     var fault: UInt8
   }
 
-  init(wordCount: Int) {
+  init(wordCount: Int, actionCount: Int) {
     self.wordCount = wordCount
-    let n = max(wordCount, 1)
-    scratch = .allocate(capacity: 2 * n)
-    scratch.initialize(repeating: 0, count: 2 * n)
-    source = PackedState(scratch, wordCount: wordCount)
-    successor = PackedState(scratch + n, wordCount: wordCount)
+    buffer = ExpansionBuffer(wordCount: wordCount, successors: actionCount)
   }
-
-  deinit { scratch.deallocate() }
 
   func reset() {
     words.removeAll(keepingCapacity: true)
@@ -82,8 +76,7 @@ extension BreadthFirst {
     _ range: Range<Int>, arena: UnsafePointer<UInt64>, seen: VisitedSet.Probe, system: System,
     progress: [Bool], into out: ChunkOutput
   ) {
-    let source = out.source
-    let successor = out.successor
+    let source = out.buffer.source
     let actionCount = system.actionCount
     let wordCount = out.wordCount
     for (local, id) in range.enumerated() {
@@ -92,7 +85,10 @@ extension BreadthFirst {
       var enabled: Int32 = 0
       var produced: Int32 = 0
       var moved = false
+      // As the one-thread loop: generate every successor, touch their slots so the cache
+      // misses overlap, then look each up.
       for a in 0..<actionCount {
+        let successor = out.buffer.successor(Int(produced))
         successor.copy(from: source.view)
         let outcome = system.apply(a, to: successor)
         if !outcome.enabled { continue }
@@ -107,10 +103,15 @@ extension BreadthFirst {
           if outcome.fault != 0 { break }  // the search stops here
         }
         if successor.view.equals(source.view) { continue }
+        out.buffer.setHash(Int(produced), VisitedSet.hash(successor.view))
         produced += 1
-        let hash = VisitedSet.hash(successor.view)
-        if seen.contains(successor.view, hash: hash) { continue }
-        for w in 0..<out.wordCount { out.words.append(successor.view[word: w]) }
+      }
+      for k in 0..<Int(produced) { out.sink ^= seen.touch(hash: out.buffer.hash(k)) }
+      for k in 0..<Int(produced) {
+        let successor = out.buffer.successor(k).view
+        let hash = out.buffer.hash(k)
+        if seen.contains(successor, hash: hash) { continue }
+        for w in 0..<wordCount { out.words.append(successor[word: w]) }
         out.hashes.append(hash)
       }
       out.enabled.append(enabled)
@@ -140,7 +141,9 @@ extension BreadthFirst {
     var depth = 0
     var transitions = 0
     let blocks = Self.chunkSize / Self.blockSize
-    let outputs = (0..<blocks).map { _ in ChunkOutput(wordCount: system.wordCount) }
+    let outputs = (0..<blocks).map { _ in
+      ChunkOutput(wordCount: system.wordCount, actionCount: system.actionCount)
+    }
     let progress = isProgressAction
     let wordCount = system.wordCount
 

@@ -167,6 +167,14 @@ struct VisitedSet: ~Copyable {
     let arena: UnsafePointer<UInt64>
     let wordCount: Int
 
+    /// `VisitedSet.touch` for the workers: loads the slot and the state it names.
+    @inline(__always)
+    func touch(hash: UInt64) -> UInt64 {
+      let slot = slots[Int(truncatingIfNeeded: hash) & (capacity - 1)]
+      let id = max(Int(slot & UInt32(truncatingIfNeeded: capacity - 1)) - 1, 0)
+      return arena[id * wordCount] ^ UInt64(slot)
+    }
+
     /// Whether `state` (whose hash is `hash`) is in the table.
     @inline(__always)
     func contains(_ state: PackedStateView, hash: UInt64) -> Bool {
