@@ -115,8 +115,7 @@ public enum RuntimeFault: UInt8, Sendable {
     case .variableFault:
       return
         "a program gave a variable a value outside its range, named an element or a CPU that "
-        + "does not exist, or used 'current' where no task runs (or, in a context-switch hook, "
-        + "wrote the idle task's state)"
+        + "does not exist, or used 'current' on a CPU that runs no task"
     case .blockedInAtomic:
       return
         "a program blocked inside an atomic block (only the block's first kernel operation may "
