@@ -388,13 +388,13 @@ struct Lowering {
         let m = expr(mask)
         emit(.crossCall(mask: m, function: UInt8(f)), range, operation: use)
         if wait { emit(.crossCallWait(mask: m, function: UInt8(f)), range, operation: use) }
-      case .op(.multicallUpdate(let p, let v, let ad), _, let range, let name):
+      case .op(.multicallUpdate(let p, let v, let kind), _, let range, let name):
         let entry = OperationCatalogue.bySpelling[name]
         let use = entry.map { OperationUse(entry: $0, pte: p, use: $0.pteUse) }
         let value = expr(v)
         for draining in [false, true] {
           emit(
-            .multicallUpdate(pte: UInt16(p), value: value, entry: ad, draining: draining),
+            .multicallUpdate(pte: UInt16(p), value: value, entry: kind, draining: draining),
             range, operation: use)
         }
       case .op(.check(let kind, let cond), _, let range, _):
@@ -548,8 +548,8 @@ struct Lowering {
     case .crossCallWait(let m, let f): return .crossCallWait(mask: expr(m), function: UInt8(f))
     case .processorID: return .processorID(dst: dst)
     case .irqsDisabled: return .irqsDisabled(dst: dst)
-    case .multicallUpdate(let p, let v, let ad):  // lowered by `lower(_:cpuName:)`
-      return .multicallUpdate(pte: UInt16(p), value: expr(v), entry: ad, draining: false)
+    case .multicallUpdate(let p, let v, let kind):  // lowered by `lower(_:cpuName:)`
+      return .multicallUpdate(pte: UInt16(p), value: expr(v), entry: kind, draining: false)
     case .hypercallUpdate(let p, let v): return .hypercallUpdate(pte: UInt16(p), value: expr(v))
     case .multicallIssue: return .multicallIssue
     case .variableRead(let ref): return variable(.read, ref, dst)
