@@ -67,12 +67,7 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
     let buffer = ExpansionBuffer(wordCount: system.wordCount, successors: system.actionCount)
     let source = buffer.source
 
-    let initial = system.writeInitialState(source)
-    _ = visited.insert(source.view, parent: nil, into: &store)
-    record(initial, Witness(state: 0, action: nil))
-
-    var found: UInt32 = 0
-    for (bit, _) in witnesses { found |= bit }
+    var found = storeInitialState(source)
     var next = 0
     var levelEnd = 1
     var depth = 0
@@ -84,19 +79,10 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
         depth += 1
         levelEnd = store.count
       }
-      if next & 1023 == 0 {
-        if let m = limits.maxMemoryBytes, store.residentBytes + visited.residentBytes > m {
-          stopReason = limits.memoryLimitIsMachine ? .machineMemoryLimit(m) : .memoryLimit(m)
-          break
-        }
-        // The clock, a stop asked from outside (a signal), the progress line.
-        let sample = ExplorationProgress(
-          states: store.count, transitions: transitions, frontier: store.count - next,
-          depth: depth, storeBytes: store.residentBytes + visited.residentBytes)
-        if let stop = watch.poll(sample) {
-          stopReason = stop
-          break
-        }
+      if next & 1023 == 0,
+        limitReached(limits, &watch, next: next, transitions: transitions, depth: depth)
+      {
+        break
       }
       source.copy(from: store.state(next))
       var processMoved = false
@@ -110,8 +96,7 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
         transitions += 1
         if isProgressAction[a] { processMoved = true }
         if outcome.fault != 0 || outcome.violations & ~found != 0 {
-          record(outcome, Witness(state: next, action: a))
-          for (bit, _) in witnesses { found |= bit }
+          record(outcome, Witness(state: next, action: a), &found)
           if stopReason != nil { break exploring }
         }
         // A step that changed nothing (a TLB hit) leads back to its source.
@@ -123,41 +108,86 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
       for k in 0..<produced { prefetchSink ^= visited.touch(hash: buffer.hash(k), in: store) }
       // Pass 3: insert in action order (the BFS order, and so every trace, is unchanged).
       for k in 0..<produced {
-        let successor = buffer.successor(k).view
-        if let maxStates = limits.maxStates, store.count >= maxStates,
-          visited.find(successor, in: store) == nil
-        {
-          stopReason = .stateLimit(maxStates)
-          break exploring
-        }
-        if case .outOfMemory = visited.insert(
-          successor, hash: buffer.hash(k), parent: next, into: &store)
-        {
-          stopReason = .outOfMemory
-          break exploring
-        }
+        let stored = insert(
+          buffer.successor(k).view, hash: buffer.hash(k), parent: next, limits)
+        if !stored { break exploring }
       }
-      // Nothing can move, or nothing that moves changes anything (a program spinning on a
-      // condition that can never become true): the end of a run (check the final state),
-      // or a deadlock.
       if !processMoved || produced == 0 {
-        if system.isFinished(source.view) {
-          if firstFinished == nil { firstFinished = next }
-          let final = system.finalViolations(source.view) & ~found
-          if final != 0 {
-            record(StepOutcome(enabled: true, violations: final), Witness(state: next, action: nil))
-            for (bit, _) in witnesses { found |= bit }
-          }
-        } else if deadlockBit != 0, found & deadlockBit == 0 {
-          witnesses[deadlockBit] = Witness(state: next, action: nil)
-          found |= deadlockBit
-        }
+        noteStuck(source.view, id: next, deadlockBit: deadlockBit, &found)
       }
       next += 1
       if !needsFullGraph, safetyBits & ~found == 0 { break }
     }
 
     finish(next: next, transitions: transitions, depth: depth, start: start)
+  }
+
+  // MARK: Per-state steps shared by `run` and `runParallel`
+
+  /// Stores the initial state (id 0) and records its violations; returns the bits found.
+  mutating func storeInitialState(_ scratch: PackedState) -> UInt32 {
+    let initial = system.writeInitialState(scratch)
+    _ = visited.insert(scratch.view, parent: nil, into: &store)
+    var found: UInt32 = 0
+    for (bit, _) in witnesses { found |= bit }
+    record(initial, Witness(state: 0, action: nil), &found)
+    return found
+  }
+
+  /// The check made every 1024th state: the memory limit, then the clock, a stop asked from
+  /// outside (a signal) and the progress line. True (with `stopReason` set) to stop.
+  mutating func limitReached(
+    _ limits: Limits, _ watch: inout Watch, next: Int, transitions: Int, depth: Int
+  ) -> Bool {
+    let bytes = store.residentBytes + visited.residentBytes
+    if let m = limits.maxMemoryBytes, bytes > m {
+      stopReason = limits.memoryLimitIsMachine ? .machineMemoryLimit(m) : .memoryLimit(m)
+      return true
+    }
+    let sample = ExplorationProgress(
+      states: store.count, transitions: transitions, frontier: store.count - next,
+      depth: depth, storeBytes: bytes)
+    guard let stop = watch.poll(sample) else { return false }
+    stopReason = stop
+    return true
+  }
+
+  /// Inserts a successor of state `parent` unless it is stored already. False (with
+  /// `stopReason` set) when the state limit or memory stops the run.
+  @inline(__always)
+  mutating func insert(
+    _ successor: PackedStateView, hash: UInt64, parent: Int, _ limits: Limits
+  ) -> Bool {
+    if let maxStates = limits.maxStates, store.count >= maxStates,
+      visited.find(successor, in: store) == nil
+    {
+      stopReason = .stateLimit(maxStates)
+      return false
+    }
+    if case .outOfMemory = visited.insert(successor, hash: hash, parent: parent, into: &store) {
+      stopReason = .outOfMemory
+      return false
+    }
+    return true
+  }
+
+  /// State `id` where nothing can move, or nothing that moves changes anything (a program
+  /// spinning on a condition that can never become true): the end of a run (check the
+  /// final state), or a deadlock.
+  mutating func noteStuck(
+    _ source: PackedStateView, id: Int, deadlockBit: UInt32, _ found: inout UInt32
+  ) {
+    if system.isFinished(source) {
+      if firstFinished == nil { firstFinished = id }
+      let final = system.finalViolations(source) & ~found
+      if final != 0 {
+        record(
+          StepOutcome(enabled: true, violations: final), Witness(state: id, action: nil), &found)
+      }
+    } else if deadlockBit != 0, found & deadlockBit == 0 {
+      witnesses[deadlockBit] = Witness(state: id, action: nil)
+      found |= deadlockBit
+    }
   }
 
   /// The end of a run: whether it covered the graph, and its statistics.
@@ -184,13 +214,16 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
     #endif
   }
 
-  mutating func record(_ outcome: StepOutcome, _ w: Witness) {
+  /// Records a step's fault (which stops the run) or the first witness of each property it
+  /// violates, and adds the violated bits to `found`.
+  mutating func record(_ outcome: StepOutcome, _ w: Witness, _ found: inout UInt32) {
     if outcome.fault != 0 {
       faultWitness = w
       stopReason = .fault(code: outcome.fault)
       return
     }
     var bits = outcome.violations
+    found |= bits
     while bits != 0 {
       let bit = bits & (~bits &+ 1)
       if witnesses[bit] == nil { witnesses[bit] = w }

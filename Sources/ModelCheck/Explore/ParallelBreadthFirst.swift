@@ -129,13 +129,7 @@ extension BreadthFirst {
     let start = monotonicSeconds()
     var watch = Watch(limits, start: start)
     let scratch = ExpansionBuffer(wordCount: system.wordCount, successors: 1)
-    let initialState = scratch.source
-    let initial = system.writeInitialState(initialState)
-    _ = visited.insert(initialState.view, parent: nil, into: &store)
-    record(initial, Witness(state: 0, action: nil))
-
-    var found: UInt32 = 0
-    for (bit, _) in witnesses { found |= bit }
+    var found = storeInitialState(scratch.source)
     var next = 0
     var levelEnd = 1
     var depth = 0
@@ -176,26 +170,17 @@ extension BreadthFirst {
             depth += 1
             levelEnd = store.count
           }
-          if next & 1023 == 0 {
-            if let m = limits.maxMemoryBytes, store.residentBytes + visited.residentBytes > m {
-              stopReason = limits.memoryLimitIsMachine ? .machineMemoryLimit(m) : .memoryLimit(m)
-              break exploring
-            }
-            let sample = ExplorationProgress(
-              states: store.count, transitions: transitions, frontier: store.count - next,
-              depth: depth, storeBytes: store.residentBytes + visited.residentBytes)
-            if let stop = watch.poll(sample) {
-              stopReason = stop
-              break exploring
-            }
+          if next & 1023 == 0,
+            limitReached(limits, &watch, next: next, transitions: transitions, depth: depth)
+          {
+            break exploring
           }
           while nextNotable < out.notable.count, out.notable[nextNotable].source == local {
             let n = out.notable[nextNotable]
             nextNotable += 1
             guard n.fault != 0 || n.violations & ~found != 0 else { continue }
             let outcome = StepOutcome(enabled: true, violations: n.violations, fault: n.fault)
-            record(outcome, Witness(state: next, action: Int(n.action)))
-            for (bit, _) in witnesses { found |= bit }
+            record(outcome, Witness(state: next, action: Int(n.action)), &found)
             if stopReason != nil {
               transitions += Int(n.ordinal)
               break exploring
@@ -209,36 +194,13 @@ extension BreadthFirst {
             guard let base = words.baseAddress else { return false }  // no successor at all
             for k in first..<end {
               let successor = PackedStateView(base + k * wordCount, wordCount: wordCount)
-              if let maxStates = limits.maxStates, store.count >= maxStates,
-                visited.find(successor, in: store) == nil
-              {
-                stopReason = .stateLimit(maxStates)
-                return true
-              }
-              if case .outOfMemory = visited.insert(
-                successor, hash: out.hashes[k], parent: next, into: &store)
-              {
-                stopReason = .outOfMemory
-                return true
-              }
+              if !insert(successor, hash: out.hashes[k], parent: next, limits) { return true }
             }
             return false
           }
           if failed { break exploring }
           if !out.processMoved[local] || out.produced[local] == 0 {
-            let source = store.state(next)
-            if system.isFinished(source) {
-              if firstFinished == nil { firstFinished = next }
-              let final = system.finalViolations(source) & ~found
-              if final != 0 {
-                record(
-                  StepOutcome(enabled: true, violations: final), Witness(state: next, action: nil))
-                for (bit, _) in witnesses { found |= bit }
-              }
-            } else if deadlockBit != 0, found & deadlockBit == 0 {
-              witnesses[deadlockBit] = Witness(state: next, action: nil)
-              found |= deadlockBit
-            }
+            noteStuck(store.state(next), id: next, deadlockBit: deadlockBit, &found)
           }
           next += 1
           if !needsFullGraph, safetyBits & ~found == 0 { break exploring }
