@@ -7,223 +7,330 @@
 extension SpecSuiteTests {
   static let pins: [String: SpecPin] = [
     "apply-to-page-range/callback-reads-back.spec": SpecPin(
-      states: 55, transitions: 220, depth: 10, counterexamples: [.noStaleRead: (3, false)]),
+      states: 55, transitions: 220, depth: 10,
+      reduced: [55, 217, 10], counterexamples: [.noStaleRead: (3, false)]),
     "apply-to-page-range/callback-writes-only.spec": SpecPin(
-      states: 35, transitions: 143, depth: 8, counterexamples: [:]),
+      states: 35, transitions: 143, depth: 8,
+      reduced: [35, 140, 8], counterexamples: [:]),
     "backends/arm64-switch-dsb.spec": SpecPin(
-      states: 134, transitions: 196, depth: 18, counterexamples: [:]),
+      states: 134, transitions: 196, depth: 18,
+      reduced: [134, 196, 18], counterexamples: [:]),
     "backends/arm64-switch-no-dsb.spec": SpecPin(
-      states: 187, transitions: 364, depth: 22, counterexamples: [.noStaleRead: (13, false)]),
+      states: 187, transitions: 364, depth: 22,
+      reduced: [187, 364, 22], counterexamples: [.noStaleRead: (13, false)]),
     "backends/powerpc-hash-enter-no-preempt.spec": SpecPin(
-      states: 6720, transitions: 32610, depth: 34, counterexamples: [.noStaleTLB: (16, false)]),
+      states: 6720, transitions: 32610, depth: 34,
+      reduced: [6720, 32610, 34], counterexamples: [.noStaleTLB: (16, false)]),
     "backends/powerpc-hash-lazy-preempt.spec": SpecPin(
-      states: 696, transitions: 3138, depth: 23, counterexamples: [:]),
+      states: 696, transitions: 3138, depth: 23,
+      reduced: [696, 3138, 23], counterexamples: [:]),
     "backends/powerpc-hash-leave-no-flush.spec": SpecPin(
-      states: 1032, transitions: 4812, depth: 24, counterexamples: [.noStaleTLB: (16, false)]),
+      states: 1032, transitions: 4812, depth: 24,
+      reduced: [1032, 4812, 24], counterexamples: [.noStaleTLB: (16, false)]),
     "backends/sparc64-lazy-flush.spec": SpecPin(
-      states: 1230, transitions: 5901, depth: 36, counterexamples: [:]),
+      states: 1230, transitions: 5901, depth: 36,
+      reduced: [1230, 5901, 36], counterexamples: [:]),
     "backends/sparc64-leave-no-flush.spec": SpecPin(
-      states: 480, transitions: 2184, depth: 18, counterexamples: [.noStaleTLB: (14, false)]),
+      states: 480, transitions: 2184, depth: 18,
+      reduced: [480, 2184, 18], counterexamples: [.noStaleTLB: (14, false)]),
     "backends/x86-native-get-and-clear-up.spec": SpecPin(
-      states: 13, transitions: 24, depth: 6, counterexamples: [.noLostDirty: (4, false)]),
+      states: 13, transitions: 24, depth: 6,
+      reduced: [13, 24, 6], counterexamples: [.noLostDirty: (4, false)]),
     "backends/x86-native-get-and-clear.spec": SpecPin(
-      states: 10, transitions: 18, depth: 5, counterexamples: [:]),
+      states: 10, transitions: 18, depth: 5,
+      reduced: [10, 18, 5], counterexamples: [:]),
     "batching/more-updates-than-batch-limit.spec": SpecPin(
-      states: 44, transitions: 63, depth: 11, counterexamples: [:]),
+      states: 44, transitions: 63, depth: 11,
+      reduced: [44, 62, 11], counterexamples: [:]),
     "copy-pte-range/two-ptls-opposite-order.spec": SpecPin(
-      states: 38, transitions: 44, depth: 16, counterexamples: [.deadlockFree: (2, false)]),
+      states: 38, transitions: 44, depth: 16,
+      reduced: [38, 44, 16], counterexamples: [.deadlockFree: (2, false)]),
     "copy-pte-range/two-ptls-same-order.spec": SpecPin(
-      states: 36, transitions: 40, depth: 16, counterexamples: [:]),
+      states: 36, transitions: 40, depth: 16,
+      reduced: [36, 40, 16], counterexamples: [:]),
     "coverage/retry-path-reached.spec": SpecPin(
-      states: 13, transitions: 24, depth: 5, counterexamples: [:]),
+      states: 13, transitions: 24, depth: 5,
+      reduced: [13, 24, 5], counterexamples: [:]),
     "coverage/retry-path-unreached.spec": SpecPin(
-      states: 5, transitions: 4, depth: 4, counterexamples: [:]),
+      states: 5, transitions: 4, depth: 4,
+      reduced: [5, 4, 4], counterexamples: [:]),
     "full-mm-teardown/exit-mmap-native.spec": SpecPin(
-      states: 56, transitions: 88, depth: 9, counterexamples: [:]),
+      states: 56, transitions: 88, depth: 9,
+      reduced: [56, 88, 9], counterexamples: [:]),
     "full-mm-teardown/exit-mmap-shadow.spec": SpecPin(
-      states: 68, transitions: 96, depth: 10, counterexamples: [:]),
+      states: 68, transitions: 96, depth: 10,
+      reduced: [68, 96, 10], counterexamples: [:]),
     "full-mm-teardown/zap-live-mm-native.spec": SpecPin(
-      states: 11, transitions: 20, depth: 5, counterexamples: [.noLostDirty: (4, false)]),
+      states: 11, transitions: 20, depth: 5,
+      reduced: [11, 20, 5], counterexamples: [.noLostDirty: (4, false)]),
     "full-mm-teardown/zap-live-mm-shadow.spec": SpecPin(
-      states: 13, transitions: 23, depth: 5, counterexamples: [.noLostDirty: (4, false)]),
+      states: 13, transitions: 23, depth: 5,
+      reduced: [13, 23, 5], counterexamples: [.noLostDirty: (4, false)]),
     "interrupts/handler-lazy-by-accident.spec": SpecPin(
-      states: 87, transitions: 140, depth: 11, counterexamples: [.noStaleRead: (5, false)]),
+      states: 87, transitions: 140, depth: 11,
+      reduced: [87, 140, 11], counterexamples: [.noStaleRead: (5, false)]),
     "interrupts/handler-never-lazy-library.spec": SpecPin(
-      states: 104, transitions: 145, depth: 20, counterexamples: [:]),
+      states: 104, transitions: 145, depth: 20,
+      reduced: [104, 145, 20], counterexamples: [:]),
     "interrupts/handler-never-lazy.spec": SpecPin(
-      states: 56, transitions: 84, depth: 11, counterexamples: [:]),
+      states: 56, transitions: 84, depth: 11,
+      reduced: [56, 84, 11], counterexamples: [:]),
     "kernel-state/flag-lock-atomic-xchg.spec": SpecPin(
-      states: 24, transitions: 28, depth: 8, counterexamples: [:]),
+      states: 24, transitions: 28, depth: 8,
+      reduced: [24, 28, 8], counterexamples: [:]),
     "kernel-state/flag-lock-check-then-set.spec": SpecPin(
-      states: 50, transitions: 72, depth: 10, counterexamples: [.invariant: (6, false)]),
+      states: 50, transitions: 72, depth: 10,
+      reduced: [50, 72, 10], counterexamples: [.invariant: (6, false)]),
     "kernel-state/nesting-balanced.spec": SpecPin(
-      states: 23, transitions: 26, depth: 18, counterexamples: [:]),
+      states: 23, transitions: 26, depth: 18,
+      reduced: [20, 20, 18], counterexamples: [:]),
     "kernel-state/nesting-disable-twice.spec": SpecPin(
-      states: 19, transitions: 22, depth: 14, counterexamples: [.noWarn: (14, false)]),
+      states: 19, transitions: 22, depth: 14,
+      reduced: [16, 16, 14], counterexamples: [.noWarn: (14, false)]),
     "kernel-state/smp-processor-id-preempt-disabled.spec": SpecPin(
-      states: 13, transitions: 14, depth: 7, counterexamples: [:]),
+      states: 13, transitions: 14, depth: 7,
+      reduced: [13, 14, 7], counterexamples: [:]),
     "kernel-state/smp-processor-id-preemptible.spec": SpecPin(
-      states: 25, transitions: 36, depth: 9, counterexamples: [.assertions: (5, false)]),
+      states: 25, transitions: 36, depth: 9,
+      reduced: [25, 36, 9], counterexamples: [.assertions: (5, false)]),
     "kernel-state/xcall-flush-tlb-pending-nowait.spec": SpecPin(
-      states: 612, transitions: 3084, depth: 13, counterexamples: [.noStaleTLB: (6, false)]),
+      states: 612, transitions: 3084, depth: 13,
+      reduced: [612, 3084, 13], counterexamples: [.noStaleTLB: (6, false)]),
     "kernel-state/xcall-flush-tlb-pending-wait.spec": SpecPin(
-      states: 339, transitions: 1542, depth: 14, counterexamples: [:]),
+      states: 339, transitions: 1542, depth: 14,
+      reduced: [339, 1542, 14], counterexamples: [:]),
     "kernel-state/xen-enter-lazy-in-interrupt.spec": SpecPin(
-      states: 46, transitions: 48, depth: 12, counterexamples: [.noBug: (5, false)]),
+      states: 46, transitions: 48, depth: 12,
+      reduced: [46, 48, 12], counterexamples: [.noBug: (5, false)]),
     "kernel-state/xen-enter-lazy-interrupt-guard.spec": SpecPin(
-      states: 24, transitions: 32, depth: 12, counterexamples: [:]),
+      states: 24, transitions: 32, depth: 12,
+      reduced: [24, 32, 12], counterexamples: [:]),
     "kernel-state/xen-nesting-preempted-enter.spec": SpecPin(
-      states: 4584, transitions: 4867, depth: 105, counterexamples: [.noBug: (29, false)]),
+      states: 4584, transitions: 4867, depth: 105,
+      reduced: [4584, 4867, 105], counterexamples: [.noBug: (29, false)]),
     "kernel-state/xen-nesting-tolerant-enter.spec": SpecPin(
-      states: 4250, transitions: 4515, depth: 102, counterexamples: [:]),
+      states: 4250, transitions: 4515, depth: 102,
+      reduced: [4250, 4515, 102], counterexamples: [:]),
     "kernel-state/xen-set-pte-issued-after-unlock.spec": SpecPin(
-      states: 60, transitions: 87, depth: 17, counterexamples: [.noStaleRead: (8, false)]),
+      states: 60, transitions: 87, depth: 17,
+      reduced: [58, 73, 17], counterexamples: [.noStaleRead: (8, false)]),
     "kernel-state/xen-set-pte-issued-before-unlock.spec": SpecPin(
-      states: 35, transitions: 34, depth: 17, counterexamples: [:]),
+      states: 35, transitions: 34, depth: 17,
+      reduced: [35, 34, 17], counterexamples: [:]),
     "kernel-state/xen-switch-hooks-current.spec": SpecPin(
       states: 256821, transitions: 516524, depth: 140,
+      reduced: [256821, 516524, 140],
       counterexamples: [.noStaleRead: (24, false), .noBug: (40, false)]),
     "kernel-state/xen-switch-hooks.spec": SpecPin(
-      states: 57721, transitions: 116567, depth: 94, counterexamples: [:]),
+      states: 57721, transitions: 116567, depth: 94,
+      reduced: [57721, 116567, 94], counterexamples: [:]),
     "kmap-atomic/kmap-flushed.spec": SpecPin(
-      states: 25, transitions: 35, depth: 14, counterexamples: [:]),
+      states: 25, transitions: 35, depth: 14,
+      reduced: [25, 35, 14], counterexamples: [:]),
     "kmap-atomic/kmap-in-lazy-section.spec": SpecPin(
-      states: 32, transitions: 45, depth: 13, counterexamples: [.noStaleRead: (7, false)]),
+      states: 32, transitions: 45, depth: 13,
+      reduced: [32, 45, 13], counterexamples: [.noStaleRead: (7, false)]),
     "lazy-hooks/mprotect-lazy-direct.spec": SpecPin(
-      states: 101, transitions: 182, depth: 15, counterexamples: [:]),
+      states: 101, transitions: 182, depth: 15,
+      reduced: [101, 180, 15], counterexamples: [:]),
     "lazy-hooks/mprotect-lazy-shadow.spec": SpecPin(
-      states: 185, transitions: 360, depth: 15, counterexamples: [:]),
+      states: 185, transitions: 360, depth: 15,
+      reduced: [185, 358, 15], counterexamples: [:]),
     "lazy-hooks/mprotect-leave-after-unlock.spec": SpecPin(
       states: 143, transitions: 279, depth: 15,
+      reduced: [143, 277, 15],
       counterexamples: [.noStaleRead: (10, false), .noLostUpdate: (11, false)]),
     "nesting/set-ptes-flag-hooks.spec": SpecPin(
-      states: 17, transitions: 23, depth: 9, counterexamples: [.lazyNesting: (4, false)]),
+      states: 17, transitions: 23, depth: 9,
+      reduced: [17, 23, 9], counterexamples: [.lazyNesting: (4, false)]),
     "nesting/set-ptes-nested-disable-no-flush.spec": SpecPin(
-      states: 65, transitions: 94, depth: 29, counterexamples: [.noStaleRead: (15, false)]),
+      states: 65, transitions: 94, depth: 29,
+      reduced: [56, 64, 29], counterexamples: [.noStaleRead: (15, false)]),
     "nesting/set-ptes-nesting-counters-library.spec": SpecPin(
-      states: 49, transitions: 66, depth: 30, counterexamples: [:]),
+      states: 49, transitions: 66, depth: 30,
+      reduced: [43, 48, 30], counterexamples: [:]),
     "nesting/set-ptes-nesting-counters.spec": SpecPin(
-      states: 21, transitions: 27, depth: 13, counterexamples: [:]),
+      states: 21, transitions: 27, depth: 13,
+      reduced: [21, 27, 13], counterexamples: [:]),
     "pae/preallocated-pmds.spec": SpecPin(
-      states: 6, transitions: 10, depth: 4, counterexamples: [:]),
+      states: 6, transitions: 10, depth: 4,
+      reduced: [6, 10, 4], counterexamples: [:]),
     "pae/pud-populate-no-reload.spec": SpecPin(
-      states: 4, transitions: 7, depth: 3, counterexamples: [.noStaleTLB: (4, false)]),
+      states: 4, transitions: 7, depth: 3,
+      reduced: [4, 7, 3], counterexamples: [.noStaleTLB: (4, false)]),
     "pae/pud-populate-reload.spec": SpecPin(
-      states: 7, transitions: 12, depth: 5, counterexamples: [:]),
+      states: 7, transitions: 12, depth: 5,
+      reduced: [7, 12, 5], counterexamples: [:]),
     "preemption/lazy-disables-preemption.spec": SpecPin(
-      states: 15, transitions: 22, depth: 6, counterexamples: [:]),
+      states: 15, transitions: 22, depth: 6,
+      reduced: [15, 22, 6], counterexamples: [:]),
     "preemption/per-cpu-lazy-migration.spec": SpecPin(
-      states: 57, transitions: 104, depth: 11, counterexamples: [.noStaleRead: (6, false)]),
+      states: 57, transitions: 104, depth: 11,
+      reduced: [57, 104, 11], counterexamples: [.noStaleRead: (6, false)]),
     "preemption/per-task-lazy-state.spec": SpecPin(
-      states: 17, transitions: 32, depth: 6, counterexamples: [:]),
+      states: 17, transitions: 32, depth: 6,
+      reduced: [17, 32, 6], counterexamples: [:]),
     "preemption/xen-context-switch-hooks-library.spec": SpecPin(
-      states: 1139, transitions: 1206, depth: 90, counterexamples: [:]),
+      states: 1139, transitions: 1206, depth: 90,
+      reduced: [1139, 1206, 90], counterexamples: [:]),
     "preemption/xen-context-switch-hooks.spec": SpecPin(
-      states: 17, transitions: 32, depth: 6, counterexamples: [:]),
+      states: 17, transitions: 32, depth: 6,
+      reduced: [17, 32, 6], counterexamples: [:]),
     "prot-rmw/mprotect-modify-prot-direct.spec": SpecPin(
-      states: 22, transitions: 45, depth: 7, counterexamples: [:]),
+      states: 22, transitions: 45, depth: 7,
+      reduced: [22, 44, 7], counterexamples: [:]),
     "prot-rmw/mprotect-modify-prot-native.spec": SpecPin(
-      states: 14, transitions: 26, depth: 7, counterexamples: [:]),
+      states: 14, transitions: 26, depth: 7,
+      reduced: [14, 25, 7], counterexamples: [:]),
     "prot-rmw/mprotect-plain-rmw.spec": SpecPin(
-      states: 15, transitions: 28, depth: 7, counterexamples: [.noLostDirty: (5, false)]),
+      states: 15, transitions: 28, depth: 7,
+      reduced: [15, 27, 7], counterexamples: [.noLostDirty: (5, false)]),
     "pt-lifetime/pgd-alloc-failure-frees-pmds.spec": SpecPin(
-      states: 20, transitions: 19, depth: 10, counterexamples: [:]),
+      states: 20, transitions: 19, depth: 10,
+      reduced: [20, 19, 10], counterexamples: [:]),
     "pt-lifetime/pgd-alloc-failure-leaks-pmds.spec": SpecPin(
-      states: 16, transitions: 15, depth: 10, counterexamples: [.noPTLeak: (5, false)]),
+      states: 16, transitions: 15, depth: 10,
+      reduced: [16, 15, 10], counterexamples: [.noPTLeak: (5, false)]),
     "pt-lifetime/pgd-free-with-mop-up.spec": SpecPin(
-      states: 21, transitions: 20, depth: 11, counterexamples: [:]),
+      states: 21, transitions: 20, depth: 11,
+      reduced: [21, 20, 11], counterexamples: [:]),
     "pt-lifetime/pgd-free-without-mop-up.spec": SpecPin(
-      states: 18, transitions: 17, depth: 8, counterexamples: [.noPTLeak: (8, false)]),
+      states: 18, transitions: 17, depth: 8,
+      reduced: [18, 17, 8], counterexamples: [.noPTLeak: (8, false)]),
     "read-hazard/read-back-direct.spec": SpecPin(
-      states: 12, transitions: 12, depth: 7, counterexamples: [.noStaleRead: (4, false)]),
+      states: 12, transitions: 12, depth: 7,
+      reduced: [12, 12, 7], counterexamples: [.noStaleRead: (4, false)]),
     "read-hazard/read-back-flushed.spec": SpecPin(
-      states: 9, transitions: 9, depth: 7, counterexamples: [:]),
+      states: 9, transitions: 9, depth: 7,
+      reduced: [9, 9, 7], counterexamples: [:]),
     "read-hazard/read-back-native.spec": SpecPin(
-      states: 7, transitions: 6, depth: 6, counterexamples: [:]),
+      states: 7, transitions: 6, depth: 6,
+      reduced: [7, 6, 6], counterexamples: [:]),
     "regress/blind-installs-under-ptl.spec": SpecPin(
-      states: 10, transitions: 9, depth: 4, counterexamples: [.noLostUpdate: (5, false)]),
+      states: 10, transitions: 9, depth: 4,
+      reduced: [10, 9, 4], counterexamples: [.noLostUpdate: (5, false)]),
     "regress/busy-wait-holding-lock.spec": SpecPin(
       states: 10, transitions: 12, depth: 7,
-      counterexamples: [.deadlockFree: (1, false), .terminates: (2, true)]),
+      reduced: [10, 12, 7], counterexamples: [.deadlockFree: (1, false), .terminates: (2, true)]),
     "regress/clean-without-tlb-flush.spec": SpecPin(
-      states: 28, transitions: 62, depth: 9, counterexamples: [.noLostDirty: (4, false)]),
+      states: 28, transitions: 62, depth: 9,
+      reduced: [28, 62, 9], counterexamples: [.noLostDirty: (4, false)]),
     "regress/enter-before-lock.spec": SpecPin(
-      states: 6, transitions: 5, depth: 3, counterexamples: [.lazyBalanced: (4, false)]),
+      states: 6, transitions: 5, depth: 3,
+      reduced: [6, 5, 3], counterexamples: [.lazyBalanced: (4, false)]),
     "regress/handler-nesting-never-lazy.spec": SpecPin(
-      states: 25, transitions: 33, depth: 7, counterexamples: [:]),
+      states: 25, transitions: 33, depth: 7,
+      reduced: [25, 33, 7], counterexamples: [:]),
     "regress/ipi-target-in-handler.spec": SpecPin(
-      states: 16, transitions: 25, depth: 3, counterexamples: [.deadlockFree: (3, false)]),
+      states: 16, transitions: 25, depth: 3,
+      reduced: [16, 25, 3], counterexamples: [.deadlockFree: (3, false)]),
     "regress/ipi-target-irqs-off.spec": SpecPin(
-      states: 16, transitions: 23, depth: 3, counterexamples: [.deadlockFree: (3, false)]),
+      states: 16, transitions: 23, depth: 3,
+      reduced: [16, 23, 3], counterexamples: [.deadlockFree: (3, false)]),
     "regress/ipi-to-bare-cpu.spec": SpecPin(
-      states: 6, transitions: 7, depth: 3, counterexamples: [:]),
+      states: 6, transitions: 7, depth: 3,
+      reduced: [6, 7, 3], counterexamples: [:]),
     "regress/kmap-slot-reused-without-flush.spec": SpecPin(
-      states: 12, transitions: 13, depth: 7, counterexamples: [.noStaleRead: (5, false)]),
+      states: 12, transitions: 13, depth: 7,
+      reduced: [12, 13, 7], counterexamples: [.noStaleRead: (5, false)]),
     "regress/lone-handler-read-back.spec": SpecPin(
-      states: 6, transitions: 5, depth: 3, counterexamples: [.noStaleRead: (4, false)]),
+      states: 6, transitions: 5, depth: 3,
+      reduced: [6, 5, 3], counterexamples: [.noStaleRead: (4, false)]),
     "regress/outer-loop-retry-livelock.spec": SpecPin(
-      states: 24, transitions: 42, depth: 7, counterexamples: [.cmpxchgTerminates: (9, true)]),
+      states: 24, transitions: 42, depth: 7,
+      reduced: [24, 42, 7], counterexamples: [.cmpxchgTerminates: (9, true)]),
     "regress/resume-underflow.spec": SpecPin(
-      states: 2, transitions: 1, depth: 0, counterexamples: [.lazyNesting: (1, false)]),
+      states: 2, transitions: 1, depth: 0,
+      reduced: [2, 1, 0], counterexamples: [.lazyNesting: (1, false)]),
     "regress/retry-loop-reentered.spec": SpecPin(
-      states: 3, transitions: 3, depth: 2, counterexamples: [:]),
+      states: 3, transitions: 3, depth: 2,
+      reduced: [3, 3, 2], counterexamples: [:]),
     "regress/shootdown-started-before-clear.spec": SpecPin(
-      states: 28, transitions: 68, depth: 7, counterexamples: [.noStaleTLB: (8, false)]),
+      states: 28, transitions: 68, depth: 7,
+      reduced: [28, 68, 7], counterexamples: [.noStaleTLB: (8, false)]),
     "regress/why-bare-cpu-hardware-lost-dirty.spec": SpecPin(
-      states: 9, transitions: 14, depth: 3, counterexamples: [.noLostDirty: (4, false)]),
+      states: 9, transitions: 14, depth: 3,
+      reduced: [9, 14, 3], counterexamples: [.noLostDirty: (4, false)]),
     "regress/why-lost-dirty-context-switch.spec": SpecPin(
-      states: 58, transitions: 119, depth: 5, counterexamples: [.noLostDirty: (6, false)]),
+      states: 58, transitions: 119, depth: 5,
+      reduced: [58, 119, 5], counterexamples: [.noLostDirty: (6, false)]),
     "regress/why-lost-dirty-setter-bare-cpu.spec": SpecPin(
-      states: 7, transitions: 9, depth: 2, counterexamples: [.noLostDirty: (3, false)]),
+      states: 7, transitions: 9, depth: 2,
+      reduced: [7, 9, 2], counterexamples: [.noLostDirty: (3, false)]),
     "regress/why-lost-update-early-flush.spec": SpecPin(
-      states: 153, transitions: 334, depth: 8, counterexamples: [.noLostUpdate: (9, false)]),
+      states: 153, transitions: 334, depth: 8,
+      reduced: [153, 334, 8], counterexamples: [.noLostUpdate: (9, false)]),
     "regress/why-shadow-lost-dirty-bare-cpu.spec": SpecPin(
-      states: 8, transitions: 9, depth: 2, counterexamples: [.noLostDirty: (3, false)]),
+      states: 8, transitions: 9, depth: 2,
+      reduced: [7, 6, 2], counterexamples: [.noLostDirty: (3, false)]),
     "regress/why-stale-read-walk-bare-cpu.spec": SpecPin(
-      states: 16, transitions: 25, depth: 4, counterexamples: [.noStaleRead: (5, false)]),
+      states: 16, transitions: 25, depth: 4,
+      reduced: [15, 22, 4], counterexamples: [.noStaleRead: (5, false)]),
     "regress/why-stale-tlb-bare-cpu-before-program.spec": SpecPin(
-      states: 24, transitions: 49, depth: 6, counterexamples: [.noStaleTLB: (7, false)]),
+      states: 24, transitions: 49, depth: 6,
+      reduced: [24, 49, 6], counterexamples: [.noStaleTLB: (7, false)]),
     "regress/why-stale-tlb-bare-cpu-first.spec": SpecPin(
-      states: 11, transitions: 18, depth: 3, counterexamples: [.noStaleTLB: (4, false)]),
+      states: 11, transitions: 18, depth: 3,
+      reduced: [11, 18, 3], counterexamples: [.noStaleTLB: (4, false)]),
     "regress/why-stale-tlb-bare-cpu.spec": SpecPin(
-      states: 11, transitions: 18, depth: 3, counterexamples: [.noStaleTLB: (4, false)]),
+      states: 11, transitions: 18, depth: 3,
+      reduced: [11, 18, 3], counterexamples: [.noStaleTLB: (4, false)]),
     "semantics/atomic-block-coarsens.spec": SpecPin(
-      states: 5, transitions: 4, depth: 2, counterexamples: [:]),
+      states: 5, transitions: 4, depth: 2,
+      reduced: [5, 4, 2], counterexamples: [:]),
     "semantics/atomic-block-split.spec": SpecPin(
-      states: 9, transitions: 9, depth: 5, counterexamples: [.invariant: (1, false)]),
+      states: 9, transitions: 9, depth: 5,
+      reduced: [9, 9, 5], counterexamples: [.invariant: (1, false)]),
     "semantics/deadlock-with-hardware.spec": SpecPin(
-      states: 31, transitions: 51, depth: 2, counterexamples: [.deadlockFree: (2, false)]),
+      states: 31, transitions: 51, depth: 2,
+      reduced: [31, 51, 2], counterexamples: [.deadlockFree: (2, false)]),
     "semantics/ends-in-lazy-mode.spec": SpecPin(
-      states: 5, transitions: 4, depth: 4, counterexamples: [.lazyBalanced: (4, false)]),
+      states: 5, transitions: 4, depth: 4,
+      reduced: [5, 4, 4], counterexamples: [.lazyBalanced: (4, false)]),
     "semantics/self-loop-livelock.spec": SpecPin(
-      states: 2, transitions: 2, depth: 1, counterexamples: [.cmpxchgTerminates: (2, true)]),
+      states: 2, transitions: 2, depth: 1,
+      reduced: [2, 2, 1], counterexamples: [.cmpxchgTerminates: (2, true)]),
     "semantics/shadow-walk-stale.spec": SpecPin(
-      states: 19, transitions: 27, depth: 3, counterexamples: [.noStaleRead: (4, false)]),
+      states: 19, transitions: 27, depth: 3,
+      reduced: [16, 18, 3], counterexamples: [.noStaleRead: (4, false)]),
     "semantics/unfair-retry-only.spec": SpecPin(
-      states: 5, transitions: 6, depth: 2, counterexamples: [:]),
+      states: 5, transitions: 6, depth: 2,
+      reduced: [5, 6, 2], counterexamples: [:]),
     "semantics/walk-after-remote-flush.spec": SpecPin(
-      states: 18, transitions: 27, depth: 3, counterexamples: [.noStaleRead: (4, false)]),
+      states: 18, transitions: 27, depth: 3,
+      reduced: [15, 18, 3], counterexamples: [.noStaleRead: (4, false)]),
     "sleeping/alloc-before-walk.spec": SpecPin(
-      states: 10, transitions: 12, depth: 6, counterexamples: [:]),
+      states: 10, transitions: 12, depth: 6,
+      reduced: [10, 12, 6], counterexamples: [:]),
     "sleeping/alloc-in-lazy-section.spec": SpecPin(
-      states: 11, transitions: 14, depth: 6, counterexamples: [.noSleepInAtomic: (2, false)]),
+      states: 11, transitions: 14, depth: 6,
+      reduced: [11, 14, 6], counterexamples: [.noSleepInAtomic: (2, false)]),
     "spurious-fault/act-on-unlocked-read.spec": SpecPin(
-      states: 69, transitions: 93, depth: 17, counterexamples: [.noLostUpdate: (15, false)]),
+      states: 69, transitions: 93, depth: 17,
+      reduced: [69, 92, 17], counterexamples: [.noLostUpdate: (15, false)]),
     "spurious-fault/recheck-under-ptl.spec": SpecPin(
-      states: 49, transitions: 63, depth: 16, counterexamples: [:]),
+      states: 49, transitions: 63, depth: 16,
+      reduced: [49, 62, 16], counterexamples: [:]),
     "tlb-discipline/mremap-flush-after-unlock.spec": SpecPin(
-      states: 159, transitions: 603, depth: 12, counterexamples: [.noStaleTLB: (7, false)]),
+      states: 159, transitions: 603, depth: 12,
+      reduced: [159, 603, 12], counterexamples: [.noStaleTLB: (7, false)]),
     "tlb-discipline/mremap-flush-before-unlock.spec": SpecPin(
-      states: 120, transitions: 429, depth: 12, counterexamples: [:]),
+      states: 120, transitions: 429, depth: 12,
+      reduced: [120, 429, 12], counterexamples: [:]),
     "tlb-discipline/mremap-shootdown-wait-after-unlock.spec": SpecPin(
-      states: 207, transitions: 813, depth: 14, counterexamples: [.noStaleTLB: (8, false)]),
+      states: 207, transitions: 813, depth: 14,
+      reduced: [207, 813, 14], counterexamples: [.noStaleTLB: (8, false)]),
     "tlb-discipline/mremap-shootdown-wait-before-unlock.spec": SpecPin(
-      states: 138, transitions: 489, depth: 14, counterexamples: [:]),
+      states: 138, transitions: 489, depth: 14,
+      reduced: [138, 489, 14], counterexamples: [:]),
     "xen-preserve-ad/update-intpte-locked.spec": SpecPin(
-      states: 23, transitions: 88, depth: 5, counterexamples: [:]),
+      states: 23, transitions: 88, depth: 5,
+      reduced: [23, 88, 5], counterexamples: [:]),
     "xen-preserve-ad/update-intpte-no-ad-carry.spec": SpecPin(
-      states: 27, transitions: 102, depth: 6, counterexamples: [.noLostDirty: (4, false)]),
+      states: 27, transitions: 102, depth: 6,
+      reduced: [27, 102, 6], counterexamples: [.noLostDirty: (4, false)]),
     "xen-preserve-ad/update-intpte-unlocked-writer.spec": SpecPin(
-      states: 48, transitions: 132, depth: 8, counterexamples: [.cmpxchgTerminates: (8, true)]),
+      states: 48, transitions: 132, depth: 8,
+      reduced: [48, 132, 8], counterexamples: [.cmpxchgTerminates: (8, true)]),
   ]
 }

@@ -3,12 +3,15 @@ import Testing
 
 @testable import ModelCheck
 
-/// What a spec's run must reproduce exactly: the exploration's counts, and per failing
-/// property its counterexample's length and whether it is a lasso.
+/// What a spec's run must reproduce exactly: the exploration's counts without partial-order
+/// reduction (`--no-por`) and with it (`reduced`: states, transitions, depth), and per
+/// failing property its counterexample's length and whether it is a lasso (the same in
+/// both: the reduced run takes them from a search without the reduction).
 struct SpecPin: Sendable {
   var states: Int
   var transitions: Int
   var depth: Int
+  var reduced: [Int]
   var counterexamples: [PropertyKind: (Int, Bool)]
 }
 
@@ -167,6 +170,13 @@ struct SpecPin: Sendable {
       "xen's cmpxchg loop (line 18) can fail forever: in the repeating",
   ]
 
+  /// The limits of a run without partial-order reduction (`--no-por`).
+  static let unreduced: Limits = {
+    var l = Limits()
+    l.partialOrder = false
+    return l
+  }()
+
   @Test("the suite finds the specs") func suiteIsNotEmpty() {
     #expect(Self.specFiles.count >= 14)
   }
@@ -189,7 +199,9 @@ struct SpecPin: Sendable {
     for relative in Self.specFiles {
       let path = packageRoot.appendingPathComponent("Specs").appendingPathComponent(relative).path
       let file = SourceFile(path: path, text: try String(contentsOfFile: path, encoding: .utf8))
-      let result = Pipeline.check(try Pipeline.compile(file), file: file)
+      let program = try Pipeline.compile(file)
+      let result = Pipeline.check(program, file: file, limits: Self.unreduced)
+      let r = Pipeline.check(program, file: file).statistics
       let s = result.statistics
       let failing = result.properties.filter { $0.status == .fail }.compactMap { p in
         p.counterexample.map { c -> String in
@@ -198,13 +210,13 @@ struct SpecPin: Sendable {
         }
       }
       let cex = failing.isEmpty ? "[:]" : "[" + failing.joined(separator: ", ") + "]"
+      let counts =
+        "states: \(s.states), transitions: \(s.transitions), depth: \(s.depth),\n      "
+        + "reduced: [\(r.states), \(r.transitions), \(r.depth)],"
       var entry =
-        "    \"\(relative)\": SpecPin(\n      states: \(s.states), transitions: "
-        + "\(s.transitions), depth: \(s.depth), counterexamples: \(cex)),"
+        "    \"\(relative)\": SpecPin(\n      \(counts) counterexamples: \(cex)),"
       if entry.split(separator: "\n").contains(where: { $0.count > 100 }) {
-        entry =
-          "    \"\(relative)\": SpecPin(\n      states: \(s.states), transitions: "
-          + "\(s.transitions), depth: \(s.depth),\n      counterexamples: \(cex)),"
+        entry = "    \"\(relative)\": SpecPin(\n      \(counts)\n      counterexamples: \(cex)),"
       }
       entries.append(entry)
     }
@@ -233,11 +245,16 @@ struct SpecPin: Sendable {
     let text = try String(contentsOfFile: path, encoding: .utf8)
     let file = SourceFile(path: path, text: text)
     let program = try Pipeline.compile(file)
-    let result = Pipeline.check(program, file: file)
-    #expect(result.stopReason == nil)
+    // Every spec in both modes: the same verdicts, each mode's counts pinned.
+    let result = Pipeline.check(program, file: file, limits: Self.unreduced)
+    let reduced = Pipeline.check(program, file: file)
+    #expect(result.stopReason == nil && reduced.stopReason == nil)
     #expect(
-      result.matchesExpectation,
+      result.matchesExpectation && reduced.matchesExpectation,
       "verdicts: \(result.properties.map { "\($0.kind.name)=\($0.status)" })")
+    #expect(
+      result.properties.map(\.status) == reduced.properties.map(\.status),
+      "with and without partial-order reduction")
     let failing = Set(result.properties.filter { $0.status == .fail }.map(\.kind))
     #expect(failing == program.spec.expectation.failing)
     guard !Self.recording else { return }
@@ -246,10 +263,19 @@ struct SpecPin: Sendable {
       return
     }
     let s = result.statistics
+    let r = reduced.statistics
     let counts: [Int] = [s.states, s.transitions, s.depth]
     let expected: [Int] = [pin.states, pin.transitions, pin.depth]
     let why = "if the semantics changed on purpose, \(Self.regenerate)"
     #expect(counts == expected, "states, transitions, depth of \(relative); \(why)")
+    #expect(
+      [r.states, r.transitions, r.depth] == pin.reduced,
+      "reduced states, transitions, depth of \(relative); \(why)")
+    #expect(r.states <= s.states, "a reduced search stores a subset of the states")
+    // The reduced run's counterexamples are the shortest ones, as without it.
+    for (x, y) in zip(result.properties, reduced.properties) where x.status == .fail {
+      #expect(x.counterexample?.length == y.counterexample?.length, "\(x.kind.name)")
+    }
     let pinned = pin.counterexamples
     // A `reachable` failure has no run to show (nothing gets there): its details say which
     // cover point is never reached instead.

@@ -5,6 +5,8 @@ public struct Options: Sendable, Equatable {
   public var maxMemoryBytes: Int?
   /// `--threads N`: exploration threads (nil: one per core). The result is the same for any.
   public var threads: Int?
+  /// `--no-por`: explore every interleaving, without partial-order reduction.
+  public var partialOrder = true
   /// `--max-time`: seconds per spec.
   public var maxSeconds: Double?
   /// `--progress` (true), `--no-progress` (false); nil: on when standard error is a
@@ -50,6 +52,8 @@ public struct Options: Sendable, Equatable {
       --max-states N        stop after N distinct states
       --threads N           explore with N threads (default: one per core); the states,
                             counts, verdicts and counterexamples are the same for any N
+      --no-por              no partial-order reduction: store every interleaving's
+                            states (the verdicts are the same; the counts are larger)
       --max-memory SIZE     stop when the state store reaches SIZE (e.g. 512M, 4G);
                             without it, at 3/5 of the machine's (or cgroup's) memory
       --max-time DURATION   stop a spec's check after DURATION (90, 30s, 5m, 1.5h);
@@ -216,6 +220,9 @@ public struct Options: Sendable, Equatable {
             message: "--max-time needs a duration such as 90, 30s, 5m or 1h, not '\(v)'")
         }
         o.maxSeconds = t
+      case "--no-por":
+        try noValue()
+        o.partialOrder = false
       case "--progress":
         try noValue()
         o.progress = true

@@ -119,8 +119,58 @@ public enum Pipeline {
   /// - Parameter coverage: count every statement's runs (`--coverage`), which explores the
   ///   whole graph even when every property has already failed; without it, coverage only
   ///   says which statements never ran, and only when the whole graph was explored anyway.
+  ///   Counting needs every transition, so it turns partial-order reduction off.
   public static func check(
     _ program: Program, file: SourceFile, limits: Limits = Limits(), coverage: Bool = false
+  ) -> CheckResult {
+    let reduce = limits.partialOrder && !coverage && program.offersLocalSteps
+    var result = checkOnce(program, file: file, limits: limits, coverage: coverage, reduce: reduce)
+    guard reduce, result.statistics.reducedStates > 0 else { return result }
+    // A reduced search's counterexamples are real runs, but a shorter one may go through
+    // states it did not store: take them from a search of the full graph.
+    let failing = result.properties.filter { $0.status == .fail }
+    guard !failing.isEmpty || result.faultRun != nil else { return result }
+    if failing.contains(where: { PropertyTable.descriptor($0.kind).isGraphProperty }) {
+      // A lasso's shortest prefix needs the whole graph: the run without the reduction.
+      var unreduced = limits
+      unreduced.partialOrder = false
+      var full = check(program, file: file, limits: unreduced, coverage: coverage)
+      if full.properties.map(\.status) == result.properties.map(\.status) {
+        full.statistics.counterexamplesUnreduced = true
+        return full
+      }
+      result.statistics.counterexamplesMayNotBeShortest = true
+      return result
+    }
+    var bits: UInt32 = 0
+    for p in failing { bits |= p.kind.bit }
+    let deepest =
+      (failing.compactMap { $0.counterexample?.length } + [result.faultRun?.count ?? 0])
+      .max() ?? 0
+    var explorer = BreadthFirst(system: program)
+    explorer.run(
+      limits: limits, safetyBits: bits, deadlockBit: bits & PropertyKind.deadlockFree.bit,
+      needsFullGraph: false, reduce: false, maxDepth: deepest)
+    let foundAll =
+      failing.allSatisfy { explorer.witnesses[$0.kind.bit] != nil }
+      && (result.faultRun == nil) == (explorer.faultWitness == nil)
+    guard foundAll else {
+      result.statistics.counterexamplesMayNotBeShortest = true
+      return result
+    }
+    for (i, p) in result.properties.enumerated() where p.status == .fail {
+      if let w = explorer.witnesses[p.kind.bit] {
+        result.properties[i].counterexample = .run(explorer.witnessRun(w))
+      }
+    }
+    if let w = explorer.faultWitness { result.faultRun = explorer.witnessRun(w) }
+    result.statistics.counterexamplesUnreduced = true
+    return result
+  }
+
+  /// One exploration (reduced or not), then the graph passes.
+  static func checkOnce(
+    _ program: Program, file: SourceFile, limits: Limits, coverage: Bool, reduce: Bool
   ) -> CheckResult {
     let descriptors = program.spec.properties.map(PropertyTable.descriptor)
     var safetyBits: UInt32 = 0
@@ -130,14 +180,14 @@ public enum Pipeline {
     explorer.run(
       limits: limits, safetyBits: safetyBits,
       deadlockBit: program.checks(.deadlockFree) ? PropertyKind.deadlockFree.bit : 0,
-      needsFullGraph: coverage || descriptors.contains(where: \.isGraphProperty))
+      needsFullGraph: coverage || descriptors.contains(where: \.isGraphProperty),
+      reduce: reduce)
 
     var results: [PropertyResult] = []
     for d in descriptors where !d.isGraphProperty {
       if let w = explorer.witnesses[d.kind.bit] {
-        var run = explorer.actions(to: w.state)
-        if let a = w.action { run.append(a) }
-        results.append(PropertyResult(kind: d.kind, status: .fail, counterexample: .run(run)))
+        results.append(
+          PropertyResult(kind: d.kind, status: .fail, counterexample: .run(explorer.witnessRun(w))))
       } else {
         let status: PropertyResult.Status = explorer.isComplete ? .pass : .incomplete
         results.append(PropertyResult(kind: d.kind, status: status))
@@ -159,12 +209,7 @@ public enum Pipeline {
     results.sort { $0.kind < $1.kind }
 
     stats.peakResidentBytes = peakResidentBytes()
-    var faultRun: [Int]?
-    if let w = explorer.faultWitness {
-      var run = explorer.actions(to: w.state)
-      if let a = w.action { run.append(a) }
-      faultRun = run
-    }
+    let faultRun = explorer.faultWitness.map { explorer.witnessRun($0) }
     let completeRun = explorer.firstFinished.map { explorer.actions(to: $0) }
     var result = CheckResult(
       program: program, file: file, properties: results, statistics: stats,
@@ -172,5 +217,14 @@ public enum Pipeline {
       completeRun: completeRun)
     if explorer.exploredAll { result.coverage = explorer.coverage(counting: coverage) }
     return result
+  }
+}
+
+extension BreadthFirst {
+  /// The actions from the initial state to a witness: to its state, then its action.
+  func witnessRun(_ w: Witness) -> [Int] {
+    var run = actions(to: w.state)
+    if let a = w.action { run.append(a) }
+    return run
   }
 }

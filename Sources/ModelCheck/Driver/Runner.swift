@@ -59,6 +59,7 @@ public enum Runner {
       maxStates: options.maxStates, maxMemoryBytes: options.maxMemoryBytes,
       maxSeconds: options.maxSeconds, stopRequest: stopRequest)
     limits.threads = options.threads ?? ProcessInfo.processInfo.activeProcessorCount
+    limits.partialOrder = options.partialOrder
     if options.maxMemoryBytes == nil, let machine = MachineMemory.defaultLimit() {
       limits.maxMemoryBytes = machine
       limits.memoryLimitIsMachine = true

@@ -52,12 +52,20 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
 
   /// Explores until every state is seen, or every property in `safetyBits` has a witness
   /// (when the full graph is not needed), or a limit is reached.
-  /// - Parameter deadlockBit: the bit to record deadlocks under (0: do not check).
-  mutating func run(limits: Limits, safetyBits: UInt32, deadlockBit: UInt32, needsFullGraph: Bool) {
+  /// - Parameters:
+  ///   - deadlockBit: the bit to record deadlocks under (0: do not check).
+  ///   - reduce: partial-order reduction (`PartialOrder.swift`).
+  ///   - maxDepth: expand no state deeper than this (a search for shortest witnesses only).
+  mutating func run(
+    limits: Limits, safetyBits: UInt32, deadlockBit: UInt32, needsFullGraph: Bool,
+    reduce: Bool = false, maxDepth: Int = .max
+  ) {
+    let reduce = reduce && system.offersLocalSteps
     if limits.threads > 1 {
       runParallel(
         limits: limits, safetyBits: safetyBits, deadlockBit: deadlockBit,
-        needsFullGraph: needsFullGraph, threads: limits.threads)
+        needsFullGraph: needsFullGraph, threads: limits.threads, reduce: reduce,
+        maxDepth: maxDepth)
       return
     }
     let start = monotonicSeconds()
@@ -72,12 +80,12 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
     var levelEnd = 1
     var depth = 0
     var transitions = 0
-    let actionCount = system.actionCount
 
     exploring: while next < store.count, stopReason == nil {
       if next == levelEnd {
         depth += 1
         levelEnd = store.count
+        if depth > maxDepth { break }
       }
       if next & 1023 == 0,
         limitReached(limits, &watch, next: next, transitions: transitions, depth: depth)
@@ -85,26 +93,21 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
         break
       }
       source.copy(from: store.state(next))
-      var processMoved = false
-      // Pass 1: generate every successor into the batch buffer.
-      var produced = 0
-      for a in 0..<actionCount {
-        let successor = buffer.successor(produced)
-        successor.copy(from: source.view)
-        let outcome = system.apply(a, to: successor)
-        if !outcome.enabled { continue }
-        transitions += 1
-        if isProgressAction[a] { processMoved = true }
-        if outcome.fault != 0 || outcome.violations & ~found != 0 {
-          record(outcome, Witness(state: next, action: a), &found)
-          if stopReason != nil { break exploring }
-        }
-        // A step that changed nothing (a TLB hit) leads back to its source.
-        if successor.view.equals(source.view) { continue }
-        buffer.setHash(produced, VisitedSet.hash(successor.view))
-        produced += 1
+      // Pass 1: generate the successors (an ample set's, or every action's) into the buffer.
+      let expansion: (produced: Int, processMoved: Bool)
+      if reduce,
+        let ample = Self.ampleSet(
+          system, source: source, buffer, seen: visited.probe(arena: UnsafePointer(store.words)))
+      {
+        transitions += ample.enabled
+        statistics.reducedStates += 1
+        expansion = (ample.produced, true)
+      } else {
+        guard let all = expandAll(source, buffer, id: next, &found, &transitions) else { break }
+        expansion = all
       }
       // Pass 2: touch the slot and candidate state of each, so the misses overlap.
+      let produced = expansion.produced
       for k in 0..<produced { prefetchSink ^= visited.touch(hash: buffer.hash(k), in: store) }
       // Pass 3: insert in action order (the BFS order, and so every trace, is unchanged).
       for k in 0..<produced {
@@ -112,7 +115,7 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
           buffer.successor(k).view, hash: buffer.hash(k), parent: next, limits)
         if !stored { break exploring }
       }
-      if !processMoved || produced == 0 {
+      if !expansion.processMoved || produced == 0 {
         noteStuck(source.view, id: next, deadlockBit: deadlockBit, &found)
       }
       next += 1
@@ -120,6 +123,35 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
     }
 
     finish(next: next, transitions: transitions, depth: depth, start: start)
+  }
+
+  /// Generates the successor of `source` (state `id`) under every action into `buffer`,
+  /// with their hashes, leaving out self-loops, and records violations and faults: the
+  /// successors' count and whether a process moved; nil when a fault stopped the run.
+  @inline(__always)
+  mutating func expandAll(
+    _ source: PackedState, _ buffer: borrowing ExpansionBuffer, id: Int, _ found: inout UInt32,
+    _ transitions: inout Int
+  ) -> (produced: Int, processMoved: Bool)? {
+    var processMoved = false
+    var produced = 0
+    for a in 0..<system.actionCount {
+      let successor = buffer.successor(produced)
+      successor.copy(from: source.view)
+      let outcome = system.apply(a, to: successor)
+      if !outcome.enabled { continue }
+      transitions += 1
+      if isProgressAction[a] { processMoved = true }
+      if outcome.fault != 0 || outcome.violations & ~found != 0 {
+        record(outcome, Witness(state: id, action: a), &found)
+        if stopReason != nil { return nil }
+      }
+      // A step that changed nothing (a TLB hit) leads back to its source.
+      if successor.view.equals(source.view) { continue }
+      buffer.setHash(produced, VisitedSet.hash(successor.view))
+      produced += 1
+    }
+    return (produced, processMoved)
   }
 
   // MARK: Per-state steps shared by `run` and `runParallel`

@@ -9,6 +9,8 @@ public struct Limits: Sendable {
   public var memoryLimitIsMachine = false
   /// Threads for exploration (`--threads`); the result does not depend on it.
   public var threads = 1
+  /// Partial-order reduction (`--no-por` turns it off): fewer states, the same verdicts.
+  public var partialOrder = true
   /// Wall-clock seconds the check of one spec may take (exploration and graph passes).
   public var maxSeconds: Double?
   /// Nonzero when someone outside asks the run to stop (the driver passes the signal that

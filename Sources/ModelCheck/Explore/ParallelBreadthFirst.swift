@@ -26,6 +26,9 @@ final class ChunkOutput {
   var enabled: [Int32] = []
   var produced: [Int32] = []
   var processMoved: [Bool] = []
+  /// Per source state: whether its successors are an ample set's (partial-order reduction),
+  /// all new when the chunk started; the merge checks they still are.
+  var usedAmple: [Bool] = []
   /// The outcomes that carry a violation or a fault (rare), in source and action order.
   var notable: [Notable] = []
   /// Scratch: the source being expanded and its successors (`ExpansionBuffer`), with their
@@ -55,6 +58,7 @@ final class ChunkOutput {
     enabled.removeAll(keepingCapacity: true)
     produced.removeAll(keepingCapacity: true)
     processMoved.removeAll(keepingCapacity: true)
+    usedAmple.removeAll(keepingCapacity: true)
     notable.removeAll(keepingCapacity: true)
   }
 }
@@ -74,7 +78,7 @@ extension BreadthFirst {
   /// `out`, leaving out the ones `seen` already holds.
   static func expand(
     _ range: Range<Int>, arena: UnsafePointer<UInt64>, seen: VisitedSet.Probe, system: System,
-    progress: [Bool], into out: ChunkOutput
+    progress: [Bool], reduce: Bool, into out: ChunkOutput
   ) {
     let source = out.buffer.source
     let actionCount = system.actionCount
@@ -82,6 +86,18 @@ extension BreadthFirst {
     for (local, id) in range.enumerated() {
       source.copy(from: PackedStateView(arena + id * wordCount, wordCount: wordCount))
       out.firstSuccessor.append(Int32(out.hashes.count))
+      if reduce, let ample = ampleSet(system, source: source, out.buffer, seen: seen) {
+        for k in 0..<ample.produced {
+          let successor = out.buffer.successor(k).view
+          for w in 0..<wordCount { out.words.append(successor[word: w]) }
+          out.hashes.append(out.buffer.hash(k))
+        }
+        out.enabled.append(Int32(ample.enabled))
+        out.produced.append(Int32(ample.produced))
+        out.processMoved.append(true)
+        out.usedAmple.append(true)
+        continue
+      }
       var enabled: Int32 = 0
       var produced: Int32 = 0
       var moved = false
@@ -117,6 +133,7 @@ extension BreadthFirst {
       out.enabled.append(enabled)
       out.produced.append(produced)
       out.processMoved.append(moved)
+      out.usedAmple.append(false)
     }
     out.firstSuccessor.append(Int32(out.hashes.count))
   }
@@ -124,11 +141,14 @@ extension BreadthFirst {
   /// `run` with `threads` worker threads (see the type's comment for why the result is the
   /// one-thread result).
   mutating func runParallel(
-    limits: Limits, safetyBits: UInt32, deadlockBit: UInt32, needsFullGraph: Bool, threads: Int
+    limits: Limits, safetyBits: UInt32, deadlockBit: UInt32, needsFullGraph: Bool, threads: Int,
+    reduce: Bool, maxDepth: Int
   ) {
     let start = monotonicSeconds()
     var watch = Watch(limits, start: start)
-    let scratch = ExpansionBuffer(wordCount: system.wordCount, successors: 1)
+    // The initial state's, and a full expansion the merge makes itself (an ample set whose
+    // successors an earlier state of the chunk stored).
+    let scratch = ExpansionBuffer(wordCount: system.wordCount, successors: system.actionCount)
     var found = storeInitialState(scratch.source)
     var next = 0
     var levelEnd = 1
@@ -159,7 +179,7 @@ extension BreadthFirst {
           guard b < ranges.count else { return }
           Self.expand(
             ranges[b], arena: arena, seen: seen, system: system, progress: progress,
-            into: outputs[b])
+            reduce: reduce, into: outputs[b])
         }
       }
       // Merge, state by state: the one-thread loop's logic on the outputs.
@@ -169,6 +189,7 @@ extension BreadthFirst {
           if next == levelEnd {
             depth += 1
             levelEnd = store.count
+            if depth > maxDepth { break exploring }
           }
           if next & 1023 == 0,
             limitReached(limits, &watch, next: next, transitions: transitions, depth: depth)
@@ -186,9 +207,50 @@ extension BreadthFirst {
               break exploring
             }
           }
-          transitions += Int(out.enabled[local])
           let first = Int(out.firstSuccessor[local])
           let end = Int(out.firstSuccessor[local + 1])
+          let ampleStale =
+            out.usedAmple[local]
+            && out.words.withUnsafeBufferPointer { words in
+              guard let base = words.baseAddress else { return false }
+              return (first..<end).contains { k in
+                visited.find(PackedStateView(base + k * wordCount, wordCount: wordCount), in: store)
+                  != nil
+              }
+            }
+          if ampleStale {
+            // Not new any more: expand it here, as the one-thread loop does (another
+            // process's local step may still be an ample set).
+            let source = scratch.source
+            source.copy(from: store.state(next))
+            let all: (produced: Int, processMoved: Bool)
+            if let ample = Self.ampleSet(
+              system, source: source, scratch,
+              seen: visited.probe(arena: UnsafePointer(store.words)))
+            {
+              transitions += ample.enabled
+              statistics.reducedStates += 1
+              all = (ample.produced, true)
+            } else {
+              guard let full = expandAll(source, scratch, id: next, &found, &transitions) else {
+                break exploring
+              }
+              all = full
+            }
+            for k in 0..<all.produced {
+              let stored = insert(
+                scratch.successor(k).view, hash: scratch.hash(k), parent: next, limits)
+              if !stored { break exploring }
+            }
+            if !all.processMoved || all.produced == 0 {
+              noteStuck(source.view, id: next, deadlockBit: deadlockBit, &found)
+            }
+            next += 1
+            if !needsFullGraph, safetyBits & ~found == 0 { break exploring }
+            continue
+          }
+          if out.usedAmple[local] { statistics.reducedStates += 1 }
+          transitions += Int(out.enabled[local])
           for k in first..<end { prefetchSink ^= visited.touch(hash: out.hashes[k], in: store) }
           let failed = out.words.withUnsafeBufferPointer { words -> Bool in
             guard let base = words.baseAddress else { return false }  // no successor at all

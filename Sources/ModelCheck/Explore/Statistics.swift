@@ -3,6 +3,12 @@ public struct Statistics: Sendable {
   public var states = 0
   public var transitions = 0
   public var depth = 0
+  /// States expanded with an ample set (partial-order reduction) instead of every action.
+  public var reducedStates = 0
+  /// The counterexamples come from a search without the reduction (shortest in the full
+  /// graph); or they could not be, and a shorter one may exist.
+  public var counterexamplesUnreduced = false
+  public var counterexamplesMayNotBeShortest = false
   public var seconds = 0.0
   /// Time of the graph passes (`cmpxchg_terminates`, `terminates`) after exploration, and
   /// the states of the subgraphs they searched.

@@ -210,6 +210,13 @@ public final class Program: Sendable {
   /// Per event bit, the checked properties it violates; and the events that violate any.
   let eventMap: [UInt32]
   let violatingEvents: UInt32
+  /// Partial-order reduction (`LocalSteps.swift`): per instruction, whether a step from it
+  /// is local; each program's step actions; whether any step is local and no checked
+  /// property forbids the reduction (`terminates`); whether in-loop states are expanded fully.
+  let localStep: [Bool]
+  let stepActions: [Range<Int>]
+  let reducible: Bool
+  let expandsLoopsFully: Bool
 
   init(
     spec: CheckedSpec, machine: Machine, code: [Instruction], cpuStart: [Int],
@@ -257,6 +264,13 @@ public final class Program: Sendable {
     self.switcherOf = (0..<machine.config.cpuCount).map { c in
       machine.config.switcherCPU.firstIndex { $0 == c } ?? -1
     }
+    self.localStep = Program.localInstructions(
+      code: code, cpuStart: cpuStart, machine: machine, spec: spec,
+      variableAccesses: variableAccesses, invariants: invariants, atomicBlockOf: blockOf)
+    self.stepActions = Program.stepActionRanges(actions, programs: spec.cpus.count)
+    self.reducible = localStep.contains(true) && propertyMask & PropertyKind.terminates.bit == 0
+    self.expandsLoopsFully =
+      propertyMask & PropertyKind.cmpxchgTerminates.bit != 0 && !loops.isEmpty
   }
 
   public func checks(_ p: PropertyKind) -> Bool { propertyMask & p.bit != 0 }

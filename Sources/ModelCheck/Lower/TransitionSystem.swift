@@ -29,10 +29,23 @@ public protocol TransitionSystem: SendableMetatype {
   /// What is wrong with a state the system can never reach, if anything (checked on every
   /// stored state in debug builds only).
   func invariantViolation(_ state: PackedStateView) -> String?
+
+  // Partial-order reduction (`Explore/PartialOrder.swift`); the defaults offer none.
+  /// Whether some step may be local at all.
+  var offersLocalSteps: Bool { get }
+  /// Process `k`'s step actions when its next step in `state` is *local*: it reads and
+  /// writes only state that no other process's action and no environment action ever reads
+  /// or writes, and its enabledness depends on that state alone. Empty otherwise.
+  func localStepActions(of k: Int, in state: PackedStateView) -> Range<Int>
+  /// Whether `state` must be expanded with every action (a graph property's subgraph).
+  func mustExpandFully(_ state: PackedStateView) -> Bool
 }
 
 extension TransitionSystem {
   public func invariantViolation(_ state: PackedStateView) -> String? { nil }
+  public var offersLocalSteps: Bool { false }
+  public func localStepActions(of k: Int, in state: PackedStateView) -> Range<Int> { 0..<0 }
+  public func mustExpandFully(_ state: PackedStateView) -> Bool { true }
 }
 
 /// What applying one action did.

@@ -18,6 +18,20 @@ public enum TextReport {
       + "\(format2(s.seconds)) s, \(grouped(Int(s.statesPerSecond.rounded()))) states/s"
     line += ", \(s.wordsPerState * 8) B/state packed, store \(formatBytes(s.storeBytes))"
     if let peak = s.peakResidentBytes { line += ", peak RSS \(formatBytes(peak))" }
+    if s.reducedStates > 0 {
+      line +=
+        "\n  partial-order reduction: \(grouped(s.reducedStates)) states expanded with one "
+        + "program's local step only (--no-por: every interleaving)"
+      if s.counterexamplesUnreduced {
+        line += "; counterexamples from the search without it, so shortest"
+      } else if s.counterexamplesMayNotBeShortest {
+        line +=
+          "; the search without it stopped early: a counterexample may not be a shortest one"
+      }
+    } else if s.counterexamplesUnreduced {
+      line +=
+        "\n  partial-order reduction: off, to give a liveness counterexample's shortest prefix"
+    }
     if s.livenessStates > 0 {
       line +=
         "\n  liveness pass: \(grouped(s.livenessStates)) states in the searched subgraphs, "

@@ -136,6 +136,8 @@ struct BlockInfo: Equatable {
   var transitions: Int?
   var depth: Int?
   var stopped: String?
+  /// The run used partial-order reduction (its counts depend on the program order).
+  var reduced = false
   var verdictLine: String?
   var failTables: [String] = []
   var whyLines = 0
@@ -157,6 +159,8 @@ struct BlockInfo: Equatable {
         transitions = fields.count > 1 ? number(fields[1]) : nil
         depth = fields.count > 2 ? number(String(fields[2].dropFirst("depth ".count))) : nil
         inSummary = false
+      } else if line.hasPrefix("  partial-order reduction: "), !line.contains(": off") {
+        reduced = true
       } else if line.hasPrefix("  INCOMPLETE: ") {
         stopped = String(line.dropFirst("  INCOMPLETE: ".count))
       } else if line.hasPrefix("  verdict: ") {
