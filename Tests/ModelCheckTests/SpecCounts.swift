@@ -47,7 +47,7 @@ extension SpecSuiteTests {
       reduced: [38, 44, 16], counterexamples: [.deadlockFree: (2, false)]),
     "copy-pte-range/two-ptls-same-order.spec": SpecPin(
       states: 36, transitions: 40, depth: 16,
-      reduced: [36, 40, 16], counterexamples: [:]),
+      reduced: [19, 21, 16], counterexamples: [:]),
     "coverage/retry-path-reached.spec": SpecPin(
       states: 13, transitions: 24, depth: 5,
       reduced: [13, 24, 5], counterexamples: [:]),
@@ -56,10 +56,10 @@ extension SpecSuiteTests {
       reduced: [5, 4, 4], counterexamples: [:]),
     "full-mm-teardown/exit-mmap-native.spec": SpecPin(
       states: 56, transitions: 88, depth: 9,
-      reduced: [56, 88, 9], counterexamples: [:]),
+      reduced: [30, 56, 9], counterexamples: [:]),
     "full-mm-teardown/exit-mmap-shadow.spec": SpecPin(
       states: 68, transitions: 96, depth: 10,
-      reduced: [68, 96, 10], counterexamples: [:]),
+      reduced: [36, 60, 10], counterexamples: [:]),
     "full-mm-teardown/zap-live-mm-native.spec": SpecPin(
       states: 11, transitions: 20, depth: 5,
       reduced: [11, 20, 5], counterexamples: [.noLostDirty: (4, false)]),

@@ -3,8 +3,8 @@ import Testing
 
 @testable import ModelCheck
 
-/// What a spec's run must reproduce exactly: the exploration's counts without partial-order
-/// reduction (`--no-por`) and with it (`reduced`: states, transitions, depth), and per
+/// What a spec's run must reproduce exactly: the exploration's counts without the reductions
+/// (`--no-por --no-symmetry`) and with them (`reduced`: states, transitions, depth), and per
 /// failing property its counterexample's length and whether it is a lasso (the same in
 /// both: the reduced run takes them from a search without the reduction).
 struct SpecPin: Sendable {
@@ -170,10 +170,11 @@ struct SpecPin: Sendable {
       "xen's cmpxchg loop (line 18) can fail forever: in the repeating",
   ]
 
-  /// The limits of a run without partial-order reduction (`--no-por`).
+  /// The limits of a run without the reductions (`--no-por --no-symmetry`).
   static let unreduced: Limits = {
     var l = Limits()
     l.partialOrder = false
+    l.symmetry = false
     return l
   }()
 
@@ -245,7 +246,8 @@ struct SpecPin: Sendable {
     let text = try String(contentsOfFile: path, encoding: .utf8)
     let file = SourceFile(path: path, text: text)
     let program = try Pipeline.compile(file)
-    // Every spec in both modes: the same verdicts, each mode's counts pinned.
+    // Every spec with and without partial-order and symmetry reduction: the same verdicts,
+    // each mode's counts pinned.
     let result = Pipeline.check(program, file: file, limits: Self.unreduced)
     let reduced = Pipeline.check(program, file: file)
     #expect(result.stopReason == nil && reduced.stopReason == nil)
@@ -254,7 +256,17 @@ struct SpecPin: Sendable {
       "verdicts: \(result.properties.map { "\($0.kind.name)=\($0.status)" })")
     #expect(
       result.properties.map(\.status) == reduced.properties.map(\.status),
-      "with and without partial-order reduction")
+      "with and without the reductions")
+    // And with each reduction alone.
+    for (por, symmetry) in [(true, false), (false, true)] {
+      var limits = Limits()
+      (limits.partialOrder, limits.symmetry) = (por, symmetry)
+      let one = Pipeline.check(program, file: file, limits: limits)
+      #expect(
+        one.properties.map(\.status) == result.properties.map(\.status),
+        "partial-order reduction \(por), symmetry \(symmetry)")
+      #expect(one.statistics.states <= result.statistics.states)
+    }
     let failing = Set(result.properties.filter { $0.status == .fail }.map(\.kind))
     #expect(failing == program.spec.expectation.failing)
     guard !Self.recording else { return }

@@ -7,6 +7,8 @@ public struct Options: Sendable, Equatable {
   public var threads: Int?
   /// `--no-por`: explore every interleaving, without partial-order reduction.
   public var partialOrder = true
+  /// `--no-symmetry`: store symmetric states (interchangeable CPUs) separately.
+  public var symmetry = true
   /// `--max-time`: seconds per spec.
   public var maxSeconds: Double?
   /// `--progress` (true), `--no-progress` (false); nil: on when standard error is a
@@ -54,6 +56,8 @@ public struct Options: Sendable, Equatable {
                             counts, verdicts and counterexamples are the same for any N
       --no-por              no partial-order reduction: store every interleaving's
                             states (the verdicts are the same; the counts are larger)
+      --no-symmetry         no symmetry reduction: CPUs that run the same code on the
+                            same set-up are not taken as interchangeable
       --max-memory SIZE     stop when the state store reaches SIZE (e.g. 512M, 4G);
                             without it, at 3/5 of the machine's (or cgroup's) memory
       --max-time DURATION   stop a spec's check after DURATION (90, 30s, 5m, 1.5h);
@@ -223,6 +227,9 @@ public struct Options: Sendable, Equatable {
       case "--no-por":
         try noValue()
         o.partialOrder = false
+      case "--no-symmetry":
+        try noValue()
+        o.symmetry = false
       case "--progress":
         try noValue()
         o.progress = true

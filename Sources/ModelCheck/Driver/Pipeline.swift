@@ -123,33 +123,45 @@ public enum Pipeline {
   public static func check(
     _ program: Program, file: SourceFile, limits: Limits = Limits(), coverage: Bool = false
   ) -> CheckResult {
+    var limits = limits
+    limits.symmetry = limits.symmetry && !coverage
     let reduce = limits.partialOrder && !coverage && program.offersLocalSteps
     var result = checkOnce(program, file: file, limits: limits, coverage: coverage, reduce: reduce)
-    guard reduce, result.statistics.reducedStates > 0 else { return result }
+    guard result.statistics.reduced else { return result }
     // A reduced search's counterexamples are real runs, but a shorter one may go through
     // states it did not store: take them from a search of the full graph.
     let failing = result.properties.filter { $0.status == .fail }
     guard !failing.isEmpty || result.faultRun != nil else { return result }
+    var unreduced = limits
+    unreduced.partialOrder = false
+    unreduced.symmetry = false
     if failing.contains(where: { PropertyTable.descriptor($0.kind).isGraphProperty }) {
-      // A lasso's shortest prefix needs the whole graph: the run without the reduction.
-      var unreduced = limits
-      unreduced.partialOrder = false
+      // A lasso's shortest prefix needs the whole graph: the run without the reductions,
+      // whose verdicts are the ones a complete run gives.
       var full = check(program, file: file, limits: unreduced, coverage: coverage)
-      if full.properties.map(\.status) == result.properties.map(\.status) {
+      if full.stopReason == nil {
         full.statistics.counterexamplesUnreduced = true
         return full
       }
       result.statistics.counterexamplesMayNotBeShortest = true
+      if result.statistics.symmetry {
+        // A livelock among symmetric states is confirmed by the full graph only.
+        for (i, p) in result.properties.enumerated()
+        where p.status == .fail && PropertyTable.descriptor(p.kind).isGraphProperty {
+          result.properties[i] = PropertyResult(
+            kind: p.kind, status: .incomplete,
+            details: ["the search without symmetry reduction, which confirms it, stopped early"])
+        }
+      }
       return result
     }
     var bits: UInt32 = 0
     for p in failing { bits |= p.kind.bit }
     let deepest =
-      (failing.compactMap { $0.counterexample?.length } + [result.faultRun?.count ?? 0])
-      .max() ?? 0
+      (failing.compactMap { $0.counterexample?.length } + [result.faultRun?.count ?? 0]).max() ?? 0
     var explorer = BreadthFirst(system: program)
     explorer.run(
-      limits: limits, safetyBits: bits, deadlockBit: bits & PropertyKind.deadlockFree.bit,
+      limits: unreduced, safetyBits: bits, deadlockBit: bits & PropertyKind.deadlockFree.bit,
       needsFullGraph: false, reduce: false, maxDepth: deepest)
     let foundAll =
       failing.allSatisfy { explorer.witnesses[$0.kind.bit] != nil }

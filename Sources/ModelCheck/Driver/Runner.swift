@@ -60,6 +60,7 @@ public enum Runner {
       maxSeconds: options.maxSeconds, stopRequest: stopRequest)
     limits.threads = options.threads ?? ProcessInfo.processInfo.activeProcessorCount
     limits.partialOrder = options.partialOrder
+    limits.symmetry = options.symmetry
     if options.maxMemoryBytes == nil, let machine = MachineMemory.defaultLimit() {
       limits.maxMemoryBytes = machine
       limits.memoryLimitIsMachine = true

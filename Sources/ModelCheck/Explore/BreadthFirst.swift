@@ -39,6 +39,9 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
   var prefetchSink: UInt64 = 0
   /// Per action: whether taking it counts as the system moving (the deadlock check).
   let isProgressAction: [Bool]
+  /// Symmetry reduction: every stored state is its class's representative
+  /// (`TransitionSystem.canonicalize`), so the graph passes canonicalize what they look up.
+  var canonical = false
 
   init(system: System) {
     self.system = system
@@ -61,6 +64,8 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
     reduce: Bool = false, maxDepth: Int = .max
   ) {
     let reduce = reduce && system.offersLocalSteps
+    canonical = limits.symmetry && system.hasSymmetry
+    statistics.symmetry = canonical
     if limits.threads > 1 {
       runParallel(
         limits: limits, safetyBits: safetyBits, deadlockBit: deadlockBit,
@@ -97,7 +102,8 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
       let expansion: (produced: Int, processMoved: Bool)
       if reduce,
         let ample = Self.ampleSet(
-          system, source: source, buffer, seen: visited.probe(arena: UnsafePointer(store.words)))
+          system, source: source, buffer, seen: visited.probe(arena: UnsafePointer(store.words)),
+          canonical: canonical)
       {
         transitions += ample.enabled
         statistics.reducedStates += 1
@@ -148,6 +154,7 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
       }
       // A step that changed nothing (a TLB hit) leads back to its source.
       if successor.view.equals(source.view) { continue }
+      if canonical { system.canonicalize(successor) }
       buffer.setHash(produced, VisitedSet.hash(successor.view))
       produced += 1
     }
@@ -159,6 +166,7 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
   /// Stores the initial state (id 0) and records its violations; returns the bits found.
   mutating func storeInitialState(_ scratch: PackedState) -> UInt32 {
     let initial = system.writeInitialState(scratch)
+    if canonical { system.canonicalize(scratch) }
     _ = visited.insert(scratch.view, parent: nil, into: &store)
     var found: UInt32 = 0
     for (bit, _) in witnesses { found |= bit }

@@ -11,6 +11,9 @@ public struct Limits: Sendable {
   public var threads = 1
   /// Partial-order reduction (`--no-por` turns it off): fewer states, the same verdicts.
   public var partialOrder = true
+  /// Symmetry reduction (`--no-symmetry` turns it off): one state per class of states that
+  /// differ only by which of some interchangeable CPUs is which.
+  public var symmetry = true
   /// Wall-clock seconds the check of one spec may take (exploration and graph passes).
   public var maxSeconds: Double?
   /// Nonzero when someone outside asks the run to stop (the driver passes the signal that

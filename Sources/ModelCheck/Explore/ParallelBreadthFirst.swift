@@ -78,7 +78,7 @@ extension BreadthFirst {
   /// `out`, leaving out the ones `seen` already holds.
   static func expand(
     _ range: Range<Int>, arena: UnsafePointer<UInt64>, seen: VisitedSet.Probe, system: System,
-    progress: [Bool], reduce: Bool, into out: ChunkOutput
+    progress: [Bool], reduce: Bool, canonical: Bool, into out: ChunkOutput
   ) {
     let source = out.buffer.source
     let actionCount = system.actionCount
@@ -86,7 +86,10 @@ extension BreadthFirst {
     for (local, id) in range.enumerated() {
       source.copy(from: PackedStateView(arena + id * wordCount, wordCount: wordCount))
       out.firstSuccessor.append(Int32(out.hashes.count))
-      if reduce, let ample = ampleSet(system, source: source, out.buffer, seen: seen) {
+      if reduce,
+        let ample = ampleSet(
+          system, source: source, out.buffer, seen: seen, canonical: canonical)
+      {
         for k in 0..<ample.produced {
           let successor = out.buffer.successor(k).view
           for w in 0..<wordCount { out.words.append(successor[word: w]) }
@@ -119,6 +122,7 @@ extension BreadthFirst {
           if outcome.fault != 0 { break }  // the search stops here
         }
         if successor.view.equals(source.view) { continue }
+        if canonical { system.canonicalize(successor) }
         out.buffer.setHash(Int(produced), VisitedSet.hash(successor.view))
         produced += 1
       }
@@ -160,6 +164,7 @@ extension BreadthFirst {
     }
     let progress = isProgressAction
     let wordCount = system.wordCount
+    let canonical = self.canonical
 
     exploring: while next < store.count, stopReason == nil {
       // Split the chunk into blocks, in order; the workers take them in turn.
@@ -179,7 +184,7 @@ extension BreadthFirst {
           guard b < ranges.count else { return }
           Self.expand(
             ranges[b], arena: arena, seen: seen, system: system, progress: progress,
-            reduce: reduce, into: outputs[b])
+            reduce: reduce, canonical: canonical, into: outputs[b])
         }
       }
       // Merge, state by state: the one-thread loop's logic on the outputs.
@@ -226,7 +231,7 @@ extension BreadthFirst {
             let all: (produced: Int, processMoved: Bool)
             if let ample = Self.ampleSet(
               system, source: source, scratch,
-              seen: visited.probe(arena: UnsafePointer(store.words)))
+              seen: visited.probe(arena: UnsafePointer(store.words)), canonical: canonical)
             {
               transitions += ample.enabled
               statistics.reducedStates += 1

@@ -25,7 +25,7 @@ extension BreadthFirst {
   @inline(__always)
   static func ampleSet(
     _ system: System, source: PackedState, _ buffer: borrowing ExpansionBuffer,
-    seen: VisitedSet.Probe
+    seen: VisitedSet.Probe, canonical: Bool
   ) -> (produced: Int, enabled: Int)? {
     let view = source.view
     if system.mustExpandFully(view) { return nil }
@@ -40,11 +40,11 @@ extension BreadthFirst {
         let outcome = system.apply(a, to: successor)
         if !outcome.enabled { continue }
         enabled += 1
-        if outcome.fault != 0 || outcome.violations != 0 || successor.view.equals(view)
-          || system.mustExpandFully(successor.view)
-        {
+        if outcome.fault != 0 || outcome.violations != 0 || successor.view.equals(view) {
           continue candidates
         }
+        if canonical { system.canonicalize(successor) }
+        if system.mustExpandFully(successor.view) { continue candidates }
         let hash = VisitedSet.hash(successor.view)
         if seen.contains(successor.view, hash: hash) { continue candidates }
         buffer.setHash(produced, hash)

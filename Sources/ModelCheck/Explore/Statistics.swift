@@ -8,6 +8,8 @@ public struct Statistics: Sendable {
   /// The counterexamples come from a search without the reduction (shortest in the full
   /// graph); or they could not be, and a shorter one may exist.
   public var counterexamplesUnreduced = false
+  /// Symmetry reduction: one state stood for each class of symmetric states.
+  public var symmetry = false
   public var counterexamplesMayNotBeShortest = false
   public var seconds = 0.0
   /// Time of the graph passes (`cmpxchg_terminates`, `terminates`) after exploration, and
@@ -19,6 +21,9 @@ public struct Statistics: Sendable {
   public var storeBytes = 0
   /// Peak resident memory of the whole process (from the OS), if known.
   public var peakResidentBytes: Int?
+
+  /// Whether a reduction made the state graph smaller than the full one.
+  public var reduced: Bool { reducedStates > 0 || symmetry }
 
   public var statesPerSecond: Double { seconds > 0 ? Double(states) / seconds : 0 }
 }

@@ -217,6 +217,8 @@ public final class Program: Sendable {
   let stepActions: [Range<Int>]
   let reducible: Bool
   let expandsLoopsFully: Bool
+  /// Symmetry reduction (`Symmetry.swift`): the interchangeable programs, if any.
+  let symmetry: SymmetryGroups?
 
   init(
     spec: CheckedSpec, machine: Machine, code: [Instruction], cpuStart: [Int],
@@ -271,6 +273,10 @@ public final class Program: Sendable {
     self.reducible = localStep.contains(true) && propertyMask & PropertyKind.terminates.bit == 0
     self.expandsLoopsFully =
       propertyMask & PropertyKind.cmpxchgTerminates.bit != 0 && !loops.isEmpty
+    self.symmetry = Program.symmetryGroups(
+      code: code, cpuStart: cpuStart, machine: machine, spec: spec, actions: actions,
+      expressionCode: expressionCode, choiceTargets: choiceTargets,
+      variableAccesses: variableAccesses, checks: checks, loops: loops, invariants: invariants)
   }
 
   public func checks(_ p: PropertyKind) -> Bool { propertyMask & p.bit != 0 }

@@ -39,6 +39,13 @@ public protocol TransitionSystem: SendableMetatype {
   func localStepActions(of k: Int, in state: PackedStateView) -> Range<Int>
   /// Whether `state` must be expanded with every action (a graph property's subgraph).
   func mustExpandFully(_ state: PackedStateView) -> Bool
+
+  // Symmetry reduction (`BreadthFirst`'s `canonical`); the defaults have none.
+  var hasSymmetry: Bool { get }
+  /// Rewrites `state` as the representative of the states symmetric to it.
+  func canonicalize(_ state: PackedState)
+  /// A representative of the processes interchangeable with process `k` (`k` if none).
+  func symmetryClass(of k: Int) -> Int
 }
 
 extension TransitionSystem {
@@ -46,6 +53,9 @@ extension TransitionSystem {
   public var offersLocalSteps: Bool { false }
   public func localStepActions(of k: Int, in state: PackedStateView) -> Range<Int> { 0..<0 }
   public func mustExpandFully(_ state: PackedStateView) -> Bool { true }
+  public var hasSymmetry: Bool { false }
+  public func canonicalize(_ state: PackedState) {}
+  public func symmetryClass(of k: Int) -> Int { k }
 }
 
 /// What applying one action did.

@@ -126,6 +126,21 @@ extension BreadthFirst where System == Program {
         }
       }
     }
+    // With symmetry a stored state stands for its class: what one of a program's twins ran
+    // at a pc, the program ran there too (they have the same code). Only whether it ran is
+    // asked then: counting explores without the reductions.
+    if canonical {
+      for k in 0..<contexts {
+        for twin in program.twins(of: k) where twin != k {
+          for pc in 0..<program.machine.config.pcLimit[k] {
+            let (mine, theirs) = (program.cpuStart[k] + pc, program.cpuStart[twin] + pc)
+            for b in 0..<maxBranches {
+              counts[mine * maxBranches + b] += counts[theirs * maxBranches + b]
+            }
+          }
+        }
+      }
+    }
     var statements: [Coverage.Statement] = []
     for k in 0..<contexts {
       var byRange: [SourceRange: Int] = [:]  // a statement unrolled by `repeat`: one entry

@@ -60,6 +60,7 @@ extension BreadthFirst {
     let n = store.count
     let actionCount = system.actionCount
     let scratch = store.scratch(0)
+    let canonical = self.canonical
 
     // Local numbering of the subgraph.
     guard let local = CheckedArray<UInt32>(capacity: n, count: n, repeating: .max, budget: &budget)
@@ -102,6 +103,7 @@ extension BreadthFirst {
       // Cheap cases first: a self-loop needs no lookup, and a state outside the loop is
       // not in the subgraph.
       if scratch.view.equals(source) { return (u, retry) }
+      if canonical { system.canonicalize(scratch) }
       guard inLoop(scratch.view), let id = visited.find(scratch.view, in: store) else { return nil }
       let v = local[id]
       guard v != .max else { return nil }
@@ -221,6 +223,12 @@ extension BreadthFirst {
       for r in 0..<retryComponents.count where report.lasso == nil {
         let id = Int(retryComponents[r])
         let ids = (Int(first[id])..<Int(first[id + 1])).map { Int(members[$0]) }
+        // With symmetry, a stored state stands for its whole class, and a process for its
+        // interchangeable twins: a class is served when one of them steps inside or is
+        // disabled somewhere (every fair cycle of the full graph passes that test, and a
+        // livelock found so is confirmed by the search without the reductions).
+        let system = self.system
+        let cls = { (p: Int) -> Int in canonical ? system.symmetryClass(of: p) : p }
         var stepsInside = [Bool](repeating: false, count: system.processCount)
         var disabledSomewhere = [Bool](repeating: false, count: system.processCount)
         for x in ids {
@@ -230,11 +238,13 @@ extension BreadthFirst {
             guard p >= 0 else { continue }
             scratch.copy(from: store.state(Int(nodes[x])))
             if system.apply(a, to: scratch).enabled { enabled[p] = true }
-            if let (y, _) = edge(x, a), component(y) == id { stepsInside[p] = true }
+            if let (y, _) = edge(x, a), component(y) == id { stepsInside[cls(p)] = true }
           }
-          for p in 0..<system.processCount where !enabled[p] { disabledSomewhere[p] = true }
+          for p in 0..<system.processCount where !enabled[p] { disabledSomewhere[cls(p)] = true }
         }
-        let fair = (0..<system.processCount).allSatisfy { stepsInside[$0] || disabledSomewhere[$0] }
+        let fair = (0..<system.processCount).allSatisfy {
+          stepsInside[cls($0)] || disabledSomewhere[cls($0)]
+        }
         if fair {
           report.lasso = lasso(
             members: ids, disabledSomewhere: disabledSomewhere, nodes: nodes,
@@ -257,9 +267,35 @@ extension BreadthFirst {
   /// Actions from the initial state to `id`.
   func actions(to id: Int) -> [Int] {
     let ids = path(to: id)
+    if canonical { return concreteActions(along: ids) }
     var actions: [Int] = []
     for i in 1..<max(ids.count, 1) { actions.append(action(from: ids[i - 1], to: ids[i]) ?? 0) }
     return actions
+  }
+
+  /// With symmetry the stored path is of representatives: the run follows it from the real
+  /// initial state, taking at each step an action whose successor's representative is the
+  /// next stored state (one exists: the transitions are symmetric).
+  private func concreteActions(along ids: [Int]) -> [Int] {
+    withScratchStates(wordCount: system.wordCount, count: 3) { s in
+      let (concrete, successor, representative) = (s[0], s[1], s[2])
+      _ = system.writeInitialState(concrete)
+      var actions: [Int] = []
+      for i in 1..<max(ids.count, 1) {
+        let target = store.state(ids[i])
+        for a in 0..<system.actionCount {
+          successor.copy(from: concrete.view)
+          guard system.apply(a, to: successor).enabled else { continue }
+          representative.copy(from: successor.view)
+          system.canonicalize(representative)
+          guard representative.view.equals(target) else { continue }
+          concrete.copy(from: successor.view)
+          actions.append(a)
+          break
+        }
+      }
+      return actions
+    }
   }
 
   /// Shortest path of actions inside the nodes accepted by `allowed`, from `from` to the

@@ -223,6 +223,7 @@ extension BreadthFirst {
               }
               continue
             }
+            if explorer.pointee.canonical { system.canonicalize(successor) }
             guard inLoop(successor.view) else { continue }
             buffer.setHash(produced, VisitedSet.hash(successor.view))
             pending[pendingCount] = Int32(produced + 1) | (retry ? 1 << 30 : 0)

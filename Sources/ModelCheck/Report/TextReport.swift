@@ -22,15 +22,13 @@ public enum TextReport {
       line +=
         "\n  partial-order reduction: \(grouped(s.reducedStates)) states expanded with one "
         + "program's local step only (--no-por: every interleaving)"
-      if s.counterexamplesUnreduced {
-        line += "; counterexamples from the search without it, so shortest"
-      } else if s.counterexamplesMayNotBeShortest {
-        line +=
-          "; the search without it stopped early: a counterexample may not be a shortest one"
-      }
-    } else if s.counterexamplesUnreduced {
+    }
+    if s.counterexamplesUnreduced {
+      line += "\n  counterexamples: from the search without the reductions, so shortest ones"
+    } else if s.counterexamplesMayNotBeShortest {
       line +=
-        "\n  partial-order reduction: off, to give a liveness counterexample's shortest prefix"
+        "\n  counterexamples: the search without the reductions stopped early; a "
+        + "counterexample may not be a shortest one"
     }
     if s.livenessStates > 0 {
       line +=
@@ -66,6 +64,12 @@ public enum TextReport {
       for d in p.details { out += "             \(d)\n" }
     }
     out += "  \(statisticsLine(r.statistics))\n"
+    if r.statistics.symmetry, let groups = r.program.symmetry?.groups {
+      let names = groups.map { g in g.map { r.program.spec.cpus[$0.program].name } }
+      out +=
+        "  symmetry: \(names.map { $0.joined(separator: ", ") }.joined(separator: "; ")) "
+        + "interchangeable (same code and set-up; --no-symmetry keeps them apart)\n"
+    }
     if let stop = r.stopReason {
       var isFault = false
       if case .fault = stop { isFault = true }

@@ -46,7 +46,9 @@ extension GraphVerdicts {
     for id in 0..<explorer.store.count where left > 0 {
       let s = explorer.store.state(id)
       for (i, point) in points.enumerated() where firstState[i] == nil {
-        if Int(s[pcs[point.context]]) == point.pc {
+        // With symmetry, a twin at the same pc stands for this program there.
+        let twins = explorer.canonical ? program.twins(of: point.context) : [point.context]
+        if twins.contains(where: { Int(s[pcs[$0]]) == point.pc }) {
           firstState[i] = id
           left -= 1
         }
