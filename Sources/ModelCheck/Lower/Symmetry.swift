@@ -96,7 +96,7 @@ extension Program {
         && config.tlbCached[c] == config.tlbCached[d]
         && (config.initialTLB.isEmpty || config.initialTLB[c] == config.initialTLB[d])
         && machine.layout.batchSlots[c] == machine.layout.batchSlots[d]
-        && (mm == nil || mm!.contains(c) == mm!.contains(d))
+        && mm?.contains(c) == mm?.contains(d)
         && environment(c) == environment(d)
     }
     var groups: [[Int]] = []
