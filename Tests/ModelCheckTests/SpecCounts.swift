@@ -113,7 +113,7 @@ extension SpecSuiteTests {
       reduced: [4250, 4515, 102], counterexamples: [:]),
     "kernel-state/xen-set-pte-issued-after-unlock.spec": SpecPin(
       states: 60, transitions: 87, depth: 17,
-      reduced: [58, 73, 17], counterexamples: [.noStaleRead: (8, false)]),
+      reduced: [58, 70, 17], counterexamples: [.noStaleRead: (8, false)]),
     "kernel-state/xen-set-pte-issued-before-unlock.spec": SpecPin(
       states: 35, transitions: 34, depth: 17,
       reduced: [35, 34, 17], counterexamples: [:]),
@@ -132,13 +132,13 @@ extension SpecSuiteTests {
       reduced: [32, 45, 13], counterexamples: [.noStaleRead: (7, false)]),
     "lazy-hooks/mprotect-lazy-direct.spec": SpecPin(
       states: 101, transitions: 182, depth: 15,
-      reduced: [101, 180, 15], counterexamples: [:]),
+      reduced: [101, 179, 15], counterexamples: [:]),
     "lazy-hooks/mprotect-lazy-shadow.spec": SpecPin(
       states: 185, transitions: 360, depth: 15,
-      reduced: [185, 358, 15], counterexamples: [:]),
+      reduced: [185, 357, 15], counterexamples: [:]),
     "lazy-hooks/mprotect-leave-after-unlock.spec": SpecPin(
       states: 143, transitions: 279, depth: 15,
-      reduced: [143, 277, 15],
+      reduced: [143, 276, 15],
       counterexamples: [.noStaleRead: (10, false), .noLostUpdate: (11, false)]),
     "nesting/set-ptes-flag-hooks.spec": SpecPin(
       states: 17, transitions: 23, depth: 9,
@@ -178,13 +178,13 @@ extension SpecSuiteTests {
       reduced: [17, 32, 6], counterexamples: [:]),
     "prot-rmw/mprotect-modify-prot-direct.spec": SpecPin(
       states: 22, transitions: 45, depth: 7,
-      reduced: [22, 44, 7], counterexamples: [:]),
+      reduced: [22, 43, 7], counterexamples: [:]),
     "prot-rmw/mprotect-modify-prot-native.spec": SpecPin(
       states: 14, transitions: 26, depth: 7,
-      reduced: [14, 25, 7], counterexamples: [:]),
+      reduced: [14, 24, 7], counterexamples: [:]),
     "prot-rmw/mprotect-plain-rmw.spec": SpecPin(
       states: 15, transitions: 28, depth: 7,
-      reduced: [15, 27, 7], counterexamples: [.noLostDirty: (5, false)]),
+      reduced: [15, 26, 7], counterexamples: [.noLostDirty: (5, false)]),
     "pt-lifetime/pgd-alloc-failure-frees-pmds.spec": SpecPin(
       states: 20, transitions: 19, depth: 10,
       reduced: [20, 19, 10], counterexamples: [:]),
@@ -307,7 +307,7 @@ extension SpecSuiteTests {
       reduced: [11, 14, 6], counterexamples: [.noSleepInAtomic: (2, false)]),
     "spurious-fault/act-on-unlocked-read.spec": SpecPin(
       states: 69, transitions: 93, depth: 17,
-      reduced: [69, 92, 17], counterexamples: [.noLostUpdate: (15, false)]),
+      reduced: [69, 91, 17], counterexamples: [.noLostUpdate: (15, false)]),
     "spurious-fault/recheck-under-ptl.spec": SpecPin(
       states: 49, transitions: 63, depth: 16,
       reduced: [49, 62, 16], counterexamples: [:]),

@@ -103,7 +103,7 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
       if reduce,
         let ample = Self.ampleSet(
           system, source: source, buffer, seen: visited.probe(arena: UnsafePointer(store.words)),
-          canonical: canonical)
+          fresh: levelEnd, canonical: canonical)
       {
         transitions += ample.enabled
         statistics.reducedStates += 1

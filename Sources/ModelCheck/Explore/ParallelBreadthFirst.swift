@@ -75,10 +75,12 @@ extension BreadthFirst {
   static var blockSize: Int { 128 }
 
   /// Generates the successors of states `range` of the store (its words from `arena`) into
-  /// `out`, leaving out the ones `seen` already holds.
+  /// `out`, leaving out the ones `seen` already holds (but an ample set's). `levelEnd`: the
+  /// first id of the level after the chunk's first state's; `stored`: the store's count.
   static func expand(
     _ range: Range<Int>, arena: UnsafePointer<UInt64>, seen: VisitedSet.Probe, system: System,
-    progress: [Bool], reduce: Bool, canonical: Bool, into out: ChunkOutput
+    progress: [Bool], reduce: Bool, canonical: Bool, levelEnd: Int, stored: Int,
+    into out: ChunkOutput
   ) {
     let source = out.buffer.source
     let actionCount = system.actionCount
@@ -87,8 +89,10 @@ extension BreadthFirst {
       source.copy(from: PackedStateView(arena + id * wordCount, wordCount: wordCount))
       out.firstSuccessor.append(Int32(out.hashes.count))
       if reduce,
+        // A state of the next level: its next level starts after every stored state.
         let ample = ampleSet(
-          system, source: source, out.buffer, seen: seen, canonical: canonical)
+          system, source: source, out.buffer, seen: seen,
+          fresh: id < levelEnd ? levelEnd : stored, canonical: canonical)
       {
         for k in 0..<ample.produced {
           let successor = out.buffer.successor(k).view
@@ -177,6 +181,7 @@ extension BreadthFirst {
       let shared = Shared(
         value: (system, ranges, outputs, progress, arena, visited.probe(arena: arena)))
       let taken = Atomic<Int>(0)
+      let (chunkLevelEnd, stored) = (levelEnd, store.count)
       DispatchQueue.concurrentPerform(iterations: min(threads, ranges.count)) { _ in
         let (system, ranges, outputs, progress, arena, seen) = shared.value
         while true {
@@ -184,7 +189,8 @@ extension BreadthFirst {
           guard b < ranges.count else { return }
           Self.expand(
             ranges[b], arena: arena, seen: seen, system: system, progress: progress,
-            reduce: reduce, canonical: canonical, into: outputs[b])
+            reduce: reduce, canonical: canonical, levelEnd: chunkLevelEnd, stored: stored,
+            into: outputs[b])
         }
       }
       // Merge, state by state: the one-thread loop's logic on the outputs.
@@ -219,19 +225,20 @@ extension BreadthFirst {
             && out.words.withUnsafeBufferPointer { words in
               guard let base = words.baseAddress else { return false }
               return (first..<end).contains { k in
-                visited.find(PackedStateView(base + k * wordCount, wordCount: wordCount), in: store)
-                  != nil
+                let successor = PackedStateView(base + k * wordCount, wordCount: wordCount)
+                return visited.find(successor, in: store).map { $0 < levelEnd } ?? false
               }
             }
           if ampleStale {
-            // Not new any more: expand it here, as the one-thread loop does (another
-            // process's local step may still be an ample set).
+            // A successor is stored in this level or before now: expand it here, as the
+            // one-thread loop does (another process's local step may still be an ample set).
             let source = scratch.source
             source.copy(from: store.state(next))
             let all: (produced: Int, processMoved: Bool)
             if let ample = Self.ampleSet(
               system, source: source, scratch,
-              seen: visited.probe(arena: UnsafePointer(store.words)), canonical: canonical)
+              seen: visited.probe(arena: UnsafePointer(store.words)), fresh: levelEnd,
+              canonical: canonical)
             {
               transitions += ample.enabled
               statistics.reducedStates += 1

@@ -12,20 +12,24 @@ import PTState
 /// - C2: none of them raises a property event or a fault (invisible), and none leads to a
 ///   state the system wants expanded fully (with `cmpxchg_terminates`: a program inside a
 ///   retry loop), or back to the source;
-/// - C3, the cycle proviso for breadth-first search: every successor is a *new* state, not
-///   yet stored. Then a reduced edge always leads one level deeper, so every cycle of the
-///   reduced graph has a fully expanded state, and no action is postponed forever.
-/// Otherwise the state is expanded fully. Whether a successor is new depends only on the
-/// store, which grows in the same order for any number of threads, so the reduced graph is
-/// the same for `--threads N`. docs/properties.md ("Partial-order reduction") has the
+/// - C3, the cycle proviso for breadth-first search: every successor is one level deeper
+///   than the source: not yet stored, or stored in the next level (an id from `fresh` on).
+///   Then no cycle of the reduced graph is made of reduced edges only (depth cannot grow
+///   around a cycle), so every cycle has a fully expanded state, and no action is postponed
+///   forever.
+/// Otherwise the state is expanded fully. Whether a successor is stored, and where, depends
+/// only on the store, which grows in the same order for any number of threads, so the
+/// reduced graph is the same for `--threads N`. docs/properties.md ("Partial-order reduction") has the
 /// argument that every property keeps its verdict.
 extension BreadthFirst {
   /// The ample successors of `source` into `buffer` (with their hashes): their count and
-  /// the enabled actions taken; nil when the state must be expanded fully.
+  /// the enabled actions taken; nil when the state must be expanded fully. A successor
+  /// `seen` holds must have an id from `fresh` on (the first id of the level after the
+  /// source's).
   @inline(__always)
   static func ampleSet(
     _ system: System, source: PackedState, _ buffer: borrowing ExpansionBuffer,
-    seen: VisitedSet.Probe, canonical: Bool
+    seen: VisitedSet.Probe, fresh: Int, canonical: Bool
   ) -> (produced: Int, enabled: Int)? {
     let view = source.view
     if system.mustExpandFully(view) { return nil }
@@ -46,7 +50,7 @@ extension BreadthFirst {
         if canonical { system.canonicalize(successor) }
         if system.mustExpandFully(successor.view) { continue candidates }
         let hash = VisitedSet.hash(successor.view)
-        if seen.contains(successor.view, hash: hash) { continue candidates }
+        if let id = seen.id(of: successor.view, hash: hash), id < fresh { continue candidates }
         buffer.setHash(produced, hash)
         produced += 1
       }

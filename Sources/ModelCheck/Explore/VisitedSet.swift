@@ -178,17 +178,23 @@ struct VisitedSet: ~Copyable {
     /// Whether `state` (whose hash is `hash`) is in the table.
     @inline(__always)
     func contains(_ state: PackedStateView, hash: UInt64) -> Bool {
+      id(of: state, hash: hash) != nil
+    }
+
+    /// The id of `state` (whose hash is `hash`), if it is in the table.
+    @inline(__always)
+    func id(of state: PackedStateView, hash: UInt64) -> Int? {
       let mask = capacity - 1
       let idMask = UInt32(truncatingIfNeeded: mask)
       let t = UInt32(truncatingIfNeeded: hash >> 32) & ~idMask
       var i = Int(truncatingIfNeeded: hash) & mask
       while true {
         let slot = slots[i]
-        if slot == 0 { return false }
+        if slot == 0 { return nil }
         if slot & ~idMask == t {
           let id = Int((slot & idMask) - 1)
           if PackedStateView(arena + id * wordCount, wordCount: wordCount).equals(state) {
-            return true
+            return id
           }
         }
         i = (i + 1) & mask
