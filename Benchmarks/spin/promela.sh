@@ -9,7 +9,9 @@
 # the page (wrprotect or mkwrite, queued in a batch of BATCH entries), leave lazy mode
 # (flush, A/D-preserving), unlock. One hardware process per CPU sets A/D bits of any PTE;
 # a hypervisor process runs Xen's MMU_PT_UPDATE_PRESERVE_AD cmpxchg loop on PTE 0 under
-# lock 0. Every step is one d_step and no process ever terminates, so the counts of
+# lock 0. The environment variable NHW (default NCPU) sets the number of hardware
+# processes; they are identical and stateless, so NHW changes the transition count only
+# (crosscheck.sh uses it to relate SPIN's and modelcheck's transition counts). Every step is one d_step and no process ever terminates, so the counts of
 # `-DSAFETY -DNOREDUCE` are those of the plain interleaving graph of the model.
 set -euo pipefail
 if [ $# -lt 4 ] || [ $# -gt 5 ]; then
@@ -20,6 +22,8 @@ ncpu=$1 npt=$2 npte=$3 rounds=$4 batch=${5:-2}
 for x in "$ncpu" "$npt" "$npte" "$rounds" "$batch"; do
   [[ $x =~ ^[1-9][0-9]*$ ]] || { echo "$0: parameters must be positive integers" >&2; exit 2; }
 done
+nhw=${NHW:-$ncpu}
+[[ $nhw =~ ^[1-9][0-9]*$ ]] || { echo "$0: NHW must be a positive integer" >&2; exit 2; }
 nptes=$((npt * npte))
 maxretry=2
 
@@ -39,6 +43,7 @@ cat <<HDR
 #define NPT      $npt
 #define NPTE     $npte
 #define NPTES    $nptes
+#define NHW      $nhw
 #define ROUNDS   $rounds
 #define BATCH    $batch
 #define MAXRETRY $maxretry
@@ -99,7 +104,7 @@ cat <<TAIL
   goto end_top
 }
 
-active [NCPU] proctype hw() {
+active [NHW] proctype hw() {
 end_hw:
   do
 TAIL
