@@ -79,8 +79,9 @@ spin_run() {
 
 # mc_run SPEC_GENERATOR "FLAGS" NCPU NPT NPTE ROUNDS BATCH
 # Generates the spec and runs modelcheck on it; prints
-#   states transitions verdict wall_seconds peak_kib
-# (wall: generation + the whole modelcheck run; verdict: as_expected, differs, error:...).
+#   states transitions verdict search_seconds wall_seconds peak_kib
+# (wall: generation + the whole modelcheck run; search: the time modelcheck reports for the
+# state-space search; verdict: as_expected, differs, incomplete, or error:MESSAGE).
 mc_run() {
   local gen=$1 flags=$2 dir
   shift 2
@@ -92,19 +93,22 @@ mc_run() {
   /usr/bin/time -o "$dir/time" -f '%M' "$MODELCHECK" --no-traces --no-progress $flags \
     "$dir/model.spec" > "$dir/out" 2> "$dir/err" || true
   t1=$(date +%s.%N)
-  local line states trans verdict peak
+  local line states trans verdict peak search
   line=$(grep -E '^ +[0-9,]+ states, [0-9,]+ transitions' "$dir/out" | head -1 || true)
   states=$(echo "$line" | awk '{ gsub(",", "", $1); print $1 }')
   trans=$(echo "$line" | awk '{ gsub(",", "", $3); print $3 }')
+  search=$(echo "$line" | sed -n 's/.*depth [0-9,]*, \([0-9.]*\) s,.*/\1/p')
   peak=$(tail -1 "$dir/time")
   if grep -q "1 as expected" "$dir/out"; then
     verdict=as_expected
   elif grep -q "1 differ" "$dir/out"; then
     verdict=differs
+  elif grep -q "1 incomplete" "$dir/out"; then
+    verdict=incomplete
   else
-    verdict="error:$( (grep -m1 -i 'error' "$dir/err" "$dir/out" || echo unknown) | head -1 \
-      | sed 's/^[^:]*://' | tr -s ' ' '_' | cut -c1-80)"
+    verdict="error:$( (grep -h -m1 -i 'error' "$dir/err" "$dir/out" || echo unknown) | head -1 \
+      | sed 's/^modelcheck: error: //' | tr -s ' ' '_' | tr -d '|' | cut -c1-70)"
   fi
   rm -rf "$dir"
-  echo "${states:-?} ${trans:-?} $verdict $(elapsed "$t0" "$t1") ${peak:-0}"
+  echo "${states:-?} ${trans:-?} $verdict ${search:-?} $(elapsed "$t0" "$t1") ${peak:-0}"
 }
