@@ -68,7 +68,12 @@ spin_run() {
   done
   local states trans errors pans
   states=$(awk '/states, stored/ { print $1; exit }' "$dir/pan.out")
-  trans=$(awk '/transitions \(= stored\+matched\)/ { print $1; exit }' "$dir/pan.out")
+  # pan prints counts with 8 significant digits (%g): above 99,999,999 in e-notation. The
+  # transitions are stored + matched; when one of those is inexact too, the figure is
+  # marked with a leading '~'.
+  trans=$(awk '/states, stored/ { s = $1 } /states, matched/ { m = $1 }
+    END { printf "%s%.0f\n", (s ~ /^[0-9]+$/ && m ~ /^[0-9]+$/) ? "" : "~", s + m }' \
+    "$dir/pan.out")
   errors=$(sed -n 's/.*errors: \([0-9]*\).*/\1/p' "$dir/pan.out" | head -1)
   pans=$(awk '/elapsed time/ { print $4; exit }' "$dir/pan.out")
   if grep -q "max search depth too small\|reached -DMEMLIM bound\|out of memory" "$dir/pan.out"; then
