@@ -18,7 +18,7 @@
 #                     (default: "default"; e.g. "default;--threads 1;--no-por --no-symmetry").
 #                     A flag set modelcheck rejects gives an error row, not a failure.
 #   MODELCHECK_FLAGS  flags added to every modelcheck run (e.g. --max-memory 8G)
-#   NATURAL_MAX_TIME  --max-time of the natural rows (default 120s; the natural model is
+#   NATURAL_MAX_TIME  --max-time of the natural rows (default 300s; the natural model is
 #                     much larger than SPIN's at the bigger sizes; a stopped run is reported
 #                     as incomplete with the states it reached)
 #   MODELCHECK, SPIN_W, MEMLIM, SPIN_WORK: see common.sh
@@ -33,7 +33,7 @@ sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(3/1/3/2 3/2/1/2 3/1/4/3)
 IFS=';' read -r -a modes <<< "${MODELCHECK_MODES:-default}"
 extra=${MODELCHECK_FLAGS:-}
-natural_time=${NATURAL_MAX_TIME:-120s}
+natural_time=${NATURAL_MAX_TIME:-300s}
 work=${SPIN_WORK:-$(mktemp -d)}
 
 fmt() { awk -v x="$1" 'BEGIN { if (x == "" || x == "?") print "-"; else printf "%.2f", x }'; }
