@@ -32,7 +32,8 @@ for s in "${sizes[@]}"; do
   read -r ss st serr _ <<< "$(spin_run "$work/nr" "-DSAFETY -DNOREDUCE" 24 "$c" "$p" "$e" "$r" "$b")"
   other=$((c > 1 ? c - 1 : 2))
   read -r _ st2 _ <<< "$(NHW=$other spin_run "$work/nr2" "-DSAFETY -DNOREDUCE" 24 "$c" "$p" "$e" "$r" "$b")"
-  read -r ms mt mv _ _ _ <<< "$(mc_run "$here/spec-atomic.sh" "" "$c" "$p" "$e" "$r" "$b")"
+  read -r ms mt mv _ _ _ <<< \
+    "$(mc_run "$here/spec-atomic.sh" "--no-por --no-symmetry" "$c" "$p" "$e" "$r" "$b")"
   ehw=$(((st - st2) / (c - other)))
   esw=$((st - 1 - c * ehw))
   predicted=$((esw + 2 * p * e * ms))

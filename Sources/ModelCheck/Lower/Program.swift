@@ -291,9 +291,14 @@ public final class Program: Sendable {
 
   /// The atomic block program `cpu`'s instruction at `pc` belongs to, if any.
   public func atomicBlock(cpu: Int, pc: Int) -> AtomicBlock? {
+    atomicBlockIndex(cpu: cpu, pc: pc).map { atomicBlocks[$0] }
+  }
+
+  /// That block's index in `atomicBlocks`.
+  public func atomicBlockIndex(cpu: Int, pc: Int) -> Int? {
     guard hasAtomic else { return nil }
     let b = atomicBlockOf[cpuStart[cpu] + pc]
-    return b < 0 ? nil : atomicBlocks[Int(b)]
+    return b < 0 ? nil : Int(b)
   }
 }
 

@@ -99,6 +99,14 @@ extension BreadthFirst where System == Program {
     var counts = [Int](repeating: 0, count: max(program.code.count * maxBranches, 1))
     let pcs = program.machine.layout.pc
     let scratch = store.scratch(0)
+    // Without counting, a block whose every statement ran needs no more runs.
+    var blockDone = [Bool](repeating: false, count: program.atomicBlocks.count)
+    func allRan(_ block: AtomicBlock) -> Bool {
+      block.pcs.allSatisfy { pc in
+        !Coverage.isStatement(program.instruction(cpu: block.cpu, pc: pc))
+          || counts[(program.cpuStart[block.cpu] + pc) * maxBranches] > 0
+      }
+    }
     for id in 0..<store.count {
       let s = store.state(id)
       for k in 0..<contexts {
@@ -108,8 +116,9 @@ extension BreadthFirst where System == Program {
         let branches = Coverage.branches(instruction)
         let base = (program.cpuStart[k] + pc) * maxBranches
         for b in 0..<min(branches, stepAction[k].count) where stepAction[k][b] >= 0 {
-          let inBlock = program.atomicBlock(cpu: k, pc: pc) != nil
-          if !counting, counts[base + b] > 0, !inBlock { continue }
+          let block = program.atomicBlockIndex(cpu: k, pc: pc)
+          let inBlock = block != nil
+          if !counting, counts[base + b] > 0, block.map({ blockDone[$0] }) ?? true { continue }
           scratch.copy(from: s)
           guard inBlock else {
             if program.apply(stepAction[k][b], to: scratch).enabled { counts[base + b] += 1 }
@@ -123,6 +132,7 @@ extension BreadthFirst where System == Program {
           for case .atomicStep(let inner) in log.facts {
             counts[(program.cpuStart[k] + inner) * maxBranches] += 1
           }
+          if let block, !counting, allRan(program.atomicBlocks[block]) { blockDone[block] = true }
         }
       }
     }
