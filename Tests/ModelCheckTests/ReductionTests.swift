@@ -234,4 +234,55 @@ import Testing
     #expect(!counted.statistics.reduced)
     #expect(counted.statistics.states == full.statistics.states)
   }
+
+  @Test("a livelock that needs both twins to write is found with symmetry, and confirmed")
+  func symmetricLivelock() throws {
+    // Two identical unlocked writers: a fair cycle of the full graph has both write; in the
+    // representatives' graph the one that writes may always be the same member.
+    var text = """
+      mode direct
+      pte a = present | write | pfn(1)
+      lock page_lock
+      check cmpxchg_terminates
+      expect fail cmpxchg_terminates
+
+      cpu xen {
+        var old, seen
+        spin_lock(page_lock)
+        old = ptep_get(a)
+        loop {
+          seen = cmpxchg(a, old, pte_wrprotect(old))
+          if seen == old { break }
+          old = seen
+        }
+        spin_unlock(page_lock)
+      }
+
+      """
+    for c in 0..<2 {
+      text += """
+        cpu cpu\(c) {
+          loop {
+            set_pte(a, present | pfn(2))
+            set_pte(a, present | write | pfn(1))
+          }
+        }
+
+        """
+    }
+    let program = try Pipeline.compile(SourceFile(path: "t.spec", text: text))
+    #expect(program.symmetry?.groups.map { $0.map(\.program) } == [[1, 2]])
+    var symmetric = Self.unreduced
+    symmetric.symmetry = true
+    let file = SourceFile(path: "t.spec", text: text)
+    let reduced = Pipeline.check(program, file: file, limits: symmetric)
+    let full = Pipeline.check(program, file: file, limits: Self.unreduced)
+    #expect(full.status(.cmpxchgTerminates) == .fail)
+    #expect(reduced.status(.cmpxchgTerminates) == .fail)
+    // The counterexample is the full graph's lasso.
+    #expect(reduced.statistics.counterexamplesUnreduced)
+    #expect(
+      reduced.result(.cmpxchgTerminates)?.counterexample?.length
+        == full.result(.cmpxchgTerminates)?.counterexample?.length)
+  }
 }

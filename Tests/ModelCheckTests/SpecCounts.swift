@@ -324,11 +324,11 @@ extension SpecSuiteTests {
       states: 138, transitions: 489, depth: 14,
       reduced: [138, 489, 14], counterexamples: [:]),
     "xen-preserve-ad/update-intpte-locked.spec": SpecPin(
-      states: 23, transitions: 88, depth: 5,
-      reduced: [23, 88, 5], counterexamples: [:]),
+      states: 23, transitions: 65, depth: 5,
+      reduced: [23, 65, 5], counterexamples: [:]),
     "xen-preserve-ad/update-intpte-no-ad-carry.spec": SpecPin(
-      states: 27, transitions: 102, depth: 6,
-      reduced: [27, 102, 6], counterexamples: [.noLostDirty: (4, false)]),
+      states: 27, transitions: 75, depth: 6,
+      reduced: [27, 75, 6], counterexamples: [.noLostDirty: (4, false)]),
     "xen-preserve-ad/update-intpte-unlocked-writer.spec": SpecPin(
       states: 48, transitions: 132, depth: 8,
       reduced: [48, 132, 8], counterexamples: [.cmpxchgTerminates: (8, true)]),

@@ -279,9 +279,21 @@ struct Lowering {
         actions.append(Action(.step(program: c, branch: k)))
       }
     }
+    // A hardware access whose CPU makes no difference (no TLB slot for the PTE on either
+    // CPU, no cached top-level entry above it, no mm to gate it) has the same successor and
+    // the same events from every CPU: one action stands for all, the first CPU's (the one a
+    // breadth-first search would credit anyway: the first action in table order).
+    func cpuBlind(_ c: Int, _ p: Int) -> Bool {
+      !tlbCached[c][p] && (config.pgdOf.isEmpty || config.pgdOf[p] == nil)
+        && config.initialMMUsers == nil
+    }
     for h in spec.hardware {
       let a = Action(.hardwareAccess(cpu: h.cpu, pte: h.pte, kind: h.kind))
-      if !actions.contains(a) { actions.append(a) }
+      let same = actions.contains { b in
+        b.kind == .hardwareAccess && b.pte == h.pte && b.arg == a.arg
+          && (b.cpu == h.cpu || (cpuBlind(b.cpu, h.pte) && cpuBlind(h.cpu, h.pte)))
+      }
+      if !same { actions.append(a) }
     }
     for c in 0..<cpuCount {
       for p in 0..<spec.pteNames.count where tlbCached[c][p] {

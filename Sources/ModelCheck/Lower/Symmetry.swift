@@ -38,7 +38,12 @@ extension Program {
     for (v, shape) in config.variables.enumerated() where shape.copies != .global {
       if machine.layout.variables[v].contains(where: invariantFields.contains) { return nil }
     }
-    let loopOwners = Set(loops.map(\.cpu))
+    // The programs whose cmpxchg is in a retry loop: the loop's subgraph is theirs.
+    let loopOwners = Set(
+      code.indices.compactMap { i -> Int? in
+        guard case .cmpxchg(_, _, _, _, let loop) = code[i], loop > 0 else { return nil }
+        return loops[Int(loop) - 1].cpu
+      })
     let checksLoops = spec.properties.contains(.cmpxchgTerminates)
 
     // What must be equal: the code, with every reference replaced by what it refers to.
@@ -81,12 +86,15 @@ extension Program {
         }
       }
     }
-    // What the CPU's environment does: the actions that are not program steps.
+    // What the CPU's environment does: its hardware lines (the action table keeps one
+    // action for an access every CPU makes alike), and the other actions that are not
+    // program steps.
     func environment(_ c: Int) -> Set<String> {
-      Set(
-        actions.filter { $0.kind != .cpuStep && $0.cpu == c }.map {
-          "\($0.kind) \($0.pte) \($0.arg)"
-        })
+      let hardware = spec.hardware.filter { $0.cpu == c }.map { "hw \($0.pte) \($0.kind)" }
+      let others = actions.filter {
+        $0.kind != .cpuStep && $0.kind != .hardwareAccess && $0.cpu == c
+      }.map { "\($0.kind) \($0.pte) \($0.arg)" }
+      return Set(hardware + others)
     }
     func alike(_ k: Int, _ j: Int) -> Bool {
       let (c, d) = (pinned[k], pinned[j])
