@@ -285,4 +285,61 @@ import Testing
       reduced.result(.cmpxchgTerminates)?.counterexample?.length
         == full.result(.cmpxchgTerminates)?.counterexample?.length)
   }
+
+  @Test("a cycle of local steps does not hide another program's step (the cycle proviso)")
+  func cycleProviso() throws {
+    // cpu0 cycles through two local choices forever; cpu1's BUG_ON must still be reached.
+    let text = """
+      mode direct
+      pte a = present | pfn(1)
+      global seen: bool = false
+      check no_bug
+      expect fail no_bug
+
+      cpu cpu0 {
+        var x
+        loop {
+          x = 1
+          either { x = 2 } or { x = 3 }
+          either { x = 4 } or { x = 5 }
+        }
+      }
+      cpu cpu1 {
+        var t
+        t = READ_ONCE(seen)
+        BUG_ON(t == 0)
+      }
+      """
+    let full = try check(text, limits: Self.unreduced)
+    let reduced = try check(text)
+    #expect(full.status(.noBug) == .fail)
+    #expect(reduced.status(.noBug) == .fail)
+    #expect(reduced.statistics.reducedStates > 0)
+  }
+
+  @Test("a variable an invariant reads is not local, even when only one program writes it")
+  func invariantVariable() throws {
+    let text = """
+      mode direct
+      pte a = present | pfn(1)
+      global x: bool = false
+      global y: bool = false
+      invariant not_both: !(x && y)
+      check invariant
+      expect fail invariant
+
+      cpu cpu0 {
+        WRITE_ONCE(x, true)
+        WRITE_ONCE(x, false)
+      }
+      cpu cpu1 {
+        WRITE_ONCE(y, true)
+        WRITE_ONCE(y, false)
+      }
+      """
+    let program = try Pipeline.compile(SourceFile(path: "t.spec", text: text))
+    #expect(!program.offersLocalSteps)
+    let reduced = try check(text)
+    #expect(reduced.status(.invariant) == .fail)
+  }
 }

@@ -32,6 +32,24 @@ struct GraphSystem: TransitionSystem {
   func finalViolations(_ s: PackedStateView) -> UInt32 { 0 }
 }
 
+/// A `GraphSystem` whose nodes stand for classes of symmetric states, with processes 1 and
+/// 2 interchangeable (the representative of each node is itself).
+struct SymmetricGraphSystem: TransitionSystem {
+  var graph: GraphSystem
+  var wordCount: Int { 1 }
+  var actionCount: Int { graph.actionCount }
+  var processCount: Int { graph.processCount }
+  func writeInitialState(_ s: PackedState) -> StepOutcome { graph.writeInitialState(s) }
+  func apply(_ a: Int, to s: PackedState) -> StepOutcome { graph.apply(a, to: s) }
+  func process(of a: Int) -> Int { graph.process(of: a) }
+  func isProgress(_ a: Int) -> Bool { graph.isProgress(a) }
+  func isFinished(_ s: PackedStateView) -> Bool { false }
+  func finalViolations(_ s: PackedStateView) -> UInt32 { 0 }
+  var hasSymmetry: Bool { true }
+  func canonicalize(_ s: PackedState) {}
+  func symmetryClass(of k: Int) -> Int { k == 2 ? 1 : k }
+}
+
 /// The cycle search behind `cmpxchg_terminates`, on graphs small enough to see.
 @Suite struct RetryAnalysisTests {
   func analyze(_ edges: [GraphSystem.Edge], processes: Int = 2, bound: Int? = nil) -> RetryReport {
@@ -50,6 +68,30 @@ struct GraphSystem: TransitionSystem {
   }
 
   typealias E = GraphSystem.Edge
+
+  @Test("with symmetry, a class is served when one of its members steps inside the cycle")
+  func symmetricFairness() throws {
+    // p1 rewrites, p0 fails, p1 rewrites back; p2 (p1's twin) could always leave to 3 but
+    // never steps inside: unfair for p2 as a process, fair for the class {p1, p2}.
+    let edges = [
+      E(from: 0, to: 1, process: 1, retry: false), E(from: 1, to: 2, process: 0, retry: true),
+      E(from: 2, to: 1, process: 1, retry: false), E(from: 1, to: 3, process: 2, retry: false),
+      E(from: 2, to: 3, process: 2, retry: false),
+    ]
+    #expect(analyze(edges, processes: 3).lasso == nil)
+    let system = SymmetricGraphSystem(graph: GraphSystem(edges: edges, processCount: 3))
+    var explorer = BreadthFirst(system: system)
+    explorer.run(limits: Limits(), safetyBits: 0, deadlockBit: 0, needsFullGraph: true)
+    let canonical = explorer.canonical
+    #expect(canonical)
+    var budget = Budget(remaining: nil)
+    let report = try #require(
+      explorer.analyzeRetries(
+        process: 0, bound: nil, budget: &budget, inLoop: { $0[word: 0] != 3 },
+        staysInLoop: { _ in true }, isRetry: { $0.retryLoop == 1 }))
+    #expect(report.lasso != nil)
+    #expect(report.maxRetries == nil)
+  }
 
   @Test("a path with two retries and no cycle: at most 2 retries")
   func acyclic() {

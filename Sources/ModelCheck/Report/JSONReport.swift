@@ -215,6 +215,8 @@ public enum JSONReport {
       ("states_per_second", .int(Int(s.statesPerSecond.rounded()))),
       ("bytes_per_state_packed", .int(s.wordsPerState * 8)), ("store_bytes", .int(s.storeBytes)),
       ("peak_rss_bytes", s.peakResidentBytes.map { .int($0) } ?? .null),
+      ("reduced_states", .int(s.reducedStates)), ("symmetry", .bool(s.symmetry)),
+      ("counterexamples_unreduced", .bool(s.counterexamplesUnreduced)),
     ])
   }
 
