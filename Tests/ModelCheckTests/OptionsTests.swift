@@ -14,6 +14,10 @@ import Testing
     #expect(o.maxStates == 100)
     #expect(o.maxMemoryBytes == 2 << 30)
     #expect(o.paths == ["Specs", "x.spec"])
+    #expect(o.partialOrder && o.symmetry)
+    let unreduced = try Options.parse(["--no-por", "--no-symmetry", "a.spec"])
+    #expect(!unreduced.partialOrder && !unreduced.symmetry)
+    #expect(try Options.parse(["--no-symmetry", "a.spec"]).partialOrder)
   }
 
   @Test(
@@ -21,7 +25,7 @@ import Testing
     arguments: [
       ["--max-states"], ["--max-states", "-3", "a"], ["--max-memory", "lots", "a"],
       ["--frobnicate", "a"], [], ["--threads", "0", "a"], ["--threads", "many", "a"],
-      ["--threads", "1000", "a"],
+      ["--threads", "1000", "a"], ["--no-por=1", "a"], ["--no-symmetry=yes", "a"],
     ])
   func usageErrors(_ args: [String]) {
     #expect(throws: Options.UsageError.self) { try Options.parse(args) }
