@@ -19,7 +19,7 @@ import PTState
 ///   forever.
 /// Otherwise the state is expanded fully. Whether a successor is stored, and where, depends
 /// only on the store, which grows in the same order for any number of threads, so the
-/// reduced graph is the same for `--threads N`. docs/properties.md ("Partial-order reduction") has the
+/// reduced graph is the same for `--threads N`. docs/properties.md ("Reductions") has the
 /// argument that every property keeps its verdict.
 extension BreadthFirst {
   /// The ample successors of `source` into `buffer` (with their hashes): their count and
