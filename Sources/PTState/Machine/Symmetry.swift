@@ -73,6 +73,27 @@ extension Machine {
     let fields = symmetry.fields[g]
     let m = members.count
     let width = fields[0].count
+    // Most states are in order already, and two members most often differ in their first
+    // fields (the pc): compare neighbours in place before copying anything.
+    func inOrder(_ i: Int, _ j: Int) -> Bool {
+      for f in 0..<width {
+        let (a, b) = (s[fields[i][f]], s[fields[j][f]])
+        if a != b { return a < b }
+      }
+      let (x, y) = (UInt64(members[i].program + 1), UInt64(members[j].program + 1))
+      var (lx, ly, wx, wy): (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+      for (l, f) in layout.lockHolder.enumerated() {
+        let h = s[f]
+        if h == x { lx |= 1 << l } else if h == y { ly |= 1 << l }
+      }
+      if lx != ly { return lx < ly }
+      for (p, f) in layout.lastWriter.enumerated() where f.mask != 0 {
+        let w = s[f]
+        if w == x { wx |= 1 << p } else if w == y { wy |= 1 << p }
+      }
+      return wx <= wy
+    }
+    if (0..<(m - 1)).allSatisfy({ inOrder($0, $0 + 1) }) { return }
     withUnsafeTemporaryAllocation(of: UInt64.self, capacity: m * (width + 2) + 2 * m) { buffer in
       // Row i: member i's fields, the locks it holds, the PTEs it wrote last.
       let row = width + 2
