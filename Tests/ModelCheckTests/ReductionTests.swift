@@ -342,4 +342,22 @@ import Testing
     let reduced = try check(text)
     #expect(reduced.status(.invariant) == .fail)
   }
+
+  @Test("a runtime fault found with the reductions has the unreduced shortest run")
+  func shortestFaultRun() throws {
+    // Each twin may call preempt_enable() without preempt_disable(), after a choice (a
+    // local step) and a locked section.
+    let body = """
+        either { old = 1 } or { old = 2 }
+        spin_lock(ptl)
+        spin_unlock(ptl)
+        if old == 2 { preempt_enable() }
+      """
+    let text = Self.twins(body: body)
+    let full = try check(text, limits: Self.unreduced)
+    let reduced = try check(text)
+    let (a, b) = (try #require(full.faultRun), try #require(reduced.faultRun))
+    #expect(reduced.statistics.reduced && reduced.statistics.counterexamplesUnreduced)
+    #expect(a == b)
+  }
 }

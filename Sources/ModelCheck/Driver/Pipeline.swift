@@ -123,6 +123,7 @@ public enum Pipeline {
   public static func check(
     _ program: Program, file: SourceFile, limits: Limits = Limits(), coverage: Bool = false
   ) -> CheckResult {
+    let start = monotonicSeconds()
     var limits = limits
     limits.symmetry = limits.symmetry && !coverage
     let reduce = limits.partialOrder && !coverage && program.offersLocalSteps
@@ -135,6 +136,8 @@ public enum Pipeline {
     var unreduced = limits
     unreduced.partialOrder = false
     unreduced.symmetry = false
+    // The second search shares the time limit with the first.
+    unreduced.maxSeconds = limits.maxSeconds.map { max($0 - (monotonicSeconds() - start), 0.001) }
     if failing.contains(where: { PropertyTable.descriptor($0.kind).isGraphProperty }) {
       // A lasso's shortest prefix needs the whole graph: the run without the reductions,
       // whose verdicts are the ones a complete run gives.
@@ -160,9 +163,11 @@ public enum Pipeline {
     let deepest =
       (failing.compactMap { $0.counterexample?.length } + [result.faultRun?.count ?? 0]).max() ?? 0
     var explorer = BreadthFirst(system: program)
+    // A fault stops the search where it is found; without one, it stops once every failing
+    // property has its witness.
     explorer.run(
       limits: unreduced, safetyBits: bits, deadlockBit: bits & PropertyKind.deadlockFree.bit,
-      needsFullGraph: false, reduce: false, maxDepth: deepest)
+      needsFullGraph: result.faultRun != nil, reduce: false, maxDepth: deepest)
     let foundAll =
       failing.allSatisfy { explorer.witnesses[$0.kind.bit] != nil }
       && (result.faultRun == nil) == (explorer.faultWitness == nil)

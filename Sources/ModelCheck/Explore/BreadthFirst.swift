@@ -131,7 +131,7 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
     finish(next: next, transitions: transitions, depth: depth, start: start)
   }
 
-  /// Generates the successor of `source` (state `id`) under every action into `buffer`,
+  /// Generates the successors of `source` (state `id`) under every action into `buffer`,
   /// with their hashes, leaving out self-loops, and records violations and faults: the
   /// successors' count and whether a process moved; nil when a fault stopped the run.
   @inline(__always)
