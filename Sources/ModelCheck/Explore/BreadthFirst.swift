@@ -142,6 +142,12 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
     var processMoved = false
     var produced = 0
     for a in 0..<system.actionCount {
+      // A self-loop that raises nothing: counted, not generated.
+      if system.changesNothing(a, in: source.view) {
+        assertChangesNothing(a, source.view)
+        transitions += 1
+        continue
+      }
       let successor = buffer.successor(produced)
       successor.copy(from: source.view)
       let outcome = system.apply(a, to: successor)
@@ -239,6 +245,20 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
     statistics.depth = depth
     statistics.seconds = monotonicSeconds() - start
     statistics.storeBytes = store.residentBytes + visited.residentBytes
+  }
+
+  /// Debug builds only: `action` leads from `state` back to it, raising nothing.
+  func assertChangesNothing(_ action: Int, _ state: PackedStateView) {
+    #if DEBUG
+      withScratchStates(wordCount: system.wordCount) { s in
+        s[0].copy(from: state)
+        let outcome = system.apply(action, to: s[0])
+        precondition(
+          outcome.enabled && outcome.violations == 0 && outcome.fault == 0
+            && s[0].view.equals(state),
+          "action \(action) said to change nothing changed something")
+      }
+    #endif
   }
 
   /// Debug builds only: the store's, the visited set's and every stored state's invariants.

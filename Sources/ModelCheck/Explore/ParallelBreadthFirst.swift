@@ -111,6 +111,10 @@ extension BreadthFirst {
       // As the one-thread loop: generate every successor, touch their slots so the cache
       // misses overlap, then look each up.
       for a in 0..<actionCount {
+        if system.changesNothing(a, in: source.view) {
+          enabled += 1
+          continue
+        }
         let successor = out.buffer.successor(Int(produced))
         successor.copy(from: source.view)
         let outcome = system.apply(a, to: successor)

@@ -29,6 +29,17 @@ extension Program: TransitionSystem {
     }
   }
 
+  /// Most transitions are hardware accesses that find their bits set already: said from
+  /// the state, without a copy or a step (not with `mm`, where an access may be disabled,
+  /// nor with invariants, which every step re-checks).
+  @inline(__always)
+  public func changesNothing(_ index: Int, in s: PackedStateView) -> Bool {
+    let a = actions[index]
+    guard a.kind == .hardwareAccess, !machine.tracksMM, !hasInvariants else { return false }
+    return machine.hardwareAccessChangesNothing(
+      s, cpu: a.cpu, pte: a.pte, kind: AccessKind(rawValue: a.arg) ?? .read)
+  }
+
   public func writeInitialState(_ s: PackedState) -> StepOutcome {
     machine.writeInitialState(s)
     var outcome = StepOutcome(enabled: true)

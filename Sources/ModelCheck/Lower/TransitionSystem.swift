@@ -30,6 +30,11 @@ public protocol TransitionSystem: SendableMetatype {
   /// stored state in debug builds only).
   func invariantViolation(_ state: PackedStateView) -> String?
 
+  /// Whether `action` is enabled in `state` and would lead back to it raising nothing, said
+  /// without applying it (the explorer then counts the transition and skips it). False
+  /// whenever unsure: the default.
+  func changesNothing(_ action: Int, in state: PackedStateView) -> Bool
+
   // Partial-order reduction (`Explore/PartialOrder.swift`); the defaults offer none.
   /// Whether some step may be local at all.
   var offersLocalSteps: Bool { get }
@@ -50,6 +55,7 @@ public protocol TransitionSystem: SendableMetatype {
 
 extension TransitionSystem {
   public func invariantViolation(_ state: PackedStateView) -> String? { nil }
+  public func changesNothing(_ action: Int, in state: PackedStateView) -> Bool { false }
   public var offersLocalSteps: Bool { false }
   public func localStepActions(of k: Int, in state: PackedStateView) -> Range<Int> { 0..<0 }
   public func mustExpandFully(_ state: PackedStateView) -> Bool { true }

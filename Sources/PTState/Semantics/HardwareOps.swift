@@ -68,6 +68,23 @@ extension Machine {
     return true
   }
 
+  /// Whether a spontaneous access by CPU `c` to PTE `p` would change nothing and raise no
+  /// event, said without applying it: the CPU has no TLB slot for `p` and no PAE entry above
+  /// it, the walk is not stale, and it faults or finds its A (and for a write D) bits set
+  /// already. (`hardwareAccess` is the semantics; this is its cheap no-op case.)
+  @inlinable public func hardwareAccessChangesNothing(
+    _ s: some PackedStateReading, cpu c: Int, pte p: Int, kind: AccessKind
+  ) -> Bool {
+    guard layout.tlb[c][p].mask == 0, config.pgdOf.isEmpty || config.pgdOf[p] == nil else {
+      return false
+    }
+    let h = hardwareVisible(s, p)
+    if UInt64(h.rawValue) != s[layout.logical[p]], s[layout.tlbFlushed[p]] != 0 { return false }
+    if !h.isPresent || (kind == .write && !h.isWritable) { return true }
+    let setBits = PTE.accessedBit | (kind == .write ? PTE.dirtyBit : 0)
+    return setBits & ~h.rawValue == 0
+  }
+
   /// A TLB hit: no walk, nothing changes, but the translation used may be out of date.
   /// - `no_stale_tlb`: the PTE no longer grants it, its lock was released, and the flush has
   ///   not completed.
