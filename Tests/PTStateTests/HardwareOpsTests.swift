@@ -30,6 +30,34 @@ struct HardwareOpsTests {
     #expect(snap.cpus[1].tlb == [ad])
   }
 
+  @Test(
+    "an access is said to change nothing when applying it changes nothing and raises nothing",
+    arguments: ParavirtMode.allCases)
+  func changesNothing(mode: ParavirtMode) {
+    // Its bits are set already: a no-op, and applying it changes no word.
+    let set = Fixture(mode: mode, ptes: [PTE.rw(1).with(PTE.ad)])
+    #expect(set.machine.hardwareAccessChangesNothing(set.s, cpu: 0, pte: 0, kind: .write))
+    let before = set.raw
+    #expect(set.access(0, 0, .write) == (true, []))
+    #expect(set.raw == before)
+    // A fault changes nothing either.
+    let ro = Fixture(mode: mode, ptes: [PTE.ro(2).with(PTE.accessedBit)])
+    #expect(ro.machine.hardwareAccessChangesNothing(ro.s, cpu: 0, pte: 0, kind: .write))
+    // A bit to set: not a no-op.
+    let clean = Fixture(mode: mode)
+    #expect(!clean.machine.hardwareAccessChangesNothing(clean.s, cpu: 0, pte: 0, kind: .read))
+    // A walk after a flush that sees an older value than the latest write: it raises
+    // no_stale_read, so it is no no-op although no bit changes.
+    let stale = Fixture(mode: mode, ptes: [PTE.rw(1).with(PTE.ad)])
+    stale.s[stale.layout.logical[0]] = UInt64(PTE.ro(1).with(PTE.ad).rawValue)
+    stale.s[stale.layout.tlbFlushed[0]] = 1
+    #expect(!stale.machine.hardwareAccessChangesNothing(stale.s, cpu: 0, pte: 0, kind: .read))
+    #expect(stale.access(0, 0, .read).1.contains(.staleRead))
+    // A CPU with a TLB slot for the PTE: never said (the access fills or hits it).
+    let tlb = Fixture(mode: mode, ptes: [PTE.rw(1).with(PTE.ad)], tlb: true)
+    #expect(!tlb.machine.hardwareAccessChangesNothing(tlb.s, cpu: 0, pte: 0, kind: .read))
+  }
+
   @Test("a read of a read-only PTE fills a read-only TLB entry", arguments: ParavirtMode.allCases)
   func readOnlyFill(mode: ParavirtMode) {
     let f = Fixture(mode: mode, ptes: [.ro(2)], tlb: true)
