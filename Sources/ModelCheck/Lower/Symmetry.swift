@@ -56,7 +56,8 @@ extension Program {
       return code[start..<end].map { instr -> String in
         switch instr {
         case .choose(let first, let n):
-          return "choose " + (0..<Int(n)).map { "\(choiceTargets[Int(first) + $0])" }.joined()
+          let targets = (0..<Int(n)).map { "\(choiceTargets[Int(first) + $0])" }
+          return "choose " + targets.joined(separator: ",")
         case .variable(let dst, let a):
           let access = variableAccesses[Int(a)]
           var text = "variable \(dst) \(access.variable) \(access.copy)"
