@@ -114,8 +114,11 @@ extension BreadthFirst {
     // each edge is regenerated whenever the search follows it.
     var stored: (edges: SubgraphEdges, bytes: Int)?
     if storeEdges {
+      // A loop's subgraph has no edge for an environment step that changes nothing (a
+      // self-loop that is no retry); `terminates` counts every self-loop.
       stored = subgraphEdges(
-        nodes: nodes, local: local, budget: &budget, inLoop: inLoop, step: step)
+        nodes: nodes, local: local, budget: &budget, inLoop: inLoop, step: step,
+        skipsNoOps: c != nil)
       if stored == nil, budget.stopped != nil { return nil }
     }
     let edges = stored?.edges

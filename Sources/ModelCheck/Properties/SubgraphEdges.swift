@@ -175,7 +175,7 @@ extension BreadthFirst {
   /// `budget` is as it was, except for a stop.
   func subgraphEdges(
     nodes: CheckedArray<UInt32>, local: CheckedArray<UInt32>, budget: inout Budget,
-    inLoop: (PackedStateView) -> Bool, step: (Int, StepOutcome) -> Bool?
+    inLoop: (PackedStateView) -> Bool, step: (Int, StepOutcome) -> Bool?, skipsNoOps: Bool
   ) -> (edges: SubgraphEdges, bytes: Int)? {
     let m = nodes.count
     let fixed = SubgraphEdges.fixedBytes(nodeCount: m)
@@ -213,6 +213,7 @@ extension BreadthFirst {
         for u in range {
           let source = explorer.pointee.store.state(Int(nodes[u]))
           for a in 0..<actionCount {
+            if skipsNoOps, system.changesNothing(a, in: source) { continue }
             let successor = buffer.successor(produced)
             successor.copy(from: source)
             guard let retry = step(a, system.apply(a, to: successor)) else { continue }
