@@ -11,6 +11,37 @@ import Testing
     #expect(r.status(.terminates) == .pass)
   }
 
+  @Test("a deadlock while the hardware can only repeat accesses that change nothing")
+  func deadlockWithIdleHardware() throws {
+    // ABBA; the hardware reads a PTE whose accessed bit is set already: its step is a
+    // self-loop, and the run can repeat it forever with both programs stuck.
+    let text = """
+      mode direct
+      pte a = present | accessed | pfn(1)
+      lock l1
+      lock l2
+      hardware cpu0: read a
+      check terminates
+      expect fail terminates
+
+      cpu cpu0 {
+        spin_lock(l1)
+        spin_lock(l2)
+        spin_unlock(l2)
+        spin_unlock(l1)
+      }
+      cpu cpu1 {
+        spin_lock(l2)
+        spin_lock(l1)
+        spin_unlock(l1)
+        spin_unlock(l2)
+      }
+      """
+    let r = try check(text)
+    #expect(r.status(.terminates) == .fail)
+    #expect(r.matchesExpectation)
+  }
+
   @Test("a busy-wait holding the lock its waker needs: a lasso, and a stuck-state deadlock")
   func busyWaitHoldingLock() throws {
     let text = spec(
