@@ -87,9 +87,10 @@ extension Program {
     return localStep[cpuStart[k] + pc] ? stepActions[k] : 0..<0
   }
 
-  /// With `cmpxchg_terminates` checked, a state where some program is inside a retry loop
-  /// is expanded fully: its retry subgraph is then the full graph's, from every state of it
-  /// the reduced search reaches (docs/properties.md says why that suffices).
+  /// With `cmpxchg_terminates` checked, a state where some program is inside a `loop` (every
+  /// retry loop is one) is expanded fully: a retry loop's subgraph is then the full graph's,
+  /// from every state of it the reduced search reaches (docs/properties.md says why that
+  /// suffices).
   public func mustExpandFully(_ s: PackedStateView) -> Bool {
     guard expandsLoopsFully else { return false }
     for loop in loops.indices where isInLoop(s, loop: loop) { return true }
