@@ -1,4 +1,4 @@
-# Shared by crosscheck.sh and side-by-side.sh (sourced, not run).
+# Shared by the scripts of this folder (sourced, not run).
 #
 # Environment: MODELCHECK (the binary; default .build/release/modelcheck of this checkout),
 # SPIN_WORK (scratch folder for pan; default a fresh mktemp -d), MEMLIM (pan's memory
@@ -9,6 +9,20 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 MODELCHECK=${MODELCHECK:-$root/.build/release/modelcheck}
 MEMLIM=${MEMLIM:-12000}
+
+# size_args NCPU NPT NPTE ROUNDS [BATCH]: the generators' arguments into ncpu, npt, npte,
+# rounds and batch (default 2), or a usage error (exit 2).
+size_args() {
+  if [ $# -lt 4 ] || [ $# -gt 5 ]; then
+    echo "usage: $0 NCPU NPT NPTE ROUNDS [BATCH]" >&2
+    exit 2
+  fi
+  ncpu=$1 npt=$2 npte=$3 rounds=$4 batch=${5:-2}
+  local x
+  for x in "$ncpu" "$npt" "$npte" "$rounds" "$batch"; do
+    [[ $x =~ ^[1-9][0-9]*$ ]] || { echo "$0: parameters must be positive integers" >&2; exit 2; }
+  done
+}
 
 need_tools() {
   local t missing=0

@@ -14,14 +14,9 @@
 # (crosscheck.sh uses it to relate SPIN's and modelcheck's transition counts). Every step is one d_step and no process ever terminates, so the counts of
 # `-DSAFETY -DNOREDUCE` are those of the plain interleaving graph of the model.
 set -euo pipefail
-if [ $# -lt 4 ] || [ $# -gt 5 ]; then
-  echo "usage: $0 NCPU NPT NPTE ROUNDS [BATCH]" >&2
-  exit 2
-fi
-ncpu=$1 npt=$2 npte=$3 rounds=$4 batch=${5:-2}
-for x in "$ncpu" "$npt" "$npte" "$rounds" "$batch"; do
-  [[ $x =~ ^[1-9][0-9]*$ ]] || { echo "$0: parameters must be positive integers" >&2; exit 2; }
-done
+# shellcheck source=common.sh
+. "$(dirname "$0")/common.sh"
+size_args "$@"
 nhw=${NHW:-$ncpu}
 [[ $nhw =~ ^[1-9][0-9]*$ ]] || { echo "$0: NHW must be a positive integer" >&2; exit 2; }
 nptes=$((npt * npte))

@@ -21,14 +21,9 @@
 #   mem[0] into a scratch register to be a step of its own.
 # - Check (a) and the retry bound are assert()s (property `assertions`).
 set -euo pipefail
-if [ $# -lt 4 ] || [ $# -gt 5 ]; then
-  echo "usage: $0 NCPU NPT NPTE ROUNDS [BATCH]" >&2
-  exit 2
-fi
-ncpu=$1 npt=$2 npte=$3 rounds=$4 batch=${5:-2}
-for x in "$ncpu" "$npt" "$npte" "$rounds" "$batch"; do
-  [[ $x =~ ^[1-9][0-9]*$ ]] || { echo "$0: parameters must be positive integers" >&2; exit 2; }
-done
+# shellcheck source=common.sh
+. "$(dirname "$0")/common.sh"
+size_args "$@"
 nptes=$((npt * npte))
 maxretry=2
 programs=$((ncpu + 1 + 2 * nptes))

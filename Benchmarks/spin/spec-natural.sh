@@ -16,14 +16,9 @@
 # Differences from the Promela model, by design: the machine's hypervisor may flush a batch
 # early (an environment action), and the machine keeps its own ghosts; so the counts differ.
 set -euo pipefail
-if [ $# -lt 4 ] || [ $# -gt 5 ]; then
-  echo "usage: $0 NCPU NPT NPTE ROUNDS [BATCH]" >&2
-  exit 2
-fi
-ncpu=$1 npt=$2 npte=$3 rounds=$4 batch=${5:-2}
-for x in "$ncpu" "$npt" "$npte" "$rounds" "$batch"; do
-  [[ $x =~ ^[1-9][0-9]*$ ]] || { echo "$0: parameters must be positive integers" >&2; exit 2; }
-done
+# shellcheck source=common.sh
+. "$(dirname "$0")/common.sh"
+size_args "$@"
 if [ $((ncpu + 1)) -gt 14 ] || [ $((2 * npt)) -gt 16 ] || [ $((npt * npte)) -gt 64 ] \
   || [ $batch -gt 63 ] || [ $rounds -gt 64 ]; then
   echo "$0: size out of modelcheck's limits" >&2

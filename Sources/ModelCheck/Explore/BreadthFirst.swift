@@ -98,37 +98,54 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
         break
       }
       source.copy(from: store.state(next))
-      // Pass 1: generate the successors (an ample set's, or every action's) into the buffer.
-      let expansion: (produced: Int, processMoved: Bool)
-      if reduce,
-        let ample = Self.ampleSet(
-          system, source: source, buffer, seen: visited.probe(arena: UnsafePointer(store.words)),
-          fresh: levelEnd, canonical: canonical)
-      {
-        transitions += ample.enabled
-        statistics.reducedStates += 1
-        expansion = (ample.produced, true)
-      } else {
-        guard let all = expandAll(source, buffer, id: next, &found, &transitions) else { break }
-        expansion = all
-      }
-      // Pass 2: touch the slot and candidate state of each, so the misses overlap.
-      let produced = expansion.produced
-      for k in 0..<produced { prefetchSink ^= visited.touch(hash: buffer.hash(k), in: store) }
-      // Pass 3: insert in action order (the BFS order, and so every trace, is unchanged).
-      for k in 0..<produced {
-        let stored = insert(
-          buffer.successor(k).view, hash: buffer.hash(k), parent: next, limits)
-        if !stored { break exploring }
-      }
-      if !expansion.processMoved || produced == 0 {
-        noteStuck(source.view, id: next, deadlockBit: deadlockBit, &found)
-      }
+      guard
+        expandAndStore(
+          source, buffer, id: next, levelEnd: levelEnd, reduce: reduce, limits,
+          deadlockBit: deadlockBit, &found, &transitions)
+      else { break }
       next += 1
       if !needsFullGraph, safetyBits & ~found == 0 { break }
     }
 
     finish(next: next, transitions: transitions, depth: depth, start: start)
+  }
+
+  /// State `id` (copied into `source`) expanded and its successors stored, as the one-thread
+  /// loop does it: an ample set's successors or every action's, into `buffer`; their slots
+  /// touched so the cache misses overlap; inserted in action order (the BFS order, and so
+  /// every trace, is unchanged); then the stuck-state check. False when the run stops.
+  @inline(__always)
+  mutating func expandAndStore(
+    _ source: PackedState, _ buffer: borrowing ExpansionBuffer, id: Int, levelEnd: Int,
+    reduce: Bool, _ limits: Limits, deadlockBit: UInt32, _ found: inout UInt32,
+    _ transitions: inout Int
+  ) -> Bool {
+    let expansion: (produced: Int, processMoved: Bool)
+    if reduce,
+      let ample = Self.ampleSet(
+        system, source: source, buffer, seen: visited.probe(arena: UnsafePointer(store.words)),
+        fresh: levelEnd, canonical: canonical)
+    {
+      transitions += ample.enabled
+      statistics.reducedStates += 1
+      expansion = (ample.produced, true)
+    } else {
+      guard let all = expandAll(source, buffer, id: id, &found, &transitions) else {
+        return false
+      }
+      expansion = all
+    }
+    let produced = expansion.produced
+    for k in 0..<produced { prefetchSink ^= visited.touch(hash: buffer.hash(k), in: store) }
+    for k in 0..<produced {
+      guard insert(buffer.successor(k).view, hash: buffer.hash(k), parent: id, limits) else {
+        return false
+      }
+    }
+    if !expansion.processMoved || produced == 0 {
+      noteStuck(source.view, id: id, deadlockBit: deadlockBit, &found)
+    }
+    return true
   }
 
   /// Generates the successors of `source` (state `id`) under every action into `buffer`,

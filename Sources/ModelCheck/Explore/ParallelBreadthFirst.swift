@@ -238,29 +238,11 @@ extension BreadthFirst {
             // one-thread loop does (another process's local step may still be an ample set).
             let source = scratch.source
             source.copy(from: store.state(next))
-            let all: (produced: Int, processMoved: Bool)
-            if let ample = Self.ampleSet(
-              system, source: source, scratch,
-              seen: visited.probe(arena: UnsafePointer(store.words)), fresh: levelEnd,
-              canonical: canonical)
-            {
-              transitions += ample.enabled
-              statistics.reducedStates += 1
-              all = (ample.produced, true)
-            } else {
-              guard let full = expandAll(source, scratch, id: next, &found, &transitions) else {
-                break exploring
-              }
-              all = full
-            }
-            for k in 0..<all.produced {
-              let stored = insert(
-                scratch.successor(k).view, hash: scratch.hash(k), parent: next, limits)
-              if !stored { break exploring }
-            }
-            if !all.processMoved || all.produced == 0 {
-              noteStuck(source.view, id: next, deadlockBit: deadlockBit, &found)
-            }
+            guard
+              expandAndStore(
+                source, scratch, id: next, levelEnd: levelEnd, reduce: reduce, limits,
+                deadlockBit: deadlockBit, &found, &transitions)
+            else { break exploring }
             next += 1
             if !needsFullGraph, safetyBits & ~found == 0 { break exploring }
             continue
