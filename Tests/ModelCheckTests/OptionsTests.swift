@@ -18,6 +18,9 @@ import Testing
     let unreduced = try Options.parse(["--no-por", "--no-symmetry", "a.spec"])
     #expect(!unreduced.partialOrder && !unreduced.symmetry)
     #expect(try Options.parse(["--no-symmetry", "a.spec"]).partialOrder)
+    #expect(try Options.parse(["a.spec"]).compression == .auto)
+    #expect(try Options.parse(["--compress", "a.spec"]).compression == .after(1 << 16))
+    #expect(try Options.parse(["--no-compress", "a.spec"]).compression == .never)
   }
 
   @Test(
@@ -26,6 +29,7 @@ import Testing
       ["--max-states"], ["--max-states", "-3", "a"], ["--max-memory", "lots", "a"],
       ["--frobnicate", "a"], [], ["--threads", "0", "a"], ["--threads", "many", "a"],
       ["--threads", "1000", "a"], ["--no-por=1", "a"], ["--no-symmetry=yes", "a"],
+      ["--compress=yes", "a"],
     ])
   func usageErrors(_ args: [String]) {
     #expect(throws: Options.UsageError.self) { try Options.parse(args) }

@@ -311,15 +311,24 @@ struct SpecPin: Sendable {
     }
   }
 
-  @Test("with 2 threads every spec gives the one-thread result", arguments: specFiles)
-  func twoThreads(_ relative: String) throws {
+  @Test(
+    "with 2 threads, and with states stored as trees, every spec gives the one-thread result",
+    arguments: specFiles)
+  func twoThreadsAndTrees(_ relative: String) throws {
     let path = packageRoot.appendingPathComponent("Specs").appendingPathComponent(relative).path
     let file = SourceFile(path: path, text: try String(contentsOfFile: path, encoding: .utf8))
     let program = try Pipeline.compile(file)
     let one = Pipeline.check(program, file: file)
+    // Two threads with trees from the first state; one thread with trees from the 50th.
     var limits = Limits()
-    limits.threads = 2
-    let two = Pipeline.check(program, file: file, limits: limits)
+    (limits.threads, limits.compression) = (2, .after(1))
+    try expectSame(one, Pipeline.check(program, file: file, limits: limits), relative)
+    var trees = Limits()
+    trees.compression = .after(50)
+    try expectSame(one, Pipeline.check(program, file: file, limits: trees), relative)
+  }
+
+  func expectSame(_ one: CheckResult, _ two: CheckResult, _ relative: String) throws {
     let (a, b) = (one.statistics, two.statistics)
     let counts: ([Int], [Int]) = (
       [a.states, a.transitions, a.depth], [b.states, b.transitions, b.depth]

@@ -9,6 +9,8 @@ public struct Options: Sendable, Equatable {
   public var partialOrder = true
   /// `--no-symmetry`: store symmetric states (interchangeable CPUs) separately.
   public var symmetry = true
+  /// `--compress`, `--no-compress`: how the store keeps states.
+  public var compression = Limits.Compression.auto
   /// `--max-time`: seconds per spec.
   public var maxSeconds: Double?
   /// `--progress` (true), `--no-progress` (false); nil: on when standard error is a
@@ -58,6 +60,10 @@ public struct Options: Sendable, Equatable {
                             states (the verdicts are the same; the counts are larger)
       --no-symmetry         no symmetry reduction: CPUs that run the same code on the
                             same set-up are not taken as interchangeable
+      --compress            store states as trees of shared parts from the start:
+                            about half the memory, about a quarter slower (by
+                            default, trees once whole states fill 1/4 of the limit)
+      --no-compress         store whole states only
       --max-memory SIZE     stop when the state store reaches SIZE (e.g. 512M, 4G);
                             without it, at 3/5 of the machine's (or cgroup's) memory
       --max-time DURATION   stop a spec's check after DURATION (90, 30s, 5m, 1.5h);
@@ -230,6 +236,12 @@ public struct Options: Sendable, Equatable {
       case "--no-symmetry":
         try noValue()
         o.symmetry = false
+      case "--compress":
+        try noValue()
+        o.compression = .after(1 << 16)
+      case "--no-compress":
+        try noValue()
+        o.compression = .never
       case "--progress":
         try noValue()
         o.progress = true

@@ -162,7 +162,8 @@ public enum Pipeline {
     for p in failing { bits |= p.kind.bit }
     let deepest =
       (failing.compactMap { $0.counterexample?.length } + [result.faultRun?.count ?? 0]).max() ?? 0
-    var explorer = BreadthFirst(system: program)
+    var explorer = BreadthFirst(
+      system: program, compressAt: limits.compressAt(wordCount: program.wordCount))
     // A fault stops the search where it is found; without one, it stops once every failing
     // property has its witness.
     explorer.run(
@@ -193,7 +194,8 @@ public enum Pipeline {
     var safetyBits: UInt32 = 0
     for d in descriptors where !d.isGraphProperty { safetyBits |= d.kind.bit }
     let checkStart = monotonicSeconds()
-    var explorer = BreadthFirst(system: program)
+    var explorer = BreadthFirst(
+      system: program, compressAt: limits.compressAt(wordCount: program.wordCount))
     explorer.run(
       limits: limits, safetyBits: safetyBits,
       deadlockBit: program.checks(.deadlockFree) ? PropertyKind.deadlockFree.bit : 0,

@@ -61,6 +61,7 @@ public enum Runner {
     limits.threads = options.threads ?? ProcessInfo.processInfo.activeProcessorCount
     limits.partialOrder = options.partialOrder
     limits.symmetry = options.symmetry
+    limits.compression = options.compression
     if options.maxMemoryBytes == nil, let machine = MachineMemory.defaultLimit() {
       limits.maxMemoryBytes = machine
       limits.memoryLimitIsMachine = true

@@ -43,9 +43,9 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
   /// (`TransitionSystem.canonicalize`), so the graph passes canonicalize what they look up.
   var canonical = false
 
-  init(system: System) {
+  init(system: System, compressAt: Int? = nil) {
     self.system = system
-    self.store = StateStore(wordCount: system.wordCount)
+    self.store = StateStore(wordCount: system.wordCount, compressAt: compressAt)
     self.visited = VisitedSet(wordCount: system.wordCount)
     self.isProgressAction = (0..<system.actionCount).map { system.isProgress($0) }
     statistics.wordsPerState = system.wordCount
@@ -97,7 +97,7 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
       {
         break
       }
-      source.copy(from: store.state(next))
+      store.copySource(next, into: buffer)
       guard
         expandAndStore(
           source, buffer, id: next, levelEnd: levelEnd, reduce: reduce, limits,
@@ -123,7 +123,7 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
     let expansion: (produced: Int, processMoved: Bool)
     if reduce,
       let ample = Self.ampleSet(
-        system, source: source, buffer, seen: visited.probe(arena: UnsafePointer(store.words)),
+        system, source: source, buffer, seen: visited.probe(store),
         fresh: levelEnd, canonical: canonical)
     {
       transitions += ample.enabled
@@ -136,9 +136,16 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
       expansion = all
     }
     let produced = expansion.produced
+    // With trees, every successor's root first: the lookups' cache misses overlap.
+    let base = buffer.base
+    if let base, let tree = store.treeReader {
+      for k in 0..<produced { buffer.setKey(k, tree.key(of: buffer.successor(k).view, base: base)) }
+    }
     for k in 0..<produced { prefetchSink ^= visited.touch(hash: buffer.hash(k), in: store) }
     for k in 0..<produced {
-      guard insert(buffer.successor(k).view, hash: buffer.hash(k), parent: id, limits) else {
+      let successor = buffer.successor(k).view
+      let key = base == nil ? StateStore.Key() : buffer.key(k)
+      guard insert(successor, hash: buffer.hash(k), parent: id, key: key, limits) else {
         return false
       }
     }
@@ -219,15 +226,17 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
   /// `stopReason` set) when the state limit or memory stops the run.
   @inline(__always)
   mutating func insert(
-    _ successor: PackedStateView, hash: UInt64, parent: Int, _ limits: Limits
+    _ successor: PackedStateView, hash: UInt64, parent: Int, key: StateStore.Key,
+    _ limits: Limits
   ) -> Bool {
     if let maxStates = limits.maxStates, store.count >= maxStates,
-      visited.find(successor, in: store) == nil
+      visited.find(successor, in: store, base: key.base) == nil
     {
       stopReason = .stateLimit(maxStates)
       return false
     }
-    if case .outOfMemory = visited.insert(successor, hash: hash, parent: parent, into: &store) {
+    let result = visited.insert(successor, hash: hash, parent: parent, key: key, into: &store)
+    if case .outOfMemory = result {
       stopReason = .outOfMemory
       return false
     }
@@ -284,7 +293,7 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
       store._checkInvariants()
       visited._checkInvariants(store)
       for id in 0..<store.count {
-        if let problem = system.invariantViolation(store.state(id)) {
+        if let problem = store.withState(id, { system.invariantViolation($0) }) {
           preconditionFailure("state \(id) breaks an invariant: \(problem)")
         }
       }
@@ -321,13 +330,15 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
 
   /// The action that leads from `from` to `to` (for rebuilding traces without storing it).
   func action(from: Int, to: Int) -> Int? {
-    let state = store.scratch(0)
-    let target = store.state(to)
-    for a in 0..<system.actionCount {
-      state.copy(from: store.state(from))
-      if system.apply(a, to: state).enabled, state.view.equals(target) { return a }
+    withScratchStates(wordCount: system.wordCount, count: 3) { s in
+      let (source, target, state) = (s[0], s[1], s[2])
+      store.copyState(from, into: source)
+      store.copyState(to, into: target)
+      return (0..<system.actionCount).first { a in
+        state.copy(from: source.view)
+        return system.apply(a, to: state).enabled && state.view.equals(target.view)
+      }
     }
-    return nil
   }
 }
 

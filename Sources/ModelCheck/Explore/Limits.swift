@@ -14,6 +14,29 @@ public struct Limits: Sendable {
   /// Symmetry reduction (`--no-symmetry` turns it off): one state per class of states that
   /// differ only by which of some interchangeable CPUs is which.
   public var symmetry = true
+  /// Tree compression of the stored states (`StateStore`, `StateTree`).
+  public var compression = Compression.auto
+
+  public enum Compression: Sendable, Equatable {
+    /// Whole states until they fill a quarter of `maxMemoryBytes`, then trees: a run that
+    /// fits keeps the faster store, one that would not goes on in about half the memory.
+    case auto
+    /// Trees from the given count on (`--compress`: 65,536).
+    case after(Int)
+    /// Whole states only (`--no-compress`).
+    case never
+  }
+
+  /// The count at which a store of `wordCount`-word states turns to trees (nil: never).
+  public func compressAt(wordCount: Int) -> Int? {
+    switch compression {
+    case .never: return nil
+    case .after(let count): return count
+    case .auto:
+      // A whole state costs its words, 4 B of parent link and 6-11 B of visited slots.
+      return maxMemoryBytes.map { max($0 / 4 / (wordCount * 8 + 12), 1 << 16) }
+    }
+  }
   /// Wall-clock seconds the check of one spec may take (exploration and graph passes).
   public var maxSeconds: Double?
   /// Nonzero when someone outside asks the run to stop (the driver passes the signal that

@@ -74,11 +74,11 @@ extension BreadthFirst {
   static var chunkSize: Int { 4096 }
   static var blockSize: Int { 128 }
 
-  /// Generates the successors of states `range` of the store (its words from `arena`) into
+  /// Generates the successors of states `range` of the store (read through `seen`) into
   /// `out`, leaving out the ones `seen` already holds (but an ample set's). `levelEnd`: the
   /// first id of the level after the chunk's first state's; `stored`: the store's count.
   static func expand(
-    _ range: Range<Int>, arena: UnsafePointer<UInt64>, seen: VisitedSet.Probe, system: System,
+    _ range: Range<Int>, seen: VisitedSet.Probe, system: System,
     progress: [Bool], reduce: Bool, canonical: Bool, levelEnd: Int, stored: Int,
     into out: ChunkOutput
   ) {
@@ -86,7 +86,7 @@ extension BreadthFirst {
     let actionCount = system.actionCount
     let wordCount = out.wordCount
     for (local, id) in range.enumerated() {
-      source.copy(from: PackedStateView(arena + id * wordCount, wordCount: wordCount))
+      seen.store.copySource(id, into: out.buffer)
       out.firstSuccessor.append(Int32(out.hashes.count))
       if reduce,
         // A state of the next level: its next level starts after every stored state.
@@ -138,7 +138,7 @@ extension BreadthFirst {
       for k in 0..<Int(produced) {
         let successor = out.buffer.successor(k).view
         let hash = out.buffer.hash(k)
-        if seen.contains(successor, hash: hash) { continue }
+        if seen.contains(successor, hash: hash, base: out.buffer.base) { continue }
         for w in 0..<wordCount { out.words.append(successor[word: w]) }
         out.hashes.append(hash)
       }
@@ -181,18 +181,16 @@ extension BreadthFirst {
         $0..<min(chunkEnd, $0 + Self.blockSize)
       }
       for out in outputs.prefix(ranges.count) { out.reset() }
-      let arena = UnsafePointer(store.words)
-      let shared = Shared(
-        value: (system, ranges, outputs, progress, arena, visited.probe(arena: arena)))
+      let shared = Shared(value: (system, ranges, outputs, progress, visited.probe(store)))
       let taken = Atomic<Int>(0)
       let (chunkLevelEnd, stored) = (levelEnd, store.count)
       DispatchQueue.concurrentPerform(iterations: min(threads, ranges.count)) { _ in
-        let (system, ranges, outputs, progress, arena, seen) = shared.value
+        let (system, ranges, outputs, progress, seen) = shared.value
         while true {
           let b = taken.wrappingAdd(1, ordering: .relaxed).oldValue
           guard b < ranges.count else { return }
           Self.expand(
-            ranges[b], arena: arena, seen: seen, system: system, progress: progress,
+            ranges[b], seen: seen, system: system, progress: progress,
             reduce: reduce, canonical: canonical, levelEnd: chunkLevelEnd, stored: stored,
             into: outputs[b])
         }
@@ -237,7 +235,7 @@ extension BreadthFirst {
             // A successor is stored in this level or before now: expand it here, as the
             // one-thread loop does (another process's local step may still be an ample set).
             let source = scratch.source
-            source.copy(from: store.state(next))
+            store.copySource(next, into: scratch)
             guard
               expandAndStore(
                 source, scratch, id: next, levelEnd: levelEnd, reduce: reduce, limits,
@@ -250,17 +248,21 @@ extension BreadthFirst {
           if out.usedAmple[local] { statistics.reducedStates += 1 }
           transitions += Int(out.enabled[local])
           for k in first..<end { prefetchSink ^= visited.touch(hash: out.hashes[k], in: store) }
+          // The source again, for its tree's node ids (the worker's buffer holds a later one).
+          if end > first { store.copySource(next, into: scratch) }
           let failed = out.words.withUnsafeBufferPointer { words -> Bool in
-            guard let base = words.baseAddress else { return false }  // no successor at all
+            guard let arena = words.baseAddress else { return false }  // no successor at all
             for k in first..<end {
-              let successor = PackedStateView(base + k * wordCount, wordCount: wordCount)
-              if !insert(successor, hash: out.hashes[k], parent: next, limits) { return true }
+              let successor = PackedStateView(arena + k * wordCount, wordCount: wordCount)
+              let (hash, key) = (out.hashes[k], StateStore.Key(base: scratch.base))
+              if !insert(successor, hash: hash, parent: next, key: key, limits) { return true }
             }
             return false
           }
           if failed { break exploring }
           if !out.processMoved[local] || out.produced[local] == 0 {
-            noteStuck(store.state(next), id: next, deadlockBit: deadlockBit, &found)
+            store.copySource(next, into: scratch)
+            noteStuck(scratch.source.view, id: next, deadlockBit: deadlockBit, &found)
           }
           next += 1
           if !needsFullGraph, safetyBits & ~found == 0 { break exploring }

@@ -50,7 +50,9 @@ extension BreadthFirst {
         if canonical { system.canonicalize(successor) }
         if system.mustExpandFully(successor.view) { continue candidates }
         let hash = VisitedSet.hash(successor.view)
-        if let id = seen.id(of: successor.view, hash: hash), id < fresh { continue candidates }
+        if let id = seen.id(of: successor.view, hash: hash, base: buffer.base), id < fresh {
+          continue candidates
+        }
         buffer.setHash(produced, hash)
         produced += 1
       }

@@ -1,9 +1,14 @@
-/// Every state the explorer has found, in discovery order, in one arena of words, with
-/// the parent of each (for traces). A state's id is its index in the arena.
+/// Every state the explorer has found, in discovery order, with the parent of each (for
+/// traces). A state's id is its index in discovery order.
 ///
-/// Invariants: `count <= capacity`; state `i` occupies words `[i * wordCount, (i+1) *
-/// wordCount)`; `parents[0] == .max` (the initial state has none) and `parents[i] < i`
-/// otherwise. Growth doubles with `realloc`, so untouched capacity is never resident.
+/// A store starts with whole states, one after another in an arena of words. Once it holds
+/// `compressAt` states it turns them into trees (`StateTree`): from then on the arena holds
+/// one root word a state and the tree's table holds the rest, shared. Ids, order and
+/// hashes stay the same, so the search, its counts and its traces do not change.
+///
+/// Invariants: `count <= capacity`; state `i` occupies words `[i * stride, (i+1) *
+/// stride)`, where `stride` is `wordCount`, or 1 once `tree` is set; the parent links hold
+/// `count` states. Growth doubles with `realloc`, so untouched capacity is never resident.
 /// BFS needs no separate queue: the frontier is the range `[next, count)`.
 import PTState
 
@@ -11,21 +16,29 @@ struct StateStore: ~Copyable {
   let wordCount: Int
   private(set) var count = 0
   private(set) var capacity: Int
+  /// Words per stored state: `wordCount`, or 1 (a root) once the states are trees.
+  private(set) var stride: Int
   private(set) var words: UnsafeMutablePointer<UInt64>
-  private(set) var parents: UnsafeMutablePointer<UInt32>
+  private var parents = ParentLinks()
+  /// The shared nodes of the stored trees, once the store has turned to trees.
+  private(set) var tree: StateTree?
+  /// `tree`'s tables as lookups read them, refreshed whenever the tree grows.
+  private(set) var treeReader: StateTree.Reader?
+  /// The count at which the store turns to trees; nil: never.
+  let compressAt: Int?
   /// Scratch states outside the arena (`scratch(_:)`).
   private let scratchWords: UnsafeMutablePointer<UInt64>
   static let scratchCount = 2
 
-  init(wordCount: Int, initialCapacity: Int = 1 << 12) {
+  init(wordCount: Int, compressAt: Int? = nil, initialCapacity: Int = 1 << 12) {
     self.wordCount = wordCount
     self.capacity = initialCapacity
-    guard let w = malloc(initialCapacity * wordCount * 8), let p = malloc(initialCapacity * 4)
-    else {
+    self.stride = wordCount
+    self.compressAt = StateTree.applies(wordCount: wordCount) ? compressAt.map { max($0, 1) } : nil
+    guard let w = malloc(initialCapacity * wordCount * 8) else {
       fatalError("out of memory allocating the state store")
     }
     self.words = w.assumingMemoryBound(to: UInt64.self)
-    self.parents = p.assumingMemoryBound(to: UInt32.self)
     let scratchSize = StateStore.scratchCount * max(wordCount, 1)
     scratchWords = .allocate(capacity: scratchSize)
     scratchWords.initialize(repeating: 0, count: scratchSize)
@@ -33,7 +46,6 @@ struct StateStore: ~Copyable {
 
   deinit {
     free(words)
-    free(parents)
     scratchWords.deallocate()
   }
 
@@ -45,32 +57,186 @@ struct StateStore: ~Copyable {
     return PackedState(scratchWords + k * wordCount, wordCount: wordCount)
   }
 
-  /// State `id`; the view is valid until the next `append` (which may move the arena).
-  @inline(__always) func state(_ id: Int) -> PackedStateView {
+  /// Calls `body` with state `id` (a view into the arena, or the tree decoded on the
+  /// stack); the view is valid only inside `body`. Safe from several threads at once while
+  /// nothing is appended.
+  @inline(__always) func withState<R>(_ id: Int, _ body: (PackedStateView) throws -> R)
+    rethrows -> R
+  {
     assert(id >= 0 && id < count, "state id out of range")
-    return PackedStateView(words + id * wordCount, wordCount: wordCount)
+    guard treeReader != nil else {
+      return try body(PackedStateView(words + id * wordCount, wordCount: wordCount))
+    }
+    return try reader.withState(id, body)
   }
 
-  @inline(__always) func parent(of id: Int) -> Int? {
-    let p = parents[id]
-    return p == .max ? nil : Int(p)
+  /// Copies state `id` into `out`.
+  @inline(__always) func copyState(_ id: Int, into out: PackedState) {
+    assert(id >= 0 && id < count, "state id out of range")
+    if let treeReader {
+      treeReader.decode(words[id], into: out)
+    } else {
+      out.copy(from: PackedStateView(words + id * wordCount, wordCount: wordCount))
+    }
   }
 
-  /// Appends a copy of `state`; returns false if memory could not be had.
-  @inline(__always) mutating func append(_ state: PackedStateView, parent: Int?) -> Bool {
+  /// The first word stored for state `id` (a load to start early; see `VisitedSet.touch`).
+  @inline(__always) func firstWord(_ id: Int) -> UInt64 { words[id * stride] }
+
+  /// Copies state `id` into `buffer`'s source, keeping its tree's node ids there for the
+  /// successors' lookups (`ExpansionBuffer.base`).
+  @inline(__always) func copySource(_ id: Int, into buffer: borrowing ExpansionBuffer) {
+    reader.copySource(id, into: buffer)
+  }
+
+  /// `Reader.holds`, for the one thread that appends.
+  @inline(__always) func holds(_ id: Int, _ state: PackedStateView, _ key: inout Key) -> Bool {
+    guard treeReader != nil else {
+      return PackedStateView(words + id * wordCount, wordCount: wordCount).equals(state)
+    }
+    return reader.holds(id, state, &key)
+  }
+
+  @inline(__always) func parent(of id: Int) -> Int? { parents.parent(of: id) }
+
+  /// The arena and tree as readers see them while nothing is appended (the parallel
+  /// explorer's workers, the graph passes' threads); valid until the next `append`.
+  @inline(__always) var reader: Reader {
+    Reader(
+      words: UnsafePointer(words), stride: stride, wordCount: wordCount, count: count,
+      tree: treeReader)
+  }
+
+  struct Reader: @unchecked Sendable {
+    let words: UnsafePointer<UInt64>
+    let stride: Int
+    let wordCount: Int
+    let count: Int
+    let tree: StateTree.Reader?
+
+    @inline(__always) func withState<R>(_ id: Int, _ body: (PackedStateView) throws -> R)
+      rethrows -> R
+    {
+      assert(id >= 0 && id < count, "state id out of range")
+      guard let tree else {
+        return try body(PackedStateView(words + id * wordCount, wordCount: wordCount))
+      }
+      return try withStackMemory(of: UInt64.self, wordCount) { w in
+        let out = PackedState(w, wordCount: wordCount)
+        tree.decode(words[id], into: out)
+        return try body(out.view)
+      }
+    }
+
+    @inline(__always) func copyState(_ id: Int, into out: PackedState) {
+      assert(id >= 0 && id < count, "state id out of range")
+      if let tree {
+        tree.decode(words[id], into: out)
+      } else {
+        out.copy(from: PackedStateView(words + id * wordCount, wordCount: wordCount))
+      }
+    }
+
+    /// The first word stored for state `id` (a load to start early; see `VisitedSet.touch`).
+    @inline(__always) func firstWord(_ id: Int) -> UInt64 { words[id * stride] }
+
+    @inline(__always) func copySource(_ id: Int, into buffer: borrowing ExpansionBuffer) {
+      assert(id >= 0 && id < count, "state id out of range")
+      if let tree {
+        tree.decode(words[id], into: buffer.source, nodes: buffer.nodes)
+        buffer.hasBase = true
+      } else {
+        buffer.source.copy(from: PackedStateView(words + id * wordCount, wordCount: wordCount))
+        buffer.hasBase = false
+      }
+    }
+
+    /// Whether state `id` is `state`. `key` keeps what the comparison worked out about
+    /// `state` (its root) for the next call of the same lookup.
+    @inline(__always) func holds(_ id: Int, _ state: PackedStateView, _ key: inout Key) -> Bool {
+      guard let tree else {
+        return PackedStateView(words + id * wordCount, wordCount: wordCount).equals(state)
+      }
+      if key.kind == .unknown {
+        if let root = tree.root(of: state, base: key.base) {
+          key.kind = .root
+          key.root = root
+        } else {
+          key.kind = .absent
+        }
+      }
+      return key.kind == .root && words[id] == key.root
+    }
+  }
+
+  /// A looked-up state's root, worked out on the first comparison that needs it (from
+  /// `base`, the state it is a successor of, when that was decoded from the tree).
+  struct Key {
+    enum Kind { case unknown, root, absent }
+    var kind = Kind.unknown
+    var root: UInt64 = 0
+    var base: StateTree.Base?
+
+    init(base: StateTree.Base? = nil) { self.base = base }
+  }
+
+  /// Appends a copy of `state` (`key`: what its lookup worked out); returns false if memory
+  /// could not be had.
+  @inline(__always) mutating func append(_ state: PackedStateView, parent: Int?, key: Key)
+    -> Bool
+  {
     if count == capacity, !grow() { return false }
-    PackedState(words + count * wordCount, wordCount: wordCount).copy(from: state)
-    parents[count] = parent.map { UInt32($0) } ?? .max
+    if let tree {
+      if key.kind != .root {
+        guard let root = tree.intern(state, base: key.base) else { return false }
+        words[count] = root
+        treeReader = tree.reader
+      } else {
+        words[count] = key.root
+      }
+    } else {
+      PackedState(words + count * wordCount, wordCount: wordCount).copy(from: state)
+    }
+    guard parents.append(parent) else { return false }
     count += 1
+    if count == compressAt, tree == nil { return compress() }
+    return true
+  }
+
+  @inline(__always) mutating func append(_ state: PackedStateView, parent: Int?) -> Bool {
+    append(state, parent: parent, key: Key())
+  }
+
+  /// Turns the stored states into trees, keeping whole the column that took the most values
+  /// among them.
+  private mutating func compress() -> Bool {
+    let hot = StateTree.hottestColumn(
+      wordCount: wordCount,
+      of: { PackedStateView(words + $0 * wordCount, wordCount: wordCount) }, count: count)
+    let tree = StateTree(wordCount: wordCount, hot: hot)
+    guard let raw = malloc(capacity * 8) else { return false }
+    let roots = raw.assumingMemoryBound(to: UInt64.self)
+    for id in 0..<count {
+      guard let root = tree.intern(PackedStateView(words + id * wordCount, wordCount: wordCount))
+      else {
+        free(roots)
+        return false
+      }
+      roots[id] = root
+    }
+    free(words)
+    words = roots
+    stride = 1
+    self.tree = tree
+    treeReader = tree.reader
+    _checkInvariants()
     return true
   }
 
   private mutating func grow() -> Bool {
     let newCapacity = capacity * 2
-    guard let w = realloc(words, newCapacity * wordCount * 8) else { return false }
+    guard let w = realloc(words, newCapacity * stride * 8) else { return false }
     words = w.assumingMemoryBound(to: UInt64.self)
-    guard let p = realloc(parents, newCapacity * 4) else { return false }
-    parents = p.assumingMemoryBound(to: UInt32.self)
     capacity = newCapacity
     _checkInvariants()
     return true
@@ -78,13 +244,18 @@ struct StateStore: ~Copyable {
 
   /// Bytes of stored data (what a memory limit counts; capacity beyond `count` is not
   /// resident until touched).
-  var residentBytes: Int { count * (wordCount * 8 + 4) }
+  var residentBytes: Int {
+    count * stride * 8 + parents.residentBytes + (tree?.residentBytes ?? 0)
+  }
 
   func _checkInvariants() {
     #if DEBUG
       precondition(count <= capacity)
-      if count > 0 { precondition(parents[0] == .max) }
-      for i in 1..<max(count, 1) { precondition(Int(parents[i]) < i) }
+      precondition(parents.count == count)
+      precondition(stride == (tree == nil ? wordCount : 1))
+      if count > 0 { precondition(parent(of: 0) == nil) }
+      // A sample (a lookup scans up to 128 links): every link is checked as it is appended.
+      for i in Swift.stride(from: 1, to: count, by: 97) { precondition((parent(of: i) ?? i) < i) }
     #endif
   }
 }
@@ -106,6 +277,11 @@ struct ExpansionBuffer: ~Copyable {
   let capacity: Int
   private let words: UnsafeMutablePointer<UInt64>
   private let hashes: UnsafeMutablePointer<UInt64>
+  /// The source's tree node ids, when it was decoded from a tree (`StateStore.copySource`).
+  let nodes: UnsafeMutablePointer<UInt32>
+  private let flags: UnsafeMutablePointer<Bool>
+  /// Per successor, its lookup key, when the explorer works them out before inserting.
+  private let keys: UnsafeMutablePointer<StateStore.Key>
 
   init(wordCount: Int, successors: Int) {
     self.wordCount = wordCount
@@ -114,11 +290,43 @@ struct ExpansionBuffer: ~Copyable {
     words.initialize(repeating: 0, count: (capacity + 1) * max(wordCount, 1))
     hashes = .allocate(capacity: capacity)
     hashes.initialize(repeating: 0, count: capacity)
+    nodes = .allocate(capacity: max(2 * wordCount, 1))
+    nodes.initialize(repeating: 0, count: max(2 * wordCount, 1))
+    flags = .allocate(capacity: 1)
+    flags.initialize(to: false)
+    keys = .allocate(capacity: capacity)
+    keys.initialize(repeating: StateStore.Key(), count: capacity)
   }
 
   deinit {
     words.deallocate()
     hashes.deallocate()
+    nodes.deallocate()
+    flags.deallocate()
+    keys.deinitialize(count: capacity)
+    keys.deallocate()
+  }
+
+  @inline(__always) func key(_ k: Int) -> StateStore.Key {
+    assert(k >= 0 && k < capacity, "successor slot out of range")
+    return keys[k]
+  }
+
+  @inline(__always) func setKey(_ k: Int, _ value: StateStore.Key) {
+    assert(k >= 0 && k < capacity, "successor slot out of range")
+    keys[k] = value
+  }
+
+  /// Whether `nodes` holds the source's node ids (set by `StateStore.copySource`; a source
+  /// written another way must clear it).
+  var hasBase: Bool {
+    get { flags.pointee }
+    nonmutating set { flags.pointee = newValue }
+  }
+
+  /// The source as its successors' lookups use it (`StateTree.Base`).
+  @inline(__always) var base: StateTree.Base? {
+    hasBase ? StateTree.Base(state: source.view, nodes: nodes) : nil
   }
 
   /// The state being expanded.

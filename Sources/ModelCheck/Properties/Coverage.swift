@@ -107,8 +107,9 @@ extension BreadthFirst where System == Program {
           || counts[(program.cpuStart[block.cpu] + pc) * maxBranches] > 0
       }
     }
+    let s = store.scratch(1)
     for id in 0..<store.count {
-      let s = store.state(id)
+      store.copyState(id, into: s)
       for k in 0..<contexts {
         let pc = Int(s[pcs[k]])
         let instruction = program.instruction(cpu: k, pc: pc)
@@ -119,7 +120,7 @@ extension BreadthFirst where System == Program {
           let block = program.atomicBlockIndex(cpu: k, pc: pc)
           let inBlock = block != nil
           if !counting, counts[base + b] > 0, block.map({ blockDone[$0] }) ?? true { continue }
-          scratch.copy(from: s)
+          scratch.copy(from: s.view)
           guard inBlock else {
             if program.apply(stepAction[k][b], to: scratch).enabled { counts[base + b] += 1 }
             continue

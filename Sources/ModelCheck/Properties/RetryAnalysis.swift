@@ -61,12 +61,16 @@ extension BreadthFirst {
     let actionCount = system.actionCount
     let scratch = store.scratch(0)
     let canonical = self.canonical
+    // The source of `edge`'s step, decoded from the store.
+    let sourceWords = UnsafeMutablePointer<UInt64>.allocate(capacity: max(system.wordCount, 1))
+    defer { sourceWords.deallocate() }
+    let source = PackedState(sourceWords, wordCount: system.wordCount)
 
     // Local numbering of the subgraph.
     guard let local = CheckedArray<UInt32>(capacity: n, count: n, repeating: .max, budget: &budget)
     else { return nil }
     var m = 0
-    for id in 0..<n where inLoop(store.state(id)) {
+    for id in 0..<n where store.withState(id, inLoop) {
       local[id] = UInt32(m)
       m += 1
     }
@@ -97,12 +101,12 @@ extension BreadthFirst {
     /// The successor of node `u` under action `a` inside the subgraph, and whether the
     /// step is a retry of this loop.
     func edge(_ u: Int, _ a: Int) -> (v: Int, retry: Bool)? {
-      let source = store.state(Int(nodes[u]))
-      scratch.copy(from: source)
+      store.copyState(Int(nodes[u]), into: source)
+      scratch.copy(from: source.view)
       guard let retry = step(a, system.apply(a, to: scratch)) else { return nil }
       // Cheap cases first: a self-loop needs no lookup, and a state outside the loop is
       // not in the subgraph.
-      if scratch.view.equals(source) { return (u, retry) }
+      if scratch.view.equals(source.view) { return (u, retry) }
       if canonical { system.canonicalize(scratch) }
       guard inLoop(scratch.view), let id = visited.find(scratch.view, in: store) else { return nil }
       let v = local[id]
@@ -239,7 +243,7 @@ extension BreadthFirst {
           for a in 0..<actionCount {
             let p = system.process(of: a)
             guard p >= 0 else { continue }
-            scratch.copy(from: store.state(Int(nodes[x])))
+            store.copyState(Int(nodes[x]), into: scratch)
             if system.apply(a, to: scratch).enabled { enabled[p] = true }
             if let (y, _) = edge(x, a), component(y) == id { stepsInside[cls(p)] = true }
           }
@@ -285,17 +289,18 @@ extension BreadthFirst {
       _ = system.writeInitialState(concrete)
       var actions: [Int] = []
       for i in 1..<max(ids.count, 1) {
-        let target = store.state(ids[i])
-        for a in 0..<system.actionCount {
-          successor.copy(from: concrete.view)
-          guard system.apply(a, to: successor).enabled else { continue }
-          representative.copy(from: successor.view)
-          system.canonicalize(representative)
-          guard representative.view.equals(target) else { continue }
-          concrete.copy(from: successor.view)
-          actions.append(a)
-          break
+        let found = store.withState(ids[i]) { target in
+          (0..<system.actionCount).first { a in
+            successor.copy(from: concrete.view)
+            guard system.apply(a, to: successor).enabled else { return false }
+            representative.copy(from: successor.view)
+            system.canonicalize(representative)
+            return representative.view.equals(target)
+          }
         }
+        guard let a = found else { continue }
+        concrete.copy(from: successor.view)
+        actions.append(a)
       }
       return actions
     }
@@ -375,7 +380,7 @@ extension BreadthFirst {
       func disabledHere(_ x: Int) -> Bool {
         !(0..<system.actionCount).contains { a in
           guard system.process(of: a) == p else { return false }
-          probe.copy(from: store.state(Int(nodes[x])))
+          store.copyState(Int(nodes[x]), into: probe)
           return system.apply(a, to: probe).enabled
         }
       }

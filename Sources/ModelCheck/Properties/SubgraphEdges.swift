@@ -211,7 +211,8 @@ extension BreadthFirst {
         var pendingCount = 0
         let pendingEnds = pending + range.count * actionCount
         for u in range {
-          let source = explorer.pointee.store.state(Int(nodes[u]))
+          explorer.pointee.store.copySource(Int(nodes[u]), into: buffer)
+          let source = buffer.source.view
           for a in 0..<actionCount {
             if skipsNoOps, system.changesNothing(a, in: source) { continue }
             let successor = buffer.successor(produced)

@@ -43,8 +43,9 @@ extension GraphVerdicts {
     var firstState = [Int?](repeating: nil, count: points.count)
     var left = points.count
     let pcs = program.machine.layout.pc
+    let s = explorer.store.scratch(0)
     for id in 0..<explorer.store.count where left > 0 {
-      let s = explorer.store.state(id)
+      explorer.store.copyState(id, into: s)
       for (i, point) in points.enumerated() where firstState[i] == nil {
         // With symmetry, a twin at the same pc stands for this program there.
         let twins = explorer.canonical ? program.twins(of: point.context) : [point.context]
