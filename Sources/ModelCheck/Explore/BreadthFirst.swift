@@ -271,6 +271,7 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
     statistics.depth = depth
     statistics.seconds = monotonicSeconds() - start
     statistics.storeBytes = store.residentBytes + visited.residentBytes
+    statistics.storeTrees = store.tree != nil
   }
 
   /// Debug builds only: `action` leads from `state` back to it, raising nothing.

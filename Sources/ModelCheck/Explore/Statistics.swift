@@ -19,6 +19,8 @@ public struct Statistics: Sendable {
   public var wordsPerState = 0
   /// Bytes held by the state store and visited set at the end (the explorer's own count).
   public var storeBytes = 0
+  /// Whether the store held its states as trees at the end (`--compress`).
+  public var storeTrees = false
   /// Peak resident memory of the whole process (from the OS), if known.
   public var peakResidentBytes: Int?
 

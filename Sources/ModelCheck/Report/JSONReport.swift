@@ -214,6 +214,7 @@ public enum JSONReport {
       ("seconds", .double(s.seconds)),
       ("states_per_second", .int(Int(s.statesPerSecond.rounded()))),
       ("bytes_per_state_packed", .int(s.wordsPerState * 8)), ("store_bytes", .int(s.storeBytes)),
+      ("store_trees", .bool(s.storeTrees)),
       ("peak_rss_bytes", s.peakResidentBytes.map { .int($0) } ?? .null),
       ("reduced_states", .int(s.reducedStates)), ("symmetry", .bool(s.symmetry)),
       ("counterexamples_unreduced", .bool(s.counterexamplesUnreduced)),

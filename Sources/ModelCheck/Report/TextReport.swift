@@ -17,6 +17,7 @@ public enum TextReport {
       "\(grouped(s.states)) states, \(grouped(s.transitions)) transitions, depth \(s.depth), "
       + "\(format2(s.seconds)) s, \(grouped(Int(s.statesPerSecond.rounded()))) states/s"
     line += ", \(s.wordsPerState * 8) B/state packed, store \(formatBytes(s.storeBytes))"
+    if s.storeTrees { line += " as trees" }
     if let peak = s.peakResidentBytes { line += ", peak RSS \(formatBytes(peak))" }
     if s.reducedStates > 0 {
       line +=
