@@ -158,3 +158,41 @@ import Testing
     #expect(treeBytes * 2 < wholeBytes)
   }
 }
+
+/// Two actions that always lead to the same state, whose words are new ones (so their tree
+/// nodes are new): a store of trees must still keep it once.
+struct TwinStepSystem: TransitionSystem {
+  var processCount: Int { 1 }
+  var wordCount: Int { 2 }
+  var actionCount: Int { 3 }
+  func writeInitialState(_ s: PackedState) -> StepOutcome {
+    (s[word: 0], s[word: 1]) = (1, 1)
+    return StepOutcome(enabled: true)
+  }
+  func apply(_ a: Int, to s: PackedState) -> StepOutcome {
+    let x = s[word: 0]
+    let next = a == 2 ? x &* 3 % 10_007 : (x + 1) % 10_007
+    (s[word: 0], s[word: 1]) = (next, next &* 0x9E37_79B9 << 20)
+    return StepOutcome(enabled: true)
+  }
+  func process(of a: Int) -> Int { 0 }
+  func isProgress(_ a: Int) -> Bool { true }
+  func isFinished(_ s: PackedStateView) -> Bool { false }
+  func finalViolations(_ s: PackedStateView) -> UInt32 { 0 }
+}
+
+@Suite struct TreeStoreExplorationTests {
+  @Test("two successors that are one new state are stored once, with trees as without")
+  func twinSuccessors() {
+    var counts: [Int] = []
+    for compressAt in [nil, 1, 100] as [Int?] {
+      var explorer = BreadthFirst(system: TwinStepSystem(), compressAt: compressAt)
+      explorer.run(limits: Limits(), safetyBits: 0, deadlockBit: 0, needsFullGraph: true)
+      counts.append(explorer.store.count)
+      #expect((explorer.store.tree != nil) == (compressAt != nil))
+    }
+    // Every x below 10,007 (x + 1 reaches them all) with its second word, and the initial
+    // state, whose second word is 1.
+    #expect(counts == [10_008, 10_008, 10_008])
+  }
+}

@@ -186,14 +186,15 @@ final class StateTree {
       x >= 0 ? base.nodes[Int(x)] : StateTree.column(base.state, Int(~x))
     }
 
-    /// `root(of:base:)` as a lookup's key.
+    /// `root(of:base:)` as a lookup's key, worked out ahead of the insert. A root is final
+    /// (nodes are never removed), but a missing node may be added by an earlier insert of
+    /// the same batch (two successors can be one state), so that case is left to the
+    /// insert to work out again.
     @inline(__always) func key(of state: PackedStateView, base: Base) -> StateStore.Key {
       var key = StateStore.Key(base: base)
       if let root = root(of: state, base: base) {
         key.kind = .root
         key.root = root
-      } else {
-        key.kind = .absent
       }
       return key
     }
