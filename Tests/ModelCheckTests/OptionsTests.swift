@@ -21,6 +21,8 @@ import Testing
     #expect(try Options.parse(["a.spec"]).compression == .auto)
     #expect(try Options.parse(["--compress", "a.spec"]).compression == .after(1 << 16))
     #expect(try Options.parse(["--no-compress", "a.spec"]).compression == .never)
+    #expect(try Options.parse(["--fingerprint", "a.spec"]).fingerprints)
+    #expect(try !Options.parse(["a.spec"]).fingerprints)
   }
 
   @Test(
@@ -29,7 +31,8 @@ import Testing
       ["--max-states"], ["--max-states", "-3", "a"], ["--max-memory", "lots", "a"],
       ["--frobnicate", "a"], [], ["--threads", "0", "a"], ["--threads", "many", "a"],
       ["--threads", "1000", "a"], ["--no-por=1", "a"], ["--no-symmetry=yes", "a"],
-      ["--compress=yes", "a"],
+      ["--compress=yes", "a"], ["--fingerprint=1", "a"], ["--fingerprint", "--coverage", "a"],
+      ["--fingerprint", "--compress", "a"], ["--no-compress", "--fingerprint", "a"],
     ])
   func usageErrors(_ args: [String]) {
     #expect(throws: Options.UsageError.self) { try Options.parse(args) }

@@ -53,6 +53,24 @@ import Testing
     try assertSnapshot(text, named: "update-intpte-unlocked-writer.cmpxchg_terminates.txt")
   }
 
+  @Test("under fingerprints the statistics print the chance that a state was missed")
+  func fingerprintStatistics() throws {
+    var s = Statistics()
+    s.states = 2_658_121
+    #expect(!TextReport.statisticsLine(s).contains("fingerprints"))
+    #expect(JSONReport.statistics(s).serialized().contains(#""omission_probability": null"#))
+    s.fingerprints = true
+    #expect(
+      TextReport.statisticsLine(s).contains(
+        "the chance that a state was missed is at most 1.9e-7 (n(n-1)/2^65"))
+    let json = JSONReport.statistics(s).serialized()
+    #expect(json.contains(#""fingerprints": true"#))
+    let value = try #require(
+      json.split(separator: "\n").first { $0.contains("omission_probability") }?
+        .split(separator: ":").last?.trimmingCharacters(in: .whitespaces.union([","])))
+    #expect(Double(value) == VisitedSet.omissionBound(states: 2_658_121))
+  }
+
   @Test("JSON strings are escaped") func jsonEscaping() {
     #expect(JSON.string("a\"b\\c\n\u{1}").serialized() == #""a\"b\\c\n\u0001""#)
     #expect(

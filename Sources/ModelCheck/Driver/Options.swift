@@ -11,6 +11,8 @@ public struct Options: Sendable, Equatable {
   public var symmetry = true
   /// `--compress`, `--no-compress`: how the store keeps states.
   public var compression = Limits.Compression.auto
+  /// `--fingerprint`: hash compaction (a 64-bit hash per state instead of the state).
+  public var fingerprints = false
   /// `--max-time`: seconds per spec.
   public var maxSeconds: Double?
   /// `--progress` (true), `--no-progress` (false); nil: on when standard error is a
@@ -64,6 +66,10 @@ public struct Options: Sendable, Equatable {
                             about half the memory, about a quarter slower (by
                             default, trees once whole states fill 1/4 of the limit)
       --no-compress         store whole states only
+      --fingerprint         hash compaction: keep a 64-bit hash of each state, not
+                            the state (8 B a slot): much less memory, but a state
+                            may be missed (the chance is printed); safety verdicts
+                            only, cmpxchg_terminates and terminates are not decided
       --max-memory SIZE     stop when the state store reaches SIZE (e.g. 512M, 4G);
                             without it, at 3/5 of the machine's (or cgroup's) memory
       --max-time DURATION   stop a spec's check after DURATION (90, 30s, 5m, 1.5h);
@@ -242,6 +248,9 @@ public struct Options: Sendable, Equatable {
       case "--no-compress":
         try noValue()
         o.compression = .never
+      case "--fingerprint":
+        try noValue()
+        o.fingerprints = true
       case "--progress":
         try noValue()
         o.progress = true
@@ -261,6 +270,14 @@ public struct Options: Sendable, Equatable {
       default:
         throw UsageError(message: "unknown option '\(a)' (see --help)")
       }
+    }
+    if o.fingerprints, o.coverage {
+      throw UsageError(
+        message: "--coverage reads every stored state; it cannot go with --fingerprint")
+    }
+    if o.fingerprints, o.compression != .auto {
+      throw UsageError(
+        message: "--fingerprint keeps no states to compress; drop --compress or --no-compress")
     }
     if o.html, !o.writeTraces {
       throw UsageError(message: "--html writes trace files; it cannot go with --no-traces")

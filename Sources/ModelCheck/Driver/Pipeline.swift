@@ -163,7 +163,8 @@ public enum Pipeline {
     let deepest =
       (failing.compactMap { $0.counterexample?.length } + [result.faultRun?.count ?? 0]).max() ?? 0
     var explorer = BreadthFirst(
-      system: program, compressAt: limits.compressAt(wordCount: program.wordCount))
+      system: program, compressAt: limits.compressAt(wordCount: program.wordCount),
+      fingerprints: limits.fingerprints)
     // A fault stops the search where it is found; without one, it stops once every failing
     // property has its witness.
     explorer.run(
@@ -172,7 +173,8 @@ public enum Pipeline {
     let foundAll =
       failing.allSatisfy { explorer.witnesses[$0.kind.bit] != nil }
       && (result.faultRun == nil) == (explorer.faultWitness == nil)
-    guard foundAll else {
+    let targets = explorer.witnesses.values.map(\.state) + [explorer.faultWitness?.state]
+    guard foundAll, explorer.rebuildPaths(to: targets.compactMap { $0 }) else {
       result.statistics.counterexamplesMayNotBeShortest = true
       return result
     }
@@ -195,18 +197,29 @@ public enum Pipeline {
     for d in descriptors where !d.isGraphProperty { safetyBits |= d.kind.bit }
     let checkStart = monotonicSeconds()
     var explorer = BreadthFirst(
-      system: program, compressAt: limits.compressAt(wordCount: program.wordCount))
+      system: program, compressAt: limits.compressAt(wordCount: program.wordCount),
+      fingerprints: limits.fingerprints)
     explorer.run(
       limits: limits, safetyBits: safetyBits,
       deadlockBit: program.checks(.deadlockFree) ? PropertyKind.deadlockFree.bit : 0,
       needsFullGraph: coverage || descriptors.contains(where: \.isGraphProperty),
       reduce: reduce)
 
+    // Under fingerprints the paths' states are gone: the search runs again to rebuild them.
+    let targets =
+      explorer.witnesses.values.map(\.state)
+      + [explorer.faultWitness?.state, explorer.firstFinished].compactMap { $0 }
+    let traced = explorer.rebuildPaths(to: targets)
     var results: [PropertyResult] = []
     for d in descriptors where !d.isGraphProperty {
       if let w = explorer.witnesses[d.kind.bit] {
         results.append(
-          PropertyResult(kind: d.kind, status: .fail, counterexample: .run(explorer.witnessRun(w))))
+          traced
+            ? PropertyResult(
+              kind: d.kind, status: .fail, counterexample: .run(explorer.witnessRun(w)))
+            : PropertyResult(
+              kind: d.kind, status: .fail,
+              details: ["the counterexample could not be rebuilt: the second search stopped"]))
       } else {
         let status: PropertyResult.Status = explorer.isComplete ? .pass : .incomplete
         results.append(PropertyResult(kind: d.kind, status: status))
@@ -220,6 +233,16 @@ public enum Pipeline {
       watch: Watch(limits, start: checkStart))
     for d in descriptors {
       guard case .onGraph(let decide) = d.decision else { continue }
+      if explorer.fingerprints {
+        results.append(
+          PropertyResult(
+            kind: d.kind, status: .incomplete,
+            details: [
+              "not decided with --fingerprint: it is decided on the stored state graph, and "
+                + "fingerprints keep no states (run without --fingerprint)"
+            ]))
+        continue
+      }
       let (verdict, subgraphStates) = decide(program, explorer, &budget)
       results.append(verdict)
       stats.livenessStates += subgraphStates
@@ -228,13 +251,16 @@ public enum Pipeline {
     results.sort { $0.kind < $1.kind }
 
     stats.peakResidentBytes = peakResidentBytes()
-    let faultRun = explorer.faultWitness.map { explorer.witnessRun($0) }
-    let completeRun = explorer.firstFinished.map { explorer.actions(to: $0) }
+    let faultRun = traced ? explorer.faultWitness.map { explorer.witnessRun($0) } : nil
+    let completeRun = traced ? explorer.firstFinished.map { explorer.actions(to: $0) } : nil
     var result = CheckResult(
       program: program, file: file, properties: results, statistics: stats,
       stopReason: explorer.stopReason ?? budget.stopped, faultRun: faultRun,
       completeRun: completeRun)
-    if explorer.exploredAll { result.coverage = explorer.coverage(counting: coverage) }
+    // Coverage reads every stored state: under fingerprints there are none.
+    if explorer.exploredAll, !explorer.fingerprints {
+      result.coverage = explorer.coverage(counting: coverage)
+    }
     return result
   }
 }

@@ -62,6 +62,7 @@ public enum Runner {
     limits.partialOrder = options.partialOrder
     limits.symmetry = options.symmetry
     limits.compression = options.compression
+    limits.fingerprints = options.fingerprints
     if options.maxMemoryBytes == nil, let machine = MachineMemory.defaultLimit() {
       limits.maxMemoryBytes = machine
       limits.memoryLimitIsMachine = true

@@ -42,11 +42,21 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
   /// Symmetry reduction: every stored state is its class's representative
   /// (`TransitionSystem.canonicalize`), so the graph passes canonicalize what they look up.
   var canonical = false
+  /// Hash compaction (`--fingerprint`): the visited set keeps hashes, the store only the
+  /// frontier, so traces are rebuilt by running the search again (`rebuildPaths`).
+  let fingerprints: Bool
+  /// A search that rebuilds paths: the ids whose states it keeps, and those states.
+  var wanted: Set<Int> = []
+  var captured: [Int: [UInt64]] = [:]
+  /// How the last `run` searched (what `rebuildPaths` repeats).
+  private var lastRun: (limits: Limits, reduce: Bool)?
 
-  init(system: System, compressAt: Int? = nil) {
+  init(system: System, compressAt: Int? = nil, fingerprints: Bool = false) {
     self.system = system
-    self.store = StateStore(wordCount: system.wordCount, compressAt: compressAt)
-    self.visited = VisitedSet(wordCount: system.wordCount)
+    self.fingerprints = fingerprints
+    self.store = StateStore(
+      wordCount: system.wordCount, compressAt: compressAt, dropsExpanded: fingerprints)
+    self.visited = VisitedSet(wordCount: system.wordCount, fingerprints: fingerprints)
     self.isProgressAction = (0..<system.actionCount).map { system.isProgress($0) }
     statistics.wordsPerState = system.wordCount
   }
@@ -63,6 +73,7 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
     limits: Limits, safetyBits: UInt32, deadlockBit: UInt32, needsFullGraph: Bool,
     reduce: Bool = false, maxDepth: Int = .max
   ) {
+    lastRun = (limits, reduce)
     let reduce = reduce && system.offersLocalSteps
     canonical = limits.symmetry && system.hasSymmetry
     statistics.symmetry = canonical
@@ -86,11 +97,12 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
     var depth = 0
     var transitions = 0
 
-    exploring: while next < store.count, stopReason == nil {
+    exploring: while next < store.count, stopReason == nil, !capturedAll {
       if next == levelEnd {
         depth += 1
         levelEnd = store.count
         if depth > maxDepth { break }
+        if store.dropsExpanded, !dropExpanded(below: next) { break }
       }
       if next & 1023 == 0,
         limitReached(limits, &watch, next: next, transitions: transitions, depth: depth)
@@ -198,6 +210,7 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
     let initial = system.writeInitialState(scratch)
     if canonical { system.canonicalize(scratch) }
     _ = visited.insert(scratch.view, parent: nil, into: &store)
+    if !wanted.isEmpty { capture(0, scratch.view) }
     var found: UInt32 = 0
     for (bit, _) in witnesses { found |= bit }
     record(initial, Witness(state: 0, action: nil), &found)
@@ -240,7 +253,59 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
       stopReason = .outOfMemory
       return false
     }
+    if !wanted.isEmpty, case .inserted(let id) = result { capture(id, successor) }
     return true
+  }
+
+  /// Under fingerprints, at the start of a level: the store lets go of the states already
+  /// expanded. False (with `stopReason` set) when memory for the new index is not had.
+  mutating func dropExpanded(below next: Int) -> Bool {
+    store.drop(below: next)
+    if visited.storeDropped(store) { return true }
+    stopReason = .outOfMemory
+    return false
+  }
+
+  /// Keeps state `id` if a search that rebuilds paths wants it.
+  mutating func capture(_ id: Int, _ state: PackedStateView) {
+    guard wanted.contains(id) else { return }
+    captured[id] = (0..<state.wordCount).map { state[word: $0] }
+  }
+
+  /// Whether a search that rebuilds paths has every state it wants (and can stop).
+  var capturedAll: Bool { !wanted.isEmpty && captured.count == wanted.count }
+
+  /// Under fingerprints, the states on the paths to `targets` are gone once expanded: runs
+  /// the same search again (the same ids, since the search is deterministic and the same
+  /// for any number of threads), keeping those states, so that `actions(to:)` works for
+  /// each target. Stops once it has them all. False if it could not (a limit, a signal).
+  mutating func rebuildPaths(to targets: [Int]) -> Bool {
+    guard fingerprints, let (limits, reduce) = lastRun else { return true }
+    var ids = Set<Int>()
+    for t in targets { ids.formUnion(path(to: t)) }
+    ids.subtract(captured.keys)
+    if ids.isEmpty { return true }
+    var again = BreadthFirst(system: system, fingerprints: true)
+    again.wanted = ids
+    var quiet = limits
+    quiet.maxStates = nil
+    quiet.maxSeconds = nil
+    quiet.progress = nil
+    quiet.threads = 1
+    again.run(
+      limits: quiet, safetyBits: 0, deadlockBit: 0, needsFullGraph: true, reduce: reduce)
+    captured.merge(again.captured) { a, _ in a }
+    return again.capturedAll
+  }
+
+  /// Copies state `id` of a path into `out`: from the store, or (fingerprints) as
+  /// `rebuildPaths` kept it.
+  func copyPathState(_ id: Int, into out: PackedState) {
+    if let words = captured[id] {
+      for (w, word) in words.enumerated() { out[word: w] = word }
+    } else {
+      store.copyState(id, into: out)
+    }
   }
 
   /// State `id` where nothing can move, or nothing that moves changes anything (a program
@@ -272,6 +337,7 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
     statistics.seconds = monotonicSeconds() - start
     statistics.storeBytes = store.residentBytes + visited.residentBytes
     statistics.storeTrees = store.tree != nil
+    statistics.fingerprints = fingerprints
   }
 
   /// Debug builds only: `action` leads from `state` back to it, raising nothing.
@@ -293,7 +359,7 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
     #if DEBUG
       store._checkInvariants()
       visited._checkInvariants(store)
-      for id in 0..<store.count {
+      for id in store.first..<store.count {
         if let problem = store.withState(id, { system.invariantViolation($0) }) {
           preconditionFailure("state \(id) breaks an invariant: \(problem)")
         }
@@ -333,8 +399,8 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
   func action(from: Int, to: Int) -> Int? {
     withScratchStates(wordCount: system.wordCount, count: 3) { s in
       let (source, target, state) = (s[0], s[1], s[2])
-      store.copyState(from, into: source)
-      store.copyState(to, into: target)
+      copyPathState(from, into: source)
+      copyPathState(to, into: target)
       return (0..<system.actionCount).first { a in
         state.copy(from: source.view)
         return system.apply(a, to: state).enabled && state.view.equals(target.view)

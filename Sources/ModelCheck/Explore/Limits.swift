@@ -16,6 +16,9 @@ public struct Limits: Sendable {
   public var symmetry = true
   /// Tree compression of the stored states (`StateStore`, `StateTree`).
   public var compression = Compression.auto
+  /// Hash compaction (`--fingerprint`): keep each state's 64-bit hash instead of the state
+  /// (`VisitedSet`). Safety verdicts only; a state may be missed, with the chance printed.
+  public var fingerprints = false
 
   public enum Compression: Sendable, Equatable {
     /// Whole states until they fill a quarter of `maxMemoryBytes`, then trees: a run that

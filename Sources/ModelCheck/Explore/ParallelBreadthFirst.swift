@@ -198,19 +198,24 @@ extension BreadthFirst {
       // Merge, state by state: the one-thread loop's logic on the outputs.
       for (b, out) in outputs.prefix(ranges.count).enumerated() {
         var nextNotable = 0
+        // The output's arrays as locals: reading a class's arrays in the loop retains each.
+        let (words, hashes, firstSuccessor) = (out.words, out.hashes, out.firstSuccessor)
+        let (enabled, produced, processMoved) = (out.enabled, out.produced, out.processMoved)
+        let (usedAmple, notable) = (out.usedAmple, out.notable)
         for local in 0..<ranges[b].count {
           if next == levelEnd {
             depth += 1
             levelEnd = store.count
             if depth > maxDepth { break exploring }
+            if store.dropsExpanded, !dropExpanded(below: next) { break exploring }
           }
           if next & 1023 == 0,
             limitReached(limits, &watch, next: next, transitions: transitions, depth: depth)
           {
             break exploring
           }
-          while nextNotable < out.notable.count, out.notable[nextNotable].source == local {
-            let n = out.notable[nextNotable]
+          while nextNotable < notable.count, notable[nextNotable].source == local {
+            let n = notable[nextNotable]
             nextNotable += 1
             guard n.fault != 0 || n.violations & ~found != 0 else { continue }
             let outcome = StepOutcome(enabled: true, violations: n.violations, fault: n.fault)
@@ -220,11 +225,11 @@ extension BreadthFirst {
               break exploring
             }
           }
-          let first = Int(out.firstSuccessor[local])
-          let end = Int(out.firstSuccessor[local + 1])
+          let first = Int(firstSuccessor[local])
+          let end = Int(firstSuccessor[local + 1])
           let ampleStale =
-            out.usedAmple[local]
-            && out.words.withUnsafeBufferPointer { words in
+            usedAmple[local]
+            && words.withUnsafeBufferPointer { words in
               guard let base = words.baseAddress else { return false }
               return (first..<end).contains { k in
                 let successor = PackedStateView(base + k * wordCount, wordCount: wordCount)
@@ -245,22 +250,22 @@ extension BreadthFirst {
             if !needsFullGraph, safetyBits & ~found == 0 { break exploring }
             continue
           }
-          if out.usedAmple[local] { statistics.reducedStates += 1 }
-          transitions += Int(out.enabled[local])
-          for k in first..<end { prefetchSink ^= visited.touch(hash: out.hashes[k], in: store) }
+          if usedAmple[local] { statistics.reducedStates += 1 }
+          transitions += Int(enabled[local])
+          for k in first..<end { prefetchSink ^= visited.touch(hash: hashes[k], in: store) }
           // The source again, for its tree's node ids (the worker's buffer holds a later one).
           if end > first { store.copySource(next, into: scratch) }
-          let failed = out.words.withUnsafeBufferPointer { words -> Bool in
+          let failed = words.withUnsafeBufferPointer { words -> Bool in
             guard let arena = words.baseAddress else { return false }  // no successor at all
             for k in first..<end {
               let successor = PackedStateView(arena + k * wordCount, wordCount: wordCount)
-              let (hash, key) = (out.hashes[k], StateStore.Key(base: scratch.base))
+              let (hash, key) = (hashes[k], StateStore.Key(base: scratch.base))
               if !insert(successor, hash: hash, parent: next, key: key, limits) { return true }
             }
             return false
           }
           if failed { break exploring }
-          if !out.processMoved[local] || out.produced[local] == 0 {
+          if !processMoved[local] || produced[local] == 0 {
             store.copySource(next, into: scratch)
             noteStuck(scratch.source.view, id: next, deadlockBit: deadlockBit, &found)
           }

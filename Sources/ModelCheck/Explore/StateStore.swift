@@ -6,15 +6,26 @@
 /// one root word a state and the tree's table holds the rest, shared. Ids, order and
 /// hashes stay the same, so the search, its counts and its traces do not change.
 ///
-/// Invariants: `count <= capacity`; state `i` occupies words `[i * stride, (i+1) *
-/// stride)`, where `stride` is `wordCount`, or 1 once `tree` is set; the parent links hold
-/// `count` states. Growth doubles with `realloc`, so untouched capacity is never resident.
-/// BFS needs no separate queue: the frontier is the range `[next, count)`.
+/// With fingerprints (`--fingerprint`) the store is the BFS queue only: `drop(below:)`
+/// lets go of the states already expanded, and only the parent links of every state stay.
+///
+/// Invariants: `count - first <= capacity`; state `i` (`first <= i < count`) occupies words
+/// `[(i - first) * stride, (i - first + 1) * stride)`, where `stride` is `wordCount`, or 1
+/// once `tree` is set; the parent links hold `count` states. Growth doubles with
+/// `realloc`, so untouched capacity is never resident. BFS needs no separate queue: the
+/// frontier is the range `[next, count)`.
 import PTState
 
 struct StateStore: ~Copyable {
   let wordCount: Int
   private(set) var count = 0
+  /// The first state still held: 0, unless the store drops expanded states.
+  private(set) var first = 0
+  /// Whether `drop(below:)` may let go of states (fingerprints: the visited set does not
+  /// compare states, so nothing reads a state once it is expanded).
+  let dropsExpanded: Bool
+  /// The most states held at once (what a dropping store's arena has touched).
+  private var peakHeld = 0
   private(set) var capacity: Int
   /// Words per stored state: `wordCount`, or 1 (a root) once the states are trees.
   private(set) var stride: Int
@@ -30,11 +41,16 @@ struct StateStore: ~Copyable {
   private let scratchWords: UnsafeMutablePointer<UInt64>
   static let scratchCount = 2
 
-  init(wordCount: Int, compressAt: Int? = nil, initialCapacity: Int = 1 << 12) {
+  init(
+    wordCount: Int, compressAt: Int? = nil, dropsExpanded: Bool = false,
+    initialCapacity: Int = 1 << 12
+  ) {
     self.wordCount = wordCount
     self.capacity = initialCapacity
     self.stride = wordCount
-    self.compressAt = StateTree.applies(wordCount: wordCount) ? compressAt.map { max($0, 1) } : nil
+    self.dropsExpanded = dropsExpanded
+    let compresses = StateTree.applies(wordCount: wordCount) && !dropsExpanded
+    self.compressAt = compresses ? compressAt.map { max($0, 1) } : nil
     guard let w = malloc(initialCapacity * wordCount * 8) else {
       fatalError("out of memory allocating the state store")
     }
@@ -67,25 +83,25 @@ struct StateStore: ~Copyable {
   @inline(__always) func withState<R>(_ id: Int, _ body: (PackedStateView) throws -> R)
     rethrows -> R
   {
-    assert(id >= 0 && id < count, "state id out of range")
+    assert(id >= first && id < count, "state id out of range")
     guard treeReader != nil else {
-      return try body(PackedStateView(words + id * wordCount, wordCount: wordCount))
+      return try body(PackedStateView(words + (id - first) * wordCount, wordCount: wordCount))
     }
     return try reader.withState(id, body)
   }
 
   /// Copies state `id` into `out`.
   @inline(__always) func copyState(_ id: Int, into out: PackedState) {
-    assert(id >= 0 && id < count, "state id out of range")
+    assert(id >= first && id < count, "state id out of range")
     if let treeReader {
       treeReader.decode(words[id], into: out)
     } else {
-      out.copy(from: PackedStateView(words + id * wordCount, wordCount: wordCount))
+      out.copy(from: PackedStateView(words + (id - first) * wordCount, wordCount: wordCount))
     }
   }
 
   /// The first word stored for state `id` (a load to start early; see `VisitedSet.touch`).
-  @inline(__always) func firstWord(_ id: Int) -> UInt64 { words[id * stride] }
+  @inline(__always) func firstWord(_ id: Int) -> UInt64 { words[(id - first) * stride] }
 
   /// Copies state `id` into `buffer`'s source, keeping its tree's node ids there for the
   /// successors' lookups (`ExpansionBuffer.base`).
@@ -96,7 +112,7 @@ struct StateStore: ~Copyable {
   /// `Reader.holds`, for the one thread that appends.
   @inline(__always) func holds(_ id: Int, _ state: PackedStateView, _ key: inout Key) -> Bool {
     guard treeReader != nil else {
-      return PackedStateView(words + id * wordCount, wordCount: wordCount).equals(state)
+      return PackedStateView(words + (id - first) * wordCount, wordCount: wordCount).equals(state)
     }
     return reader.holds(id, state, &key)
   }
@@ -107,23 +123,24 @@ struct StateStore: ~Copyable {
   /// explorer's workers, the graph passes' threads); valid until the next `append`.
   @inline(__always) var reader: Reader {
     Reader(
-      words: UnsafePointer(words), stride: stride, wordCount: wordCount, count: count,
-      tree: treeReader)
+      words: UnsafePointer(words), stride: stride, wordCount: wordCount, first: first,
+      count: count, tree: treeReader)
   }
 
   struct Reader: @unchecked Sendable {
     let words: UnsafePointer<UInt64>
     let stride: Int
     let wordCount: Int
+    let first: Int
     let count: Int
     let tree: StateTree.Reader?
 
     @inline(__always) func withState<R>(_ id: Int, _ body: (PackedStateView) throws -> R)
       rethrows -> R
     {
-      assert(id >= 0 && id < count, "state id out of range")
+      assert(id >= first && id < count, "state id out of range")
       guard let tree else {
-        return try body(PackedStateView(words + id * wordCount, wordCount: wordCount))
+        return try body(PackedStateView(words + (id - first) * wordCount, wordCount: wordCount))
       }
       return try withStackMemory(of: UInt64.self, wordCount) { w in
         let out = PackedState(w, wordCount: wordCount)
@@ -133,24 +150,25 @@ struct StateStore: ~Copyable {
     }
 
     @inline(__always) func copyState(_ id: Int, into out: PackedState) {
-      assert(id >= 0 && id < count, "state id out of range")
+      assert(id >= first && id < count, "state id out of range")
       if let tree {
         tree.decode(words[id], into: out)
       } else {
-        out.copy(from: PackedStateView(words + id * wordCount, wordCount: wordCount))
+        out.copy(from: PackedStateView(words + (id - first) * wordCount, wordCount: wordCount))
       }
     }
 
     /// The first word stored for state `id` (a load to start early; see `VisitedSet.touch`).
-    @inline(__always) func firstWord(_ id: Int) -> UInt64 { words[id * stride] }
+    @inline(__always) func firstWord(_ id: Int) -> UInt64 { words[(id - first) * stride] }
 
     @inline(__always) func copySource(_ id: Int, into buffer: borrowing ExpansionBuffer) {
-      assert(id >= 0 && id < count, "state id out of range")
+      assert(id >= first && id < count, "state id out of range")
       if let tree {
         tree.decode(words[id], into: buffer.source, nodes: buffer.nodes)
         buffer.hasBase = true
       } else {
-        buffer.source.copy(from: PackedStateView(words + id * wordCount, wordCount: wordCount))
+        let view = PackedStateView(words + (id - first) * wordCount, wordCount: wordCount)
+        buffer.source.copy(from: view)
         buffer.hasBase = false
       }
     }
@@ -159,7 +177,8 @@ struct StateStore: ~Copyable {
     /// `state` (its root) for the next call of the same lookup.
     @inline(__always) func holds(_ id: Int, _ state: PackedStateView, _ key: inout Key) -> Bool {
       guard let tree else {
-        return PackedStateView(words + id * wordCount, wordCount: wordCount).equals(state)
+        let view = PackedStateView(words + (id - first) * wordCount, wordCount: wordCount)
+        return view.equals(state)
       }
       if key.kind == .unknown {
         if let root = tree.root(of: state, base: key.base) {
@@ -189,7 +208,7 @@ struct StateStore: ~Copyable {
   @inline(__always) mutating func append(_ state: PackedStateView, parent: Int?, key: Key)
     -> Bool
   {
-    if count == capacity, !grow() { return false }
+    if count - first == capacity, !grow() { return false }
     if let tree {
       if key.kind != .root {
         guard let root = tree.intern(state, base: key.base) else { return false }
@@ -199,16 +218,26 @@ struct StateStore: ~Copyable {
         words[count] = key.root
       }
     } else {
-      PackedState(words + count * wordCount, wordCount: wordCount).copy(from: state)
+      PackedState(words + (count - first) * wordCount, wordCount: wordCount).copy(from: state)
     }
     guard parents.append(parent) else { return false }
     count += 1
+    peakHeld = max(peakHeld, count - first)
     if count == compressAt, tree == nil { return compress() }
     return true
   }
 
   @inline(__always) mutating func append(_ state: PackedStateView, parent: Int?) -> Bool {
     append(state, parent: parent, key: Key())
+  }
+
+  /// Lets go of every state below `id` (a dropping store only): their words move out of
+  /// the arena, their parent links stay. Each state moves once, at the level it is in.
+  mutating func drop(below id: Int) {
+    precondition(dropsExpanded && id >= first && id <= count, "dropping states not held")
+    let kept = (count - id) * stride
+    if kept > 0, id > first { memmove(words, words + (id - first) * stride, kept * 8) }
+    first = id
   }
 
   /// Turns the stored states into trees, keeping whole the column that took the most values
@@ -249,12 +278,14 @@ struct StateStore: ~Copyable {
   /// Bytes of stored data (what a memory limit counts; capacity beyond `count` is not
   /// resident until touched).
   var residentBytes: Int {
-    count * stride * 8 + parents.residentBytes + (tree?.residentBytes ?? 0)
+    (dropsExpanded ? peakHeld : count) * stride * 8 + parents.residentBytes
+      + (tree?.residentBytes ?? 0)
   }
 
   func _checkInvariants() {
     #if DEBUG
-      precondition(count <= capacity)
+      precondition(count - first <= capacity && first <= count)
+      precondition(first == 0 || dropsExpanded)
       precondition(parents.count == count)
       precondition(stride == (tree == nil ? wordCount : 1))
       if count > 0 { precondition(parent(of: 0) == nil) }

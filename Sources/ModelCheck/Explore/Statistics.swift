@@ -21,6 +21,8 @@ public struct Statistics: Sendable {
   public var storeBytes = 0
   /// Whether the store held its states as trees at the end (`--compress`).
   public var storeTrees = false
+  /// Hash compaction (`--fingerprint`): the visited set kept hashes, not states.
+  public var fingerprints = false
   /// Peak resident memory of the whole process (from the OS), if known.
   public var peakResidentBytes: Int?
 
@@ -28,4 +30,9 @@ public struct Statistics: Sendable {
   public var reduced: Bool { reducedStates > 0 || symmetry }
 
   public var statesPerSecond: Double { seconds > 0 ? Double(states) / seconds : 0 }
+
+  /// Under fingerprints, a bound on the chance that a state was missed (nil: exact).
+  public var omissionBound: Double? {
+    fingerprints ? VisitedSet.omissionBound(states: states) : nil
+  }
 }

@@ -10,6 +10,15 @@
 ///
 /// The hash has a fixed seed (never `Hasher`, which is seeded per process), so state
 /// numbering, traces and statistics are the same on every run.
+///
+/// With fingerprints (`--fingerprint`, hash compaction as SPIN's and TLC's) a slot holds
+/// the state's whole 64-bit hash instead, and a lookup compares hashes, never states: the
+/// store may drop expanded states. Two states with one hash are then taken for one, so a
+/// state may be missed; `omissionBound` is the chance of that. Ids are kept only for the
+/// states the store still holds (the level being expanded and the next), in an exact
+/// index of them (`window`): a lookup of an older state answers `Self.unknownID`, which
+/// every caller reads as "stored before the next level". So the cycle proviso, which asks
+/// whether a successor is in the next level, gets the answer it gets without fingerprints.
 import PTState
 
 #if canImport(Glibc)
@@ -22,6 +31,14 @@ import PTState
 
 struct VisitedSet: ~Copyable {
   private(set) var slots: UnsafeMutablePointer<UInt32>
+  /// The fingerprints' slots (`capacity` of them), in place of `slots`; nil: exact.
+  private(set) var fingerprints: UnsafeMutablePointer<UInt64>?
+  /// Under fingerprints, the index of the states the store holds: `id - windowFirst + 1` in
+  /// slots found by hash (0: empty), compared in the store.
+  private var window: UnsafeMutablePointer<UInt32>?
+  private var windowCapacity = 0
+  private var windowCount = 0
+  private var windowFirst = 0
   private(set) var capacity: Int
   private(set) var count = 0
   private let wordCount: Int
@@ -36,17 +53,44 @@ struct VisitedSet: ~Copyable {
   }
 
   static let maxCapacity = 1 << 31
+  /// What a lookup answers for a seen state under fingerprints (see the type's comment).
+  static let unknownID = -1
 
-  init(wordCount: Int, initialCapacity: Int = 1 << 14) {
+  init(wordCount: Int, fingerprints: Bool = false, initialCapacity: Int = 1 << 14) {
     self.wordCount = wordCount
     self.capacity = initialCapacity
-    guard let raw = calloc(initialCapacity, 4) else {
+    // Under fingerprints, `slots` is one unused slot.
+    guard let raw = calloc(fingerprints ? 1 : initialCapacity, 4) else {
       fatalError("out of memory allocating the visited set")
     }
     self.slots = raw.assumingMemoryBound(to: UInt32.self)
+    self.fingerprints = nil
+    if fingerprints {
+      guard let fp = calloc(initialCapacity, 8), let w = calloc(1 << 10, 4) else {
+        fatalError("out of memory allocating the visited set")
+      }
+      self.fingerprints = fp.assumingMemoryBound(to: UInt64.self)
+      self.window = w.assumingMemoryBound(to: UInt32.self)
+      self.windowCapacity = 1 << 10
+    }
   }
 
-  deinit { free(slots) }
+  deinit {
+    free(slots)
+    if let fingerprints { free(fingerprints) }
+    if let window { free(window) }
+  }
+
+  /// A state's fingerprint: its hash, but never 0 (an empty slot).
+  @inline(__always) static func fingerprint(_ hash: UInt64) -> UInt64 { hash == 0 ? 1 : hash }
+
+  /// An upper bound on the chance that hash compaction missed a state among `states`: each
+  /// new state's hash equals one of the earlier ones' with chance at most (its number) / 2^64,
+  /// so n(n-1)/2 / 2^64 in all (for uniform hashes: the estimate SPIN and TLC print).
+  static func omissionBound(states: Int) -> Double {
+    let n = Double(states)
+    return min(n * (n - 1) / 2 / 18_446_744_073_709_551_616.0, 1)
+  }
 
   @inline(__always)
   static func hash(_ s: PackedStateView) -> UInt64 {
@@ -64,6 +108,7 @@ struct VisitedSet: ~Copyable {
   /// issuing these loads for every successor first lets their cache misses overlap.
   @inline(__always)
   func touch(hash: UInt64, in store: borrowing StateStore) -> UInt64 {
+    if let fingerprints { return fingerprints[Int(truncatingIfNeeded: hash) & (capacity - 1)] }
     // Branch-free: a branch on the slot would wait for its cache miss. An empty slot
     // reads state 0, which is harmless.
     let slot = slots[Int(truncatingIfNeeded: hash) & (capacity - 1)]
@@ -91,6 +136,13 @@ struct VisitedSet: ~Copyable {
   ) -> Int? {
     let mask = capacity - 1
     let hash = VisitedSet.hash(state)
+    if let fingerprints {
+      guard Self.find(fingerprint: hash, in: fingerprints, mask: mask) != nil else { return nil }
+      var key = StateStore.Key(base: base)
+      return Self.windowID(
+        hash: hash, window, windowCapacity, windowFirst,
+        holds: { store.holds($0, state, &key) }) ?? Self.unknownID
+    }
     let t = tag(hash)
     var i = Int(truncatingIfNeeded: hash) & mask
     var key = StateStore.Key(base: base)
@@ -126,6 +178,22 @@ struct VisitedSet: ~Copyable {
   ) -> InsertResult {
     if (count + 1) * 10 > capacity * 7, !grow(store) { return .outOfMemory }
     let mask = capacity - 1
+    if let fingerprints {
+      let fp = Self.fingerprint(hash)
+      var i = Int(truncatingIfNeeded: hash) & mask
+      while true {
+        let slot = fingerprints[i]
+        if slot == 0 { break }
+        if slot == fp { return .existing(Self.unknownID) }
+        i = (i + 1) & mask
+      }
+      let id = store.count
+      guard store.append(state, parent: parent, key: key) else { return .outOfMemory }
+      fingerprints[i] = fp
+      count += 1
+      guard indexInWindow(id, hash: hash, store) else { return .outOfMemory }
+      return .inserted(id)
+    }
     let t = tag(hash)
     var i = Int(truncatingIfNeeded: hash) & mask
     var key = key
@@ -148,7 +216,21 @@ struct VisitedSet: ~Copyable {
   /// Doubles the table and re-inserts every id. Hashes and tags are recomputed from the
   /// store, read in order (sequential reads; only the table writes are scattered), a batch
   /// at a time so that the batch's cache misses on the table overlap.
+  /// `find` under fingerprints: `unknownID` if the hash is in the table.
+  @inline(__always)
+  static func find(fingerprint hash: UInt64, in slots: UnsafePointer<UInt64>, mask: Int) -> Int? {
+    let fp = fingerprint(hash)
+    var i = Int(truncatingIfNeeded: hash) & mask
+    while true {
+      let slot = slots[i]
+      if slot == 0 { return nil }
+      if slot == fp { return unknownID }
+      i = (i + 1) & mask
+    }
+  }
+
   private mutating func grow(_ store: borrowing StateStore) -> Bool {
+    if fingerprints != nil { return growFingerprints() }
     let newCapacity = capacity * 2
     guard newCapacity <= VisitedSet.maxCapacity, let raw = calloc(newCapacity, 4) else {
       return false
@@ -182,18 +264,104 @@ struct VisitedSet: ~Copyable {
     return true
   }
 
-  var residentBytes: Int { capacity * 4 }
+  /// The id of the state in the window whose hash is `hash` and that `holds` accepts.
+  @inline(__always)
+  static func windowID(
+    hash: UInt64, _ window: UnsafePointer<UInt32>?, _ capacity: Int, _ first: Int,
+    holds: (Int) -> Bool
+  ) -> Int? {
+    guard let window else { return nil }
+    let mask = capacity - 1
+    var i = Int(truncatingIfNeeded: hash) & mask
+    while true {
+      let slot = window[i]
+      if slot == 0 { return nil }
+      let id = Int(slot) - 1 + first
+      if holds(id) { return id }
+      i = (i + 1) & mask
+    }
+  }
+
+  /// Adds state `id` (just appended to `store`) to the window's index, doubling it at 50%.
+  private mutating func indexInWindow(
+    _ id: Int, hash: UInt64, _ store: borrowing StateStore
+  ) -> Bool {
+    if (windowCount + 1) * 2 > windowCapacity {
+      return reindexWindow(store, capacity: windowCapacity * 2)
+    }
+    guard let window else { return false }
+    let mask = windowCapacity - 1
+    var i = Int(truncatingIfNeeded: hash) & mask
+    while window[i] != 0 { i = (i + 1) & mask }
+    window[i] = UInt32(id - windowFirst + 1)
+    windowCount += 1
+    return true
+  }
+
+  /// The store let go of the states below its `first`: index the ones it holds afresh.
+  mutating func storeDropped(_ store: borrowing StateStore) -> Bool {
+    let held = store.count - store.first
+    var capacity = 1 << 10
+    while held * 2 > capacity { capacity *= 2 }
+    return reindexWindow(store, capacity: capacity)
+  }
+
+  /// Rebuilds the window's index over the states `store` holds, in `capacity` slots.
+  private mutating func reindexWindow(_ store: borrowing StateStore, capacity: Int) -> Bool {
+    guard let raw = calloc(capacity, 4) else { return false }
+    if let window { free(window) }
+    let new = raw.assumingMemoryBound(to: UInt32.self)
+    window = new
+    windowCapacity = capacity
+    windowFirst = store.first
+    windowCount = store.count - store.first
+    let mask = capacity - 1
+    for id in store.first..<store.count {
+      let hash = store.withState(id) { VisitedSet.hash($0) }
+      var i = Int(truncatingIfNeeded: hash) & mask
+      while new[i] != 0 { i = (i + 1) & mask }
+      new[i] = UInt32(id - store.first + 1)
+    }
+    return true
+  }
+
+  /// Doubles a table of fingerprints: each slot is its own hash, so no state is read.
+  private mutating func growFingerprints() -> Bool {
+    guard let old = fingerprints else { return false }
+    let newCapacity = capacity * 2
+    guard newCapacity <= VisitedSet.maxCapacity, let raw = calloc(newCapacity, 8) else {
+      return false
+    }
+    let new = raw.assumingMemoryBound(to: UInt64.self)
+    let mask = newCapacity - 1
+    for k in 0..<capacity where old[k] != 0 {
+      var i = Int(truncatingIfNeeded: old[k]) & mask
+      while new[i] != 0 { i = (i + 1) & mask }
+      new[i] = old[k]
+    }
+    free(old)
+    fingerprints = new
+    capacity = newCapacity
+    return true
+  }
+
+  var residentBytes: Int { capacity * (fingerprints == nil ? 4 : 8) + windowCapacity * 4 }
 
   /// The table as threads that only look states up see it, while nothing is inserted (the
   /// parallel explorer's workers, the graph passes' threads).
   struct Probe: @unchecked Sendable {
     let slots: UnsafePointer<UInt32>
+    let fingerprints: UnsafePointer<UInt64>?
+    let window: UnsafePointer<UInt32>?
+    let windowCapacity: Int
+    let windowFirst: Int
     let capacity: Int
     let store: StateStore.Reader
 
     /// `VisitedSet.touch` for the workers: loads the slot and the state it names.
     @inline(__always)
     func touch(hash: UInt64) -> UInt64 {
+      if let fingerprints { return fingerprints[Int(truncatingIfNeeded: hash) & (capacity - 1)] }
       let slot = slots[Int(truncatingIfNeeded: hash) & (capacity - 1)]
       let id = max(Int(slot & UInt32(truncatingIfNeeded: capacity - 1)) - 1, 0)
       return store.firstWord(id) ^ UInt64(slot)
@@ -210,6 +378,15 @@ struct VisitedSet: ~Copyable {
     @inline(__always)
     func id(of state: PackedStateView, hash: UInt64, base: StateTree.Base?) -> Int? {
       let mask = capacity - 1
+      if let fingerprints {
+        guard VisitedSet.find(fingerprint: hash, in: fingerprints, mask: mask) != nil else {
+          return nil
+        }
+        var key = StateStore.Key(base: base)
+        return VisitedSet.windowID(
+          hash: hash, window, windowCapacity, windowFirst,
+          holds: { store.holds($0, state, &key) }) ?? VisitedSet.unknownID
+      }
       let idMask = UInt32(truncatingIfNeeded: mask)
       let t = UInt32(truncatingIfNeeded: hash >> 32) & ~idMask
       var i = Int(truncatingIfNeeded: hash) & mask
@@ -227,12 +404,21 @@ struct VisitedSet: ~Copyable {
   }
 
   func probe(_ store: borrowing StateStore) -> Probe {
-    Probe(slots: slots, capacity: capacity, store: store.reader)
+    Probe(
+      slots: slots, fingerprints: fingerprints.map { UnsafePointer($0) },
+      window: window.map { UnsafePointer($0) }, windowCapacity: windowCapacity,
+      windowFirst: windowFirst, capacity: capacity, store: store.reader)
   }
 
   /// Debug builds only: the table holds `count` ids, each once, each found by its state.
   func _checkInvariants(_ store: borrowing StateStore) {
     #if DEBUG
+      if let fingerprints {
+        // Every state was inserted once; the states themselves are gone.
+        let occupied = (0..<capacity).count { fingerprints[$0] != 0 }
+        precondition(occupied == count && count == store.count, "visited set count")
+        return
+      }
       var occupied = 0
       for i in 0..<capacity where slots[i] != 0 { occupied += 1 }
       precondition(occupied == count && count == store.count, "visited set count")

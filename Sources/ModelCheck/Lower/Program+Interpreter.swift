@@ -308,8 +308,21 @@ extension Program: TransitionSystem {
     let m = machine
     let base = m.layout.registerBase[cpu]
     let start = Int(ref.start)
-    return ExpressionEvaluator.evaluate(expressionCode[start..<(start + Int(ref.count))]) {
-      UInt8(truncatingIfNeeded: s[m.layout.registers[base + Int($0)]])
+    // Most operands are one constant or one register: read them without building a slice
+    // of the code (which retains the code's buffer, measurable in the inner loop).
+    if ref.count == 1 {
+      switch expressionCode[start] {
+      case .constant(let v): return v
+      case .register(let r):
+        return UInt8(truncatingIfNeeded: s[m.layout.registers[base + Int(r)]])
+      default: break
+      }
+    }
+    return expressionCode.withUnsafeBufferPointer { code in
+      let ops = UnsafeBufferPointer(rebasing: code[start..<(start + Int(ref.count))])
+      return ExpressionEvaluator.evaluate(ops) {
+        UInt8(truncatingIfNeeded: s[m.layout.registers[base + Int($0)]])
+      }
     }
   }
 

@@ -284,19 +284,18 @@ extension BreadthFirst {
   /// initial state, taking at each step an action whose successor's representative is the
   /// next stored state (one exists: the transitions are symmetric).
   private func concreteActions(along ids: [Int]) -> [Int] {
-    withScratchStates(wordCount: system.wordCount, count: 3) { s in
-      let (concrete, successor, representative) = (s[0], s[1], s[2])
+    withScratchStates(wordCount: system.wordCount, count: 4) { s in
+      let (concrete, successor, representative, target) = (s[0], s[1], s[2], s[3])
       _ = system.writeInitialState(concrete)
       var actions: [Int] = []
       for i in 1..<max(ids.count, 1) {
-        let found = store.withState(ids[i]) { target in
-          (0..<system.actionCount).first { a in
-            successor.copy(from: concrete.view)
-            guard system.apply(a, to: successor).enabled else { return false }
-            representative.copy(from: successor.view)
-            system.canonicalize(representative)
-            return representative.view.equals(target)
-          }
+        copyPathState(ids[i], into: target)
+        let found = (0..<system.actionCount).first { a in
+          successor.copy(from: concrete.view)
+          guard system.apply(a, to: successor).enabled else { return false }
+          representative.copy(from: successor.view)
+          system.canonicalize(representative)
+          return representative.view.equals(target.view)
         }
         guard let a = found else { continue }
         concrete.copy(from: successor.view)

@@ -215,6 +215,9 @@ public enum JSONReport {
       ("states_per_second", .int(Int(s.statesPerSecond.rounded()))),
       ("bytes_per_state_packed", .int(s.wordsPerState * 8)), ("store_bytes", .int(s.storeBytes)),
       ("store_trees", .bool(s.storeTrees)),
+      ("fingerprints", .bool(s.fingerprints)),
+      // A small probability: Swift's shortest round-trip form ("1.9e-07"), valid JSON.
+      ("omission_probability", s.omissionBound.map { .raw("\($0)") } ?? .null),
       ("peak_rss_bytes", s.peakResidentBytes.map { .int($0) } ?? .null),
       ("reduced_states", .int(s.reducedStates)), ("symmetry", .bool(s.symmetry)),
       ("counterexamples_unreduced", .bool(s.counterexamplesUnreduced)),

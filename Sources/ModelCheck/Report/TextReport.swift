@@ -31,12 +31,39 @@ public enum TextReport {
         "\n  counterexamples: the search without the reductions stopped early; a "
         + "counterexample may not be a shortest one"
     }
+    if let p = s.omissionBound {
+      line +=
+        "\n  fingerprints: a 64-bit hash kept per state, not the state; the chance that a "
+        + "state was missed is at most \(scientific(p)) (n(n-1)/2^65, for uniform hashes)"
+    }
     if s.livenessStates > 0 {
       line +=
         "\n  liveness pass: \(grouped(s.livenessStates)) states in the searched subgraphs, "
         + "\(format2(s.livenessSeconds)) s"
     }
     return line
+  }
+
+  /// `x` (0 or positive) with two significant digits: "1.9e-7", "0.25", "0".
+  static func scientific(_ x: Double) -> String {
+    guard x > 0, x.isFinite else { return x == 0 ? "0" : "\(x)" }
+    var m = x
+    var e = 0
+    while m < 1 {
+      m *= 10
+      e -= 1
+    }
+    while m >= 10 {
+      m /= 10
+      e += 1
+    }
+    var tenths = Int((m * 10).rounded())
+    if tenths == 100 {
+      tenths = 10
+      e += 1
+    }
+    let mantissa = "\(tenths / 10).\(tenths % 10)"
+    return e == 0 ? mantissa : mantissa + "e\(e)"
   }
 
   /// The summary of one spec: header, each property's verdict, statistics.

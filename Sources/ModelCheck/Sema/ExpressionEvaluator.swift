@@ -5,8 +5,8 @@ enum ExpressionEvaluator {
   static let maxStack = 80
 
   @inline(__always)
-  static func evaluate(
-    _ code: ArraySlice<ExprOp>, registers: (UInt8) -> UInt8,
+  static func evaluate<Code: Collection<ExprOp>>(
+    _ code: Code, registers: (UInt8) -> UInt8,
     state: (UInt8) -> UInt8 = { _ in 0 }
   ) -> UInt8 {
     do {
