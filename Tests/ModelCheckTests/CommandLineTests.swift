@@ -175,6 +175,34 @@ import Testing
     #expect(r.out.hasSuffix("\n2 specs: 2 as expected, 0 differ, 0 incomplete, 0 errors\n"))
   }
 
+  @Test("--fingerprint: the same verdict and trace, the chance printed; a graph property: exit 3")
+  func fingerprints() throws {
+    let dir = try TemporaryDirectory()
+    let path = try dir.write("fp.spec", Self.readBack(expect: "fail no_stale_read"))
+    let out = dir.url.appendingPathComponent("traces").path
+    let exact = try Self.run(["--output-dir", out + "-exact", path])
+    let hashed = try Self.run(["--fingerprint", "--output-dir", out, path])
+    #expect(hashed.code == 0, "\(hashed.out)")
+    #expect(hashed.out.contains("FAIL       no_stale_read (counterexample: 4 steps)"))
+    #expect(hashed.out.contains("the chance that a state was missed is at most"))
+    // The rebuilt trace is the exact search's, step for step.
+    let name = "/fp.no_stale_read.txt"
+    let steps = { (text: String) in text.split(separator: "\n").filter { $0.contains("cpu0") } }
+    let a = try String(contentsOfFile: out + "-exact" + name, encoding: .utf8)
+    let b = try String(contentsOfFile: out + name, encoding: .utf8)
+    #expect(!steps(a).isEmpty && steps(a) == steps(b))
+    #expect(exact.code == 0)
+    // cmpxchg_terminates needs the stored graph: never decided under fingerprints.
+    let loop = try dir.write(
+      "loop.spec", Self.readBack(expect: "pass", checks: "deadlock_free, cmpxchg_terminates"))
+    let graph = try Self.run(["--no-traces", "--fingerprint", loop])
+    #expect(graph.code == 3, "\(graph.out)")
+    #expect(graph.out.contains("incomplete cmpxchg_terminates"))
+    #expect(graph.out.contains("not decided with --fingerprint"))
+    let clash = try Self.run(["--fingerprint", "--coverage", loop])
+    #expect(clash.code == 2 && clash.err.contains("cannot go with --fingerprint"), "\(clash.err)")
+  }
+
   @Test("a limit after every property failed as expected: exit 0; before: exit 3")
   func limits() throws {
     let dir = try TemporaryDirectory()
