@@ -192,12 +192,12 @@ import Testing
     let b = try String(contentsOfFile: out + name, encoding: .utf8)
     #expect(!steps(a).isEmpty && steps(a) == steps(b))
     #expect(exact.code == 0)
-    // cmpxchg_terminates needs the stored graph: never decided under fingerprints.
+    // terminates reads every stored state: never decided under fingerprints.
     let loop = try dir.write(
-      "loop.spec", Self.readBack(expect: "pass", checks: "deadlock_free, cmpxchg_terminates"))
+      "loop.spec", Self.readBack(expect: "pass", checks: "deadlock_free, terminates"))
     let graph = try Self.run(["--no-traces", "--fingerprint", loop])
     #expect(graph.code == 3, "\(graph.out)")
-    #expect(graph.out.contains("incomplete cmpxchg_terminates"))
+    #expect(graph.out.contains("incomplete terminates"))
     #expect(graph.out.contains("not decided with --fingerprint"))
     let clash = try Self.run(["--fingerprint", "--coverage", loop])
     #expect(clash.code == 2 && clash.err.contains("cannot go with --fingerprint"), "\(clash.err)")

@@ -68,8 +68,9 @@ public struct Options: Sendable, Equatable {
       --no-compress         store whole states only
       --fingerprint         hash compaction: keep a 64-bit hash of each state, not
                             the state (8 B a slot): much less memory, but a state
-                            may be missed (the chance is printed); safety verdicts
-                            only, cmpxchg_terminates and terminates are not decided
+                            may be missed (the chance is printed); cmpxchg_terminates
+                            keeps its loop states whole; terminates and reachable
+                            are not decided
       --max-memory SIZE     stop when the state store reaches SIZE (e.g. 512M, 4G);
                             without it, at 3/5 of the machine's (or cgroup's) memory
       --max-time DURATION   stop a spec's check after DURATION (90, 30s, 5m, 1.5h);

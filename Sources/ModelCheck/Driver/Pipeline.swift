@@ -198,7 +198,7 @@ public enum Pipeline {
     let checkStart = monotonicSeconds()
     var explorer = BreadthFirst(
       system: program, compressAt: limits.compressAt(wordCount: program.wordCount),
-      fingerprints: limits.fingerprints)
+      fingerprints: limits.fingerprints, keepsLoopStates: program.checks(.cmpxchgTerminates))
     explorer.run(
       limits: limits, safetyBits: safetyBits,
       deadlockBit: program.checks(.deadlockFree) ? PropertyKind.deadlockFree.bit : 0,
@@ -233,17 +233,10 @@ public enum Pipeline {
       watch: Watch(limits, start: checkStart))
     for d in descriptors {
       guard case .onGraph(let decide) = d.decision else { continue }
-      if explorer.fingerprints {
-        results.append(
-          PropertyResult(
-            kind: d.kind, status: .incomplete,
-            details: [
-              "not decided with --fingerprint: it is decided on the stored state graph, and "
-                + "fingerprints keep no states (run without --fingerprint)"
-            ]))
-        continue
-      }
-      let (verdict, subgraphStates) = decide(program, explorer, &budget)
+      let (verdict, subgraphStates) =
+        explorer.fingerprints
+        ? decideOnLoopStates(d.kind, decide, program, &explorer, &budget)
+        : decide(program, explorer, &budget)
       results.append(verdict)
       stats.livenessStates += subgraphStates
       stats.livenessSeconds = monotonicSeconds() - start
@@ -262,6 +255,48 @@ public enum Pipeline {
       result.coverage = explorer.coverage(counting: coverage)
     }
     return result
+  }
+}
+
+extension Pipeline {
+  /// A graph property under fingerprints. `cmpxchg_terminates` is decided on the loop
+  /// states the search kept (`LoopStates`): the same states and order as the whole store's,
+  /// so the same verdict. A run it needs from the initial state (a lasso's prefix) goes
+  /// through states that were not kept: the search rebuilds it, and the analysis runs again
+  /// with the answer. The other graph properties read every state, so they stay undecided.
+  static func decideOnLoopStates(
+    _ kind: PropertyKind,
+    _ decide: (Program, borrowing BreadthFirst<Program>, inout Budget) -> (PropertyResult, Int),
+    _ program: Program, _ explorer: inout BreadthFirst<Program>, _ budget: inout Budget
+  ) -> (PropertyResult, Int) {
+    guard kind == .cmpxchgTerminates, let loops = explorer.loopStates,
+      var kept = loops.explorer.take()
+    else {
+      let why =
+        "not decided with --fingerprint: it is decided on every stored state, and "
+        + "fingerprints keep none (run without --fingerprint)"
+      return (PropertyResult(kind: kind, status: .incomplete, details: [why]), 0)
+    }
+    kept.stopReason = explorer.stopReason
+    kept.exploredAll = explorer.exploredAll
+    kept.canonical = explorer.canonical
+    kept.runsFromOutside = loops
+    let before = budget  // the first analysis's arrays are freed before the second
+    var (verdict, states) = decide(program, kept, &budget)
+    guard !loops.asked.isEmpty else { return (verdict, states) }
+    let asked = loops.asked.sorted()
+    let searchIDs = asked.map { loops.searchID[$0] }
+    if explorer.rebuildPaths(to: searchIDs) {
+      for (k, id) in zip(asked, searchIDs) { loops.answers[k] = explorer.actions(to: id) }
+      loops.asked = []
+      budget = before
+      (verdict, states) = decide(program, kept, &budget)
+    }
+    if !loops.asked.isEmpty {
+      verdict.counterexample = nil
+      verdict.details.append("the counterexample could not be rebuilt: the second search stopped")
+    }
+    return (verdict, states)
   }
 }
 

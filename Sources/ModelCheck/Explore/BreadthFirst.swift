@@ -50,10 +50,18 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
   var captured: [Int: [UInt64]] = [:]
   /// How the last `run` searched (what `rebuildPaths` repeats).
   private var lastRun: (limits: Limits, reduce: Bool)?
+  /// Under fingerprints, with `cmpxchg_terminates`: the states its analysis reads, kept.
+  let loopStates: LoopStates<System>?
+  /// The explorer of kept loop states: where its `actions(to:)` asks for runs it cannot see.
+  var runsFromOutside: LoopStates<System>?
 
-  init(system: System, compressAt: Int? = nil, fingerprints: Bool = false) {
+  init(
+    system: System, compressAt: Int? = nil, fingerprints: Bool = false,
+    keepsLoopStates: Bool = false
+  ) {
     self.system = system
     self.fingerprints = fingerprints
+    self.loopStates = fingerprints && keepsLoopStates ? LoopStates(system: system) : nil
     self.store = StateStore(
       wordCount: system.wordCount, compressAt: compressAt, dropsExpanded: fingerprints)
     self.visited = VisitedSet(wordCount: system.wordCount, fingerprints: fingerprints)
@@ -211,6 +219,9 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
     if canonical { system.canonicalize(scratch) }
     _ = visited.insert(scratch.view, parent: nil, into: &store)
     if !wanted.isEmpty { capture(0, scratch.view) }
+    if let loopStates, system.mustExpandFully(scratch.view) {
+      if !loopStates.keep(scratch.view, id: 0) { stopReason = .outOfMemory }
+    }
     var found: UInt32 = 0
     for (bit, _) in witnesses { found |= bit }
     record(initial, Witness(state: 0, action: nil), &found)
@@ -222,7 +233,7 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
   mutating func limitReached(
     _ limits: Limits, _ watch: inout Watch, next: Int, transitions: Int, depth: Int
   ) -> Bool {
-    let bytes = store.residentBytes + visited.residentBytes
+    let bytes = store.residentBytes + visited.residentBytes + (loopStates?.residentBytes ?? 0)
     if let m = limits.maxMemoryBytes, bytes > m {
       stopReason = limits.memoryLimitIsMachine ? .machineMemoryLimit(m) : .memoryLimit(m)
       return true
@@ -254,6 +265,12 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
       return false
     }
     if !wanted.isEmpty, case .inserted(let id) = result { capture(id, successor) }
+    if let loopStates, case .inserted(let id) = result, system.mustExpandFully(successor),
+      !loopStates.keep(successor, id: id)
+    {
+      stopReason = .outOfMemory
+      return false
+    }
     return true
   }
 
@@ -335,7 +352,8 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
     statistics.transitions = transitions
     statistics.depth = depth
     statistics.seconds = monotonicSeconds() - start
-    statistics.storeBytes = store.residentBytes + visited.residentBytes
+    statistics.storeBytes =
+      store.residentBytes + visited.residentBytes + (loopStates?.residentBytes ?? 0)
     statistics.storeTrees = store.tree != nil
     statistics.fingerprints = fingerprints
   }

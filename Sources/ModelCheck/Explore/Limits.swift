@@ -17,7 +17,9 @@ public struct Limits: Sendable {
   /// Tree compression of the stored states (`StateStore`, `StateTree`).
   public var compression = Compression.auto
   /// Hash compaction (`--fingerprint`): keep each state's 64-bit hash instead of the state
-  /// (`VisitedSet`). Safety verdicts only; a state may be missed, with the chance printed.
+  /// (`VisitedSet`). A state may be missed, with the chance printed; `terminates` and
+  /// `reachable` are not decided, `cmpxchg_terminates` is on the loop states kept
+  /// (`LoopStates`).
   public var fingerprints = false
 
   public enum Compression: Sendable, Equatable {

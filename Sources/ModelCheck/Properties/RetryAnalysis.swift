@@ -271,8 +271,15 @@ extension BreadthFirst {
     return report
   }
 
-  /// Actions from the initial state to `id`.
+  /// Actions from the initial state to `id`. An explorer of kept loop states (`LoopStates`)
+  /// cannot see the run: it answers from `runsFromOutside`, or records the question there
+  /// and answers no actions (its caller answers the question and asks again).
   func actions(to id: Int) -> [Int] {
+    if let outside = runsFromOutside {
+      if let run = outside.answers[id] { return run }
+      outside.asked.insert(id)
+      return []
+    }
     let ids = path(to: id)
     if canonical { return concreteActions(along: ids) }
     var actions: [Int] = []
