@@ -69,7 +69,7 @@ public struct Options: Sendable, Equatable {
       --fingerprint         hash compaction: keep a 64-bit hash of each state, not
                             the state (8 B a slot): much less memory, but a state
                             may be missed (the chance is printed); cmpxchg_terminates
-                            keeps its loop states whole; terminates and reachable
+                            keeps its loop states exactly; terminates and reachable
                             are not decided
       --max-memory SIZE     stop when the state store reaches SIZE (e.g. 512M, 4G);
                             without it, at 3/5 of the machine's (or cgroup's) memory

@@ -18,11 +18,14 @@ final class LoopStates<System: TransitionSystem> {
   var asked: Set<Int> = []
   var answers: [Int: [Int]] = [:]
 
+  /// Kept states turn to trees (`StateTree`) from the 65,536th on, as with `--compress`:
+  /// fingerprints are asked for to save memory.
   init(system: System) {
-    explorer = BreadthFirst(system: system)
+    explorer = BreadthFirst(system: system, compressAt: 1 << 16)
   }
 
-  /// Keeps `state`, the search's state `id`. False when memory could not be had.
+  /// Keeps `state`, the search's new state `id` (never one kept already: the search stores
+  /// each state once). False when memory could not be had.
   func keep(_ state: PackedStateView, id: Int) -> Bool {
     let parent: Int? = searchID.isEmpty ? nil : 0  // unused: runs are asked for instead
     guard let inserted = explorer?.keep(state, parent: parent), inserted else { return false }
