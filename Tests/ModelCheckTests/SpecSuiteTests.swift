@@ -198,9 +198,7 @@ struct SpecPin: Sendable {
   func record() throws {
     var entries: [String] = []
     for relative in Self.specFiles {
-      let path = packageRoot.appendingPathComponent("Specs").appendingPathComponent(relative).path
-      let file = SourceFile(path: path, text: try String(contentsOfFile: path, encoding: .utf8))
-      let program = try Pipeline.compile(file)
+      let (file, program) = try compiledSpec(relative)
       let result = Pipeline.check(program, file: file, limits: Self.unreduced)
       let r = Pipeline.check(program, file: file).statistics
       let s = result.statistics
@@ -242,10 +240,7 @@ struct SpecPin: Sendable {
 
   @Test("each spec's verdicts match its expect", arguments: specFiles)
   func specMatchesExpectation(_ relative: String) throws {
-    let path = packageRoot.appendingPathComponent("Specs").appendingPathComponent(relative).path
-    let text = try String(contentsOfFile: path, encoding: .utf8)
-    let file = SourceFile(path: path, text: text)
-    let program = try Pipeline.compile(file)
+    let (file, program) = try compiledSpec(relative)
     // Every spec with and without partial-order and symmetry reduction: the same verdicts,
     // each mode's counts pinned.
     let result = Pipeline.check(program, file: file, limits: Self.unreduced)
@@ -315,9 +310,7 @@ struct SpecPin: Sendable {
     "with 2 threads, and with states stored as trees, every spec gives the one-thread result",
     arguments: specFiles)
   func twoThreadsAndTrees(_ relative: String) throws {
-    let path = packageRoot.appendingPathComponent("Specs").appendingPathComponent(relative).path
-    let file = SourceFile(path: path, text: try String(contentsOfFile: path, encoding: .utf8))
-    let program = try Pipeline.compile(file)
+    let (file, program) = try compiledSpec(relative)
     let one = Pipeline.check(program, file: file)
     // Two threads with trees from the first state; one thread with trees from the 50th.
     var limits = Limits()
@@ -332,9 +325,7 @@ struct SpecPin: Sendable {
     "fingerprints, on 1 and 2 threads: the exact counts, safety verdicts and counterexamples",
     arguments: specFiles)
   func fingerprints(_ relative: String) throws {
-    let path = packageRoot.appendingPathComponent("Specs").appendingPathComponent(relative).path
-    let file = SourceFile(path: path, text: try String(contentsOfFile: path, encoding: .utf8))
-    let program = try Pipeline.compile(file)
+    let (file, program) = try compiledSpec(relative)
     let exact = Pipeline.check(program, file: file)
     for threads in [1, 2] {
       var limits = Limits()

@@ -174,9 +174,7 @@ import Testing
       ),
     ])
   func backendWhy(_ relative: String, _ expected: String) throws {
-    let path = packageRoot.appendingPathComponent("Specs").appendingPathComponent(relative).path
-    let file = SourceFile(path: path, text: try String(contentsOfFile: path, encoding: .utf8))
-    let program = try Pipeline.compile(file)
+    let (file, program) = try compiledSpec(relative)
     let result = Pipeline.check(program, file: file)
     let c = try #require(result.result(.noStaleTLB)?.counterexample)
     let why = Explanation.why(.noStaleTLB, Trace(program: program, counterexample: c), program)

@@ -33,6 +33,13 @@ func check(_ text: String, path: String = "test.spec", limits: Limits = Limits()
   return Pipeline.check(program, file: file, limits: limits)
 }
 
+/// A spec of `Specs/` (its path there), read and compiled, with its file.
+func compiledSpec(_ relative: String) throws -> (file: SourceFile, program: Program) {
+  let path = packageRoot.appendingPathComponent("Specs").appendingPathComponent(relative).path
+  let file = SourceFile(path: path, text: try String(contentsOfFile: path, encoding: .utf8))
+  return (file, try Pipeline.compile(file))
+}
+
 /// The rendered errors of spec text that must not compile.
 func errors(_ text: String) -> String {
   switch compile(text) {

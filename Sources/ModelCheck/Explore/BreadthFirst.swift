@@ -45,9 +45,11 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
   /// Hash compaction (`--fingerprint`): the visited set keeps hashes, the store only the
   /// frontier, so traces are rebuilt by running the search again (`rebuildPaths`).
   let fingerprints: Bool
-  /// A search that rebuilds paths: the ids whose states it keeps, and those states.
+  /// A search that rebuilds paths: the ids whose states it keeps, those states, and whether
+  /// it has them all (and can stop).
   var wanted: Set<Int> = []
   var captured: [Int: [UInt64]] = [:]
+  private(set) var capturedAll = false
   /// How the last `run` searched (what `rebuildPaths` repeats).
   private var lastRun: (limits: Limits, reduce: Bool)?
   /// Under fingerprints, with `cmpxchg_terminates`: the states its analysis reads, kept.
@@ -218,10 +220,7 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
     let initial = system.writeInitialState(scratch)
     if canonical { system.canonicalize(scratch) }
     _ = visited.insert(scratch.view, parent: nil, into: &store)
-    if !wanted.isEmpty { capture(0, scratch.view) }
-    if let loopStates, system.mustExpandFully(scratch.view) {
-      if !loopStates.keep(scratch.view, id: 0) { stopReason = .outOfMemory }
-    }
+    if fingerprints { _ = keepInserted(0, scratch.view) }
     var found: UInt32 = 0
     for (bit, _) in witnesses { found |= bit }
     record(initial, Witness(state: 0, action: nil), &found)
@@ -264,10 +263,20 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
       stopReason = .outOfMemory
       return false
     }
-    if !wanted.isEmpty, case .inserted(let id) = result { capture(id, successor) }
-    if let loopStates, case .inserted(let id) = result, system.mustExpandFully(successor),
-      !loopStates.keep(successor, id: id)
-    {
+    if fingerprints, case .inserted(let id) = result { return keepInserted(id, successor) }
+    return true
+  }
+
+  /// Under fingerprints, a state just stored, before the store lets go of it: kept if a
+  /// search that rebuilds paths wants it, and among the loop states if the retry analysis
+  /// reads it. False (with `stopReason` set) when memory for it is not had.
+  @inline(never)
+  mutating func keepInserted(_ id: Int, _ state: PackedStateView) -> Bool {
+    if wanted.contains(id) {
+      captured[id] = (0..<state.wordCount).map { state[word: $0] }
+      capturedAll = captured.count == wanted.count
+    }
+    if let loopStates, system.mustExpandFully(state), !loopStates.keep(state, id: id) {
       stopReason = .outOfMemory
       return false
     }
@@ -282,15 +291,6 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
     stopReason = .outOfMemory
     return false
   }
-
-  /// Keeps state `id` if a search that rebuilds paths wants it.
-  mutating func capture(_ id: Int, _ state: PackedStateView) {
-    guard wanted.contains(id) else { return }
-    captured[id] = (0..<state.wordCount).map { state[word: $0] }
-  }
-
-  /// Whether a search that rebuilds paths has every state it wants (and can stop).
-  var capturedAll: Bool { !wanted.isEmpty && captured.count == wanted.count }
 
   /// Under fingerprints, the states on the paths to `targets` are gone once expanded: runs
   /// the same search again (the same ids, since the search is deterministic and the same

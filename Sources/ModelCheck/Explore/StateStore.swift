@@ -85,7 +85,7 @@ struct StateStore: ~Copyable {
   {
     assert(id >= first && id < count, "state id out of range")
     guard treeReader != nil else {
-      return try body(PackedStateView(words + (id - first) * wordCount, wordCount: wordCount))
+      return try body(whole(id))
     }
     return try reader.withState(id, body)
   }
@@ -96,7 +96,7 @@ struct StateStore: ~Copyable {
     if let treeReader {
       treeReader.decode(words[id], into: out)
     } else {
-      out.copy(from: PackedStateView(words + (id - first) * wordCount, wordCount: wordCount))
+      out.copy(from: whole(id))
     }
   }
 
@@ -112,12 +112,17 @@ struct StateStore: ~Copyable {
   /// `Reader.holds`, for the one thread that appends.
   @inline(__always) func holds(_ id: Int, _ state: PackedStateView, _ key: inout Key) -> Bool {
     guard treeReader != nil else {
-      return PackedStateView(words + (id - first) * wordCount, wordCount: wordCount).equals(state)
+      return whole(id).equals(state)
     }
     return reader.holds(id, state, &key)
   }
 
   @inline(__always) func parent(of id: Int) -> Int? { parents.parent(of: id) }
+
+  /// State `id`'s words in the arena (whole states only).
+  @inline(__always) private func whole(_ id: Int) -> PackedStateView {
+    PackedStateView(words + (id - first) * wordCount, wordCount: wordCount)
+  }
 
   /// The arena and tree as readers see them while nothing is appended (the parallel
   /// explorer's workers, the graph passes' threads); valid until the next `append`.
@@ -135,12 +140,17 @@ struct StateStore: ~Copyable {
     let count: Int
     let tree: StateTree.Reader?
 
+    /// State `id`'s words in the arena (whole states only).
+    @inline(__always) private func whole(_ id: Int) -> PackedStateView {
+      PackedStateView(words + (id - first) * wordCount, wordCount: wordCount)
+    }
+
     @inline(__always) func withState<R>(_ id: Int, _ body: (PackedStateView) throws -> R)
       rethrows -> R
     {
       assert(id >= first && id < count, "state id out of range")
       guard let tree else {
-        return try body(PackedStateView(words + (id - first) * wordCount, wordCount: wordCount))
+        return try body(whole(id))
       }
       return try withStackMemory(of: UInt64.self, wordCount) { w in
         let out = PackedState(w, wordCount: wordCount)
@@ -154,7 +164,7 @@ struct StateStore: ~Copyable {
       if let tree {
         tree.decode(words[id], into: out)
       } else {
-        out.copy(from: PackedStateView(words + (id - first) * wordCount, wordCount: wordCount))
+        out.copy(from: whole(id))
       }
     }
 
@@ -167,8 +177,7 @@ struct StateStore: ~Copyable {
         tree.decode(words[id], into: buffer.source, nodes: buffer.nodes)
         buffer.hasBase = true
       } else {
-        let view = PackedStateView(words + (id - first) * wordCount, wordCount: wordCount)
-        buffer.source.copy(from: view)
+        buffer.source.copy(from: whole(id))
         buffer.hasBase = false
       }
     }
@@ -177,8 +186,7 @@ struct StateStore: ~Copyable {
     /// `state` (its root) for the next call of the same lookup.
     @inline(__always) func holds(_ id: Int, _ state: PackedStateView, _ key: inout Key) -> Bool {
       guard let tree else {
-        let view = PackedStateView(words + (id - first) * wordCount, wordCount: wordCount)
-        return view.equals(state)
+        return whole(id).equals(state)
       }
       if key.kind == .unknown {
         if let root = tree.root(of: state, base: key.base) {
