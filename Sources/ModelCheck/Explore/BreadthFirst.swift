@@ -229,16 +229,22 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
 
   /// The check made every 1024th state: the memory limit, then the clock, a stop asked from
   /// outside (a signal) and the progress line. True (with `stopReason` set) to stop.
+  /// `pending`: states found but not stored yet, and their bytes (the parallel search's
+  /// `NextLevel`).
   mutating func limitReached(
-    _ limits: Limits, _ watch: inout Watch, next: Int, transitions: Int, depth: Int
+    _ limits: Limits, _ watch: inout Watch, next: Int, transitions: Int, depth: Int,
+    pending: (states: Int, bytes: Int) = (0, 0)
   ) -> Bool {
-    let bytes = store.residentBytes + visited.residentBytes + (loopStates?.residentBytes ?? 0)
+    let bytes =
+      store.residentBytes + visited.residentBytes + (loopStates?.residentBytes ?? 0)
+      + pending.bytes
     if let m = limits.maxMemoryBytes, bytes > m {
       stopReason = limits.memoryLimitIsMachine ? .machineMemoryLimit(m) : .memoryLimit(m)
       return true
     }
+    let states = store.count + pending.states
     let sample = ExplorationProgress(
-      states: store.count, transitions: transitions, frontier: store.count - next,
+      states: states, transitions: transitions, frontier: states - next,
       depth: depth, storeBytes: bytes)
     guard let stop = watch.poll(sample) else { return false }
     stopReason = stop

@@ -2,39 +2,76 @@ import Dispatch
 import PTState
 import Synchronization
 
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 /// The breadth-first search on several threads, with the result of one (`--threads N`).
 ///
-/// The frontier is taken in chunks of consecutive states. Worker threads generate the
-/// successors of a chunk's states (the apply calls, the copies, the self-loop test, the
-/// hashes, and the lookup of each in the visited set, which drops the many that are
-/// already there: most of the work), each into its own `ChunkOutput`; then this thread
-/// merges them state by state, in store order and action order, with exactly the logic of
-/// the one-thread loop: the same violations recorded first, the same insertions (a
-/// successor found already stored inserts nothing there either), the same limits. So the
-/// store, every count, every witness and so every counterexample are the ones
-/// `--threads 1` gives. The workers only read the store and the visited set, and only
-/// while nothing is inserted: the merge starts after they have all finished.
+/// It goes level by level. While a level is expanded, the store and the visited set hold
+/// exactly the earlier levels and do not change, so every thread reads them freely:
+/// - the level's states are taken in blocks of consecutive states, in order. A thread
+///   that takes a block generates its states' successors (the apply calls, the copies,
+///   the self-loop test, the hashes, the partial-order reduction's ample sets) and looks
+///   each up in the visited set, dropping those already there (most of the work), into
+///   the block's `ChunkOutput`;
+/// - meanwhile this thread merges the finished blocks in order, state by state, with the
+///   one-thread loop's logic: the same violations recorded first, the same limits, and
+///   each successor added to the next level (`NextLevel`) unless it is there already.
+///   When the next block is not finished, it expands one itself;
+/// - at the level's end the next level goes into the store and the visited set, in the
+///   order it was found.
+///
+/// So the states are inserted in the order `--threads 1` inserts them, and every count,
+/// witness and counterexample is the one-thread one. The ample sets are too: their proviso
+/// asks whether a successor is stored before the next level, and the visited set holds
+/// exactly those levels here (a successor found earlier in the same level counts as new
+/// there too).
 final class ChunkOutput {
   let wordCount: Int
-  /// The successors (not self-loops), `wordCount` words each, and for each its hash.
-  var words: [UInt64] = []
-  var hashes: [UInt64] = []
-  /// Per source state: its first successor's index (one more entry closes the last).
-  var firstSuccessor: [Int32] = []
-  /// Per source state: its enabled actions, its successors that are not self-loops (new or
-  /// not), and whether a process moved.
-  var enabled: [Int32] = []
-  var produced: [Int32] = []
-  var processMoved: [Bool] = []
-  /// Per source state: whether its successors are an ample set's (partial-order reduction),
-  /// all new when the chunk started; the merge checks they still are.
-  var usedAmple: [Bool] = []
-  /// The outcomes that carry a violation or a fault (rare), in source and action order.
-  var notable: [Notable] = []
+  /// What the block's expansion found; a worker fills a copy of its own (appending to a
+  /// class's arrays checks exclusive access at every append) and puts it back.
+  var columns = Columns()
   /// Scratch: the source being expanded and its successors (`ExpansionBuffer`), with their
-  /// hashes; the prefetching loads are folded into `sink` so the optimizer keeps them.
+  /// hashes.
   let buffer: ExpansionBuffer
-  var sink: UInt64 = 0
+  /// The block whose successors this holds, once they are all written (-1: none).
+  let ready = Atomic<Int>(-1)
+
+  struct Columns {
+    /// The successors (not self-loops), `wordCount` words each, and for each its hash.
+    var words: [UInt64] = []
+    var hashes: [UInt64] = []
+    /// Per source state: its first successor's index (one more entry closes the last).
+    var firstSuccessor: [Int32] = []
+    /// Per source state: its enabled actions, its successors that are not self-loops (new
+    /// or not), and whether a process moved.
+    var enabled: [Int32] = []
+    var produced: [Int32] = []
+    var processMoved: [Bool] = []
+    /// Per source state: whether its successors are an ample set's (partial-order
+    /// reduction).
+    var usedAmple: [Bool] = []
+    /// The outcomes that carry a violation or a fault (rare), in source and action order.
+    var notable: [Notable] = []
+    /// Folds the prefetching loads, so the optimizer keeps them.
+    var sink: UInt64 = 0
+
+    mutating func removeAll() {
+      words.removeAll(keepingCapacity: true)
+      hashes.removeAll(keepingCapacity: true)
+      firstSuccessor.removeAll(keepingCapacity: true)
+      enabled.removeAll(keepingCapacity: true)
+      produced.removeAll(keepingCapacity: true)
+      processMoved.removeAll(keepingCapacity: true)
+      usedAmple.removeAll(keepingCapacity: true)
+      notable.removeAll(keepingCapacity: true)
+    }
+  }
 
   struct Notable {
     /// The source's index in the chunk, and the number of enabled actions up to and
@@ -50,59 +87,176 @@ final class ChunkOutput {
     self.wordCount = wordCount
     buffer = ExpansionBuffer(wordCount: wordCount, successors: actionCount)
   }
+}
 
-  func reset() {
-    words.removeAll(keepingCapacity: true)
-    hashes.removeAll(keepingCapacity: true)
-    firstSuccessor.removeAll(keepingCapacity: true)
-    enabled.removeAll(keepingCapacity: true)
-    produced.removeAll(keepingCapacity: true)
-    processMoved.removeAll(keepingCapacity: true)
-    usedAmple.removeAll(keepingCapacity: true)
-    notable.removeAll(keepingCapacity: true)
+/// One level's work, shared by the threads: its blocks, what they read, and a ring of
+/// outputs (block `b` goes into `outputs[b % outputs.count]`, so no thread runs more than
+/// the ring ahead of the merge).
+final class LevelWork<System: TransitionSystem>: @unchecked Sendable {
+  struct Job: @unchecked Sendable {
+    let system: System
+    let blocks: [Range<Int>]
+    let seen: VisitedSet.Probe
+    let progress: [Bool]
+    let reduce: Bool
+    let canonical: Bool
+    /// The first id of the next level.
+    let fresh: Int
+  }
+
+  /// What the workers run next, with their number (1...), set while they wait (`start`
+  /// orders it before them).
+  private var task: (@Sendable (Int) -> Void)?
+  private var quit = false
+  private var workers = 0
+  let outputs: [ChunkOutput]
+  let nextBlock = Atomic<Int>(0)
+  /// Blocks merged: the ring slots below `merged + outputs.count` are free.
+  let merged = Atomic<Int>(0)
+  let stop = Atomic<Bool>(false)
+  private let start = DispatchSemaphore(value: 0)
+  private let finished = DispatchSemaphore(value: 0)
+  private let exited = DispatchGroup()
+
+  init(outputs: [ChunkOutput]) { self.outputs = outputs }
+
+  /// Expands block `b` into its ring slot and publishes it.
+  func expand(_ b: Int, _ job: Job) {
+    let out = outputs[b % outputs.count]
+    BreadthFirst<System>.expand(
+      job.blocks[b], seen: job.seen, system: job.system, progress: job.progress,
+      reduce: job.reduce, canonical: job.canonical, fresh: job.fresh, into: out)
+    out.ready.store(b, ordering: .releasing)
+  }
+
+  /// A worker thread's part of a level: blocks in turn, until none is left or the merge
+  /// stops.
+  func work(_ job: Job) {
+    while !stop.load(ordering: .relaxed) {
+      let b = nextBlock.wrappingAdd(1, ordering: .relaxed).oldValue
+      guard b < job.blocks.count else { return }
+      while b >= merged.load(ordering: .acquiring) + outputs.count {
+        if stop.load(ordering: .relaxed) { return }
+        sched_yield()
+      }
+      expand(b, job)
+    }
+  }
+
+  /// The merging thread takes the next block only below `limit` (its ring slot is free;
+  /// it never waits for itself).
+  func claim(below limit: Int) -> Int? {
+    var c = nextBlock.load(ordering: .relaxed)
+    while c < limit {
+      let (exchanged, original) = nextBlock.compareExchange(
+        expected: c, desired: c + 1, ordering: .relaxed)
+      if exchanged { return c }
+      c = original
+    }
+    return nil
+  }
+
+  /// Starts `count` worker threads, each waiting for tasks until `endWorkers`.
+  func startWorkers(_ count: Int) {
+    workers = count
+    for w in stride(from: 1, through: count, by: 1) {
+      exited.enter()
+      DispatchQueue.global().async { [self] in
+        while true {
+          start.wait()
+          if quit { break }
+          task?(w)
+          finished.signal()
+        }
+        exited.leave()
+      }
+    }
+  }
+
+  /// Has every worker run `body` with its number; `wait` waits for them.
+  func run(_ body: @escaping @Sendable (Int) -> Void) {
+    task = body
+    for _ in 0..<workers { start.signal() }
+  }
+
+  func wait() {
+    for _ in 0..<workers { finished.wait() }
+    task = nil
+  }
+
+  /// Runs `body` once for each number below `count`, on the workers and on this thread
+  /// (after `first`, which it runs meanwhile), and waits for all.
+  func forEach(
+    _ count: Int, first: () -> Void = {}, _ body: @escaping @Sendable (Int) -> Void
+  ) {
+    nextBlock.store(0, ordering: .relaxed)
+    let each: @Sendable () -> Void = { [unowned self] in
+      while true {
+        let k = nextBlock.wrappingAdd(1, ordering: .relaxed).oldValue
+        guard k < count else { return }
+        body(k)
+      }
+    }
+    run { _ in each() }
+    first()
+    each()
+    wait()
+  }
+
+  /// The workers' part of expanding a level.
+  func runExpansion(_ job: Job) {
+    nextBlock.store(0, ordering: .relaxed)
+    merged.store(0, ordering: .relaxed)
+    stop.store(false, ordering: .relaxed)
+    for out in outputs { out.ready.store(-1, ordering: .relaxed) }
+    run { [unowned self] _ in work(job) }
+  }
+
+  func endWorkers() {
+    quit = true
+    for _ in 0..<workers { start.signal() }
+    exited.wait()
   }
 }
 
-/// Lets the workers share what they only read; each writes only its own `ChunkOutput`.
-private struct Shared<T>: @unchecked Sendable {
-  let value: T
-}
-
 extension BreadthFirst {
-  /// States per chunk, and per block of a chunk: the workers take blocks in turn, so a
-  /// thread that the OS runs less does fewer of them instead of holding the others up.
-  static var chunkSize: Int { 4096 }
+  /// The most states per block: threads take blocks in turn, so a thread that the OS runs
+  /// less does fewer of them instead of holding the others up. A small level is cut into
+  /// smaller blocks, so that every thread has some.
   static var blockSize: Int { 128 }
+  /// Blocks in the ring, per thread.
+  static var ringPerThread: Int { 8 }
 
   /// Generates the successors of states `range` of the store (read through `seen`) into
-  /// `out`, leaving out the ones `seen` already holds (but an ample set's). `levelEnd`: the
-  /// first id of the level after the chunk's first state's; `stored`: the store's count.
+  /// `out`, leaving out the ones `seen` already holds (but an ample set's). `fresh`: the
+  /// first id of the next level.
   static func expand(
     _ range: Range<Int>, seen: VisitedSet.Probe, system: System,
-    progress: [Bool], reduce: Bool, canonical: Bool, levelEnd: Int, stored: Int,
-    into out: ChunkOutput
+    progress: [Bool], reduce: Bool, canonical: Bool, fresh: Int, into chunk: ChunkOutput
   ) {
-    let source = out.buffer.source
+    var columns = chunk.columns
+    chunk.columns = .init()  // `columns` is then the only reference: no copy on append
+    defer { chunk.columns = columns }
+    columns.removeAll()
+    let source = chunk.buffer.source
     let actionCount = system.actionCount
-    let wordCount = out.wordCount
+    let wordCount = chunk.wordCount
     for (local, id) in range.enumerated() {
-      seen.store.copySource(id, into: out.buffer)
-      out.firstSuccessor.append(Int32(out.hashes.count))
+      seen.store.copySource(id, into: chunk.buffer)
+      columns.firstSuccessor.append(Int32(columns.hashes.count))
       if reduce,
-        // A state of the next level: its next level starts after every stored state.
         let ample = ampleSet(
-          system, source: source, out.buffer, seen: seen,
-          fresh: id < levelEnd ? levelEnd : stored, canonical: canonical)
+          system, source: source, chunk.buffer, seen: seen, fresh: fresh, canonical: canonical)
       {
         for k in 0..<ample.produced {
-          let successor = out.buffer.successor(k).view
-          for w in 0..<wordCount { out.words.append(successor[word: w]) }
-          out.hashes.append(out.buffer.hash(k))
+          let successor = chunk.buffer.successor(k).view
+          for w in 0..<wordCount { columns.words.append(successor[word: w]) }
+          columns.hashes.append(chunk.buffer.hash(k))
         }
-        out.enabled.append(Int32(ample.enabled))
-        out.produced.append(Int32(ample.produced))
-        out.processMoved.append(true)
-        out.usedAmple.append(true)
+        columns.enabled.append(Int32(ample.enabled))
+        columns.produced.append(Int32(ample.produced))
+        columns.processMoved.append(true)
+        columns.usedAmple.append(true)
         continue
       }
       var enabled: Int32 = 0
@@ -115,14 +269,14 @@ extension BreadthFirst {
           enabled += 1
           continue
         }
-        let successor = out.buffer.successor(Int(produced))
+        let successor = chunk.buffer.successor(Int(produced))
         successor.copy(from: source.view)
         let outcome = system.apply(a, to: successor)
         if !outcome.enabled { continue }
         enabled += 1
         if progress[a] { moved = true }
         if outcome.fault != 0 || outcome.violations != 0 {
-          out.notable.append(
+          columns.notable.append(
             ChunkOutput.Notable(
               source: Int32(local), action: Int32(a), ordinal: enabled,
               violations: outcome.violations,
@@ -131,26 +285,26 @@ extension BreadthFirst {
         }
         if successor.view.equals(source.view) { continue }
         if canonical { system.canonicalize(successor) }
-        out.buffer.setHash(Int(produced), VisitedSet.hash(successor.view))
+        chunk.buffer.setHash(Int(produced), VisitedSet.hash(successor.view))
         produced += 1
       }
-      for k in 0..<Int(produced) { out.sink ^= seen.touch(hash: out.buffer.hash(k)) }
+      for k in 0..<Int(produced) { columns.sink ^= seen.touch(hash: chunk.buffer.hash(k)) }
       for k in 0..<Int(produced) {
-        let successor = out.buffer.successor(k).view
-        let hash = out.buffer.hash(k)
-        if seen.contains(successor, hash: hash, base: out.buffer.base) { continue }
-        for w in 0..<wordCount { out.words.append(successor[word: w]) }
-        out.hashes.append(hash)
+        let successor = chunk.buffer.successor(k).view
+        let hash = chunk.buffer.hash(k)
+        if seen.contains(successor, hash: hash, base: chunk.buffer.base) { continue }
+        for w in 0..<wordCount { columns.words.append(successor[word: w]) }
+        columns.hashes.append(hash)
       }
-      out.enabled.append(enabled)
-      out.produced.append(produced)
-      out.processMoved.append(moved)
-      out.usedAmple.append(false)
+      columns.enabled.append(enabled)
+      columns.produced.append(produced)
+      columns.processMoved.append(moved)
+      columns.usedAmple.append(false)
     }
-    out.firstSuccessor.append(Int32(out.hashes.count))
+    columns.firstSuccessor.append(Int32(columns.hashes.count))
   }
 
-  /// `run` with `threads` worker threads (see the type's comment for why the result is the
+  /// `run` with `threads` threads (see `ChunkOutput`'s comment for why the result is the
   /// one-thread result).
   mutating func runParallel(
     limits: Limits, safetyBits: UInt32, deadlockBit: UInt32, needsFullGraph: Bool, threads: Int,
@@ -158,61 +312,72 @@ extension BreadthFirst {
   ) {
     let start = monotonicSeconds()
     var watch = Watch(limits, start: start)
-    // The initial state's, and a full expansion the merge makes itself (an ample set whose
-    // successors an earlier state of the chunk stored).
+    // The initial state's, and the stuck-state checks' copies of a source.
     let scratch = ExpansionBuffer(wordCount: system.wordCount, successors: system.actionCount)
     var found = storeInitialState(scratch.source)
     var next = 0
-    var levelEnd = 1
     var depth = 0
     var transitions = 0
-    let blocks = Self.chunkSize / Self.blockSize
-    let outputs = (0..<blocks).map { _ in
-      ChunkOutput(wordCount: system.wordCount, actionCount: system.actionCount)
-    }
-    let progress = isProgressAction
+    var level = NextLevel(wordCount: system.wordCount, fingerprints: fingerprints)
+    let ring = Self.ringPerThread * threads
+    let work = LevelWork<System>(
+      outputs: (0..<ring).map { _ in
+        ChunkOutput(wordCount: system.wordCount, actionCount: system.actionCount)
+      })
+    work.startWorkers(threads - 1)
     let wordCount = system.wordCount
-    let canonical = self.canonical
 
     exploring: while next < store.count, stopReason == nil {
-      // Split the chunk into blocks, in order; the workers take them in turn.
-      let chunkEnd = min(store.count, next + Self.chunkSize)
-      let ranges = stride(from: next, to: chunkEnd, by: Self.blockSize).map {
-        $0..<min(chunkEnd, $0 + Self.blockSize)
+      let levelEnd = store.count
+      if next > 0 {
+        depth += 1
+        if depth > maxDepth { break }
+        if store.dropsExpanded, !dropExpanded(below: next) { break }
       }
-      for out in outputs.prefix(ranges.count) { out.reset() }
-      let shared = Shared(value: (system, ranges, outputs, progress, visited.probe(store)))
-      let taken = Atomic<Int>(0)
-      let (chunkLevelEnd, stored) = (levelEnd, store.count)
-      DispatchQueue.concurrentPerform(iterations: min(threads, ranges.count)) { _ in
-        let (system, ranges, outputs, progress, seen) = shared.value
-        while true {
-          let b = taken.wrappingAdd(1, ordering: .relaxed).oldValue
-          guard b < ranges.count else { return }
-          Self.expand(
-            ranges[b], seen: seen, system: system, progress: progress,
-            reduce: reduce, canonical: canonical, levelEnd: chunkLevelEnd, stored: stored,
-            into: outputs[b])
+      // Twice as many blocks as the ring holds, up to full blocks: every thread has some.
+      let size = max(1, min(Self.blockSize, (levelEnd - next) / (2 * ring)))
+      let job = LevelWork<System>.Job(
+        system: system,
+        blocks: stride(from: next, to: levelEnd, by: size).map {
+          $0..<min(levelEnd, $0 + size)
+        },
+        seen: visited.probe(store), progress: isProgressAction, reduce: reduce,
+        canonical: canonical, fresh: levelEnd)
+      work.runExpansion(job)
+
+      // Merge the blocks in order, state by state: the one-thread loop's logic.
+      var stopped = false
+      var b = 0
+      merging: while b < job.blocks.count {
+        let out = work.outputs[b % ring]
+        guard out.ready.load(ordering: .acquiring) == b else {
+          if let c = work.claim(below: min(job.blocks.count, b + ring)) {
+            work.expand(c, job)
+          } else {
+            sched_yield()
+          }
+          continue
         }
-      }
-      // Merge, state by state: the one-thread loop's logic on the outputs.
-      for (b, out) in outputs.prefix(ranges.count).enumerated() {
         var nextNotable = 0
         // The output's arrays as locals: reading a class's arrays in the loop retains each.
-        let (words, hashes, firstSuccessor) = (out.words, out.hashes, out.firstSuccessor)
-        let (enabled, produced, processMoved) = (out.enabled, out.produced, out.processMoved)
-        let (usedAmple, notable) = (out.usedAmple, out.notable)
-        for local in 0..<ranges[b].count {
-          if next == levelEnd {
-            depth += 1
-            levelEnd = store.count
-            if depth > maxDepth { break exploring }
-            if store.dropsExpanded, !dropExpanded(below: next) { break exploring }
-          }
+        let columns = out.columns
+        let (words, hashes, firstSuccessor) = (
+          columns.words, columns.hashes, columns.firstSuccessor
+        )
+        let (enabled, produced) = (columns.enabled, columns.produced)
+        let (processMoved, usedAmple, notable) = (
+          columns.processMoved, columns.usedAmple, columns.notable
+        )
+        // Every candidate's slot first, so that the lookups' cache misses overlap.
+        for hash in hashes { prefetchSink ^= level.touch(hash: hash) }
+        for local in 0..<job.blocks[b].count {
           if next & 1023 == 0,
-            limitReached(limits, &watch, next: next, transitions: transitions, depth: depth)
+            limitReached(
+              limits, &watch, next: next, transitions: transitions, depth: depth,
+              pending: (level.count, level.residentBytes))
           {
-            break exploring
+            stopped = true
+            break merging
           }
           while nextNotable < notable.count, notable[nextNotable].source == local {
             let n = notable[nextNotable]
@@ -222,58 +387,124 @@ extension BreadthFirst {
             record(outcome, Witness(state: next, action: Int(n.action)), &found)
             if stopReason != nil {
               transitions += Int(n.ordinal)
-              break exploring
+              stopped = true
+              break merging
             }
-          }
-          let first = Int(firstSuccessor[local])
-          let end = Int(firstSuccessor[local + 1])
-          let ampleStale =
-            usedAmple[local]
-            && words.withUnsafeBufferPointer { words in
-              guard let base = words.baseAddress else { return false }
-              return (first..<end).contains { k in
-                let successor = PackedStateView(base + k * wordCount, wordCount: wordCount)
-                return visited.find(successor, in: store).map { $0 < levelEnd } ?? false
-              }
-            }
-          if ampleStale {
-            // A successor is stored in this level or before now: expand it here, as the
-            // one-thread loop does (another process's local step may still be an ample set).
-            let source = scratch.source
-            store.copySource(next, into: scratch)
-            guard
-              expandAndStore(
-                source, scratch, id: next, levelEnd: levelEnd, reduce: reduce, limits,
-                deadlockBit: deadlockBit, &found, &transitions)
-            else { break exploring }
-            next += 1
-            if !needsFullGraph, safetyBits & ~found == 0 { break exploring }
-            continue
           }
           if usedAmple[local] { statistics.reducedStates += 1 }
           transitions += Int(enabled[local])
-          for k in first..<end { prefetchSink ^= visited.touch(hash: hashes[k], in: store) }
-          // The source again, for its tree's node ids (the worker's buffer holds a later one).
-          if end > first { store.copySource(next, into: scratch) }
+          let (first, end) = (Int(firstSuccessor[local]), Int(firstSuccessor[local + 1]))
           let failed = words.withUnsafeBufferPointer { words -> Bool in
             guard let arena = words.baseAddress else { return false }  // no successor at all
             for k in first..<end {
               let successor = PackedStateView(arena + k * wordCount, wordCount: wordCount)
-              let (hash, key) = (hashes[k], StateStore.Key(base: scratch.base))
-              if !insert(successor, hash: hash, parent: next, key: key, limits) { return true }
+              if !insertInLevel(&level, successor, hash: hashes[k], parent: next, limits) {
+                return true
+              }
             }
             return false
           }
-          if failed { break exploring }
+          if failed {
+            stopped = true
+            break merging
+          }
           if !processMoved[local] || produced[local] == 0 {
             store.copySource(next, into: scratch)
             noteStuck(scratch.source.view, id: next, deadlockBit: deadlockBit, &found)
           }
           next += 1
-          if !needsFullGraph, safetyBits & ~found == 0 { break exploring }
+          if !needsFullGraph, safetyBits & ~found == 0 {
+            stopped = true
+            break merging
+          }
         }
+        b += 1
+        work.merged.store(b, ordering: .releasing)
       }
+      work.stop.store(true, ordering: .relaxed)
+      work.wait()
+      if !storeLevel(&level, work, limits) || stopped { break exploring }
     }
+    work.endWorkers()
     finish(next: next, transitions: transitions, depth: depth, start: start)
   }
+
+  /// Adds a successor of state `parent` to the next level unless it is there. False (with
+  /// `stopReason` set) when the state limit or memory stops the run.
+  @inline(__always)
+  mutating func insertInLevel(
+    _ level: inout NextLevel, _ successor: PackedStateView, hash: UInt64, parent: Int,
+    _ limits: Limits
+  ) -> Bool {
+    // The workers left out every state stored before: only the level can hold it.
+    if let maxStates = limits.maxStates, store.count + level.count >= maxStates,
+      !level.contains(successor, hash: hash)
+    {
+      stopReason = .stateLimit(maxStates)
+      return false
+    }
+    guard level.insert(successor, hash: hash, parent: parent) != nil else {
+      stopReason = .outOfMemory
+      return false
+    }
+    return true
+  }
+
+  /// Stores the next level's states, in the order they were found, and empties it. False
+  /// (with `stopReason` set) when memory stops the run.
+  ///
+  /// Each state is new. In the exact table the threads record them by region
+  /// (`VisitedSet.NewStates`); under fingerprints one by one, with what `insert` does for
+  /// each.
+  mutating func storeLevel(
+    _ level: inout NextLevel, _ work: LevelWork<System>, _ limits: Limits
+  ) -> Bool {
+    defer { level.removeAll() }
+    let n = level.count
+    if n == 0 { return true }
+    guard !fingerprints else {
+      for i in 0..<n {
+        guard
+          insert(level.state(i), hash: level.hash(i), parent: level.parent(i), key: .init(), limits)
+        else { return false }
+      }
+      return true
+    }
+    let first = store.count
+    let regions = limits.threads
+    guard visited.reserve(n, store) else {
+      stopReason = .outOfMemory
+      return false
+    }
+    // The threads record the states in the table by region while this thread appends them
+    // to the store (recording needs only ids and hashes).
+    let recorder = visited.newStates()
+    let left = UnsafeMutableBufferPointer<VisitedSet.NewStates.Left>.allocate(capacity: regions)
+    left.initialize(repeating: .init())
+    defer { left.deallocate() }
+    let shared = UncheckedSendable((hashes: level.allHashes, left: left))
+    var appended = true
+    work.forEach(
+      regions,
+      first: {
+        appended = store.append(n, states: level.allStates) { level.parent($0) }
+      }
+    ) { r in
+      recorder.record(
+        first: first, hashes: shared.value.hashes, count: n, region: r, of: regions,
+        into: &shared.value.left[r])
+    }
+    guard appended else {
+      stopReason = .outOfMemory
+      return false
+    }
+    visited.recordLeftOver(first: first, hashes: level.allHashes, count: n, left)
+    return true
+  }
+}
+
+/// A value handed to threads that each use only their own part of it.
+private struct UncheckedSendable<T>: @unchecked Sendable {
+  var value: T
+  init(_ value: T) { self.value = value }
 }

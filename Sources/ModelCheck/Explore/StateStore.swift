@@ -239,6 +239,31 @@ struct StateStore: ~Copyable {
     append(state, parent: parent, key: Key())
   }
 
+  /// Appends `count` whole states, one after another at `states`, with their parents; false
+  /// if memory could not be had. One copy for them all, unless they become trees.
+  mutating func append(
+    _ count: Int, states: UnsafePointer<UInt64>, parent: (Int) -> Int
+  ) -> Bool {
+    let end = self.count + count
+    guard tree == nil, compressAt.map({ end < $0 }) ?? true else {
+      for i in 0..<count {
+        let state = PackedStateView(states + i * wordCount, wordCount: wordCount)
+        guard append(state, parent: parent(i)) else { return false }
+      }
+      return true
+    }
+    while end - first > capacity {
+      guard grow() else { return false }
+    }
+    (words + (self.count - first) * wordCount).update(from: states, count: count * wordCount)
+    for i in 0..<count {
+      guard parents.append(parent(i)) else { return false }
+    }
+    self.count = end
+    peakHeld = max(peakHeld, end - first)
+    return true
+  }
+
   /// Lets go of every state below `id` (a dropping store only): their words move out of
   /// the arena, their parent links stay. Each state moves once, at the level it is in.
   mutating func drop(below id: Int) {

@@ -116,6 +116,15 @@ struct VisitedSet: ~Copyable {
     return store.firstWord(id) ^ UInt64(slot)
   }
 
+  /// Loads only the slot `hash` lands on (for a state known to be new, whose insert reads
+  /// no state).
+  @inline(__always)
+  func touchSlot(hash: UInt64) -> UInt64 {
+    let i = Int(truncatingIfNeeded: hash) & (capacity - 1)
+    if let fingerprints { return fingerprints[i] }
+    return UInt64(slots[i])
+  }
+
   /// `touch` in two steps, for a batch: load the slot of every hash first, then the state
   /// each slot names (`touch(slot:in:)`), so that both rounds of cache misses overlap.
   @inline(__always)
@@ -211,6 +220,101 @@ struct VisitedSet: ~Copyable {
     slots[i] = t | UInt32(id + 1)
     count += 1
     return .inserted(id)
+  }
+
+  /// Grows the table now, as often as it must, so that `extra` more states fit without
+  /// growing (before they are appended to `store`: growing re-inserts the store's states).
+  mutating func reserve(_ extra: Int, _ store: borrowing StateStore) -> Bool {
+    precondition(store.count == count, "reserve before appending")
+    while (count + extra) * 10 > capacity * 7 {
+      guard grow(store) else { return false }
+    }
+    return true
+  }
+
+  /// What records new states in the exact table from several threads at once
+  /// (`NewStates.record`); valid until the table grows.
+  func newStates() -> NewStates {
+    precondition(fingerprints == nil, "the fingerprint table takes states one by one")
+    return NewStates(slots: slots, capacity: capacity)
+  }
+
+  /// States known to be new, just appended to the store with ids `first...`, recorded in
+  /// the table by region: a thread takes the states whose slot lands in its region and
+  /// whose probe ends there (it writes only there), so threads never write one slot. The
+  /// few whose probe would run into the next region are left for `recordLeftOver`.
+  struct NewStates: @unchecked Sendable {
+    let slots: UnsafeMutablePointer<UInt32>
+    let capacity: Int
+
+    /// What one region's thread leaves: the ids whose probe left the region, and its loads
+    /// folded (kept in memory, so the optimizer keeps the loads).
+    struct Left {
+      var ids: [Int] = []
+      var sink: UInt32 = 0
+    }
+
+    func record(
+      first: Int, hashes: UnsafePointer<UInt64>, count: Int, region: Int, of regions: Int,
+      into left: inout Left
+    ) {
+      record(count, region: region, of: regions, into: &left) { k in
+        (hashes[k], first + k)
+      }
+    }
+
+    /// Records entry `k` (its hash and id from `entry`) for every `k` below `count` whose
+    /// slot is in the region; a batch's slots are loaded first, so their misses overlap.
+    @inline(__always)
+    private func record(
+      _ count: Int, region: Int, of regions: Int, into left: inout Left,
+      entry: (Int) -> (hash: UInt64, id: Int)
+    ) {
+      let mask = capacity - 1
+      let idMask = UInt32(truncatingIfNeeded: mask)
+      let lower = region * capacity / regions
+      let upper = (region + 1) * capacity / regions
+      let batch = 32
+      var pending = [(hash: UInt64, id: Int)](repeating: (0, 0), count: batch)
+      var sink: UInt32 = 0
+      for start in Swift.stride(from: 0, to: count, by: batch) {
+        var n = 0
+        for k in start..<min(count, start + batch) {
+          let e = entry(k)
+          let i = Int(truncatingIfNeeded: e.hash) & mask
+          guard i >= lower, i < upper else { continue }
+          sink |= slots[i]
+          pending[n] = e
+          n += 1
+        }
+        for (hash, id) in pending[0..<n] {
+          var i = Int(truncatingIfNeeded: hash) & mask
+          while i < upper, slots[i] != 0 { i += 1 }
+          if i == upper {
+            left.ids.append(id)
+            continue
+          }
+          slots[i] = UInt32(truncatingIfNeeded: hash >> 32) & ~idMask | UInt32(id + 1)
+        }
+      }
+      left.sink ^= sink
+    }
+  }
+
+  /// The end of a `NewStates` round: the states the regions left over, and the count.
+  mutating func recordLeftOver(
+    first: Int, hashes: UnsafePointer<UInt64>, count: Int,
+    _ left: UnsafeMutableBufferPointer<NewStates.Left>
+  ) {
+    let mask = capacity - 1
+    for id in left.lazy.flatMap(\.ids) {
+      let hash = hashes[id - first]
+      var i = Int(truncatingIfNeeded: hash) & mask
+      while slots[i] != 0 { i = (i + 1) & mask }
+      slots[i] = tag(hash) | UInt32(id + 1)
+    }
+    for l in left { prefetchSink ^= l.sink }
+    self.count += count
   }
 
   /// Doubles the table and re-inserts every id. Hashes and tags are recomputed from the

@@ -1,0 +1,153 @@
+/// The states of the next BFS level, while the parallel search finds them
+/// (`ParallelBreadthFirst.swift`): whole states in discovery order, each with its hash and
+/// parent, and a small open-addressing index of them. The visited set and the store are
+/// left alone for the whole level, so the worker threads can read them while this fills;
+/// at the level's end the states go into the store and the visited set in this order,
+/// which is the order the one-thread search inserts them in.
+///
+/// A slot holds the state's index + 1 in its low 32 bits and its hash's high 32 bits
+/// above (0: empty), so a probe reads a state only when the tags agree. With fingerprints,
+/// two states with one hash are one state, as in the visited set.
+import PTState
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+struct NextLevel: ~Copyable {
+  let wordCount: Int
+  let fingerprints: Bool
+  private(set) var count = 0
+  private var capacity = 0
+  private var words: UnsafeMutablePointer<UInt64>?
+  private var hashes: UnsafeMutablePointer<UInt64>?
+  private var parents: UnsafeMutablePointer<Int>?
+  private var slots: UnsafeMutablePointer<UInt64>
+  private var slotCapacity: Int
+  static let minimumSlots = 1 << 10
+
+  init(wordCount: Int, fingerprints: Bool) {
+    self.wordCount = wordCount
+    self.fingerprints = fingerprints
+    slotCapacity = Self.minimumSlots
+    guard let raw = calloc(slotCapacity, 8) else {
+      fatalError("out of memory allocating the next level's index")
+    }
+    slots = raw.assumingMemoryBound(to: UInt64.self)
+  }
+
+  deinit {
+    free(slots)
+    free(words)
+    free(hashes)
+    free(parents)
+  }
+
+  /// State `i` (valid until the next insert).
+  @inline(__always) func state(_ i: Int) -> PackedStateView {
+    PackedStateView(words.unsafelyUnwrapped + i * wordCount, wordCount: wordCount)
+  }
+
+  @inline(__always) func hash(_ i: Int) -> UInt64 { hashes.unsafelyUnwrapped[i] }
+  /// The states, one after another (valid until the next insert; only while `count > 0`).
+  var allStates: UnsafePointer<UInt64> { UnsafePointer(words.unsafelyUnwrapped) }
+  /// The hashes, in order (valid until the next insert; only while `count > 0`).
+  var allHashes: UnsafePointer<UInt64> { UnsafePointer(hashes.unsafelyUnwrapped) }
+  @inline(__always) func parent(_ i: Int) -> Int { parents.unsafelyUnwrapped[i] }
+
+  /// Loads the slot `hash` lands on and the first word of the state it names, folded (a
+  /// later lookup then finds both in cache; see `VisitedSet.touch`).
+  @inline(__always) func touch(hash: UInt64) -> UInt64 {
+    let slot = slots[Int(truncatingIfNeeded: hash) & (slotCapacity - 1)]
+    guard let words else { return slot }
+    return words[max(Int(slot & 0xFFFF_FFFF) - 1, 0) * wordCount] ^ slot
+  }
+
+  /// Whether `state` (with `hash`) is in the level; with fingerprints, whether its hash is.
+  @inline(__always) func contains(_ state: PackedStateView, hash: UInt64) -> Bool {
+    let (found, _) = find(state, hash: hash)
+    return found
+  }
+
+  /// Whether the state is here, and else the empty slot where it would go.
+  @inline(__always) private func find(_ state: PackedStateView, hash: UInt64) -> (Bool, Int) {
+    let mask = slotCapacity - 1
+    let tag = hash & 0xFFFF_FFFF_0000_0000
+    var i = Int(truncatingIfNeeded: hash) & mask
+    while true {
+      let slot = slots[i]
+      if slot == 0 { return (false, i) }
+      if slot & 0xFFFF_FFFF_0000_0000 == tag {
+        let k = Int(slot & 0xFFFF_FFFF) - 1
+        if fingerprints ? self.hash(k) == hash : self.state(k).equals(state) { return (true, i) }
+      }
+      i = (i + 1) & mask
+    }
+  }
+
+  /// Adds `state` unless it is here: true if added, false if here already, nil when memory
+  /// could not be had.
+  @inline(__always)
+  mutating func insert(_ state: PackedStateView, hash: UInt64, parent: Int) -> Bool? {
+    var (found, i) = find(state, hash: hash)
+    if found { return false }
+    if count == capacity {
+      guard grow() else { return nil }
+    }
+    if (count + 1) * 2 > slotCapacity {
+      guard rehash(slotCapacity * 2) else { return nil }
+      (_, i) = find(state, hash: hash)
+    }
+    PackedState(words.unsafelyUnwrapped + count * wordCount, wordCount: wordCount).copy(
+      from: state)
+    hashes.unsafelyUnwrapped[count] = hash
+    parents.unsafelyUnwrapped[count] = parent
+    count += 1
+    slots[i] = hash & 0xFFFF_FFFF_0000_0000 | UInt64(count)
+    return true
+  }
+
+  /// Empties the level for the next one, keeping an index about the size this one needed.
+  mutating func removeAll() {
+    var wanted = Self.minimumSlots
+    while wanted < count * 2 { wanted *= 2 }
+    count = 0
+    if slotCapacity > 4 * wanted, rehash(wanted) { return }
+    memset(slots, 0, slotCapacity * 8)
+  }
+
+  /// Bytes held.
+  var residentBytes: Int { capacity * (wordCount * 8 + 16) + slotCapacity * 8 }
+
+  private mutating func grow() -> Bool {
+    let newCapacity = max(capacity * 2, 1 << 10)
+    guard let w = realloc(words, newCapacity * max(wordCount, 1) * 8) else { return false }
+    words = w.assumingMemoryBound(to: UInt64.self)
+    guard let h = realloc(hashes, newCapacity * 8) else { return false }
+    hashes = h.assumingMemoryBound(to: UInt64.self)
+    guard let p = realloc(parents, newCapacity * MemoryLayout<Int>.stride) else { return false }
+    parents = p.assumingMemoryBound(to: Int.self)
+    capacity = newCapacity
+    return true
+  }
+
+  /// A new index of `newCapacity` slots (a power of two) for the states held.
+  private mutating func rehash(_ newCapacity: Int) -> Bool {
+    guard let raw = calloc(newCapacity, 8) else { return false }
+    free(slots)
+    slots = raw.assumingMemoryBound(to: UInt64.self)
+    slotCapacity = newCapacity
+    let mask = newCapacity - 1
+    for k in 0..<count {
+      let h = hash(k)
+      var i = Int(truncatingIfNeeded: h) & mask
+      while slots[i] != 0 { i = (i + 1) & mask }
+      slots[i] = h & 0xFFFF_FFFF_0000_0000 | UInt64(k + 1)
+    }
+    return true
+  }
+}
