@@ -185,9 +185,9 @@ final class LevelWork<System: TransitionSystem>: @unchecked Sendable {
   }
 
   /// Runs `body` once for each number below `count`, on the workers and on this thread
-  /// (after `first`, which it runs meanwhile), and waits for all.
+  /// (after `meanwhile`, which it runs first), and waits for all.
   func forEach(
-    _ count: Int, first: () -> Void = {}, _ body: @escaping @Sendable (Int) -> Void
+    _ count: Int, _ body: @escaping @Sendable (Int) -> Void, meanwhile: () -> Void = {}
   ) {
     nextBlock.store(0, ordering: .relaxed)
     let each: @Sendable () -> Void = { [unowned self] in
@@ -198,7 +198,7 @@ final class LevelWork<System: TransitionSystem>: @unchecked Sendable {
       }
     }
     run { _ in each() }
-    first()
+    meanwhile()
     each()
     wait()
   }
@@ -483,16 +483,14 @@ extension BreadthFirst {
     left.initialize(repeating: .init())
     defer { left.deallocate() }
     let shared = UncheckedSendable((hashes: level.allHashes, left: left))
-    var appended = true
-    work.forEach(
-      regions,
-      first: {
-        appended = store.append(n, states: level.allStates) { level.parent($0) }
-      }
-    ) { r in
+    let record: @Sendable (Int) -> Void = { r in
       recorder.record(
         first: first, hashes: shared.value.hashes, count: n, region: r, of: regions,
         into: &shared.value.left[r])
+    }
+    var appended = true
+    work.forEach(regions, record) {
+      appended = store.append(n, states: level.allStates) { level.parent($0) }
     }
     guard appended else {
       stopReason = .outOfMemory

@@ -1,0 +1,104 @@
+import Dispatch
+import PTState
+import Testing
+
+@testable import ModelCheck
+
+/// The parallel search's two stores: the next level as it is found (`NextLevel`), and the
+/// visited set's recording of a level by table region (`VisitedSet.NewStates`).
+@Suite struct ParallelStoreTests {
+  @Test("the next level keeps each state once, in discovery order, with hash and parent")
+  func nextLevel() {
+    var level = NextLevel(wordCount: 2, fingerprints: false)
+    let n = 5_000  // several index rehashes and arena growths
+    for _ in 0..<2 {  // the second round starts from an index sized for the first
+      for i in 0..<n {
+        let words: [UInt64] = [UInt64(i) &* 0x9E37_79B9, 7]
+        let hash = withView(words) { VisitedSet.hash($0) }
+        #expect(withView(words) { level.insert($0, hash: hash, parent: 3 * i) } == true)
+        #expect(withView(words) { level.insert($0, hash: hash, parent: 0) } == false)
+      }
+      #expect(level.count == n)
+      for i in stride(from: 0, to: n, by: 37) {
+        let words: [UInt64] = [UInt64(i) &* 0x9E37_79B9, 7]
+        #expect(level.state(i)[word: 0] == words[0] && level.state(i)[word: 1] == 7)
+        #expect(level.parent(i) == 3 * i)
+        #expect(level.hash(i) == withView(words) { VisitedSet.hash($0) })
+        #expect(withView(words) { level.contains($0, hash: level.hash(i)) })
+      }
+      #expect(!withView([1, 8]) { level.contains($0, hash: VisitedSet.hash($0)) })
+      level.removeAll()
+      #expect(
+        level.count == 0 && !withView([0, 7]) { level.contains($0, hash: VisitedSet.hash($0)) })
+    }
+  }
+
+  @Test("states that differ only in a word their tags miss are two; under fingerprints one")
+  func sameHash() {
+    for fingerprints in [false, true] {
+      var level = NextLevel(wordCount: 1, fingerprints: fingerprints)
+      // Two states given one hash: only the comparison of their words tells them apart.
+      #expect(withView([1]) { level.insert($0, hash: 42, parent: 0) } == true)
+      #expect(withView([2]) { level.insert($0, hash: 42, parent: 0) } == !fingerprints)
+      #expect(level.count == (fingerprints ? 1 : 2))
+    }
+  }
+
+  @Test("a level recorded by region on two threads: every state found with its id")
+  func regions() throws {
+    var store = StateStore(wordCount: 1)
+    var visited = VisitedSet(wordCount: 1)
+    let capacity = visited.capacity
+    // States whose slot is the last of region 0 (of 2), so their probes run into region 1
+    // and are left over, and many more spread over the table.
+    var crossing: [UInt64] = []
+    var spread: [UInt64] = []
+    var w: UInt64 = 1
+    while crossing.count < 3 || spread.count < capacity / 3 {
+      let hash = withView([w]) { VisitedSet.hash($0) }
+      if Int(truncatingIfNeeded: hash) & (capacity - 1) == capacity / 2 - 1 {
+        if crossing.count < 3 { crossing.append(w) }
+      } else if spread.count < capacity / 3 {
+        spread.append(w)
+      }
+      w += 1
+    }
+    let words = crossing + spread
+    _ = withView([0]) { visited.insert($0, parent: nil, into: &store) }
+    let n = words.count
+    let reserved = visited.reserve(n, store)
+    try #require(reserved)
+    let hashes = words.map { v in withView([v]) { VisitedSet.hash($0) } }
+    for v in words { _ = withView([v]) { store.append($0, parent: 0) } }
+    let recorder = visited.newStates()
+    var left = [VisitedSet.NewStates.Left](repeating: .init(), count: 2)
+    left.withUnsafeMutableBufferPointer { left in
+      let shared = UnsafeSendable(left)
+      hashes.withUnsafeBufferPointer { h in
+        let hashes = UnsafeSendable(h)
+        DispatchQueue.concurrentPerform(iterations: 2) { r in
+          recorder.record(
+            first: 1, hashes: hashes.value.baseAddress!, count: n, region: r, of: 2,
+            into: &shared.value[r])
+        }
+      }
+    }
+    // The first crossing state fits in region 0; the next two run into region 1.
+    #expect(left[0].ids == [2, 3] && left[1].ids.isEmpty)
+    left.withUnsafeMutableBufferPointer { left in
+      hashes.withUnsafeBufferPointer { h in
+        visited.recordLeftOver(first: 1, hashes: h.baseAddress!, count: n, left)
+      }
+    }
+    #expect(visited.count == n + 1 && store.count == n + 1)
+    for (k, v) in words.enumerated() {
+      #expect(withView([v]) { visited.find($0, in: store) } == k + 1)
+    }
+    visited._checkInvariants(store)
+  }
+}
+
+private struct UnsafeSendable<T>: @unchecked Sendable {
+  let value: T
+  init(_ value: T) { self.value = value }
+}
