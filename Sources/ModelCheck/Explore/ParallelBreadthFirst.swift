@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import PTState
 import Synchronization
 
@@ -159,9 +160,10 @@ final class LevelWork<System: TransitionSystem>: @unchecked Sendable {
   /// Starts `count` worker threads, each waiting for tasks until `endWorkers`.
   func startWorkers(_ count: Int) {
     workers = count
+    // Threads of their own: a pool thread blocked between levels could starve the pool.
     for w in stride(from: 1, through: count, by: 1) {
       exited.enter()
-      DispatchQueue.global().async { [self] in
+      Thread { [self] in
         while true {
           start.wait()
           if quit { break }
@@ -169,7 +171,7 @@ final class LevelWork<System: TransitionSystem>: @unchecked Sendable {
           finished.signal()
         }
         exited.leave()
-      }
+      }.start()
     }
   }
 
@@ -311,13 +313,11 @@ extension BreadthFirst {
     reduce: Bool, maxDepth: Int
   ) {
     let start = monotonicSeconds()
-    var watch = Watch(limits, start: start)
     // The initial state's, and the stuck-state checks' copies of a source.
     let scratch = ExpansionBuffer(wordCount: system.wordCount, successors: system.actionCount)
-    var found = storeInitialState(scratch.source)
-    var next = 0
-    var depth = 0
-    var transitions = 0
+    var run = MergeState(
+      found: storeInitialState(scratch.source), watch: Watch(limits, start: start),
+      goal: (safetyBits, deadlockBit, needsFullGraph))
     var level = NextLevel(wordCount: system.wordCount, fingerprints: fingerprints)
     let ring = Self.ringPerThread * threads
     let work = LevelWork<System>(
@@ -325,30 +325,28 @@ extension BreadthFirst {
         ChunkOutput(wordCount: system.wordCount, actionCount: system.actionCount)
       })
     work.startWorkers(threads - 1)
-    let wordCount = system.wordCount
 
-    exploring: while next < store.count, stopReason == nil {
+    exploring: while run.next < store.count, stopReason == nil {
       let levelEnd = store.count
-      if next > 0 {
-        depth += 1
-        if depth > maxDepth { break }
-        if store.dropsExpanded, !dropExpanded(below: next) { break }
+      if run.next > 0 {
+        run.depth += 1
+        if run.depth > maxDepth { break }
+        if store.dropsExpanded, !dropExpanded(below: run.next) { break }
       }
       // Twice as many blocks as the ring holds, up to full blocks: every thread has some.
-      let size = max(1, min(Self.blockSize, (levelEnd - next) / (2 * ring)))
+      let size = max(1, min(Self.blockSize, (levelEnd - run.next) / (2 * ring)))
       let job = LevelWork<System>.Job(
         system: system,
-        blocks: stride(from: next, to: levelEnd, by: size).map {
+        blocks: stride(from: run.next, to: levelEnd, by: size).map {
           $0..<min(levelEnd, $0 + size)
         },
         seen: visited.probe(store), progress: isProgressAction, reduce: reduce,
         canonical: canonical, fresh: levelEnd)
       work.runExpansion(job)
-
-      // Merge the blocks in order, state by state: the one-thread loop's logic.
+      // Merge the blocks in order; expand one here when the next is not finished.
       var stopped = false
       var b = 0
-      merging: while b < job.blocks.count {
+      while b < job.blocks.count {
         let out = work.outputs[b % ring]
         guard out.ready.load(ordering: .acquiring) == b else {
           if let c = work.claim(below: min(job.blocks.count, b + ring)) {
@@ -358,66 +356,8 @@ extension BreadthFirst {
           }
           continue
         }
-        var nextNotable = 0
-        // The output's arrays as locals: reading a class's arrays in the loop retains each.
-        let columns = out.columns
-        let (words, hashes, firstSuccessor) = (
-          columns.words, columns.hashes, columns.firstSuccessor
-        )
-        let (enabled, produced) = (columns.enabled, columns.produced)
-        let (processMoved, usedAmple, notable) = (
-          columns.processMoved, columns.usedAmple, columns.notable
-        )
-        // Every candidate's slot first, so that the lookups' cache misses overlap.
-        for hash in hashes { prefetchSink ^= level.touch(hash: hash) }
-        for local in 0..<job.blocks[b].count {
-          if next & 1023 == 0,
-            limitReached(
-              limits, &watch, next: next, transitions: transitions, depth: depth,
-              pending: (level.count, level.residentBytes))
-          {
-            stopped = true
-            break merging
-          }
-          while nextNotable < notable.count, notable[nextNotable].source == local {
-            let n = notable[nextNotable]
-            nextNotable += 1
-            guard n.fault != 0 || n.violations & ~found != 0 else { continue }
-            let outcome = StepOutcome(enabled: true, violations: n.violations, fault: n.fault)
-            record(outcome, Witness(state: next, action: Int(n.action)), &found)
-            if stopReason != nil {
-              transitions += Int(n.ordinal)
-              stopped = true
-              break merging
-            }
-          }
-          if usedAmple[local] { statistics.reducedStates += 1 }
-          transitions += Int(enabled[local])
-          let (first, end) = (Int(firstSuccessor[local]), Int(firstSuccessor[local + 1]))
-          let failed = words.withUnsafeBufferPointer { words -> Bool in
-            guard let arena = words.baseAddress else { return false }  // no successor at all
-            for k in first..<end {
-              let successor = PackedStateView(arena + k * wordCount, wordCount: wordCount)
-              if !insertInLevel(&level, successor, hash: hashes[k], parent: next, limits) {
-                return true
-              }
-            }
-            return false
-          }
-          if failed {
-            stopped = true
-            break merging
-          }
-          if !processMoved[local] || produced[local] == 0 {
-            store.copySource(next, into: scratch)
-            noteStuck(scratch.source.view, id: next, deadlockBit: deadlockBit, &found)
-          }
-          next += 1
-          if !needsFullGraph, safetyBits & ~found == 0 {
-            stopped = true
-            break merging
-          }
-        }
+        stopped = !merge(out, count: job.blocks[b].count, into: &level, &run, limits, scratch)
+        if stopped { break }
         b += 1
         work.merged.store(b, ordering: .releasing)
       }
@@ -426,7 +366,80 @@ extension BreadthFirst {
       if !storeLevel(&level, work, limits) || stopped { break exploring }
     }
     work.endWorkers()
-    finish(next: next, transitions: transitions, depth: depth, start: start)
+    finish(next: run.next, transitions: run.transitions, depth: run.depth, start: start)
+  }
+
+  /// What the merging thread carries from block to block: the next state to merge, the
+  /// level, the transitions and violations so far, the clock.
+  struct MergeState {
+    var next = 0
+    var depth = 0
+    var transitions = 0
+    var found: UInt32
+    var watch: Watch
+    let goal: (safetyBits: UInt32, deadlockBit: UInt32, needsFullGraph: Bool)
+  }
+
+  /// Merges finished block `out` (of `count` states, from `run.next` on) into `level`, state
+  /// by state with the one-thread loop's logic: limits, violations in order, successors,
+  /// the stuck-state check. False when the run stops. Its columns are let go of on return,
+  /// so the thread that reuses the slot appends to arrays nothing else holds (no copy).
+  mutating func merge(
+    _ out: ChunkOutput, count: Int, into level: inout NextLevel, _ run: inout MergeState,
+    _ limits: Limits, _ scratch: borrowing ExpansionBuffer
+  ) -> Bool {
+    let wordCount = system.wordCount
+    // The output's arrays as locals: reading a class's arrays in the loop retains each.
+    let columns = out.columns
+    let (words, hashes, firstSuccessor) = (columns.words, columns.hashes, columns.firstSuccessor)
+    let (enabled, produced) = (columns.enabled, columns.produced)
+    let (processMoved, usedAmple, notable) = (
+      columns.processMoved, columns.usedAmple, columns.notable
+    )
+    // Every candidate's slot first, so that the lookups' cache misses overlap.
+    for hash in hashes { prefetchSink ^= level.touch(hash: hash) }
+    var nextNotable = 0
+    for local in 0..<count {
+      if run.next & 1023 == 0,
+        limitReached(
+          limits, &run.watch, next: run.next, transitions: run.transitions, depth: run.depth,
+          pending: (level.count, level.residentBytes))
+      {
+        return false
+      }
+      while nextNotable < notable.count, notable[nextNotable].source == local {
+        let n = notable[nextNotable]
+        nextNotable += 1
+        guard n.fault != 0 || n.violations & ~run.found != 0 else { continue }
+        let outcome = StepOutcome(enabled: true, violations: n.violations, fault: n.fault)
+        record(outcome, Witness(state: run.next, action: Int(n.action)), &run.found)
+        if stopReason != nil {
+          run.transitions += Int(n.ordinal)
+          return false
+        }
+      }
+      if usedAmple[local] { statistics.reducedStates += 1 }
+      run.transitions += Int(enabled[local])
+      let (first, end) = (Int(firstSuccessor[local]), Int(firstSuccessor[local + 1]))
+      let failed = words.withUnsafeBufferPointer { words -> Bool in
+        guard let arena = words.baseAddress else { return false }  // no successor at all
+        for k in first..<end {
+          let successor = PackedStateView(arena + k * wordCount, wordCount: wordCount)
+          if !insertInLevel(&level, successor, hash: hashes[k], parent: run.next, limits) {
+            return true
+          }
+        }
+        return false
+      }
+      if failed { return false }
+      if !processMoved[local] || produced[local] == 0 {
+        store.copySource(run.next, into: scratch)
+        noteStuck(scratch.source.view, id: run.next, deadlockBit: run.goal.deadlockBit, &run.found)
+      }
+      run.next += 1
+      if !run.goal.needsFullGraph, run.goal.safetyBits & ~run.found == 0 { return false }
+    }
+    return true
   }
 
   /// Adds a successor of state `parent` to the next level unless it is there. False (with
