@@ -277,7 +277,9 @@ struct ArithmeticSystem: TransitionSystem {
   func storedMatchesRegenerated() throws {
     for nodes: UInt64 in [10, 999, UInt64(3 * SubgraphEdges.chunkSize + 5)] {
       var explorer = BreadthFirst(system: ArithmeticSystem(nodes: nodes))
-      explorer.run(limits: Limits(), safetyBits: 0, deadlockBit: 0, needsFullGraph: true)
+      var limits = Limits()
+      limits.threads = 2  // the edges' chunks filled on two threads
+      explorer.run(limits: limits, safetyBits: 0, deadlockBit: 0, needsFullGraph: true)
       for bound in [nil, 2] {
         var budget = Budget(remaining: nil)
         func analyze(_ store: Bool) throws -> RetryReport {

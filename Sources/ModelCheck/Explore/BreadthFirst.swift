@@ -52,6 +52,9 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
   private(set) var capturedAll = false
   /// How the last `run` searched (what `rebuildPaths` repeats).
   private var lastRun: (limits: Limits, reduce: Bool)?
+  /// Threads the graph passes may use: the last run's (`--threads`), so that one thread
+  /// means one core from the first step to the last.
+  private(set) var passThreads = 1
   /// Under fingerprints, with `cmpxchg_terminates`: the states its analysis reads, kept.
   let loopStates: LoopStates<System>?
   /// The explorer of kept loop states: where its `actions(to:)` asks for runs it cannot see.
@@ -84,6 +87,7 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
     reduce: Bool = false, maxDepth: Int = .max
   ) {
     lastRun = (limits, reduce)
+    passThreads = max(limits.threads, 1)
     let reduce = reduce && system.offersLocalSteps
     canonical = limits.symmetry && system.hasSymmetry
     statistics.symmetry = canonical

@@ -16,10 +16,10 @@ import PTState
 ///   the SCCs in reverse topological order; an unfair retry cycle makes it unbounded.
 ///
 /// Successors are regenerated from the stored states and looked up in the visited set
-/// once, before the search, on every core (`SubgraphEdges`: the subgraph's edges, 4 bytes
-/// each, freed after the search); without the memory for them, the search regenerates each
-/// edge as it follows it. The fairness check, the lasso and the over-bound run regenerate
-/// the edges they need.
+/// once, before the search, on the run's threads (`SubgraphEdges`: the subgraph's edges,
+/// 4 bytes each, freed after the search); without the memory for them, the search
+/// regenerates each edge as it follows it. The fairness check, the lasso and the
+/// over-bound run regenerate the edges they need.
 struct RetryReport: Sendable {
   /// The most retries in one run of the loop; nil when unbounded.
   var maxRetries: Int?
@@ -114,8 +114,8 @@ extension BreadthFirst {
       return (Int(v), retry)
     }
 
-    // The subgraph's edges, generated once (on every core); without the memory for them,
-    // each edge is regenerated whenever the search follows it.
+    // The subgraph's edges, generated once (on the run's threads); without the memory for
+    // them, each edge is regenerated whenever the search follows it.
     var stored: (edges: SubgraphEdges, bytes: Int)?
     if storeEdges {
       // A loop's subgraph has no edge for an environment step that changes nothing (a

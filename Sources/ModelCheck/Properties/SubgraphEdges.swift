@@ -11,10 +11,10 @@ import PTState
 
 /// The edges of a loop subgraph (`analyzeRetries`), generated once before its SCC search
 /// so that the search never applies an action or looks a state up. Built in chunks of
-/// `chunkSize` consecutive local node numbers, on every core at once; within each chunk a
-/// node's successors are generated together and their visited-set lookups overlap (the
-/// exploration's prefetching), which is where regenerating them edge by edge spent its
-/// time (two cache misses a lookup).
+/// `chunkSize` consecutive local node numbers, on the run's threads (`--threads`) at once;
+/// within each chunk a node's successors are generated together and their visited-set
+/// lookups overlap (the exploration's prefetching), which is where regenerating them edge
+/// by edge spent its time (two cache misses a lookup).
 ///
 /// Per node, its edges inside the subgraph in action order: the target's local number,
 /// with `retryBit` set for a retry. A self-loop that is not a retry is left out (it
@@ -159,9 +159,6 @@ final class EdgeWriter {
 /// Keeps the prefetching loads whose value nothing else uses.
 @inline(never) @_optimize(none) private func keepLoads(_ value: UInt64) {}
 
-/// How many threads a graph pass may use: the CPUs online.
-func graphPassThreads() -> Int { max(Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), 1) }
-
 /// A value handed to the threads of `DispatchQueue.concurrentPerform`, for work whose
 /// threads touch disjoint memory (or only read).
 private struct SharedWithThreads<T>: @unchecked Sendable { let value: T }
@@ -278,7 +275,7 @@ extension BreadthFirst {
       }
 
       // Rounds of a few chunks per thread; between rounds, the budget and the clock.
-      let threads = graphPassThreads()
+      let threads = explorer.pointee.passThreads
       let perRound = threads == 1 ? 1 : threads * 4
       var start = 0
       while start < edges.chunkCount {
