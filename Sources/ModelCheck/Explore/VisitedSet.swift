@@ -254,47 +254,38 @@ struct VisitedSet: ~Copyable {
       var sink: UInt32 = 0
     }
 
+    /// Records states `first + k` (hash `hashes[k]`), `k` below `count`, whose slot is in
+    /// region `region` of `regions`; a batch's slots are loaded first, so that their cache
+    /// misses overlap.
     func record(
       first: Int, hashes: UnsafePointer<UInt64>, count: Int, region: Int, of regions: Int,
       into left: inout Left
-    ) {
-      record(count, region: region, of: regions, into: &left) { k in
-        (hashes[k], first + k)
-      }
-    }
-
-    /// Records entry `k` (its hash and id from `entry`) for every `k` below `count` whose
-    /// slot is in the region; a batch's slots are loaded first, so their misses overlap.
-    @inline(__always)
-    private func record(
-      _ count: Int, region: Int, of regions: Int, into left: inout Left,
-      entry: (Int) -> (hash: UInt64, id: Int)
     ) {
       let mask = capacity - 1
       let idMask = UInt32(truncatingIfNeeded: mask)
       let lower = region * capacity / regions
       let upper = (region + 1) * capacity / regions
       let batch = 32
-      var pending = [(hash: UInt64, id: Int)](repeating: (0, 0), count: batch)
+      var pending = [Int](repeating: 0, count: batch)
       var sink: UInt32 = 0
       for start in Swift.stride(from: 0, to: count, by: batch) {
         var n = 0
         for k in start..<min(count, start + batch) {
-          let e = entry(k)
-          let i = Int(truncatingIfNeeded: e.hash) & mask
+          let i = Int(truncatingIfNeeded: hashes[k]) & mask
           guard i >= lower, i < upper else { continue }
           sink |= slots[i]
-          pending[n] = e
+          pending[n] = k
           n += 1
         }
-        for (hash, id) in pending[0..<n] {
+        for k in pending[0..<n] {
+          let hash = hashes[k]
           var i = Int(truncatingIfNeeded: hash) & mask
           while i < upper, slots[i] != 0 { i += 1 }
           if i == upper {
-            left.ids.append(id)
+            left.ids.append(first + k)
             continue
           }
-          slots[i] = UInt32(truncatingIfNeeded: hash >> 32) & ~idMask | UInt32(id + 1)
+          slots[i] = UInt32(truncatingIfNeeded: hash >> 32) & ~idMask | UInt32(first + k + 1)
         }
       }
       left.sink ^= sink
