@@ -230,7 +230,7 @@ extension BreadthFirst {
   static var ringPerThread: Int { 8 }
 
   /// Generates the successors of states `range` of the store (read through `seen`) into
-  /// `out`, leaving out the ones `seen` already holds (but an ample set's). `fresh`: the
+  /// `chunk`, leaving out the ones `seen` already holds (but an ample set's). `fresh`: the
   /// first id of the next level.
   static func expand(
     _ range: Range<Int>, seen: VisitedSet.Probe, system: System,
