@@ -56,8 +56,9 @@ public struct Options: Sendable, Equatable {
 
     OPTIONS:
       --max-states N        stop after N distinct states
-      --threads N           explore with N threads (default: one per core); the states,
-                            counts, verdicts and counterexamples are the same for any N
+      --threads N           explore, and run the graph passes, on N threads (default:
+                            one per core); the states, counts, verdicts and
+                            counterexamples are the same for any N
       --no-por              no partial-order reduction: store every interleaving's
                             states (the verdicts are the same; the counts are larger)
       --no-symmetry         no symmetry reduction: CPUs that run the same code on the
