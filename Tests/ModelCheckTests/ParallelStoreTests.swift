@@ -73,9 +73,9 @@ import Testing
     let recorder = visited.newStates()
     var left = [VisitedSet.NewStates.Left](repeating: .init(), count: 2)
     left.withUnsafeMutableBufferPointer { left in
-      let shared = UnsafeSendable(left)
+      let shared = SharedWithThreads(value: left)
       hashes.withUnsafeBufferPointer { h in
-        let hashes = UnsafeSendable(h)
+        let hashes = SharedWithThreads(value: h)
         DispatchQueue.concurrentPerform(iterations: 2) { r in
           recorder.record(
             first: 1, hashes: hashes.value.baseAddress!, count: n, region: r, of: 2,
@@ -96,9 +96,4 @@ import Testing
     }
     visited._checkInvariants(store)
   }
-}
-
-private struct UnsafeSendable<T>: @unchecked Sendable {
-  let value: T
-  init(_ value: T) { self.value = value }
 }

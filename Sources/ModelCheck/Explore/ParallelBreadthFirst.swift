@@ -495,7 +495,7 @@ extension BreadthFirst {
     let left = UnsafeMutableBufferPointer<VisitedSet.NewStates.Left>.allocate(capacity: regions)
     left.initialize(repeating: .init())
     defer { left.deallocate() }
-    let shared = UncheckedSendable((hashes: level.allHashes, left: left))
+    let shared = SharedWithThreads(value: (hashes: level.allHashes, left: left))
     let record: @Sendable (Int) -> Void = { r in
       recorder.record(
         first: first, hashes: shared.value.hashes, count: n, region: r, of: regions,
@@ -514,8 +514,5 @@ extension BreadthFirst {
   }
 }
 
-/// A value handed to threads that each use only their own part of it.
-private struct UncheckedSendable<T>: @unchecked Sendable {
-  var value: T
-  init(_ value: T) { self.value = value }
-}
+/// A value handed to threads whose work touches disjoint memory (or only reads).
+struct SharedWithThreads<T>: @unchecked Sendable { let value: T }

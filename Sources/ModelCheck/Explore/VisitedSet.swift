@@ -49,6 +49,11 @@ struct VisitedSet: ~Copyable {
   private var idMask: UInt32 { UInt32(truncatingIfNeeded: capacity - 1) }
 
   @inline(__always) private func tag(_ hash: UInt64) -> UInt32 {
+    Self.tag(hash, idMask: idMask)
+  }
+
+  /// The tag a slot keeps of `hash` beside an id in the bits `idMask` leaves.
+  @inline(__always) static func tag(_ hash: UInt64, idMask: UInt32) -> UInt32 {
     UInt32(truncatingIfNeeded: hash >> 32) & ~idMask
   }
 
@@ -285,7 +290,7 @@ struct VisitedSet: ~Copyable {
             left.ids.append(first + k)
             continue
           }
-          slots[i] = UInt32(truncatingIfNeeded: hash >> 32) & ~idMask | UInt32(first + k + 1)
+          slots[i] = VisitedSet.tag(hash, idMask: idMask) | UInt32(first + k + 1)
         }
       }
       left.sink ^= sink
@@ -483,7 +488,7 @@ struct VisitedSet: ~Copyable {
           holds: { store.holds($0, state, &key) }) ?? VisitedSet.unknownID
       }
       let idMask = UInt32(truncatingIfNeeded: mask)
-      let t = UInt32(truncatingIfNeeded: hash >> 32) & ~idMask
+      let t = VisitedSet.tag(hash, idMask: idMask)
       var i = Int(truncatingIfNeeded: hash) & mask
       var key = StateStore.Key(base: base)
       while true {

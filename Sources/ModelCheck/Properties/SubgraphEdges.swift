@@ -159,10 +159,6 @@ final class EdgeWriter {
 /// Keeps the prefetching loads whose value nothing else uses.
 @inline(never) @_optimize(none) private func keepLoads(_ value: UInt64) {}
 
-/// A value handed to the threads of `DispatchQueue.concurrentPerform`, for work whose
-/// threads touch disjoint memory (or only read).
-private struct SharedWithThreads<T>: @unchecked Sendable { let value: T }
-
 extension BreadthFirst {
   /// The edges of the loop subgraph `nodes` (local number -> state id; `local` is the
   /// inverse, `.max` outside the subgraph), as `analyzeRetries`'s `edge` defines them:
