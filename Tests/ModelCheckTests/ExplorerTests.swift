@@ -253,6 +253,33 @@ import Testing
   }
 }
 
+/// The one-thread loop runs two states behind (`BreadthFirst.pipelinedStep`): what it
+/// records must be what a loop that stores each state's successors at once records.
+@Suite struct PipelinedLoopTests {
+  @Test("stopping at a stuck state: the states after it, expanded ahead, are not explored")
+  func stopAtStuckState() {
+    // 0 -> 1, 2, 3; 1 is stuck (a deadlock); 2 and 3 lead back to 0. The deadlock is
+    // seen when state 1 is stored, after 2 and 3 were expanded ahead: the search stops
+    // there, with 0's and 1's transitions counted, and not every state explored, although
+    // nothing new is left.
+    let edges = [(0, 1), (0, 2), (0, 3), (2, 0), (3, 0)].map {
+      GraphSystem.Edge(from: $0.0, to: $0.1, process: 0, retry: false)
+    }
+    for threads in [1, 2] {
+      var explorer = BreadthFirst(system: GraphSystem(edges: edges, processCount: 1))
+      var limits = Limits()
+      limits.threads = threads
+      explorer.run(limits: limits, safetyBits: 1, deadlockBit: 1, needsFullGraph: false)
+      let (witness, statistics) = (explorer.witnesses[1], explorer.statistics)
+      let exploredAll = explorer.exploredAll
+      #expect(witness == Witness(state: 1, action: nil), "\(threads) threads")
+      #expect(statistics.states == 4)
+      #expect(statistics.transitions == 3, "\(threads) threads")
+      #expect(!exploredAll, "\(threads) threads")
+    }
+  }
+}
+
 /// The parallel search (`--threads N`) against the one-thread one, where it stops early.
 @Suite struct ParallelExplorerTests {
   static let busy = spec(

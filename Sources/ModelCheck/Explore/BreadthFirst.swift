@@ -100,18 +100,32 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
     }
     let start = monotonicSeconds()
     var watch = Watch(limits, start: start)
-    // The state being expanded, copied out of the arena (inserting a successor may grow
-    // and move the arena, so no view into it is held across an insert), and its successors.
-    let buffer = ExpansionBuffer(wordCount: system.wordCount, successors: system.actionCount)
-    let source = buffer.source
-
-    var found = storeInitialState(source)
+    // The states being expanded, each copied out of the arena (inserting a successor may
+    // grow and move the arena, so no view into it is held across an insert), with their
+    // successors: the current one, and the two pending (`pipelinedStep`).
+    let ring = ExpansionRing(wordCount: system.wordCount, successors: system.actionCount)
+    var found = storeInitialState(ring.b0.source)
     var next = 0
     var levelEnd = 1
     var depth = 0
     var transitions = 0
+    // Every safety property has its witness, and no pass needs the whole graph.
+    func mayStop(_ found: UInt32) -> Bool { !needsFullGraph && safetyBits & ~found == 0 }
+    // The states expanded last, whose successors are not stored yet: the older first.
+    var pending = Pending()
+    var turn = 0
 
-    exploring: while next < store.count, stopReason == nil, !capturedAll {
+    exploring: while stopReason == nil, !capturedAll {
+      if pending.older != nil || pending.newer != nil,
+        next == store.count || next == levelEnd || next & 1023 == 0
+      {
+        let stored = ring.with(turn) { _, newer, older in
+          storePending(
+            &pending, newer, older, limits, deadlockBit: deadlockBit, &found, &transitions)
+        }
+        if !stored || capturedAll || mayStop(found) { break }
+      }
+      if next == store.count { break }
       if next == levelEnd {
         depth += 1
         levelEnd = store.count
@@ -123,90 +137,210 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
       {
         break
       }
-      store.copySource(next, into: buffer)
-      guard
-        expandAndStore(
-          source, buffer, id: next, levelEnd: levelEnd, reduce: reduce, limits,
+      let step = ring.with(turn) { current, newer, older in
+        pipelinedStep(
+          next, current, &pending, newer, older, levelEnd: levelEnd, reduce: reduce, limits,
           deadlockBit: deadlockBit, &found, &transitions)
-      else { break }
-      next += 1
-      if !needsFullGraph, safetyBits & ~found == 0 { break }
+      }
+      switch step {
+      case .stopped: break exploring
+      case .done: next += 1
+      case .deferred:
+        next += 1
+        turn += 1
+      }
+      if capturedAll || mayStop(found) { break }
     }
 
-    finish(next: next, transitions: transitions, depth: depth, start: start)
+    finish(next: pending.storedNext, transitions: transitions, depth: depth, start: start)
   }
 
-  /// State `id` (copied into `source`) expanded and its successors stored, as the one-thread
-  /// loop does it: an ample set's successors or every action's, into `buffer`; their slots
-  /// touched so the cache misses overlap; inserted in action order (the BFS order, and so
-  /// every trace, is unchanged); then the stuck-state check. False when the run stops.
+  /// A state expanded (`expand`), its successors in a buffer, not stored yet.
+  struct Expanded {
+    var id: Int
+    /// Successors in the buffer (self-loops left out), and enabled actions (transitions).
+    var produced: Int
+    var enabled: Int
+    /// Whether a process moved (the stuck-state check), and whether the successors are an
+    /// ample set's.
+    var processMoved: Bool
+    var reduced: Bool
+  }
+
+  /// The one-thread loop's states expanded but not stored (`newer` is the last one), and
+  /// how many states have their successors stored (the plain loop's `next`).
+  struct Pending {
+    var older: Expanded?
+    var newer: Expanded?
+    var storedNext = 0
+  }
+
+  enum PipelinedStep {
+    /// The run stops.
+    case stopped
+    /// State `next` expanded and stored (and the pending ones before it).
+    case done
+    /// State `next` expanded and now pending.
+    case deferred
+  }
+
+  /// One step of the one-thread loop, which runs two states behind so that the cache
+  /// misses of the lookups overlap with work: state `id` is expanded into `current` and the
+  /// slots of its successors are asked for; the states named by the slots of the state
+  /// before it (`newer`) are asked for; and the state before that (`older`) has its
+  /// successors stored.
+  ///
+  /// What is recorded (states, parents, counts, witnesses, stuck states) is recorded in the
+  /// plain loop's order, so the result is the same: an expansion that would record a fault
+  /// or a violation is not deferred but done again, the plain way, once the pending states
+  /// are stored; and an ample set reads the same answers from the proviso, which asks only
+  /// about states stored before the level being filled (the pending states' successors are
+  /// all in that level).
+  @inline(__always)
+  mutating func pipelinedStep(
+    _ id: Int, _ current: borrowing ExpansionBuffer, _ pending: inout Pending,
+    _ newer: borrowing ExpansionBuffer, _ older: borrowing ExpansionBuffer, levelEnd: Int,
+    reduce: Bool, _ limits: Limits, deadlockBit: UInt32, _ found: inout UInt32,
+    _ transitions: inout Int
+  ) -> PipelinedStep {
+    store.copySource(id, into: current)
+    // Trees look successors up by their roots (`expandAndStore`): not deferred.
+    var quiet: Expanded?
+    if store.treeReader == nil {
+      quiet = expand(
+        current.source, current, id: id, levelEnd: levelEnd, reduce: reduce, recording: false,
+        &found, &transitions)
+    }
+    if let quiet {
+      for k in 0..<quiet.produced { visited.prefetchSlot(hash: current.hash(k)) }
+    }
+    if let p = pending.newer {
+      for k in 0..<p.produced { visited.prefetchState(hash: newer.hash(k), in: store) }
+    }
+    if let p = pending.older {
+      pending.older = nil
+      guard storeExpanded(p, older, limits, deadlockBit: deadlockBit, &found, &transitions)
+      else { return .stopped }
+      pending.storedNext = p.id + 1
+      if capturedAll { return .stopped }
+    }
+    // The store may have become trees while storing.
+    guard let quiet, store.treeReader == nil else {
+      guard
+        storePending(&pending, newer, older, limits, deadlockBit: deadlockBit, &found, &transitions)
+      else { return .stopped }
+      store.copySource(id, into: current)
+      guard
+        expandAndStore(
+          current.source, current, id: id, levelEnd: levelEnd, reduce: reduce, limits,
+          deadlockBit: deadlockBit, &found, &transitions)
+      else { return .stopped }
+      pending.storedNext = id + 1
+      return .done
+    }
+    pending.older = pending.newer
+    pending.newer = quiet
+    return .deferred
+  }
+
+  /// Stores the pending states' successors, the older first. False when the run stops
+  /// (or has every state a search that rebuilds paths wants).
+  @inline(__always)
+  mutating func storePending(
+    _ pending: inout Pending, _ newer: borrowing ExpansionBuffer,
+    _ older: borrowing ExpansionBuffer, _ limits: Limits, deadlockBit: UInt32,
+    _ found: inout UInt32, _ transitions: inout Int
+  ) -> Bool {
+    if let p = pending.older {
+      pending.older = nil
+      guard storeExpanded(p, older, limits, deadlockBit: deadlockBit, &found, &transitions)
+      else { return false }
+      pending.storedNext = p.id + 1
+      if capturedAll { return false }
+    }
+    if let p = pending.newer {
+      pending.newer = nil
+      guard storeExpanded(p, newer, limits, deadlockBit: deadlockBit, &found, &transitions)
+      else { return false }
+      pending.storedNext = p.id + 1
+      if capturedAll { return false }
+    }
+    return true
+  }
+
+  /// State `id` (copied into `source`) expanded and its successors stored at once, the
+  /// plain way (`pipelinedStep` defers this): an ample set's successors or every action's,
+  /// into `buffer`; their slots touched so the cache misses overlap; inserted in action
+  /// order (the BFS order, and so every trace, is unchanged); then the stuck-state check.
+  /// False when the run stops.
   @inline(__always)
   mutating func expandAndStore(
     _ source: PackedState, _ buffer: borrowing ExpansionBuffer, id: Int, levelEnd: Int,
     reduce: Bool, _ limits: Limits, deadlockBit: UInt32, _ found: inout UInt32,
     _ transitions: inout Int
   ) -> Bool {
-    let expansion: (produced: Int, processMoved: Bool)
+    guard
+      let expanded = expand(
+        source, buffer, id: id, levelEnd: levelEnd, reduce: reduce, recording: true, &found,
+        &transitions)
+    else { return false }
+    // With trees, every successor's root first: the lookups' cache misses overlap.
+    let base = buffer.base
+    if let base, let tree = store.treeReader {
+      for k in 0..<expanded.produced {
+        buffer.setKey(k, tree.key(of: buffer.successor(k).view, base: base))
+      }
+    }
+    for k in 0..<expanded.produced {
+      prefetchSink ^= visited.touch(hash: buffer.hash(k), in: store)
+    }
+    return storeExpanded(
+      expanded, buffer, keys: base != nil, limits, deadlockBit: deadlockBit, &found,
+      &transitions)
+  }
+
+  /// Generates the successors of `source` (state `id`) into `buffer`, with their hashes,
+  /// leaving out self-loops: an ample set's if `reduce` finds one, else every action's.
+  /// `recording`: faults and violations are recorded as they are seen (nil when one stops
+  /// the run, with the transitions up to it counted); else nothing is, and the expansion
+  /// gives nil at the first fault or violation not found yet, to be done again recording.
+  @inline(__always)
+  mutating func expand(
+    _ source: PackedState, _ buffer: borrowing ExpansionBuffer, id: Int, levelEnd: Int,
+    reduce: Bool, recording: Bool, _ found: inout UInt32, _ transitions: inout Int
+  ) -> Expanded? {
     if reduce,
       let ample = Self.ampleSet(
         system, source: source, buffer, seen: visited.probe(store),
         fresh: levelEnd, canonical: canonical)
     {
-      transitions += ample.enabled
-      statistics.reducedStates += 1
-      expansion = (ample.produced, true)
-    } else {
-      guard let all = expandAll(source, buffer, id: id, &found, &transitions) else {
-        return false
-      }
-      expansion = all
+      return Expanded(
+        id: id, produced: ample.produced, enabled: ample.enabled, processMoved: true,
+        reduced: true)
     }
-    let produced = expansion.produced
-    // With trees, every successor's root first: the lookups' cache misses overlap.
-    let base = buffer.base
-    if let base, let tree = store.treeReader {
-      for k in 0..<produced { buffer.setKey(k, tree.key(of: buffer.successor(k).view, base: base)) }
-    }
-    for k in 0..<produced { prefetchSink ^= visited.touch(hash: buffer.hash(k), in: store) }
-    for k in 0..<produced {
-      let successor = buffer.successor(k).view
-      let key = base == nil ? StateStore.Key() : buffer.key(k)
-      guard insert(successor, hash: buffer.hash(k), parent: id, key: key, limits) else {
-        return false
-      }
-    }
-    if !expansion.processMoved || produced == 0 {
-      noteStuck(source.view, id: id, deadlockBit: deadlockBit, &found)
-    }
-    return true
-  }
-
-  /// Generates the successors of `source` (state `id`) under every action into `buffer`,
-  /// with their hashes, leaving out self-loops, and records violations and faults: the
-  /// successors' count and whether a process moved; nil when a fault stopped the run.
-  @inline(__always)
-  mutating func expandAll(
-    _ source: PackedState, _ buffer: borrowing ExpansionBuffer, id: Int, _ found: inout UInt32,
-    _ transitions: inout Int
-  ) -> (produced: Int, processMoved: Bool)? {
     var processMoved = false
     var produced = 0
+    var enabled = 0
     for a in 0..<system.actionCount {
       // A self-loop that raises nothing: counted, not generated.
       if system.changesNothing(a, in: source.view) {
         assertChangesNothing(a, source.view)
-        transitions += 1
+        enabled += 1
         continue
       }
       let successor = buffer.successor(produced)
       successor.copy(from: source.view)
       let outcome = system.apply(a, to: successor)
       if !outcome.enabled { continue }
-      transitions += 1
+      enabled += 1
       if isProgressAction[a] { processMoved = true }
       if outcome.fault != 0 || outcome.violations & ~found != 0 {
+        guard recording else { return nil }
         record(outcome, Witness(state: id, action: a), &found)
-        if stopReason != nil { return nil }
+        if stopReason != nil {
+          transitions += enabled
+          return nil
+        }
       }
       // A step that changed nothing (a TLB hit) leads back to its source.
       if successor.view.equals(source.view) { continue }
@@ -214,7 +348,29 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
       buffer.setHash(produced, VisitedSet.hash(successor.view))
       produced += 1
     }
-    return (produced, processMoved)
+    return Expanded(
+      id: id, produced: produced, enabled: enabled, processMoved: processMoved, reduced: false)
+  }
+
+  /// Stores the successors of an expanded state (in `buffer`; `keys`: with the lookup keys
+  /// `expandAndStore` worked out), counts its transitions, and checks whether it is stuck.
+  /// False when the run stops.
+  @inline(__always)
+  mutating func storeExpanded(
+    _ e: Expanded, _ buffer: borrowing ExpansionBuffer, keys: Bool = false, _ limits: Limits,
+    deadlockBit: UInt32, _ found: inout UInt32, _ transitions: inout Int
+  ) -> Bool {
+    transitions += e.enabled
+    if e.reduced { statistics.reducedStates += 1 }
+    for k in 0..<e.produced {
+      let key = keys ? buffer.key(k) : StateStore.Key()
+      guard insert(buffer.successor(k).view, hash: buffer.hash(k), parent: e.id, key: key, limits)
+      else { return false }
+    }
+    if !e.processMoved || e.produced == 0 {
+      noteStuck(buffer.source.view, id: e.id, deadlockBit: deadlockBit, &found)
+    }
+    return true
   }
 
   // MARK: Per-state steps shared by `run` and `runParallel`

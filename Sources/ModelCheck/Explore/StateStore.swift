@@ -102,6 +102,10 @@ struct StateStore: ~Copyable {
 
   /// The first word stored for state `id` (a load to start early; see `VisitedSet.touch`).
   @inline(__always) func firstWord(_ id: Int) -> UInt64 { words[(id - first) * stride] }
+  /// Asks for state `id`'s first words to be brought into cache.
+  @inline(__always) func prefetchState(_ id: Int) {
+    if id >= first, id < count { prefetch(words + (id - first) * stride) }
+  }
 
   /// Copies state `id` into `buffer`'s source, keeping its tree's node ids there for the
   /// successors' lookups (`ExpansionBuffer.base`).
@@ -415,5 +419,34 @@ struct ExpansionBuffer: ~Copyable {
   @inline(__always) func setHash(_ k: Int, _ value: UInt64) {
     assert(k >= 0 && k < capacity, "successor slot out of range")
     hashes[k] = value
+  }
+}
+
+/// Three expansion buffers, taken in turn by the one-thread loop (`BreadthFirst.run`):
+/// the state being expanded, and the two expanded before it whose successors are not
+/// stored yet.
+struct ExpansionRing: ~Copyable {
+  let b0: ExpansionBuffer
+  let b1: ExpansionBuffer
+  let b2: ExpansionBuffer
+
+  init(wordCount: Int, successors: Int) {
+    b0 = ExpansionBuffer(wordCount: wordCount, successors: successors)
+    b1 = ExpansionBuffer(wordCount: wordCount, successors: successors)
+    b2 = ExpansionBuffer(wordCount: wordCount, successors: successors)
+  }
+
+  /// The buffers at `turn`: the current one, the one before it, and the one before that.
+  @inline(__always)
+  func with<R>(
+    _ turn: Int,
+    _ body: (borrowing ExpansionBuffer, borrowing ExpansionBuffer, borrowing ExpansionBuffer)
+      throws -> R
+  ) rethrows -> R {
+    switch turn % 3 {
+    case 0: try body(b0, b2, b1)
+    case 1: try body(b1, b0, b2)
+    default: try body(b2, b1, b0)
+    }
   }
 }

@@ -121,6 +121,31 @@ struct VisitedSet: ~Copyable {
     return store.firstWord(id) ^ UInt64(slot)
   }
 
+  /// Asks for the slot `hash` lands on to be brought into cache, without waiting for it.
+  @inline(__always)
+  func prefetchSlot(hash: UInt64) {
+    let i = Int(truncatingIfNeeded: hash) & (capacity - 1)
+    if let fingerprints { prefetch(fingerprints + i) } else { prefetch(slots + i) }
+  }
+
+  /// Asks for the state named by the slot `hash` lands on to be brought into cache (after
+  /// `prefetchSlot`, once the slot is in: the state a later insert compares with).
+  @inline(__always)
+  func prefetchState(hash: UInt64, in store: borrowing StateStore) {
+    guard fingerprints == nil else { return }
+    let t = tag(hash)
+    var i = Int(truncatingIfNeeded: hash) & (capacity - 1)
+    while true {
+      let slot = slots[i]
+      if slot == 0 { return }
+      if slot & ~idMask == t {
+        store.prefetchState(Int(slot & idMask) - 1)
+        return
+      }
+      i = (i + 1) & (capacity - 1)
+    }
+  }
+
   /// Loads only the slot `hash` lands on (for a state known to be new, whose insert reads
   /// no state).
   @inline(__always)

@@ -1,0 +1,11 @@
+/// A hint to the processor to bring the cache line at `address` in, without waiting for it
+/// (LLVM's prefetch intrinsic: read, keep in all levels, data). Unlike a load, it does not
+/// hold back the instructions after it while the line comes from memory.
+@_silgen_name("llvm.prefetch.p0")
+private func llvmPrefetch(
+  _ address: UnsafeRawPointer, _ write: Int32, _ locality: Int32, _ data: Int32)
+
+@inline(__always)
+func prefetch(_ address: UnsafeRawPointer) {
+  llvmPrefetch(address, 0, 3, 1)
+}
