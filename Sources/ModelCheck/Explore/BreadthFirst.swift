@@ -211,11 +211,12 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
         current.source, current, id: id, levelEnd: levelEnd, reduce: reduce, recording: false,
         &found, &transitions)
     }
+    let probe = visited.probe(store)
     if let quiet {
-      for k in 0..<quiet.produced { visited.prefetchSlot(hash: current.hash(k)) }
+      for k in 0..<quiet.produced { probe.prefetchSlot(hash: current.hash(k)) }
     }
     if let p = pending.newer {
-      for k in 0..<p.produced { visited.prefetchState(hash: newer.hash(k), in: store) }
+      for k in 0..<p.produced { probe.prefetchState(hash: newer.hash(k)) }
     }
     if let p = pending.older {
       pending.older = nil

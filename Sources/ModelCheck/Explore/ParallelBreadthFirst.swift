@@ -37,9 +37,9 @@ final class ChunkOutput {
   /// What the block's expansion found; a worker fills a copy of its own (appending to a
   /// class's arrays checks exclusive access at every append) and puts it back.
   var columns = Columns()
-  /// Scratch: the source being expanded and its successors (`ExpansionBuffer`), with their
-  /// hashes.
-  let buffer: ExpansionBuffer
+  /// Scratch: the sources being expanded and their successors, with their hashes (three,
+  /// since a worker looks successors up two states behind: see `expand`).
+  let ring: ExpansionRing
   /// The block whose successors this holds, once they are all written (-1: none).
   let ready = Atomic<Int>(-1)
 
@@ -59,8 +59,6 @@ final class ChunkOutput {
     var usedAmple: [Bool] = []
     /// The outcomes that carry a violation or a fault (rare), in source and action order.
     var notable: [Notable] = []
-    /// Folds the prefetching loads, so the optimizer keeps them.
-    var sink: UInt64 = 0
 
     mutating func removeAll() {
       words.removeAll(keepingCapacity: true)
@@ -86,7 +84,7 @@ final class ChunkOutput {
 
   init(wordCount: Int, actionCount: Int) {
     self.wordCount = wordCount
-    buffer = ExpansionBuffer(wordCount: wordCount, successors: actionCount)
+    ring = ExpansionRing(wordCount: wordCount, successors: actionCount)
   }
 }
 
@@ -232,6 +230,11 @@ extension BreadthFirst {
   /// Generates the successors of states `range` of the store (read through `seen`) into
   /// `chunk`, leaving out the ones `seen` already holds (but an ample set's). `fresh`: the
   /// first id of the next level.
+  ///
+  /// As the one-thread loop (`pipelinedStep`), it runs two states behind, so that the
+  /// lookups' cache misses overlap with work: a state is expanded and its successors'
+  /// slots asked for, the states the previous one's slots name are asked for, and the
+  /// successors of the one before that are looked up and written.
   static func expand(
     _ range: Range<Int>, seen: VisitedSet.Probe, system: System,
     progress: [Bool], reduce: Bool, canonical: Bool, fresh: Int, into chunk: ChunkOutput
@@ -240,70 +243,108 @@ extension BreadthFirst {
     chunk.columns = .init()  // `columns` is then the only reference: no copy on append
     defer { chunk.columns = columns }
     columns.removeAll()
-    let source = chunk.buffer.source
-    let actionCount = system.actionCount
-    let wordCount = chunk.wordCount
+    var pending = (older: WorkerExpanded?.none, newer: WorkerExpanded?.none)
     for (local, id) in range.enumerated() {
-      seen.store.copySource(id, into: chunk.buffer)
-      columns.firstSuccessor.append(Int32(columns.hashes.count))
-      if reduce,
-        let ample = ampleSet(
-          system, source: source, chunk.buffer, seen: seen, fresh: fresh, canonical: canonical)
-      {
-        for k in 0..<ample.produced {
-          let successor = chunk.buffer.successor(k).view
-          for w in 0..<wordCount { columns.words.append(successor[word: w]) }
-          columns.hashes.append(chunk.buffer.hash(k))
+      chunk.ring.with(local) { current, newer, older in
+        seen.store.copySource(id, into: current)
+        let e = expandOne(
+          current, local: local, seen: seen, system: system, progress: progress, reduce: reduce,
+          canonical: canonical, fresh: fresh, &columns)
+        if !e.usedAmple {
+          for k in 0..<Int(e.produced) { seen.prefetchSlot(hash: current.hash(k)) }
         }
-        columns.enabled.append(Int32(ample.enabled))
-        columns.produced.append(Int32(ample.produced))
-        columns.processMoved.append(true)
-        columns.usedAmple.append(true)
-        continue
-      }
-      var enabled: Int32 = 0
-      var produced: Int32 = 0
-      var moved = false
-      // As the one-thread loop: generate every successor, touch their slots so the cache
-      // misses overlap, then look each up.
-      for a in 0..<actionCount {
-        if system.changesNothing(a, in: source.view) {
-          enabled += 1
-          continue
+        if let p = pending.newer, !p.usedAmple {
+          for k in 0..<Int(p.produced) { seen.prefetchState(hash: newer.hash(k)) }
         }
-        let successor = chunk.buffer.successor(Int(produced))
-        successor.copy(from: source.view)
-        let outcome = system.apply(a, to: successor)
-        if !outcome.enabled { continue }
-        enabled += 1
-        if progress[a] { moved = true }
-        if outcome.fault != 0 || outcome.violations != 0 {
-          columns.notable.append(
-            ChunkOutput.Notable(
-              source: Int32(local), action: Int32(a), ordinal: enabled,
-              violations: outcome.violations,
-              fault: outcome.fault))
-          if outcome.fault != 0 { break }  // the search stops here
+        if let p = pending.older {
+          write(p, older, seen: seen, wordCount: chunk.wordCount, &columns)
         }
-        if successor.view.equals(source.view) { continue }
-        if canonical { system.canonicalize(successor) }
-        chunk.buffer.setHash(Int(produced), VisitedSet.hash(successor.view))
-        produced += 1
+        pending = (pending.newer, e)
       }
-      for k in 0..<Int(produced) { columns.sink ^= seen.touch(hash: chunk.buffer.hash(k)) }
-      for k in 0..<Int(produced) {
-        let successor = chunk.buffer.successor(k).view
-        let hash = chunk.buffer.hash(k)
-        if seen.contains(successor, hash: hash, base: chunk.buffer.base) { continue }
-        for w in 0..<wordCount { columns.words.append(successor[word: w]) }
-        columns.hashes.append(hash)
-      }
-      columns.enabled.append(enabled)
-      columns.produced.append(produced)
-      columns.processMoved.append(moved)
-      columns.usedAmple.append(false)
+    }
+    chunk.ring.with(range.count) { _, newer, older in
+      if let p = pending.older { write(p, older, seen: seen, wordCount: chunk.wordCount, &columns) }
+      if let p = pending.newer { write(p, newer, seen: seen, wordCount: chunk.wordCount, &columns) }
     }
     columns.firstSuccessor.append(Int32(columns.hashes.count))
+  }
+
+  /// A worker's expanded state, its successors not written yet.
+  struct WorkerExpanded {
+    var enabled: Int32
+    var produced: Int32
+    var processMoved: Bool
+    var usedAmple: Bool
+  }
+
+  /// Generates the successors of the state in `buffer.source` (`local`: its index in the
+  /// block) into `buffer`, with their hashes: an ample set's, or every action's, recording
+  /// the outcomes that carry a violation or a fault in `columns.notable`.
+  @inline(__always)
+  static func expandOne(
+    _ buffer: borrowing ExpansionBuffer, local: Int, seen: VisitedSet.Probe, system: System,
+    progress: [Bool], reduce: Bool, canonical: Bool, fresh: Int,
+    _ columns: inout ChunkOutput.Columns
+  ) -> WorkerExpanded {
+    let source = buffer.source
+    if reduce,
+      let ample = ampleSet(
+        system, source: source, buffer, seen: seen, fresh: fresh, canonical: canonical)
+    {
+      return WorkerExpanded(
+        enabled: Int32(ample.enabled), produced: Int32(ample.produced), processMoved: true,
+        usedAmple: true)
+    }
+    var enabled: Int32 = 0
+    var produced: Int32 = 0
+    var moved = false
+    for a in 0..<system.actionCount {
+      if system.changesNothing(a, in: source.view) {
+        enabled += 1
+        continue
+      }
+      let successor = buffer.successor(Int(produced))
+      successor.copy(from: source.view)
+      let outcome = system.apply(a, to: successor)
+      if !outcome.enabled { continue }
+      enabled += 1
+      if progress[a] { moved = true }
+      if outcome.fault != 0 || outcome.violations != 0 {
+        columns.notable.append(
+          ChunkOutput.Notable(
+            source: Int32(local), action: Int32(a), ordinal: enabled,
+            violations: outcome.violations,
+            fault: outcome.fault))
+        if outcome.fault != 0 { break }  // the search stops here
+      }
+      if successor.view.equals(source.view) { continue }
+      if canonical { system.canonicalize(successor) }
+      buffer.setHash(Int(produced), VisitedSet.hash(successor.view))
+      produced += 1
+    }
+    return WorkerExpanded(
+      enabled: enabled, produced: produced, processMoved: moved, usedAmple: false)
+  }
+
+  /// Writes an expanded state's successors (in `buffer`) into `columns`: an ample set's
+  /// all, else the ones `seen` does not hold.
+  @inline(__always)
+  static func write(
+    _ e: WorkerExpanded, _ buffer: borrowing ExpansionBuffer, seen: VisitedSet.Probe,
+    wordCount: Int, _ columns: inout ChunkOutput.Columns
+  ) {
+    columns.firstSuccessor.append(Int32(columns.hashes.count))
+    for k in 0..<Int(e.produced) {
+      let successor = buffer.successor(k).view
+      let hash = buffer.hash(k)
+      if !e.usedAmple, seen.contains(successor, hash: hash, base: buffer.base) { continue }
+      for w in 0..<wordCount { columns.words.append(successor[word: w]) }
+      columns.hashes.append(hash)
+    }
+    columns.enabled.append(e.enabled)
+    columns.produced.append(e.produced)
+    columns.processMoved.append(e.processMoved)
+    columns.usedAmple.append(e.usedAmple)
   }
 
   /// `run` with `threads` threads (see `ChunkOutput`'s comment for why the result is the

@@ -102,10 +102,6 @@ struct StateStore: ~Copyable {
 
   /// The first word stored for state `id` (a load to start early; see `VisitedSet.touch`).
   @inline(__always) func firstWord(_ id: Int) -> UInt64 { words[(id - first) * stride] }
-  /// Asks for state `id`'s first words to be brought into cache.
-  @inline(__always) func prefetchState(_ id: Int) {
-    if id >= first, id < count { prefetch(words + (id - first) * stride) }
-  }
 
   /// Copies state `id` into `buffer`'s source, keeping its tree's node ids there for the
   /// successors' lookups (`ExpansionBuffer.base`).
@@ -174,6 +170,11 @@ struct StateStore: ~Copyable {
 
     /// The first word stored for state `id` (a load to start early; see `VisitedSet.touch`).
     @inline(__always) func firstWord(_ id: Int) -> UInt64 { words[(id - first) * stride] }
+
+    /// Asks for state `id`'s first words to be brought into cache.
+    @inline(__always) func prefetchState(_ id: Int) {
+      if id >= first, id < count { prefetch(words + (id - first) * stride) }
+    }
 
     @inline(__always) func copySource(_ id: Int, into buffer: borrowing ExpansionBuffer) {
       assert(id >= first && id < count, "state id out of range")

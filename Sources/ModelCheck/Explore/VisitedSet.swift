@@ -121,40 +121,6 @@ struct VisitedSet: ~Copyable {
     return store.firstWord(id) ^ UInt64(slot)
   }
 
-  /// Asks for the slot `hash` lands on to be brought into cache, without waiting for it.
-  @inline(__always)
-  func prefetchSlot(hash: UInt64) {
-    let i = Int(truncatingIfNeeded: hash) & (capacity - 1)
-    if let fingerprints { prefetch(fingerprints + i) } else { prefetch(slots + i) }
-  }
-
-  /// Asks for the state named by the slot `hash` lands on to be brought into cache (after
-  /// `prefetchSlot`, once the slot is in: the state a later insert compares with).
-  @inline(__always)
-  func prefetchState(hash: UInt64, in store: borrowing StateStore) {
-    guard fingerprints == nil else { return }
-    let t = tag(hash)
-    var i = Int(truncatingIfNeeded: hash) & (capacity - 1)
-    while true {
-      let slot = slots[i]
-      if slot == 0 { return }
-      if slot & ~idMask == t {
-        store.prefetchState(Int(slot & idMask) - 1)
-        return
-      }
-      i = (i + 1) & (capacity - 1)
-    }
-  }
-
-  /// Loads only the slot `hash` lands on (for a state known to be new, whose insert reads
-  /// no state).
-  @inline(__always)
-  func touchSlot(hash: UInt64) -> UInt64 {
-    let i = Int(truncatingIfNeeded: hash) & (capacity - 1)
-    if let fingerprints { return fingerprints[i] }
-    return UInt64(slots[i])
-  }
-
   /// `touch` in two steps, for a batch: load the slot of every hash first, then the state
   /// each slot names (`touch(slot:in:)`), so that both rounds of cache misses overlap.
   @inline(__always)
@@ -483,13 +449,31 @@ struct VisitedSet: ~Copyable {
     let capacity: Int
     let store: StateStore.Reader
 
-    /// `VisitedSet.touch` for the workers: loads the slot and the state it names.
+    /// Asks for the slot `hash` lands on to be brought into cache, without waiting for it.
     @inline(__always)
-    func touch(hash: UInt64) -> UInt64 {
-      if let fingerprints { return fingerprints[Int(truncatingIfNeeded: hash) & (capacity - 1)] }
-      let slot = slots[Int(truncatingIfNeeded: hash) & (capacity - 1)]
-      let id = max(Int(slot & UInt32(truncatingIfNeeded: capacity - 1)) - 1, 0)
-      return store.firstWord(id) ^ UInt64(slot)
+    func prefetchSlot(hash: UInt64) {
+      let i = Int(truncatingIfNeeded: hash) & (capacity - 1)
+      if let fingerprints { prefetch(fingerprints + i) } else { prefetch(slots + i) }
+    }
+
+    /// Asks for the state named by the slot `hash` lands on to be brought into cache (after
+    /// `prefetchSlot`, once the slot is in: the state a later lookup compares with).
+    @inline(__always)
+    func prefetchState(hash: UInt64) {
+      guard fingerprints == nil else { return }
+      let mask = capacity - 1
+      let idMask = UInt32(truncatingIfNeeded: mask)
+      let t = VisitedSet.tag(hash, idMask: idMask)
+      var i = Int(truncatingIfNeeded: hash) & mask
+      while true {
+        let slot = slots[i]
+        if slot == 0 { return }
+        if slot & ~idMask == t {
+          store.prefetchState(Int(slot & idMask) - 1)
+          return
+        }
+        i = (i + 1) & mask
+      }
     }
 
     /// Whether `state` (whose hash is `hash`) is in the table.
