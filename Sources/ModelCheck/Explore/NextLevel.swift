@@ -59,12 +59,9 @@ struct NextLevel: ~Copyable {
   var allHashes: UnsafePointer<UInt64> { UnsafePointer(hashes.unsafelyUnwrapped) }
   @inline(__always) func parent(_ i: Int) -> Int { parents.unsafelyUnwrapped[i] }
 
-  /// Loads the slot `hash` lands on and the first word of the state it names, folded (a
-  /// later lookup then finds both in cache; see `VisitedSet.touch`).
-  @inline(__always) func touch(hash: UInt64) -> UInt64 {
-    let slot = slots[Int(truncatingIfNeeded: hash) & (slotCapacity - 1)]
-    guard let words else { return slot }
-    return words[max(Int(slot & 0xFFFF_FFFF) - 1, 0) * wordCount] ^ slot
+  /// Asks for the slot `hash` lands on to be brought into cache, without waiting for it.
+  @inline(__always) func prefetchSlot(hash: UInt64) {
+    prefetch(slots + (Int(truncatingIfNeeded: hash) & (slotCapacity - 1)))
   }
 
   /// Whether `state` (with `hash`) is in the level; with fingerprints, whether its hash is.

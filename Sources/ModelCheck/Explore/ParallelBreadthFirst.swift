@@ -437,8 +437,8 @@ extension BreadthFirst {
     let (processMoved, usedAmple, notable) = (
       columns.processMoved, columns.usedAmple, columns.notable
     )
-    // Every candidate's slot first, so that the lookups' cache misses overlap.
-    for hash in hashes { prefetchSink ^= level.touch(hash: hash) }
+    // Every candidate's slot asked for first (prefetches do not wait): the misses overlap.
+    for hash in hashes { level.prefetchSlot(hash: hash) }
     var nextNotable = 0
     for local in 0..<count {
       if run.next & 1023 == 0,
