@@ -423,9 +423,9 @@ struct ExpansionBuffer: ~Copyable {
   }
 }
 
-/// Three expansion buffers, taken in turn by the one-thread loop (`BreadthFirst.run`):
-/// the state being expanded, and the two expanded before it whose successors are not
-/// stored yet.
+/// Three expansion buffers, taken in turn by the one-thread loop (`BreadthFirst.run`) and
+/// by each parallel worker (`ChunkOutput`): the state being expanded, and the two expanded
+/// before it whose successors are not stored yet.
 struct ExpansionRing: ~Copyable {
   let b0: ExpansionBuffer
   let b1: ExpansionBuffer
