@@ -220,10 +220,10 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
     }
     if let p = pending.older {
       pending.older = nil
-      guard storeExpanded(p, older, limits, deadlockBit: deadlockBit, &found, &transitions)
+      guard
+        storePendingState(
+          p, older, &pending, limits, deadlockBit: deadlockBit, &found, &transitions)
       else { return .stopped }
-      pending.storedNext = p.id + 1
-      if capturedAll { return .stopped }
     }
     // The store may have become trees while storing.
     guard let quiet, store.treeReader == nil else {
@@ -254,19 +254,32 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
   ) -> Bool {
     if let p = pending.older {
       pending.older = nil
-      guard storeExpanded(p, older, limits, deadlockBit: deadlockBit, &found, &transitions)
+      guard
+        storePendingState(
+          p, older, &pending, limits, deadlockBit: deadlockBit, &found, &transitions)
       else { return false }
-      pending.storedNext = p.id + 1
-      if capturedAll { return false }
     }
     if let p = pending.newer {
       pending.newer = nil
-      guard storeExpanded(p, newer, limits, deadlockBit: deadlockBit, &found, &transitions)
+      guard
+        storePendingState(
+          p, newer, &pending, limits, deadlockBit: deadlockBit, &found, &transitions)
       else { return false }
-      pending.storedNext = p.id + 1
-      if capturedAll { return false }
     }
     return true
+  }
+
+  /// Stores one pending state's successors (in `buffer`) and counts it stored. False when
+  /// the run stops (or has every state a search that rebuilds paths wants).
+  @inline(__always)
+  mutating func storePendingState(
+    _ p: Expanded, _ buffer: borrowing ExpansionBuffer, _ pending: inout Pending,
+    _ limits: Limits, deadlockBit: UInt32, _ found: inout UInt32, _ transitions: inout Int
+  ) -> Bool {
+    guard storeExpanded(p, buffer, limits, deadlockBit: deadlockBit, &found, &transitions)
+    else { return false }
+    pending.storedNext = p.id + 1
+    return !capturedAll
   }
 
   /// State `id` (copied into `source`) expanded and its successors stored at once, the
