@@ -7,7 +7,7 @@ import Testing
 /// The parallel search's two stores: the next level as it is found (`NextLevel`), and the
 /// visited set's recording of a level by table region (`VisitedSet.NewStates`).
 @Suite struct ParallelStoreTests {
-  @Test("the next level keeps each state once, in discovery order, with hash and parent")
+  @Test("the next level keeps each state once, in discovery order, with hash, parent, index")
   func nextLevel() {
     var level = NextLevel(wordCount: 2, fingerprints: false)
     let n = 5_000  // several index rehashes and arena growths
@@ -15,8 +15,10 @@ import Testing
       for i in 0..<n {
         let words: [UInt64] = [UInt64(i) &* 0x9E37_79B9, 7]
         let hash = withView(words) { VisitedSet.hash($0) }
-        #expect(withView(words) { level.insert($0, hash: hash, parent: 3 * i) } == true)
-        #expect(withView(words) { level.insert($0, hash: hash, parent: 0) } == false)
+        // The index of a state added, and of a state there already.
+        #expect(withView(words) { level.insert($0, hash: hash, parent: 3 * i) } == i)
+        #expect(withView(words) { level.insert($0, hash: hash, parent: 0) } == i)
+        #expect(level.count == i + 1)
       }
       #expect(level.count == n)
       for i in stride(from: 0, to: n, by: 37) {
@@ -38,8 +40,8 @@ import Testing
     for fingerprints in [false, true] {
       var level = NextLevel(wordCount: 1, fingerprints: fingerprints)
       // Two states given one hash: only the comparison of their words tells them apart.
-      #expect(withView([1]) { level.insert($0, hash: 42, parent: 0) } == true)
-      #expect(withView([2]) { level.insert($0, hash: 42, parent: 0) } == !fingerprints)
+      #expect(withView([1]) { level.insert($0, hash: 42, parent: 0) } == 0)
+      #expect(withView([2]) { level.insert($0, hash: 42, parent: 0) } == (fingerprints ? 0 : 1))
       #expect(level.count == (fingerprints ? 1 : 2))
     }
   }

@@ -64,6 +64,16 @@ struct SymmetricGraphSystem: TransitionSystem {
       process: 0, bound: bound, budget: &budget, inLoop: { _ in true },
       staysInLoop: { _ in true }, isRetry: { $0.retryLoop == 1 }, storeEdges: false)!
     expectSame(report, regenerated)
+    // So do the edges the search records (`LoopEdges`: here of every state).
+    var recording = BreadthFirst(
+      system: GraphSystem(edges: edges, processCount: processes), keepsLoopStates: true)
+    recording.run(limits: Limits(), safetyBits: 0, deadlockBit: 0, needsFullGraph: true)
+    let (sources, states) = (recording.loopEdges.sourceCount, recording.store.count)
+    #expect(sources == states)
+    let recorded = recording.analyzeRetries(
+      process: 0, bound: bound, budget: &budget, inLoop: { _ in true },
+      staysInLoop: { _ in true }, isRetry: { $0.retryLoop == 1 })!
+    expectSame(report, recorded)
     return report
   }
 

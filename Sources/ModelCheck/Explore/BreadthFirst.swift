@@ -59,7 +59,12 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
   let loopStates: LoopStates<System>?
   /// The explorer of kept loop states: where its `actions(to:)` asks for runs it cannot see.
   var runsFromOutside: LoopStates<System>?
+  /// The successors of the states the system wants expanded fully, recorded by the search
+  /// (on any number of threads) for the retry analysis.
+  var loopEdges: LoopEdges
 
+  /// - Parameter keepsLoopStates: the retry analysis will run (`cmpxchg_terminates`): keep
+  ///   what it reads, the loop states under fingerprints and else their successors.
   init(
     system: System, compressAt: Int? = nil, fingerprints: Bool = false,
     keepsLoopStates: Bool = false
@@ -67,6 +72,8 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
     self.system = system
     self.fingerprints = fingerprints
     self.loopStates = fingerprints && keepsLoopStates ? LoopStates(system: system) : nil
+    self.loopEdges = LoopEdges(
+      records: !fingerprints && keepsLoopStates, actionCount: system.actionCount)
     self.store = StateStore(
       wordCount: system.wordCount, compressAt: compressAt, dropsExpanded: fingerprints)
     self.visited = VisitedSet(wordCount: system.wordCount, fingerprints: fingerprints)
@@ -165,6 +172,8 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
     /// ample set's.
     var processMoved: Bool
     var reduced: Bool
+    /// Whether its successors go into `loopEdges`.
+    var recordsEdges = false
   }
 
   /// The one-thread loop's states expanded but not stored (`newer` is the last one), and
@@ -335,6 +344,7 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
     var processMoved = false
     var produced = 0
     var enabled = 0
+    let recordsEdges = loopEdges.isRecording && system.mustExpandFully(source.view)
     for a in 0..<system.actionCount {
       // A self-loop that raises nothing: counted, not generated.
       if system.changesNothing(a, in: source.view) {
@@ -360,10 +370,14 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
       if successor.view.equals(source.view) { continue }
       if canonical { system.canonicalize(successor) }
       buffer.setHash(produced, VisitedSet.hash(successor.view))
+      // An edge to a state the analysis does not read is not recorded.
+      let leaves = recordsEdges && !system.mustExpandFully(successor.view)
+      buffer.setAction(produced, leaves ? Int(LoopEdges.notRecorded) : a)
       produced += 1
     }
     return Expanded(
-      id: id, produced: produced, enabled: enabled, processMoved: processMoved, reduced: false)
+      id: id, produced: produced, enabled: enabled, processMoved: processMoved, reduced: false,
+      recordsEdges: recordsEdges)
   }
 
   /// Stores the successors of an expanded state (in `buffer`; `keys`: with the lookup keys
@@ -376,11 +390,18 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
   ) -> Bool {
     transitions += e.enabled
     if e.reduced { statistics.reducedStates += 1 }
+    let records = e.recordsEdges && loopEdges.begin(source: e.id)
     for k in 0..<e.produced {
       let key = keys ? buffer.key(k) : StateStore.Key()
-      guard insert(buffer.successor(k).view, hash: buffer.hash(k), parent: e.id, key: key, limits)
+      guard
+        let target = insert(
+          buffer.successor(k).view, hash: buffer.hash(k), parent: e.id, key: key, limits)
       else { return false }
+      if records, buffer.action(k) != LoopEdges.notRecorded {
+        loopEdges.append(target: target, action: buffer.action(k))
+      }
     }
+    if records { loopEdges.endSource() }
     if !e.processMoved || e.produced == 0 {
       noteStuck(buffer.source.view, id: e.id, deadlockBit: deadlockBit, &found)
     }
@@ -409,9 +430,15 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
     _ limits: Limits, _ watch: inout Watch, next: Int, transitions: Int, depth: Int,
     pending: (states: Int, bytes: Int) = (0, 0)
   ) -> Bool {
-    let bytes =
-      store.residentBytes + visited.residentBytes + (loopStates?.residentBytes ?? 0)
-      + pending.bytes
+    // Recording edges for the retry analysis gives way when memory gets short: the store
+    // turned to trees to save it, or the limit is near.
+    if loopEdges.residentBytes > 0,
+      store.tree != nil
+        || limits.maxMemoryBytes.map({ residentBytes + pending.bytes > $0 - $0 / 8 }) == true
+    {
+      loopEdges.abandon()
+    }
+    let bytes = residentBytes + pending.bytes
     if let m = limits.maxMemoryBytes, bytes > m {
       stopReason = limits.memoryLimitIsMachine ? .machineMemoryLimit(m) : .memoryLimit(m)
       return true
@@ -425,26 +452,28 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
     return true
   }
 
-  /// Inserts a successor of state `parent` unless it is stored already. False (with
+  /// Inserts a successor of state `parent` unless it is stored already; its id. Nil (with
   /// `stopReason` set) when the state limit or memory stops the run.
   @inline(__always)
   mutating func insert(
     _ successor: PackedStateView, hash: UInt64, parent: Int, key: StateStore.Key,
     _ limits: Limits
-  ) -> Bool {
+  ) -> Int? {
     if let maxStates = limits.maxStates, store.count >= maxStates,
       visited.find(successor, in: store, base: key.base) == nil
     {
       stopReason = .stateLimit(maxStates)
-      return false
+      return nil
     }
-    let result = visited.insert(successor, hash: hash, parent: parent, key: key, into: &store)
-    if case .outOfMemory = result {
+    switch visited.insert(successor, hash: hash, parent: parent, key: key, into: &store) {
+    case .outOfMemory:
       stopReason = .outOfMemory
-      return false
+      return nil
+    case .existing(let id): return id
+    case .inserted(let id):
+      if fingerprints, !keepInserted(id, successor) { return nil }
+      return id
     }
-    if fingerprints, case .inserted(let id) = result { return keepInserted(id, successor) }
-    return true
   }
 
   /// Under fingerprints, a state just stored, before the store lets go of it: kept if a
@@ -532,10 +561,17 @@ struct BreadthFirst<System: TransitionSystem>: ~Copyable {
     statistics.transitions = transitions
     statistics.depth = depth
     statistics.seconds = monotonicSeconds() - start
-    statistics.storeBytes =
-      store.residentBytes + visited.residentBytes + (loopStates?.residentBytes ?? 0)
+    loopEdges.trim()
+    statistics.storeBytes = residentBytes
     statistics.storeTrees = store.tree != nil
     statistics.fingerprints = fingerprints
+  }
+
+  /// The bytes the search holds: the store, the visited set, and what it keeps for the
+  /// retry analysis.
+  var residentBytes: Int {
+    store.residentBytes + visited.residentBytes + (loopStates?.residentBytes ?? 0)
+      + loopEdges.residentBytes
   }
 
   /// Debug builds only: `action` leads from `state` back to it, raising nothing.

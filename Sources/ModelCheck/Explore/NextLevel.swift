@@ -70,7 +70,7 @@ struct NextLevel: ~Copyable {
     return found
   }
 
-  /// Whether the state is here, and else the empty slot where it would go.
+  /// Whether the state is here, and its index; else the empty slot where it would go.
   @inline(__always) private func find(_ state: PackedStateView, hash: UInt64) -> (Bool, Int) {
     let mask = slotCapacity - 1
     let tag = hash & 0xFFFF_FFFF_0000_0000
@@ -80,18 +80,18 @@ struct NextLevel: ~Copyable {
       if slot == 0 { return (false, i) }
       if slot & 0xFFFF_FFFF_0000_0000 == tag {
         let k = Int(slot & 0xFFFF_FFFF) - 1
-        if fingerprints ? self.hash(k) == hash : self.state(k).equals(state) { return (true, i) }
+        if fingerprints ? self.hash(k) == hash : self.state(k).equals(state) { return (true, k) }
       }
       i = (i + 1) & mask
     }
   }
 
-  /// Adds `state` unless it is here: true if added, false if here already, nil when memory
-  /// could not be had.
+  /// Adds `state` unless it is here; its index in the level (the order states were added
+  /// in). Nil when memory could not be had.
   @inline(__always)
-  mutating func insert(_ state: PackedStateView, hash: UInt64, parent: Int) -> Bool? {
+  mutating func insert(_ state: PackedStateView, hash: UInt64, parent: Int) -> Int? {
     var (found, i) = find(state, hash: hash)
-    if found { return false }
+    if found { return i }
     if count == capacity {
       guard grow() else { return nil }
     }
@@ -105,7 +105,7 @@ struct NextLevel: ~Copyable {
     parents.unsafelyUnwrapped[count] = parent
     count += 1
     slots[i] = hash & 0xFFFF_FFFF_0000_0000 | UInt64(count)
-    return true
+    return count - 1
   }
 
   /// Empties the level for the next one, keeping an index about the size this one needed.

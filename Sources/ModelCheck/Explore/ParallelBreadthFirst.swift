@@ -57,6 +57,14 @@ final class ChunkOutput {
     /// Per source state: whether its successors are an ample set's (partial-order
     /// reduction).
     var usedAmple: [Bool] = []
+    /// Per source state: whether its successors go into `LoopEdges`, and where its entries
+    /// start in `loopTargets` and `loopActions` (one more entry closes the last). An entry
+    /// is a successor stored before (its id) or found here (`-1 - k`, k its index in
+    /// `hashes`), and the action.
+    var recordsEdges: [Bool] = []
+    var loopFirst: [Int32] = []
+    var loopTargets: [Int] = []
+    var loopActions: [UInt16] = []
     /// The outcomes that carry a violation or a fault (rare), in source and action order.
     var notable: [Notable] = []
 
@@ -69,6 +77,10 @@ final class ChunkOutput {
       processMoved.removeAll(keepingCapacity: true)
       usedAmple.removeAll(keepingCapacity: true)
       notable.removeAll(keepingCapacity: true)
+      recordsEdges.removeAll(keepingCapacity: true)
+      loopFirst.removeAll(keepingCapacity: true)
+      loopTargets.removeAll(keepingCapacity: true)
+      loopActions.removeAll(keepingCapacity: true)
     }
   }
 
@@ -101,6 +113,8 @@ final class LevelWork<System: TransitionSystem>: @unchecked Sendable {
     let canonical: Bool
     /// The first id of the next level.
     let fresh: Int
+    /// Whether the successors of states expanded fully are recorded (`LoopEdges`).
+    let recordsEdges: Bool
   }
 
   /// What the workers run next, with their number (1...), set while they wait (`start`
@@ -124,7 +138,8 @@ final class LevelWork<System: TransitionSystem>: @unchecked Sendable {
     let out = outputs[b % outputs.count]
     BreadthFirst<System>.expand(
       job.blocks[b], seen: job.seen, system: job.system, progress: job.progress,
-      reduce: job.reduce, canonical: job.canonical, fresh: job.fresh, into: out)
+      reduce: job.reduce, canonical: job.canonical, fresh: job.fresh,
+      recordsEdges: job.recordsEdges, into: out)
     out.ready.store(b, ordering: .releasing)
   }
 
@@ -237,7 +252,8 @@ extension BreadthFirst {
   /// successors of the one before that are looked up and written.
   static func expand(
     _ range: Range<Int>, seen: VisitedSet.Probe, system: System,
-    progress: [Bool], reduce: Bool, canonical: Bool, fresh: Int, into chunk: ChunkOutput
+    progress: [Bool], reduce: Bool, canonical: Bool, fresh: Int, recordsEdges: Bool,
+    into chunk: ChunkOutput
   ) {
     var columns = chunk.columns
     chunk.columns = .init()  // `columns` is then the only reference: no copy on append
@@ -249,7 +265,7 @@ extension BreadthFirst {
         seen.store.copySource(id, into: current)
         let e = expandOne(
           current, local: local, seen: seen, system: system, progress: progress, reduce: reduce,
-          canonical: canonical, fresh: fresh, &columns)
+          canonical: canonical, fresh: fresh, recordsEdges: recordsEdges, &columns)
         if !e.usedAmple {
           for k in 0..<Int(e.produced) { seen.prefetchSlot(hash: current.hash(k)) }
         }
@@ -267,6 +283,7 @@ extension BreadthFirst {
       if let p = pending.newer { write(p, newer, seen: seen, wordCount: chunk.wordCount, &columns) }
     }
     columns.firstSuccessor.append(Int32(columns.hashes.count))
+    columns.loopFirst.append(Int32(columns.loopTargets.count))
   }
 
   /// A worker's expanded state, its successors not written yet.
@@ -275,6 +292,7 @@ extension BreadthFirst {
     var produced: Int32
     var processMoved: Bool
     var usedAmple: Bool
+    var recordsEdges = false
   }
 
   /// Generates the successors of the state in `buffer.source` (`local`: its index in the
@@ -283,7 +301,7 @@ extension BreadthFirst {
   @inline(__always)
   static func expandOne(
     _ buffer: borrowing ExpansionBuffer, local: Int, seen: VisitedSet.Probe, system: System,
-    progress: [Bool], reduce: Bool, canonical: Bool, fresh: Int,
+    progress: [Bool], reduce: Bool, canonical: Bool, fresh: Int, recordsEdges: Bool,
     _ columns: inout ChunkOutput.Columns
   ) -> WorkerExpanded {
     let source = buffer.source
@@ -298,6 +316,7 @@ extension BreadthFirst {
     var enabled: Int32 = 0
     var produced: Int32 = 0
     var moved = false
+    let records = recordsEdges && system.mustExpandFully(source.view)
     for a in 0..<system.actionCount {
       if system.changesNothing(a, in: source.view) {
         enabled += 1
@@ -320,10 +339,15 @@ extension BreadthFirst {
       if successor.view.equals(source.view) { continue }
       if canonical { system.canonicalize(successor) }
       buffer.setHash(Int(produced), VisitedSet.hash(successor.view))
+      // As in the one-thread loop: an edge to a state the analysis does not read is not
+      // recorded.
+      let leaves = records && !system.mustExpandFully(successor.view)
+      buffer.setAction(Int(produced), leaves ? Int(LoopEdges.notRecorded) : a)
       produced += 1
     }
     return WorkerExpanded(
-      enabled: enabled, produced: produced, processMoved: moved, usedAmple: false)
+      enabled: enabled, produced: produced, processMoved: moved, usedAmple: false,
+      recordsEdges: records)
   }
 
   /// Writes an expanded state's successors (in `buffer`) into `columns`: an ample set's
@@ -334,10 +358,23 @@ extension BreadthFirst {
     wordCount: Int, _ columns: inout ChunkOutput.Columns
   ) {
     columns.firstSuccessor.append(Int32(columns.hashes.count))
+    columns.loopFirst.append(Int32(columns.loopTargets.count))
     for k in 0..<Int(e.produced) {
       let successor = buffer.successor(k).view
       let hash = buffer.hash(k)
-      if !e.usedAmple, seen.contains(successor, hash: hash, base: buffer.base) { continue }
+      let action = buffer.action(k)
+      let records = e.recordsEdges && action != LoopEdges.notRecorded
+      if !e.usedAmple, let id = seen.id(of: successor, hash: hash, base: buffer.base) {
+        if records {
+          columns.loopTargets.append(id)
+          columns.loopActions.append(action)
+        }
+        continue
+      }
+      if records {
+        columns.loopTargets.append(-1 - columns.hashes.count)
+        columns.loopActions.append(action)
+      }
       for w in 0..<wordCount { columns.words.append(successor[word: w]) }
       columns.hashes.append(hash)
     }
@@ -345,6 +382,7 @@ extension BreadthFirst {
     columns.produced.append(e.produced)
     columns.processMoved.append(e.processMoved)
     columns.usedAmple.append(e.usedAmple)
+    columns.recordsEdges.append(e.recordsEdges)
   }
 
   /// `run` with `threads` threads (see `ChunkOutput`'s comment for why the result is the
@@ -382,7 +420,7 @@ extension BreadthFirst {
           $0..<min(levelEnd, $0 + size)
         },
         seen: visited.probe(store), progress: isProgressAction, reduce: reduce,
-        canonical: canonical, fresh: levelEnd)
+        canonical: canonical, fresh: levelEnd, recordsEdges: loopEdges.isRecording)
       work.runExpansion(job)
       // Merge the blocks in order; expand one here when the next is not finished.
       var stopped = false
@@ -437,6 +475,11 @@ extension BreadthFirst {
     let (processMoved, usedAmple, notable) = (
       columns.processMoved, columns.usedAmple, columns.notable
     )
+    let (recordsEdges, loopFirst) = (columns.recordsEdges, columns.loopFirst)
+    let (loopTargets, loopActions) = (columns.loopTargets, columns.loopActions)
+    // Per successor found in this block: its index in the level (for `loopTargets`).
+    var levelIndex: [Int] = []
+    let fresh = store.count
     // Every candidate's slot asked for first (prefetches do not wait): the misses overlap.
     for hash in hashes { level.prefetchSlot(hash: hash) }
     var nextNotable = 0
@@ -462,17 +505,29 @@ extension BreadthFirst {
       if usedAmple[local] { statistics.reducedStates += 1 }
       run.transitions += Int(enabled[local])
       let (first, end) = (Int(firstSuccessor[local]), Int(firstSuccessor[local + 1]))
+      let records = recordsEdges[local] && loopEdges.begin(source: run.next)
+      if records { levelIndex.removeAll(keepingCapacity: true) }
       let failed = words.withUnsafeBufferPointer { words -> Bool in
         guard let arena = words.baseAddress else { return false }  // no successor at all
         for k in first..<end {
           let successor = PackedStateView(arena + k * wordCount, wordCount: wordCount)
-          if !insertInLevel(&level, successor, hash: hashes[k], parent: run.next, limits) {
-            return true
-          }
+          guard
+            let i = insertInLevel(&level, successor, hash: hashes[k], parent: run.next, limits)
+          else { return true }
+          if records { levelIndex.append(i) }
         }
         return false
       }
       if failed { return false }
+      if records {
+        // A successor found here gets its id when the level is stored, in level order.
+        for r in Int(loopFirst[local])..<Int(loopFirst[local + 1]) {
+          let t = loopTargets[r]
+          let target = t >= 0 ? t : fresh + levelIndex[-1 - t - first]
+          loopEdges.append(target: target, action: loopActions[r])
+        }
+        loopEdges.endSource()
+      }
       if !processMoved[local] || produced[local] == 0 {
         store.copySource(run.next, into: scratch)
         noteStuck(scratch.source.view, id: run.next, deadlockBit: run.goal.deadlockBit, &run.found)
@@ -483,25 +538,25 @@ extension BreadthFirst {
     return true
   }
 
-  /// Adds a successor of state `parent` to the next level unless it is there. False (with
-  /// `stopReason` set) when the state limit or memory stops the run.
+  /// Adds a successor of state `parent` to the next level unless it is there; its index
+  /// there. Nil (with `stopReason` set) when the state limit or memory stops the run.
   @inline(__always)
   mutating func insertInLevel(
     _ level: inout NextLevel, _ successor: PackedStateView, hash: UInt64, parent: Int,
     _ limits: Limits
-  ) -> Bool {
+  ) -> Int? {
     // The workers left out every state stored before: only the level can hold it.
     if let maxStates = limits.maxStates, store.count + level.count >= maxStates,
       !level.contains(successor, hash: hash)
     {
       stopReason = .stateLimit(maxStates)
-      return false
+      return nil
     }
-    guard level.insert(successor, hash: hash, parent: parent) != nil else {
+    guard let i = level.insert(successor, hash: hash, parent: parent) else {
       stopReason = .outOfMemory
-      return false
+      return nil
     }
-    return true
+    return i
   }
 
   /// Stores the next level's states, in the order they were found, and empties it. False
@@ -520,6 +575,7 @@ extension BreadthFirst {
       for i in 0..<n {
         guard
           insert(level.state(i), hash: level.hash(i), parent: level.parent(i), key: .init(), limits)
+            != nil
         else { return false }
       }
       return true

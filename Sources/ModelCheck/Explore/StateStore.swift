@@ -355,6 +355,8 @@ struct ExpansionBuffer: ~Copyable {
   private let flags: UnsafeMutablePointer<Bool>
   /// Per successor, its lookup key, when the explorer works them out before inserting.
   private let keys: UnsafeMutablePointer<StateStore.Key>
+  /// Per successor, the action that produced it (what `LoopEdges` records).
+  private let actions: UnsafeMutablePointer<UInt16>
 
   init(wordCount: Int, successors: Int) {
     self.wordCount = wordCount
@@ -369,6 +371,8 @@ struct ExpansionBuffer: ~Copyable {
     flags.initialize(to: false)
     keys = .allocate(capacity: capacity)
     keys.initialize(repeating: StateStore.Key(), count: capacity)
+    actions = .allocate(capacity: capacity)
+    actions.initialize(repeating: 0, count: capacity)
   }
 
   deinit {
@@ -378,6 +382,7 @@ struct ExpansionBuffer: ~Copyable {
     flags.deallocate()
     keys.deinitialize(count: capacity)
     keys.deallocate()
+    actions.deallocate()
   }
 
   @inline(__always) func key(_ k: Int) -> StateStore.Key {
@@ -420,6 +425,17 @@ struct ExpansionBuffer: ~Copyable {
   @inline(__always) func setHash(_ k: Int, _ value: UInt64) {
     assert(k >= 0 && k < capacity, "successor slot out of range")
     hashes[k] = value
+  }
+
+  /// The action that produced successor `k`.
+  @inline(__always) func action(_ k: Int) -> UInt16 {
+    assert(k >= 0 && k < capacity, "successor slot out of range")
+    return actions[k]
+  }
+
+  @inline(__always) func setAction(_ k: Int, _ value: Int) {
+    assert(k >= 0 && k < capacity, "successor slot out of range")
+    actions[k] = UInt16(truncatingIfNeeded: value)
   }
 }
 

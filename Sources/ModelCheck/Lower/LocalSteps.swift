@@ -91,9 +91,11 @@ extension Program {
   /// retry loop is one) is expanded fully: a retry loop's subgraph is then the full graph's,
   /// from every state of it the reduced search reaches (docs/properties.md says why that
   /// suffices).
-  public func mustExpandFully(_ s: PackedStateView) -> Bool {
+  @inline(__always) public func mustExpandFully(_ s: PackedStateView) -> Bool {
     guard expandsLoopsFully else { return false }
-    for loop in loops.indices where isInLoop(s, loop: loop) { return true }
+    for k in programsWithLoops where inSomeLoop[cpuStart[k] + Int(s[machine.layout.pc[k]])] {
+      return true
+    }
     return false
   }
 }

@@ -217,6 +217,10 @@ public final class Program: Sendable {
   let stepActions: [Range<Int>]
   let reducible: Bool
   let expandsLoopsFully: Bool
+  /// Per instruction, whether it is inside a `loop`; the programs that have one
+  /// (`mustExpandFully`, asked of every state and, recording edges, of every successor).
+  let inSomeLoop: [Bool]
+  let programsWithLoops: [Int]
   /// Symmetry reduction (`Symmetry.swift`): the interchangeable programs, if any.
   let symmetry: SymmetryGroups?
 
@@ -273,6 +277,10 @@ public final class Program: Sendable {
     self.reducible = localStep.contains(true) && propertyMask & PropertyKind.terminates.bit == 0
     self.expandsLoopsFully =
       propertyMask & PropertyKind.cmpxchgTerminates.bit != 0 && !loops.isEmpty
+    var inSomeLoop = [Bool](repeating: false, count: code.count)
+    for loop in loops { for pc in loop.pcs { inSomeLoop[cpuStart[loop.cpu] + pc] = true } }
+    self.inSomeLoop = inSomeLoop
+    self.programsWithLoops = Set(loops.map(\.cpu)).sorted()
     self.symmetry = Program.symmetryGroups(
       code: code, cpuStart: cpuStart, machine: machine, spec: spec, actions: actions,
       expressionCode: expressionCode, choiceTargets: choiceTargets,

@@ -15,11 +15,11 @@ import PTState
 /// - otherwise the most retries is the longest path counting retry edges, computed over
 ///   the SCCs in reverse topological order; an unfair retry cycle makes it unbounded.
 ///
-/// Successors are regenerated from the stored states and looked up in the visited set
-/// once, before the search, on the run's threads (`SubgraphEdges`: the subgraph's edges,
-/// 4 bytes each, freed after the search); without the memory for them, the search
-/// regenerates each edge as it follows it. The fairness check, the lasso and the
-/// over-bound run regenerate the edges they need.
+/// The subgraph's edges are made once, before the search (`SubgraphEdges`: 4 bytes each,
+/// freed after the search): from the successors the search recorded (`LoopEdges`), or by
+/// applying the actions again and looking the successors up, on the run's threads; without
+/// the memory for them, the search regenerates each edge as it follows it. The fairness
+/// check, the lasso and the over-bound run regenerate the edges they need.
 struct RetryReport: Sendable {
   /// The most retries in one run of the loop; nil when unbounded.
   var maxRetries: Int?
@@ -121,8 +121,7 @@ extension BreadthFirst {
       // A loop's subgraph has no edge for an environment step that changes nothing (a
       // self-loop that is no retry); `terminates` counts every self-loop.
       stored = subgraphEdges(
-        nodes: nodes, local: local, budget: &budget, inLoop: inLoop, step: step,
-        skipsNoOps: c != nil)
+        nodes: nodes, local: local, budget: &budget, process: c, inLoop: inLoop, step: step)
       if stored == nil, budget.stopped != nil { return nil }
     }
     let edges = stored?.edges

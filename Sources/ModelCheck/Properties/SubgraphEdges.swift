@@ -166,11 +166,31 @@ extension BreadthFirst {
   /// Also the bytes taken from `budget` for them (to give back once they are freed). Nil
   /// when memory (the budget or `malloc`) does not suffice or the pass must stop; then
   /// `budget` is as it was, except for a stop.
+  ///
+  /// A loop's subgraph (`process` set) reads the successors the search recorded
+  /// (`LoopEdges`) when it recorded every node's, and applies only the process's own
+  /// actions again (whether a step stays in the loop, and retries, depends on the loop);
+  /// otherwise every action is applied again and each successor looked up.
   func subgraphEdges(
     nodes: CheckedArray<UInt32>, local: CheckedArray<UInt32>, budget: inout Budget,
-    inLoop: (PackedStateView) -> Bool, step: (Int, StepOutcome) -> Bool?, skipsNoOps: Bool
+    process c: Int?, inLoop: (PackedStateView) -> Bool, step: (Int, StepOutcome) -> Bool?
   ) -> (edges: SubgraphEdges, bytes: Int)? {
-    let m = nodes.count
+    if let c, loopEdges.covers(nodes) {
+      return fillEdges(nodes.count, budget: &budget) { edges, k in
+        recordedSuccessors(chunk: k, of: edges, c, nodes, local, step)
+      }
+    }
+    return fillEdges(nodes.count, budget: &budget) { edges, k in
+      generatedSuccessors(
+        chunk: k, of: edges, nodes, local, inLoop: inLoop, step: step, skipsNoOps: c != nil)
+    }
+  }
+
+  /// Edges for `m` nodes, chunk by chunk (`fill`), on the run's threads; the budget and
+  /// the clock between rounds of chunks.
+  private func fillEdges(
+    _ m: Int, budget: inout Budget, _ fill: (SubgraphEdges, Int) -> Void
+  ) -> (edges: SubgraphEdges, bytes: Int)? {
     let fixed = SubgraphEdges.fixedBytes(nodeCount: m)
     guard budget.take(fixed) else { return nil }
     var taken = fixed
@@ -178,130 +198,185 @@ extension BreadthFirst {
       budget.give(taken)
       return nil
     }
+    let threads = passThreads
+    let perRound = threads == 1 ? 1 : threads * 4
+    var start = 0
+    while start < edges.chunkCount {
+      let count = min(perRound, edges.chunkCount - start)
+      if count == 1 || threads == 1 {
+        for k in start..<start + count { fill(edges, k) }
+      } else {
+        let base = start
+        withoutActuallyEscaping(fill) { fill in
+          // Each chunk is filled by one thread, and everything else is only read.
+          let work = SharedWithThreads(value: { k in fill(edges, k) })
+          DispatchQueue.concurrentPerform(iterations: count) { i in work.value(base + i) }
+        }
+      }
+      var ok = true
+      for k in start..<start + count {
+        if edges.failed(chunk: k) { ok = false }
+        if budget.take(edges.bytes(ofChunk: k)) {
+          taken += edges.bytes(ofChunk: k)
+        } else {
+          ok = false
+        }
+      }
+      start += count
+      if !ok || budget.mustStop() {
+        budget.give(taken)
+        return nil
+      }
+    }
+    return (edges, taken)
+  }
+
+  /// Chunk `k`'s edges from what the search recorded: the process's own actions are
+  /// applied again, in action order among the recorded successors of the other processes
+  /// and the environment, which are edges when their target is in the subgraph (a
+  /// successor that is not recorded is a self-loop or outside every loop subgraph).
+  private func recordedSuccessors(
+    chunk k: Int, of edges: SubgraphEdges, _ c: Int,
+    _ nodes: CheckedArray<UInt32>, _ local: CheckedArray<UInt32>,
+    _ step: (Int, StepOutcome) -> Bool?
+  ) {
+    let system = self.system
+    let own = (0..<system.actionCount).filter { system.process(of: $0) == c }
+    let scratch = ExpansionBuffer(wordCount: system.wordCount, successors: 1)
+    let source = scratch.source
+    let successor = scratch.successor(0)
+    edges.fill(chunk: k, group: SubgraphEdges.chunkSize) { range, writer in
+      guard var i = loopEdges.index(of: Int(nodes[range.lowerBound])) else {
+        writer.failed = true
+        return
+      }
+      @inline(__always) func add(_ target: Int, retry: Bool) {
+        let v = local[target]
+        if v != .max { writer.append(v | (retry ? SubgraphEdges.retryBit : 0)) }
+      }
+      for u in range {
+        let id = Int(nodes[u])
+        while loopEdges.source(at: i) < id { i += 1 }
+        let out = loopEdges.edges(at: i)
+        var r = out.lowerBound
+        store.copyState(id, into: source)
+        for a in own {
+          while r < out.upperBound, loopEdges.action(r) < a {
+            add(loopEdges.target(r), retry: false)
+            r += 1
+          }
+          var target: Int?
+          if r < out.upperBound, loopEdges.action(r) == a {
+            target = loopEdges.target(r)
+            r += 1
+          }
+          if system.changesNothing(a, in: source.view) { continue }
+          successor.copy(from: source.view)
+          guard let retry = step(a, system.apply(a, to: successor)) else { continue }
+          // Not recorded: a self-loop, or a step to a state in no loop subgraph.
+          if let target {
+            add(target, retry: retry)
+          } else if retry, successor.view.equals(source.view) {
+            writer.append(UInt32(u) | SubgraphEdges.retryBit)
+          }
+        }
+        while r < out.upperBound {
+          add(loopEdges.target(r), retry: false)
+          r += 1
+        }
+        writer.end(node: u)
+      }
+    }
+  }
+
+  /// Chunk `k`'s edges, every action applied again: nodes are expanded a group at a
+  /// time, so that the visited-set lookups of the whole group overlap (their slots are
+  /// loaded first, then the states they name, then each is looked up: every load then hits
+  /// the cache).
+  private func generatedSuccessors(
+    chunk k: Int, of edges: SubgraphEdges, _ nodes: CheckedArray<UInt32>,
+    _ local: CheckedArray<UInt32>, inLoop: (PackedStateView) -> Bool,
+    step: (Int, StepOutcome) -> Bool?, skipsNoOps: Bool
+  ) {
     let system = self.system
     let actionCount = system.actionCount
-    let wordCount = system.wordCount
-    // The threads read the store and the visited set through a pointer (a noncopyable
-    // value cannot be captured by the closure they run).
-    return withUnsafePointer(to: self) { explorer in
-
-      // Nodes are expanded a group at a time, so that the visited-set lookups of the whole
-      // group overlap: their slots are loaded first, then the states they name, then each is
-      // looked up (every load then hits the cache).
-      let group = max(1, min(64, 4096 / max(actionCount, 1)))
-
-      /// The edges of the nodes in `range`, each node's in action order (what
-      /// `analyzeRetries`'s `edge` gives, less the self-loops that are not retries).
-      func successors(
-        _ range: Range<Int>, _ buffer: borrowing ExpansionBuffer,
-        _ pending: UnsafeMutablePointer<Int32>, _ slots: UnsafeMutablePointer<UInt32>,
-        _ writer: EdgeWriter
-      ) {
-        // Pass 1: generate. `pending[p]`: the successor in slot s as s + 1 (to look up), or
-        // 0 (a retry self-loop); the retry bit in bit 30. A node's entries end at
-        // `pending[nodeEnd]`.
-        var produced = 0
-        var pendingCount = 0
-        let pendingEnds = pending + range.count * actionCount
-        for u in range {
-          explorer.pointee.store.copySource(Int(nodes[u]), into: buffer)
-          let source = buffer.source.view
-          for a in 0..<actionCount {
-            if skipsNoOps, system.changesNothing(a, in: source) { continue }
-            let successor = buffer.successor(produced)
-            successor.copy(from: source)
-            guard let retry = step(a, system.apply(a, to: successor)) else { continue }
-            if successor.view.equals(source) {
-              if retry {
-                pending[pendingCount] = 0
-                pendingCount += 1
-              }
-              continue
-            }
-            if explorer.pointee.canonical { system.canonicalize(successor) }
-            guard inLoop(successor.view) else { continue }
-            buffer.setHash(produced, VisitedSet.hash(successor.view))
-            pending[pendingCount] = Int32(produced + 1) | (retry ? 1 << 30 : 0)
-            pendingCount += 1
-            produced += 1
-          }
-          pendingEnds[u - range.lowerBound] = Int32(pendingCount)
-        }
-        // Pass 2: load every slot, then every state they name, so the cache misses overlap.
-        for k in 0..<produced { slots[k] = explorer.pointee.visited.slot(hash: buffer.hash(k)) }
-        var sink: UInt64 = 0
-        for k in 0..<produced {
-          sink ^= explorer.pointee.visited.touch(slot: slots[k], in: explorer.pointee.store)
-        }
-        keepLoads(sink)
-        // Pass 3: look up, in order.
-        var p = 0
-        for u in range {
-          let end = Int(pendingEnds[u - range.lowerBound])
-          while p < end {
-            let entry = pending[p]
-            p += 1
-            if entry == 0 {  // a retry self-loop
-              writer.append(UInt32(u) | SubgraphEdges.retryBit)
-              continue
-            }
-            let retryBit = entry & (1 << 30) != 0 ? SubgraphEdges.retryBit : 0
-            let successor = buffer.successor(Int(entry & ((1 << 30) - 1)) - 1).view
-            guard let id = explorer.pointee.visited.find(successor, in: explorer.pointee.store)
-            else { continue }
-            let v = local[id]
-            if v != .max { writer.append(v | retryBit) }
-          }
-          writer.end(node: u)
-        }
-      }
-
-      func fill(_ k: Int) {
-        let buffer = ExpansionBuffer(wordCount: wordCount, successors: group * actionCount)
-        let entries = group * (actionCount + 1)
-        let pending = UnsafeMutablePointer<Int32>.allocate(capacity: max(entries, 1))
-        let slots = UnsafeMutablePointer<UInt32>.allocate(capacity: max(group * actionCount, 1))
-        defer {
-          pending.deallocate()
-          slots.deallocate()
-        }
-        edges.fill(chunk: k, group: group) { range, writer in
-          successors(range, buffer, pending, slots, writer)
-        }
-      }
-
-      // Rounds of a few chunks per thread; between rounds, the budget and the clock.
-      let threads = explorer.pointee.passThreads
-      let perRound = threads == 1 ? 1 : threads * 4
-      var start = 0
-      while start < edges.chunkCount {
-        let count = min(perRound, edges.chunkCount - start)
-        if count == 1 || threads == 1 {
-          for k in start..<start + count { fill(k) }
-        } else {
-          let base = start
-          withoutActuallyEscaping(fill) { fill in
-            // Each chunk is filled by one thread, and everything else is only read.
-            let work = SharedWithThreads(value: fill)
-            DispatchQueue.concurrentPerform(iterations: count) { i in work.value(base + i) }
-          }
-        }
-        var ok = true
-        for k in start..<start + count {
-          if edges.failed(chunk: k) { ok = false }
-          if budget.take(edges.bytes(ofChunk: k)) {
-            taken += edges.bytes(ofChunk: k)
-          } else {
-            ok = false
-          }
-        }
-        start += count
-        if !ok || budget.mustStop() {
-          budget.give(taken)
-          return nil
-        }
-      }
-      return (edges, taken)
+    let group = max(1, min(64, 4096 / max(actionCount, 1)))
+    let buffer = ExpansionBuffer(wordCount: system.wordCount, successors: group * actionCount)
+    // `pending[p]`: the successor in slot s as s + 1 (to look up), or 0 (a retry
+    // self-loop); the retry bit in bit 30. A node's entries end at `pending[nodeEnd]`.
+    let pending = UnsafeMutablePointer<Int32>.allocate(capacity: group * (actionCount + 1))
+    let slots = UnsafeMutablePointer<UInt32>.allocate(capacity: max(group * actionCount, 1))
+    defer {
+      pending.deallocate()
+      slots.deallocate()
     }
+    edges.fill(chunk: k, group: group) { range, writer in
+      // Pass 1: generate.
+      var produced = 0
+      var pendingCount = 0
+      let pendingEnds = pending + range.count * actionCount
+      for u in range {
+        store.copySource(Int(nodes[u]), into: buffer)
+        let source = buffer.source.view
+        for a in 0..<actionCount {
+          if skipsNoOps, system.changesNothing(a, in: source) { continue }
+          let successor = buffer.successor(produced)
+          successor.copy(from: source)
+          guard let retry = step(a, system.apply(a, to: successor)) else { continue }
+          if successor.view.equals(source) {
+            if retry {
+              pending[pendingCount] = 0
+              pendingCount += 1
+            }
+            continue
+          }
+          if canonical { system.canonicalize(successor) }
+          guard inLoop(successor.view) else { continue }
+          buffer.setHash(produced, VisitedSet.hash(successor.view))
+          pending[pendingCount] = Int32(produced + 1) | (retry ? 1 << 30 : 0)
+          pendingCount += 1
+          produced += 1
+        }
+        pendingEnds[u - range.lowerBound] = Int32(pendingCount)
+      }
+      // Pass 2: load every slot, then every state they name, so the cache misses overlap.
+      for k in 0..<produced { slots[k] = visited.slot(hash: buffer.hash(k)) }
+      var sink: UInt64 = 0
+      for k in 0..<produced { sink ^= visited.touch(slot: slots[k], in: store) }
+      keepLoads(sink)
+      // Pass 3: look up, in order.
+      var p = 0
+      for u in range {
+        let end = Int(pendingEnds[u - range.lowerBound])
+        while p < end {
+          let entry = pending[p]
+          p += 1
+          if entry == 0 {  // a retry self-loop
+            writer.append(UInt32(u) | SubgraphEdges.retryBit)
+            continue
+          }
+          let retryBit = entry & (1 << 30) != 0 ? SubgraphEdges.retryBit : 0
+          let successor = buffer.successor(Int(entry & ((1 << 30) - 1)) - 1).view
+          guard let id = visited.find(successor, in: store) else { continue }
+          let v = local[id]
+          if v != .max { writer.append(v | retryBit) }
+        }
+        writer.end(node: u)
+      }
+    }
+  }
+}
+
+extension LoopEdges {
+  /// Whether every node (state ids, in increasing order) has its successors recorded.
+  func covers(_ nodes: CheckedArray<UInt32>) -> Bool {
+    if !isRecording { return false }
+    var i = 0
+    for u in 0..<nodes.count {
+      let id = Int(nodes[u])
+      while i < sourceCount, source(at: i) < id { i += 1 }
+      if i == sourceCount || source(at: i) != id { return false }
+    }
+    return true
   }
 }
