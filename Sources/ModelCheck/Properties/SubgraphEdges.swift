@@ -9,12 +9,13 @@ import PTState
   import Darwin
 #endif
 
-/// The edges of a loop subgraph (`analyzeRetries`), generated once before its SCC search
-/// so that the search never applies an action or looks a state up. Built in chunks of
-/// `chunkSize` consecutive local node numbers, on the run's threads (`--threads`) at once;
-/// within each chunk a node's successors are generated together and their visited-set
-/// lookups overlap (the exploration's prefetching), which is where regenerating them edge
-/// by edge spent its time (two cache misses a lookup).
+/// The edges of a loop subgraph (`analyzeRetries`), made once before its SCC search so
+/// that the search never applies an action or looks a state up. Built in chunks of
+/// `chunkSize` consecutive local node numbers, on the run's threads (`--threads`) at once:
+/// from the successors the search recorded (`LoopEdges`), or, without that record, by
+/// generating a group of nodes' successors together so that their visited-set lookups
+/// overlap (the exploration's prefetching), which is where regenerating them edge by edge
+/// spent its time (two cache misses a lookup).
 ///
 /// Per node, its edges inside the subgraph in action order: the target's local number,
 /// with `retryBit` set for a retry. A self-loop that is not a retry is left out (it
