@@ -99,10 +99,7 @@ struct LoopEdges: ~Copyable {
   // often costs little, and the slack stays small.
   @inline(never) private mutating func growSources() -> Bool {
     let grown = max(sourceCapacity + sourceCapacity / 4, 1 << 12)
-    guard let s = realloc(sources, grown * 4) else { return fail() }
-    sources = s.assumingMemoryBound(to: UInt32.self)
-    guard let e = realloc(ends, grown * 4) else { return fail() }
-    ends = e.assumingMemoryBound(to: UInt32.self)
+    guard resize(&sources, to: grown), resize(&ends, to: grown) else { return fail() }
     sourceCapacity = grown
     return true
   }
@@ -111,11 +108,8 @@ struct LoopEdges: ~Copyable {
     if !isRecording { return false }
     let grown = max(edgeCapacity + edgeCapacity / 4, 1 << 14)
     // The end offsets are 32 bits.
-    guard grown <= Int(UInt32.max) else { return fail() }
-    guard let t = realloc(targets, grown * 4) else { return fail() }
-    targets = t.assumingMemoryBound(to: UInt32.self)
-    guard let a = realloc(actions, grown * 2) else { return fail() }
-    actions = a.assumingMemoryBound(to: UInt16.self)
+    guard grown <= Int(UInt32.max), resize(&targets, to: grown), resize(&actions, to: grown)
+    else { return fail() }
     edgeCapacity = grown
     return true
   }
@@ -125,19 +119,13 @@ struct LoopEdges: ~Copyable {
   mutating func trim() {
     if !isRecording { return }
     if sourceCount > 0, sourceCount < sourceCapacity {
-      if let s = realloc(sources, sourceCount * 4) {
-        sources = s.assumingMemoryBound(to: UInt32.self)
-      }
-      if let e = realloc(ends, sourceCount * 4) { ends = e.assumingMemoryBound(to: UInt32.self) }
+      _ = resize(&sources, to: sourceCount)
+      _ = resize(&ends, to: sourceCount)
       sourceCapacity = sourceCount
     }
     if edgeCount > 0, edgeCount < edgeCapacity {
-      if let t = realloc(targets, edgeCount * 4) {
-        targets = t.assumingMemoryBound(to: UInt32.self)
-      }
-      if let a = realloc(actions, edgeCount * 2) {
-        actions = a.assumingMemoryBound(to: UInt16.self)
-      }
+      _ = resize(&targets, to: edgeCount)
+      _ = resize(&actions, to: edgeCount)
       edgeCapacity = edgeCount
     }
   }
@@ -169,4 +157,12 @@ struct LoopEdges: ~Copyable {
 
   @inline(__always) func target(_ k: Int) -> Int { Int(targets.unsafelyUnwrapped[k]) }
   @inline(__always) func action(_ k: Int) -> Int { Int(actions.unsafelyUnwrapped[k]) }
+}
+
+/// Resizes `block` to `count` elements with `realloc`; false, leaving it as it was, when the
+/// memory is not had.
+private func resize<T>(_ block: inout UnsafeMutablePointer<T>?, to count: Int) -> Bool {
+  guard let raw = realloc(block, count * MemoryLayout<T>.stride) else { return false }
+  block = raw.assumingMemoryBound(to: T.self)
+  return true
 }
