@@ -34,7 +34,7 @@ struct NextLevel: ~Copyable {
     self.wordCount = wordCount
     self.fingerprints = fingerprints
     slotCapacity = Self.minimumSlots
-    guard let raw = calloc(slotCapacity, 8) else {
+    guard let raw = allocateZeroed(slotCapacity, 8) else {
       fatalError("out of memory allocating the next level's index")
     }
     slots = raw.assumingMemoryBound(to: UInt64.self)
@@ -134,7 +134,7 @@ struct NextLevel: ~Copyable {
 
   /// A new index of `newCapacity` slots (a power of two) for the states held.
   private mutating func rehash(_ newCapacity: Int) -> Bool {
-    guard let raw = calloc(newCapacity, 8) else { return false }
+    guard let raw = allocateZeroed(newCapacity, 8) else { return false }
     free(slots)
     slots = raw.assumingMemoryBound(to: UInt64.self)
     slotCapacity = newCapacity

@@ -34,8 +34,7 @@ import Synchronization
 /// there too).
 final class ChunkOutput {
   let wordCount: Int
-  /// What the block's expansion found; a worker fills a copy of its own (appending to a
-  /// class's arrays checks exclusive access at every append) and puts it back.
+  /// What the block's expansion found, filled by one thread at a time.
   var columns = Columns()
   /// Scratch: the sources being expanded and their successors, with their hashes (three,
   /// since a worker looks successors up two states behind: see `expand`).
@@ -45,42 +44,58 @@ final class ChunkOutput {
 
   struct Columns {
     /// The successors (not self-loops), `wordCount` words each, and for each its hash.
-    var words: [UInt64] = []
-    var hashes: [UInt64] = []
+    var words = Column<UInt64>()
+    var hashes = Column<UInt64>()
     /// Per source state: its first successor's index (one more entry closes the last).
-    var firstSuccessor: [Int32] = []
+    var firstSuccessor = Column<Int32>()
     /// Per source state: its enabled actions, its successors that are not self-loops (new
     /// or not), and whether a process moved.
-    var enabled: [Int32] = []
-    var produced: [Int32] = []
-    var processMoved: [Bool] = []
+    var enabled = Column<Int32>()
+    var produced = Column<Int32>()
+    var processMoved = Column<Bool>()
     /// Per source state: whether its successors are an ample set's (partial-order
     /// reduction).
-    var usedAmple: [Bool] = []
+    var usedAmple = Column<Bool>()
     /// Per source state: whether its successors go into `LoopEdges`, and where its entries
     /// start in `loopTargets` and `loopActions` (one more entry closes the last). An entry
     /// is a successor stored before (its id) or found here (`-1 - k`, k its index in
     /// `hashes`), and the action.
-    var recordsEdges: [Bool] = []
-    var loopFirst: [Int32] = []
-    var loopTargets: [Int] = []
-    var loopActions: [UInt16] = []
+    var recordsEdges = Column<Bool>()
+    var loopFirst = Column<Int32>()
+    var loopTargets = Column<Int>()
+    var loopActions = Column<UInt16>()
     /// The outcomes that carry a violation or a fault (rare), in source and action order.
-    var notable: [Notable] = []
+    var notable = Column<Notable>()
 
     mutating func removeAll() {
-      words.removeAll(keepingCapacity: true)
-      hashes.removeAll(keepingCapacity: true)
-      firstSuccessor.removeAll(keepingCapacity: true)
-      enabled.removeAll(keepingCapacity: true)
-      produced.removeAll(keepingCapacity: true)
-      processMoved.removeAll(keepingCapacity: true)
-      usedAmple.removeAll(keepingCapacity: true)
-      notable.removeAll(keepingCapacity: true)
-      recordsEdges.removeAll(keepingCapacity: true)
-      loopFirst.removeAll(keepingCapacity: true)
-      loopTargets.removeAll(keepingCapacity: true)
-      loopActions.removeAll(keepingCapacity: true)
+      words.removeAll()
+      hashes.removeAll()
+      firstSuccessor.removeAll()
+      enabled.removeAll()
+      produced.removeAll()
+      processMoved.removeAll()
+      usedAmple.removeAll()
+      notable.removeAll()
+      recordsEdges.removeAll()
+      loopFirst.removeAll()
+      loopTargets.removeAll()
+      loopActions.removeAll()
+    }
+
+    /// Frees every column (the output's end).
+    func deallocate() {
+      words.deallocate()
+      hashes.deallocate()
+      firstSuccessor.deallocate()
+      enabled.deallocate()
+      produced.deallocate()
+      processMoved.deallocate()
+      usedAmple.deallocate()
+      notable.deallocate()
+      recordsEdges.deallocate()
+      loopFirst.deallocate()
+      loopTargets.deallocate()
+      loopActions.deallocate()
     }
   }
 
@@ -97,6 +112,44 @@ final class ChunkOutput {
   init(wordCount: Int, actionCount: Int) {
     self.wordCount = wordCount
     ring = ExpansionRing(wordCount: wordCount, successors: actionCount)
+  }
+
+  deinit { columns.deallocate() }
+}
+
+/// A growable column of plain values, for a block's output: one thread appends, and the
+/// merging thread reads once the block is published. Unlike an array's, an append checks
+/// no uniqueness and retains nothing (perf showed the arrays' checks at 2.5% of a
+/// two-thread run). A copy shares the storage: the owner (`ChunkOutput`) frees it.
+struct Column<Element: BitwiseCopyable> {
+  private(set) var base: UnsafeMutablePointer<Element>?
+  private(set) var count = 0
+  private var capacity = 0
+
+  @inline(__always) subscript(i: Int) -> Element {
+    assert(i >= 0 && i < count, "column index out of range")
+    return base.unsafelyUnwrapped[i]
+  }
+
+  @inline(__always) mutating func append(_ x: Element) {
+    if count == capacity { grow() }
+    base.unsafelyUnwrapped[count] = x
+    count += 1
+  }
+
+  mutating func removeAll() { count = 0 }
+
+  func deallocate() { free(base) }
+
+  /// Doubles the capacity (a block's output is small: a failed allocation is fatal, as an
+  /// array's is).
+  @inline(never) private mutating func grow() {
+    let newCapacity = max(capacity * 2, 64)
+    guard let raw = realloc(base, newCapacity * MemoryLayout<Element>.stride) else {
+      fatalError("out of memory growing a block's output")
+    }
+    base = raw.assumingMemoryBound(to: Element.self)
+    capacity = newCapacity
   }
 }
 
@@ -255,8 +308,9 @@ extension BreadthFirst {
     progress: [Bool], reduce: Bool, canonical: Bool, fresh: Int, recordsEdges: Bool,
     into chunk: ChunkOutput
   ) {
+    // Appended to as a local, not through the class (which checks exclusive access at
+    // every access), and put back when done.
     var columns = chunk.columns
-    chunk.columns = .init()  // `columns` is then the only reference: no copy on append
     defer { chunk.columns = columns }
     columns.removeAll()
     var pending = (older: WorkerExpanded?.none, newer: WorkerExpanded?.none)
@@ -468,7 +522,7 @@ extension BreadthFirst {
     _ limits: Limits, _ scratch: borrowing ExpansionBuffer
   ) -> Bool {
     let wordCount = system.wordCount
-    // The output's arrays as locals: reading a class's arrays in the loop retains each.
+    // The output's columns as locals: read through the class, each access is checked.
     let columns = out.columns
     let (words, hashes, firstSuccessor) = (columns.words, columns.hashes, columns.firstSuccessor)
     let (enabled, produced) = (columns.enabled, columns.produced)
@@ -481,7 +535,7 @@ extension BreadthFirst {
     var levelIndex: [Int] = []
     let fresh = store.count
     // Every candidate's slot asked for first (prefetches do not wait): the misses overlap.
-    for hash in hashes { level.prefetchSlot(hash: hash) }
+    for k in 0..<hashes.count { level.prefetchSlot(hash: hashes[k]) }
     var nextNotable = 0
     for local in 0..<count {
       if run.next & 1023 == 0,
@@ -507,18 +561,14 @@ extension BreadthFirst {
       let (first, end) = (Int(firstSuccessor[local]), Int(firstSuccessor[local + 1]))
       let records = recordsEdges[local] && loopEdges.begin(source: run.next)
       if records { levelIndex.removeAll(keepingCapacity: true) }
-      let failed = words.withUnsafeBufferPointer { words -> Bool in
-        guard let arena = words.baseAddress else { return false }  // no successor at all
-        for k in first..<end {
-          let successor = PackedStateView(arena + k * wordCount, wordCount: wordCount)
-          guard
-            let i = insertInLevel(&level, successor, hash: hashes[k], parent: run.next, limits)
-          else { return true }
-          if records { levelIndex.append(i) }
-        }
-        return false
+      for k in first..<end {
+        // `words.base` is set: the block has a successor.
+        let state = words.base.unsafelyUnwrapped + k * wordCount
+        let successor = PackedStateView(state, wordCount: wordCount)
+        guard let i = insertInLevel(&level, successor, hash: hashes[k], parent: run.next, limits)
+        else { return false }
+        if records { levelIndex.append(i) }
       }
-      if failed { return false }
       if records {
         // A successor found here gets its id when the level is stored, in level order.
         for r in Int(loopFirst[local])..<Int(loopFirst[local + 1]) {

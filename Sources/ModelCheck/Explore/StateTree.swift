@@ -297,7 +297,7 @@ final class StateTree {
   private func grow(node k: Int) -> Bool {
     let (old, oldCapacity) = (tables[k], masks[k] + 1)
     let mask = oldCapacity * 2 - 1
-    guard let raw = calloc(mask + 1, 4) else { return false }
+    guard let raw = allocateZeroed(mask + 1, 4) else { return false }
     let slots = raw.assumingMemoryBound(to: UInt32.self)
     for j in 0..<oldCapacity where old[j] != 0 {
       var i = StateTree.hash(entries[Int(old[j] - 1)]) & mask

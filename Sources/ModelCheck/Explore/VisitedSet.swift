@@ -323,7 +323,7 @@ struct VisitedSet: ~Copyable {
   private mutating func grow(_ store: borrowing StateStore) -> Bool {
     if fingerprints != nil { return growFingerprints() }
     let newCapacity = capacity * 2
-    guard newCapacity <= VisitedSet.maxCapacity, let raw = calloc(newCapacity, 4) else {
+    guard newCapacity <= VisitedSet.maxCapacity, let raw = allocateZeroed(newCapacity, 4) else {
       return false
     }
     free(slots)
@@ -399,7 +399,7 @@ struct VisitedSet: ~Copyable {
 
   /// Rebuilds the window's index over the states `store` holds, in `capacity` slots.
   private mutating func reindexWindow(_ store: borrowing StateStore, capacity: Int) -> Bool {
-    guard let raw = calloc(capacity, 4) else { return false }
+    guard let raw = allocateZeroed(capacity, 4) else { return false }
     if let window { free(window) }
     let new = raw.assumingMemoryBound(to: UInt32.self)
     window = new
@@ -420,7 +420,7 @@ struct VisitedSet: ~Copyable {
   private mutating func growFingerprints() -> Bool {
     guard let old = fingerprints else { return false }
     let newCapacity = capacity * 2
-    guard newCapacity <= VisitedSet.maxCapacity, let raw = calloc(newCapacity, 8) else {
+    guard newCapacity <= VisitedSet.maxCapacity, let raw = allocateZeroed(newCapacity, 8) else {
       return false
     }
     let new = raw.assumingMemoryBound(to: UInt64.self)
