@@ -11,7 +11,8 @@
 # and keeps the fastest exploration of each (the `depth D, S s` figure: the search alone).
 #
 # The search's speedup is alone / parallel. The machine's ceiling is what N independent
-# one-thread searches get at once: N * alone / (the slowest of the N). On a quiet N-core
+# one-thread searches get at once: N * alone / together, where together is the fastest
+# round's slowest of the N (so both sides are the best the machine gave). On a quiet N-core
 # machine it is N; on a shared VM whose cores are taken from it now and then it is less,
 # and moves between rounds, so the speedup is read against it: a search cannot scale past
 # what N independent copies of itself get.
@@ -25,21 +26,18 @@ explore() { grep -oE 'depth [0-9]+, [0-9.]+ s' | awk '{print $3}'; }
 run() { "$bin" --threads "$1" --no-traces --no-progress "$spec" 2>&1 | explore; }
 least() { awk -v a="$1" -v b="$2" 'BEGIN {print (b < a ? b : a)}'; }
 
-alone=999999 parallel=999999 ceiling=0
+alone=999999 parallel=999999 together=999999
 for _ in $(seq "$runs"); do
-  a=$(run 1)
-  alone=$(least "$alone" "$a")
+  alone=$(least "$alone" "$(run 1)")
   parallel=$(least "$parallel" "$(run "$n")")
   out=$(mktemp -d)
   for k in $(seq "$n"); do run 1 > "$out/$k" & done
   wait
-  slowest=$(cat "$out"/* | sort -g | tail -1)
+  together=$(least "$together" "$(cat "$out"/* | sort -g | tail -1)")
   rm -r "$out"
-  # The ceiling of this round, against this round's own one-thread run.
-  c=$(awk -v n="$n" -v a="$a" -v s="$slowest" 'BEGIN {printf "%.2f", n * a / s}')
-  ceiling=$(awk -v a="$ceiling" -v b="$c" 'BEGIN {print (b > a ? b : a)}')
 done
-awk -v a="$alone" -v p="$parallel" -v c="$ceiling" -v n="$n" 'BEGIN {
+awk -v a="$alone" -v p="$parallel" -v t="$together" -v n="$n" 'BEGIN {
+  c = n * a / t
   printf "threads 1: %.2f s   threads %d: %.2f s   speedup %.2fx   ", a, n, p, a / p
-  printf "machine ceiling %.2fx (best round)   speedup / ceiling %.2f\n", c, a / p / c
+  printf "%d at once: %.2f s   machine ceiling %.2fx   speedup / ceiling %.2f\n", n, t, c, a / p / c
 }'

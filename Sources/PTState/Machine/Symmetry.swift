@@ -94,7 +94,16 @@ extension Machine {
       return wx <= wy
     }
     if (0..<(m - 1)).allSatisfy({ inOrder($0, $0 + 1) }) { return }
+    reorder(s, symmetry, group: g, width: width)
+  }
+
+  /// `canonicalize`'s slow path, for a group out of order: sorts its members' blocks. Apart,
+  /// so that the group's arrays are read from `symmetry` where they are, not copied into the
+  /// buffer's closure (two retains and releases a state, which two threads contend for).
+  private func reorder(_ s: PackedState, _ symmetry: SymmetryGroups, group g: Int, width: Int) {
+    let m = symmetry.groups[g].count
     withUnsafeTemporaryAllocation(of: UInt64.self, capacity: m * (width + 2) + 2 * m) { buffer in
+      let (members, fields) = (symmetry.groups[g], symmetry.fields[g])
       // Row i: member i's fields, the locks it holds, the PTEs it wrote last.
       let row = width + 2
       for i in 0..<m {
