@@ -119,7 +119,7 @@ final class ChunkOutput {
 
 /// A growable column of plain values, for a block's output: one thread appends, and the
 /// merging thread reads once the block is published. Unlike an array's, an append checks
-/// no uniqueness and retains nothing (perf showed the arrays' checks at 2.5% of a
+/// no uniqueness and retains nothing (perf showed the arrays' checks at about 2% of a
 /// two-thread run). A copy shares the storage: the owner (`ChunkOutput`) frees it.
 struct Column<Element: BitwiseCopyable> {
   private(set) var base: UnsafeMutablePointer<Element>?
