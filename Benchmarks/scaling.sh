@@ -17,7 +17,7 @@
 # and moves between rounds, so the speedup is read against it: a search cannot scale past
 # what N independent copies of itself get.
 set -euo pipefail
-[ $# -ge 2 ] || { sed -n 2,17p "$0" >&2; exit 2; }
+[ $# -ge 2 ] || { sed -n 2,18p "$0" >&2; exit 2; }
 runs=$1 spec=$2 n=${3:-2}
 bin=${4:-$(dirname "$0")/../.build/release/modelcheck}
 [ -x "$bin" ] || { echo "$0: no binary at $bin (swift build -c release)" >&2; exit 2; }
