@@ -107,17 +107,33 @@ extension BreadthFirst where System == Program {
           || counts[(program.cpuStart[block.cpu] + pc) * maxBranches] > 0
       }
     }
+    // Without counting, a pc whose every branch ran (in a block that is done) has nothing
+    // left to learn, and stays so: after the first states, most programs rest on one.
+    var settled = [Bool](repeating: false, count: program.code.count)
+    var log = FactLog()  // one for every block step: its facts' storage is kept
     let s = store.scratch(1)
     for id in 0..<store.count {
       store.copyState(id, into: s)
       for k in 0..<contexts {
         let pc = Int(s[pcs[k]])
+        let at = program.cpuStart[k] + pc
+        if settled[at] { continue }
         let instruction = program.instruction(cpu: k, pc: pc)
-        guard Coverage.isStatement(instruction) else { continue }
+        guard Coverage.isStatement(instruction) else {
+          settled[at] = true
+          continue
+        }
         let branches = Coverage.branches(instruction)
-        let base = (program.cpuStart[k] + pc) * maxBranches
+        let base = at * maxBranches
+        let block = program.atomicBlockIndex(cpu: k, pc: pc)
+        defer {
+          settled[at] =
+            !counting && (block.map { blockDone[$0] } ?? true)
+            && (0..<min(branches, stepAction[k].count)).allSatisfy {
+              stepAction[k][$0] < 0 || counts[base + $0] > 0
+            }
+        }
         for b in 0..<min(branches, stepAction[k].count) where stepAction[k][b] >= 0 {
-          let block = program.atomicBlockIndex(cpu: k, pc: pc)
           let inBlock = block != nil
           if !counting, counts[base + b] > 0, block.map({ blockDone[$0] }) ?? true { continue }
           scratch.copy(from: s.view)
@@ -126,7 +142,7 @@ extension BreadthFirst where System == Program {
             continue
           }
           // An atomic block's step runs its other statements too (no state rests there).
-          var log = FactLog()
+          log.facts.removeAll(keepingCapacity: true)
           let enabled = log.recording { program.apply(stepAction[k][b], to: scratch, log: $0) }
           guard enabled.enabled else { continue }
           counts[base + b] += 1
