@@ -126,16 +126,15 @@ extension BreadthFirst where System == Program {
         let branches = Coverage.branches(instruction)
         let base = at * maxBranches
         let block = program.atomicBlockIndex(cpu: k, pc: pc)
-        defer {
-          settled[at] =
-            !counting && (block.map { blockDone[$0] } ?? true)
-            && (0..<min(branches, stepAction[k].count)).allSatisfy {
-              stepAction[k][$0] < 0 || counts[base + $0] > 0
-            }
+        // Without counting: branch b ran, and its block (if any) is done.
+        func learned(_ b: Int) -> Bool {
+          !counting && counts[base + b] > 0 && (block.map { blockDone[$0] } ?? true)
         }
-        for b in 0..<min(branches, stepAction[k].count) where stepAction[k][b] >= 0 {
+        let tried = 0..<min(branches, stepAction[k].count)
+        defer { settled[at] = tried.allSatisfy { stepAction[k][$0] < 0 || learned($0) } }
+        for b in tried where stepAction[k][b] >= 0 {
           let inBlock = block != nil
-          if !counting, counts[base + b] > 0, block.map({ blockDone[$0] }) ?? true { continue }
+          if learned(b) { continue }
           scratch.copy(from: s.view)
           guard inBlock else {
             if program.apply(stepAction[k][b], to: scratch).enabled { counts[base + b] += 1 }
