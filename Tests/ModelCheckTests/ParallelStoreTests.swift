@@ -98,4 +98,53 @@ import Testing
     }
     visited._checkInvariants(store)
   }
+
+  @Test("a table grown early, with states stored after it began, holds every state")
+  func earlyGrowth() throws {
+    var store = StateStore(wordCount: 1)
+    var visited = VisitedSet(wordCount: 1)
+    let before = 3_000
+    for v in 0..<UInt64(before) {
+      _ = withView([v]) { visited.insert($0, parent: v == 0 ? nil : 0, into: &store) }
+    }
+    let capacity = visited.capacity
+    let (grows, staysSmall) = (visited.wouldGrow(adding: capacity), !visited.wouldGrow(adding: 0))
+    #expect(grows && staysSmall)
+    let began = visited.beginEarlyGrowth()
+    try #require(began)
+    let second = visited.beginEarlyGrowth()
+    #expect(!second)  // one at a time
+    // Part of the stored states recorded early, a chunk at a time; then more are stored.
+    for _ in 0..<2 {
+      let more = visited.growEarly(store, chunk: 1_000)
+      #expect(more)
+    }
+    // Until the table has grown, and a few more.
+    var after = 0
+    while visited.capacity == capacity || after % 100 != 0 {
+      _ = withView([UInt64(before + after)]) { visited.insert($0, parent: 0, into: &store) }
+      after += 1
+    }
+    // The insertion that grew the table swapped the early one in.
+    let (grown, bytes, count) = (visited.capacity, visited.residentBytes, visited.count)
+    #expect(grown > capacity && bytes == grown * 4)
+    #expect(count == before + after)
+    for v in stride(from: 0, to: UInt64(before + after), by: 7) {
+      #expect(withView([v]) { visited.find($0, in: store) } == Int(v))
+    }
+    #expect(withView([UInt64(before + after)]) { visited.find($0, in: store) } == nil)
+    visited._checkInvariants(store)
+    // One that the level's end does not need is let go of.
+    let again = visited.beginEarlyGrowth()
+    try #require(again)
+    let (all, none) = (
+      visited.growEarly(store, chunk: 1 << 20), !visited.growEarly(store, chunk: 1 << 20)
+    )
+    #expect(all && none)  // all recorded at once, then nothing left
+    let withEarly = visited.residentBytes
+    visited.dropEarlyGrowth()
+    let (without, table) = (visited.residentBytes, visited.capacity)
+    #expect(without == withEarly - 2 * table * 4)
+    visited._checkInvariants(store)
+  }
 }

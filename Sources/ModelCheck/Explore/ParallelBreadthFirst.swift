@@ -23,7 +23,9 @@ import Synchronization
 /// - meanwhile this thread merges the finished blocks in order, state by state, with the
 ///   one-thread loop's logic: the same violations recorded first, the same limits, and
 ///   each successor added to the next level (`NextLevel`) unless it is there already.
-///   When the next block is not finished, it expands one itself;
+///   When the next block is not finished, it expands one itself, or first builds the
+///   visited set's doubled table if the level's end will need one (`growEarly`: the
+///   other threads would wait for a growth there);
 /// - at the level's end the next level goes into the store and the visited set, in the
 ///   order it was found.
 ///
@@ -476,13 +478,17 @@ extension BreadthFirst {
         seen: visited.probe(store), progress: isProgressAction, reduce: reduce,
         canonical: canonical, fresh: levelEnd, recordsEdges: loopEdges.isRecording)
       work.runExpansion(job)
-      // Merge the blocks in order; expand one here when the next is not finished.
+      var growing = startsEarlyGrowth(levelSize: levelEnd - run.next, &run)
+      // Merge the blocks in order; when the next is not finished, grow the visited set
+      // early or expand one here.
       var stopped = false
       var b = 0
       while b < job.blocks.count {
         let out = work.outputs[b % ring]
         guard out.ready.load(ordering: .acquiring) == b else {
-          if let c = work.claim(below: min(job.blocks.count, b + ring)) {
+          if growing {
+            growing = visited.growEarly(store, chunk: Self.growthChunk)
+          } else if let c = work.claim(below: min(job.blocks.count, b + ring)) {
             work.expand(c, job)
           } else {
             sched_yield()
@@ -496,10 +502,24 @@ extension BreadthFirst {
       }
       work.stop.store(true, ordering: .relaxed)
       work.wait()
-      if !storeLevel(&level, work, limits) || stopped { break exploring }
+      let stored = storeLevel(&level, work, limits)
+      visited.dropEarlyGrowth()
+      if !stored || stopped { break exploring }
     }
     work.endWorkers()
     finish(next: run.next, transitions: run.transitions, depth: run.depth, start: start)
+  }
+
+  /// Stored states an early growth records at a time (about one block's expansion).
+  static var growthChunk: Int { 2048 }
+
+  /// Starts building the visited set's doubled table while the level (of `levelSize`
+  /// states) is expanded, if the next level, as large again as this one is to the last,
+  /// would make it grow at the level's end: there, the other threads would wait for it.
+  mutating func startsEarlyGrowth(levelSize: Int, _ run: inout MergeState) -> Bool {
+    defer { run.lastLevelSize = levelSize }
+    let expected = min(2 * levelSize, levelSize * levelSize / max(1, run.lastLevelSize))
+    return visited.wouldGrow(adding: expected) && visited.beginEarlyGrowth()
   }
 
   /// What the merging thread carries from block to block: the next state to merge, the
@@ -507,6 +527,8 @@ extension BreadthFirst {
   struct MergeState {
     var next = 0
     var depth = 0
+    /// The size of the level expanded before this one.
+    var lastLevelSize = 0
     var transitions = 0
     var found: UInt32
     var watch: Watch

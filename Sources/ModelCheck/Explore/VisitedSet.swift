@@ -84,6 +84,7 @@ struct VisitedSet: ~Copyable {
     free(slots)
     if let fingerprints { free(fingerprints) }
     if let window { free(window) }
+    if let early = earlyGrowth { free(early.slots) }
   }
 
   /// A state's fingerprint: its hash, but never 0 (an empty slot).
@@ -304,9 +305,6 @@ struct VisitedSet: ~Copyable {
     self.count += count
   }
 
-  /// Doubles the table and re-inserts every id. Hashes and tags are recomputed from the
-  /// store, read in order (sequential reads; only the table writes are scattered), a batch
-  /// at a time so that the batch's cache misses on the table overlap.
   /// `find` under fingerprints: `unknownID` if the hash is in the table.
   @inline(__always)
   static func find(fingerprint hash: UInt64, in slots: UnsafePointer<UInt64>, mask: Int) -> Int? {
@@ -320,8 +318,19 @@ struct VisitedSet: ~Copyable {
     }
   }
 
+  /// Doubles the table and re-inserts every id (`rehash`), or swaps in the early table.
   private mutating func grow(_ store: borrowing StateStore) -> Bool {
     if fingerprints != nil { return growFingerprints() }
+    if let early = earlyGrowth, early.capacity == capacity * 2 {
+      // Built while the level was expanded: only the ids since are left.
+      earlyGrowth = nil
+      prefetchSink |= VisitedSet.rehash(
+        early.filled..<store.count, of: store, into: early.slots, capacity: early.capacity)
+      free(slots)
+      slots = early.slots
+      capacity = early.capacity
+      return true
+    }
     let newCapacity = capacity * 2
     guard newCapacity <= VisitedSet.maxCapacity, let raw = allocateZeroed(newCapacity, 4) else {
       return false
@@ -329,30 +338,89 @@ struct VisitedSet: ~Copyable {
     free(slots)
     slots = raw.assumingMemoryBound(to: UInt32.self)
     capacity = newCapacity
-    let mask = newCapacity - 1
+    prefetchSink |= VisitedSet.rehash(0..<store.count, of: store, into: slots, capacity: capacity)
+    return true
+  }
+
+  /// Records the stored states `ids` in `slots`, a table of `capacity` (a growth). Hashes
+  /// and tags are recomputed from the store, read in order (sequential reads; only the
+  /// table writes are scattered), a batch at a time so that the batch's cache misses on
+  /// the table overlap. Safe beside readers of the store while nothing is appended.
+  /// Returns the batches' loads folded, for the caller to keep (so the optimizer keeps
+  /// the loads).
+  private static func rehash(
+    _ ids: Range<Int>, of store: borrowing StateStore, into slots: UnsafeMutablePointer<UInt32>,
+    capacity: Int
+  ) -> UInt32 {
+    let mask = capacity - 1
+    let idMask = UInt32(truncatingIfNeeded: mask)
     let words = UnsafeMutablePointer<UInt64>.allocate(capacity: max(store.wordCount, 1))
     defer { words.deallocate() }
     let state = PackedState(words, wordCount: store.wordCount)
     let batch = 32
     var hashes = [UInt64](repeating: 0, count: batch)
-    for first in Swift.stride(from: 0, to: store.count, by: batch) {
-      let end = min(first + batch, store.count)
+    var sink: UInt32 = 0
+    for first in Swift.stride(from: ids.lowerBound, to: ids.upperBound, by: batch) {
+      let end = min(first + batch, ids.upperBound)
       for id in first..<end {
         store.copyState(id, into: state)
         hashes[id - first] = VisitedSet.hash(state.view)
       }
       // The batch's loads, in a loop short enough that they are all in flight at once.
-      var sink: UInt32 = 0
       for k in 0..<end - first { sink |= slots[Int(truncatingIfNeeded: hashes[k]) & mask] }
-      prefetchSink |= sink
       for id in first..<end {
         let hash = hashes[id - first]
         var i = Int(truncatingIfNeeded: hash) & mask
         while slots[i] != 0 { i = (i + 1) & mask }
-        slots[i] = tag(hash) | UInt32(id + 1)
+        slots[i] = VisitedSet.tag(hash, idMask: idMask) | UInt32(id + 1)
       }
     }
+    return sink
+  }
+
+  /// A doubled exact table the parallel search builds while a level is expanded, before the
+  /// level's end needs it: the thread that merges, when it would wait, records a few stored
+  /// states in it (`growEarly`). The table it replaces is read all the while, and the
+  /// store does not change. The level's end (`grow`) records the rest and swaps it in; a
+  /// level's end that does not need it lets it go.
+  private var earlyGrowth: EarlyGrowth?
+
+  struct EarlyGrowth {
+    let slots: UnsafeMutablePointer<UInt32>
+    let capacity: Int
+    /// The ids below this are recorded.
+    var filled = 0
+  }
+
+  /// Whether `extra` more states would make the table grow.
+  func wouldGrow(adding extra: Int) -> Bool { (count + extra) * 10 > capacity * 7 }
+
+  /// Starts building the doubled table (exact tables only; one at a time). False when it
+  /// does not start (memory, or one is built already).
+  mutating func beginEarlyGrowth() -> Bool {
+    guard fingerprints == nil, earlyGrowth == nil, capacity * 2 <= VisitedSet.maxCapacity,
+      let raw = allocateZeroed(capacity * 2, 4)
+    else { return false }
+    earlyGrowth = EarlyGrowth(
+      slots: raw.assumingMemoryBound(to: UInt32.self), capacity: capacity * 2)
     return true
+  }
+
+  /// Records up to `chunk` more stored states in the early table; false once all are.
+  mutating func growEarly(_ store: borrowing StateStore, chunk: Int) -> Bool {
+    guard var early = earlyGrowth, early.filled < store.count else { return false }
+    let end = min(store.count, early.filled + chunk)
+    prefetchSink |= VisitedSet.rehash(
+      early.filled..<end, of: store, into: early.slots, capacity: early.capacity)
+    early.filled = end
+    earlyGrowth = early
+    return true
+  }
+
+  /// Lets an early table go, if there is one (the level's end did not need it).
+  mutating func dropEarlyGrowth() {
+    if let early = earlyGrowth { free(early.slots) }
+    earlyGrowth = nil
   }
 
   /// The id of the state in the window whose hash is `hash` and that `holds` accepts.
@@ -436,7 +504,9 @@ struct VisitedSet: ~Copyable {
     return true
   }
 
-  var residentBytes: Int { capacity * (fingerprints == nil ? 4 : 8) + windowCapacity * 4 }
+  var residentBytes: Int {
+    capacity * (fingerprints == nil ? 4 : 8) + windowCapacity * 4 + (earlyGrowth?.capacity ?? 0) * 4
+  }
 
   /// The table as threads that only look states up see it, while nothing is inserted (the
   /// parallel explorer's workers, the graph passes' threads).
