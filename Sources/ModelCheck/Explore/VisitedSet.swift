@@ -182,7 +182,7 @@ struct VisitedSet: ~Copyable {
     _ state: PackedStateView, hash: UInt64, parent: Int?, key: StateStore.Key = .init(),
     into store: inout StateStore
   ) -> InsertResult {
-    if (count + 1) * 10 > capacity * 7, !grow(store) { return .outOfMemory }
+    if wouldGrow(adding: 1), !grow(store) { return .outOfMemory }
     let mask = capacity - 1
     if let fingerprints {
       let fp = Self.fingerprint(hash)
@@ -219,11 +219,16 @@ struct VisitedSet: ~Copyable {
     return .inserted(id)
   }
 
+  /// Whether `extra` more states would make the table grow (past 70% load).
+  @inline(__always) func wouldGrow(adding extra: Int) -> Bool {
+    (count + extra) * 10 > capacity * 7
+  }
+
   /// Grows the table now, as often as it must, so that `extra` more states fit without
   /// growing (before they are appended to `store`: growing re-inserts the store's states).
   mutating func reserve(_ extra: Int, _ store: borrowing StateStore) -> Bool {
     precondition(store.count == count, "reserve before appending")
-    while (count + extra) * 10 > capacity * 7 {
+    while wouldGrow(adding: extra) {
       guard grow(store) else { return false }
     }
     return true
@@ -391,9 +396,6 @@ struct VisitedSet: ~Copyable {
     /// The ids below this are recorded.
     var filled = 0
   }
-
-  /// Whether `extra` more states would make the table grow.
-  func wouldGrow(adding extra: Int) -> Bool { (count + extra) * 10 > capacity * 7 }
 
   /// Starts building the doubled table (exact tables only; one at a time). False when it
   /// does not start (memory, or one is built already).
