@@ -171,6 +171,30 @@ import Testing
     }
   }
 
+  @Test("twins alike in their own fields are ordered by the locks they hold, the PTEs they wrote")
+  func canonicalTieBreak() throws {
+    // `no_lost_update` keeps each PTE's last writer.
+    let text = Self.twins(cpus: 3, checks: "no_stale_read, no_lost_update")
+    let program = try Pipeline.compile(SourceFile(path: "t.spec", text: text))
+    let symmetry = try #require(program.symmetry)
+    let layout = program.machine.layout
+    let writer = try #require(layout.lastWriter.first { $0.mask != 0 })
+    withScratchStates(wordCount: program.wordCount, count: 2) { s in
+      // Every program at its start; only who holds the lock (then who wrote `a` last)
+      // differs, so the in-order check must look past the members' own fields.
+      for (field, holder) in [(layout.lockHolder[0], 1), (layout.lockHolder[0], 3), (writer, 2)] {
+        var representatives: [[UInt64]] = []
+        for renamed in [holder, holder % 3 + 1] {
+          _ = program.writeInitialState(s[0])
+          s[0][field] = UInt64(renamed)
+          program.machine.canonicalize(s[0], symmetry)
+          representatives.append((0..<program.wordCount).map { s[0][word: $0] })
+        }
+        #expect(representatives[0] == representatives[1])
+      }
+    }
+  }
+
   @Test("a local step is taken alone: fewer states, the same verdicts, --threads 2 alike")
   func partialOrder() throws {
     // cpu0's choice and its enter are local; cpu1 works on b meanwhile.

@@ -18,12 +18,22 @@ public struct SymmetryGroups: Sendable {
   public let groups: [[Member]]
   /// Per group, per member: the fields that are the member's, in the same order for all.
   let fields: [[[Field]]]
+  /// The same fields in one array, group after group and member after member (group `g`'s
+  /// from `fieldStart[g]` on): `canonicalize` compares them for every successor, and reads
+  /// them without nested arrays.
+  let flatFields: [Field]
+  let fieldStart: [Int]
   /// Per program: its group and index in it, or nil.
   let place: [(group: Int, index: Int)?]
 
   public init(_ groups: [[Member]], machine: Machine) {
     self.groups = groups
-    self.fields = groups.map { g in g.map { machine.ownFields(program: $0.program, cpu: $0.cpu) } }
+    let fields = groups.map { g in g.map { machine.ownFields(program: $0.program, cpu: $0.cpu) } }
+    self.fields = fields
+    flatFields = fields.flatMap { $0.flatMap { $0 } }
+    var start = [0]
+    for g in fields { start.append(start[start.count - 1] + g.count * g[0].count) }
+    fieldStart = start
     var place = [(group: Int, index: Int)?](repeating: nil, count: machine.config.contextCount)
     for (gi, g) in groups.enumerated() {
       for (i, m) in g.enumerated() { place[m.program] = (gi, i) }
@@ -70,31 +80,48 @@ extension Machine {
 
   private func canonicalize(_ s: PackedState, _ symmetry: SymmetryGroups, group g: Int) {
     let members = symmetry.groups[g]
-    let fields = symmetry.fields[g]
     let m = members.count
-    let width = fields[0].count
+    let width = symmetry.fields[g][0].count
     // Most states are in order already, and two members most often differ in their first
     // fields (the pc): compare neighbours in place before copying anything.
-    func inOrder(_ i: Int, _ j: Int) -> Bool {
-      for f in 0..<width {
-        let (a, b) = (s[fields[i][f]], s[fields[j][f]])
-        if a != b { return a < b }
+    let ordered = symmetry.flatFields.withUnsafeBufferPointer { all in
+      let fields = all.baseAddress.unsafelyUnwrapped + symmetry.fieldStart[g]
+      for i in 0..<(m - 1) {
+        let (a, b) = (fields + i * width, fields + (i + 1) * width)
+        var tie = true
+        for f in 0..<width {
+          let (x, y) = (s[a[f]], s[b[f]])
+          if x != y {
+            if x > y { return false }
+            tie = false
+            break
+          }
+        }
+        if tie, !referencesInOrder(s, members[i].program, members[i + 1].program) {
+          return false
+        }
       }
-      let (x, y) = (UInt64(members[i].program + 1), UInt64(members[j].program + 1))
-      var (lx, ly, wx, wy): (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-      for (l, f) in layout.lockHolder.enumerated() {
-        let h = s[f]
-        if h == x { lx |= 1 << l } else if h == y { ly |= 1 << l }
-      }
-      if lx != ly { return lx < ly }
-      for (p, f) in layout.lastWriter.enumerated() where f.mask != 0 {
-        let w = s[f]
-        if w == x { wx |= 1 << p } else if w == y { wy |= 1 << p }
-      }
-      return wx <= wy
+      return true
     }
-    if (0..<(m - 1)).allSatisfy({ inOrder($0, $0 + 1) }) { return }
+    if ordered { return }
     reorder(s, symmetry, group: g, width: width)
+  }
+
+  /// For two members whose own fields are equal: whether the first holds the locks, then
+  /// wrote the PTEs, that sort first (as bit sets), or the same.
+  private func referencesInOrder(_ s: PackedState, _ k: Int, _ j: Int) -> Bool {
+    let (x, y) = (UInt64(k + 1), UInt64(j + 1))
+    var (lx, ly, wx, wy): (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    for (l, f) in layout.lockHolder.enumerated() {
+      let h = s[f]
+      if h == x { lx |= 1 << l } else if h == y { ly |= 1 << l }
+    }
+    if lx != ly { return lx < ly }
+    for (p, f) in layout.lastWriter.enumerated() where f.mask != 0 {
+      let w = s[f]
+      if w == x { wx |= 1 << p } else if w == y { wy |= 1 << p }
+    }
+    return wx <= wy
   }
 
   /// `canonicalize`'s slow path, for a group out of order: sorts its members' blocks. Apart,
