@@ -4,8 +4,9 @@ import Testing
 
 @testable import ModelCheck
 
-/// The parallel search's two stores: the next level as it is found (`NextLevel`), and the
-/// visited set's recording of a level by table region (`VisitedSet.NewStates`).
+/// The parallel search's two stores: the next level as it is found (`NextLevel`), its first
+/// states written in the store's tail, and the visited set's recording of a level by table
+/// region (`VisitedSet.NewStates`).
 @Suite struct ParallelStoreTests {
   @Test("the next level keeps each state once, in discovery order, with hash, parent, index")
   func nextLevel() {
@@ -146,5 +147,49 @@ import Testing
     let (without, table) = (visited.residentBytes, visited.capacity)
     #expect(without == withEarly - 2 * table * 4)
     visited._checkInvariants(store)
+  }
+
+  @Test("a level's first states go into the store's tail and the rest after them, in order")
+  func levelInTail() throws {
+    var store = StateStore(wordCount: 2)
+    for v in 0..<UInt64(100) {
+      _ = withView([v, 0]) { store.append($0, parent: v == 0 ? nil : 0) }
+    }
+    let reserved = store.reserveTail(64)
+    let tail = try #require(reserved)
+    var level = NextLevel(wordCount: 2, fingerprints: false)
+    level.useTail(tail, capacity: 64)
+    let n = 200  // 64 in the tail, 136 in the level's own arena
+    for round in 0..<2 {  // the second finds each state, in either part
+      for i in 0..<n {
+        let words: [UInt64] = [UInt64(1_000 + i), 7]
+        let hash = withView(words) { VisitedSet.hash($0) }
+        let k = withView(words) { level.insert($0, hash: hash, parent: 50 + i / 10) }
+        #expect(k == i, "round \(round), state \(i)")
+      }
+    }
+    #expect(level.count == n && level.inTail == 64)
+    for i in 0..<n { #expect(level.state(i)[word: 0] == UInt64(1_000 + i)) }
+    #expect(store.count == 100)  // nothing counted in yet
+    let counted = store.appendTail(level.inTail) { level.parent($0) }
+    let appended = store.append(n - 64, states: level.statesAfterTail) { level.parent(64 + $0) }
+    #expect(counted && appended && store.count == 100 + n)
+    for i in 0..<n {
+      #expect(store.withState(100 + i) { $0[word: 0] } == UInt64(1_000 + i))
+      #expect(store.parent(of: 100 + i) == 50 + i / 10)
+    }
+    store._checkInvariants()
+    level.removeAll()
+    #expect(level.count == 0 && level.inTail == 0)
+    // No tail where the store turns to trees within it, or has turned.
+    var trees = StateStore(wordCount: 3, compressAt: 150)
+    for v in 0..<UInt64(100) {
+      _ = withView([v, 0, 0]) { trees.append($0, parent: v == 0 ? nil : 0) }
+    }
+    let (across, within) = (trees.reserveTail(50), trees.reserveTail(49))
+    #expect(across == nil && within != nil)
+    for v in 100..<UInt64(150) { _ = withView([v, 0, 0]) { trees.append($0, parent: 0) } }
+    let afterTrees = trees.reserveTail(1)
+    #expect(trees.tree != nil && afterTrees == nil)
   }
 }

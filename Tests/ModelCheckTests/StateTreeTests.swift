@@ -182,13 +182,18 @@ struct TwinStepSystem: TransitionSystem {
 }
 
 @Suite struct TreeStoreExplorationTests {
-  @Test("two successors that are one new state are stored once, with trees as without")
-  func twinSuccessors() {
+  @Test(
+    "two successors that are one new state are stored once, with trees as without",
+    arguments: [1, 2])
+  func twinSuccessors(threads: Int) {
     var counts: [Int] = []
+    var limits = Limits()
+    limits.threads = threads
     for compressAt in [nil, 1, 100] as [Int?] {
       var explorer = BreadthFirst(system: TwinStepSystem(), compressAt: compressAt)
-      explorer.run(limits: Limits(), safetyBits: 0, deadlockBit: 0, needsFullGraph: true)
+      explorer.run(limits: limits, safetyBits: 0, deadlockBit: 0, needsFullGraph: true)
       counts.append(explorer.store.count)
+      // On two threads the store turns to trees inside a level (at 100).
       #expect((explorer.store.tree != nil) == (compressAt != nil))
     }
     // Every x below 10,007 (x + 1 reaches them all) with its second word, and the initial

@@ -1,9 +1,14 @@
 /// The states of the next BFS level, while the parallel search finds them
 /// (`ParallelBreadthFirst.swift`): whole states in discovery order, each with its hash and
-/// parent, and a small open-addressing index of them. The visited set and the store are
-/// left alone for the whole level, so the worker threads can read them while this fills;
-/// at the level's end the states go into the store and the visited set in this order,
-/// which is the order the one-thread search inserts them in.
+/// parent, and a small open-addressing index of them. The visited set and the store's
+/// states are left alone for the whole level, so the worker threads can read them while
+/// this fills; at the level's end the states go into the store and the visited set in this
+/// order, which is the order the one-thread search inserts them in.
+///
+/// The first states are written straight into the store's arena, after its states
+/// (`useTail`: room the store set aside, `StateStore.reserveTail`), so that the level's
+/// end need not copy them there; the rest, if the level outgrows that room, into an arena
+/// of its own.
 ///
 /// A slot holds the state's index + 1 in its low 32 bits and its hash's high 32 bits
 /// above (0: empty), so a probe reads a state only when the tags agree. With fingerprints,
@@ -24,6 +29,9 @@ struct NextLevel: ~Copyable {
   private(set) var count = 0
   private var capacity = 0
   private var words: UnsafeMutablePointer<UInt64>?
+  /// Where states `0..<tailCapacity` go: the store's tail (0: none).
+  private var tail: UnsafeMutablePointer<UInt64>?
+  private(set) var tailCapacity = 0
   private var hashes: UnsafeMutablePointer<UInt64>?
   private var parents: UnsafeMutablePointer<Int>?
   private var slots: UnsafeMutablePointer<UInt64>
@@ -49,12 +57,30 @@ struct NextLevel: ~Copyable {
 
   /// State `i` (valid until the next insert).
   @inline(__always) func state(_ i: Int) -> PackedStateView {
-    PackedStateView(words.unsafelyUnwrapped + i * wordCount, wordCount: wordCount)
+    PackedStateView(address(i), wordCount: wordCount)
   }
 
+  @inline(__always) private func address(_ i: Int) -> UnsafeMutablePointer<UInt64> {
+    i < tailCapacity
+      ? tail.unsafelyUnwrapped + i * wordCount
+      : words.unsafelyUnwrapped + (i - tailCapacity) * wordCount
+  }
+
+  /// Writes the level's first `capacity` states at `tail` (the store's room for them),
+  /// for a level that starts empty; nil: all in the level's own arena.
+  mutating func useTail(_ tail: UnsafeMutablePointer<UInt64>?, capacity: Int) {
+    precondition(count == 0, "a level chooses where its states go before it has any")
+    self.tail = tail
+    tailCapacity = tail == nil ? 0 : capacity
+  }
+
+  /// How many of the states are in the tail (the first ones).
+  var inTail: Int { min(count, tailCapacity) }
+
   @inline(__always) func hash(_ i: Int) -> UInt64 { hashes.unsafelyUnwrapped[i] }
-  /// The states, one after another (valid until the next insert; only while `count > 0`).
-  var allStates: UnsafePointer<UInt64> { UnsafePointer(words.unsafelyUnwrapped) }
+  /// The states after the tail's, one after another (valid until the next insert; only
+  /// while `count > inTail`).
+  var statesAfterTail: UnsafePointer<UInt64> { UnsafePointer(words.unsafelyUnwrapped) }
   /// The hashes, in order (valid until the next insert; only while `count > 0`).
   var allHashes: UnsafePointer<UInt64> { UnsafePointer(hashes.unsafelyUnwrapped) }
   @inline(__always) func parent(_ i: Int) -> Int { parents.unsafelyUnwrapped[i] }
@@ -99,8 +125,10 @@ struct NextLevel: ~Copyable {
       guard rehash(slotCapacity * 2) else { return nil }
       (_, i) = find(state, hash: hash)
     }
-    PackedState(words.unsafelyUnwrapped + count * wordCount, wordCount: wordCount).copy(
-      from: state)
+    if count >= tailCapacity + wordsCapacity {
+      guard growWords() else { return nil }
+    }
+    PackedState(address(count), wordCount: wordCount).copy(from: state)
     hashes.unsafelyUnwrapped[count] = hash
     parents.unsafelyUnwrapped[count] = parent
     count += 1
@@ -113,17 +141,30 @@ struct NextLevel: ~Copyable {
     var wanted = Self.minimumSlots
     while wanted < count * 2 { wanted *= 2 }
     count = 0
+    (tail, tailCapacity) = (nil, 0)
     if slotCapacity > 4 * wanted, rehash(wanted) { return }
     memset(slots, 0, slotCapacity * 8)
   }
 
-  /// Bytes held.
-  var residentBytes: Int { capacity * (wordCount * 8 + 16) + slotCapacity * 8 }
+  /// Bytes held, the states written in the store's tail included.
+  var residentBytes: Int {
+    capacity * 16 + (inTail + wordsCapacity) * wordCount * 8 + slotCapacity * 8
+  }
 
-  private mutating func grow() -> Bool {
-    let newCapacity = max(capacity * 2, 1 << 10)
+  /// States the level's own arena has room for (those after the tail's).
+  private var wordsCapacity = 0
+
+  private mutating func growWords() -> Bool {
+    let newCapacity = max(wordsCapacity * 2, 1 << 10)
     guard let w = realloc(words, newCapacity * max(wordCount, 1) * 8) else { return false }
     words = w.assumingMemoryBound(to: UInt64.self)
+    wordsCapacity = newCapacity
+    return true
+  }
+
+  /// Room for more hashes and parents.
+  private mutating func grow() -> Bool {
+    let newCapacity = max(capacity * 2, 1 << 10)
     guard let h = realloc(hashes, newCapacity * 8) else { return false }
     hashes = h.assumingMemoryBound(to: UInt64.self)
     guard let p = realloc(parents, newCapacity * MemoryLayout<Int>.stride) else { return false }

@@ -468,6 +468,12 @@ extension BreadthFirst {
         if run.depth > maxDepth { break }
         if store.dropsExpanded, !dropExpanded(below: run.next) { break }
       }
+      // The next level's first states go straight into the store, after its states (room
+      // for twice the level expected, before the threads read the store).
+      let expected = expectedLevel(after: levelEnd - run.next, run)
+      if !fingerprints, let tail = store.reserveTail(2 * expected) {
+        level.useTail(tail, capacity: 2 * expected)
+      }
       // Twice as many blocks as the ring holds, up to full blocks: every thread has some.
       let size = max(1, min(Self.blockSize, (levelEnd - run.next) / (2 * ring)))
       let job = LevelWork<System>.Job(
@@ -478,7 +484,7 @@ extension BreadthFirst {
         seen: visited.probe(store), progress: isProgressAction, reduce: reduce,
         canonical: canonical, fresh: levelEnd, recordsEdges: loopEdges.isRecording)
       work.runExpansion(job)
-      var growing = startsEarlyGrowth(levelSize: levelEnd - run.next, &run)
+      var growing = startsEarlyGrowth(levelSize: levelEnd - run.next, expected: expected, &run)
       // Merge the blocks in order; when the next is not finished, grow the visited set
       // early or expand one here.
       var stopped = false
@@ -513,12 +519,19 @@ extension BreadthFirst {
   /// Stored states an early growth records at a time (about one block's expansion).
   static var growthChunk: Int { 2048 }
 
+  /// The size expected of the level after one of `levelSize` states: as large again as
+  /// that one is to the one before, at most twice it.
+  func expectedLevel(after levelSize: Int, _ run: MergeState) -> Int {
+    min(2 * levelSize, levelSize * levelSize / max(1, run.lastLevelSize))
+  }
+
   /// Starts building the visited set's doubled table while the level (of `levelSize`
-  /// states) is expanded, if the next level, as large again as this one is to the last,
-  /// would make it grow at the level's end: there, the other threads would wait for it.
-  mutating func startsEarlyGrowth(levelSize: Int, _ run: inout MergeState) -> Bool {
+  /// states) is expanded, if the next level (`expected` states) would make it grow at the
+  /// level's end: there, the other threads would wait for it.
+  mutating func startsEarlyGrowth(
+    levelSize: Int, expected: Int, _ run: inout MergeState
+  ) -> Bool {
     defer { run.lastLevelSize = levelSize }
-    let expected = min(2 * levelSize, levelSize * levelSize / max(1, run.lastLevelSize))
     return visited.wouldGrow(adding: expected) && visited.beginEarlyGrowth()
   }
 
@@ -670,9 +683,16 @@ extension BreadthFirst {
         first: first, hashes: shared.value.hashes, count: n, region: r, of: regions,
         into: &shared.value.left[r])
     }
+    // The states in the store's tail are counted in; the rest are copied after them.
     var appended = true
+    let inTail = level.inTail
     work.forEach(regions, record) {
-      appended = store.append(n, states: level.allStates) { level.parent($0) }
+      appended =
+        store.appendTail(inTail) { level.parent($0) }
+        && (inTail == n
+          || store.append(n - inTail, states: level.statesAfterTail) {
+            level.parent(inTail + $0)
+          })
     }
     guard appended else {
       stopReason = .outOfMemory

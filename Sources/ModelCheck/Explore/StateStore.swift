@@ -269,6 +269,33 @@ struct StateStore: ~Copyable {
     return true
   }
 
+  /// Room after the stored states for `n` whole states, for the caller to write there in
+  /// place while the stored ones are read (the parallel search's next level: the arena
+  /// does not move until the next append). Nil where the store cannot take them so: trees
+  /// (or turning to trees within `n` states), a dropping store, or no memory.
+  mutating func reserveTail(_ n: Int) -> UnsafeMutablePointer<UInt64>? {
+    guard tree == nil, !dropsExpanded, compressAt.map({ count + n < $0 }) ?? true else {
+      return nil
+    }
+    while count + n - first > capacity {
+      guard grow() else { return nil }
+    }
+    return words + (count - first) * wordCount
+  }
+
+  /// Counts in the first `n` states written at `reserveTail`'s pointer, with their parents;
+  /// false if memory could not be had for the links.
+  mutating func appendTail(_ n: Int, parent: (Int) -> Int) -> Bool {
+    precondition(
+      n == 0 || tree == nil && !dropsExpanded && count + n - first <= capacity, "no tail")
+    for i in 0..<n {
+      guard parents.append(parent(i)) else { return false }
+      count += 1
+    }
+    peakHeld = max(peakHeld, count - first)
+    return true
+  }
+
   /// Lets go of every state below `id` (a dropping store only): their words move out of
   /// the arena, their parent links stay. Each state moves once, at the level it is in.
   mutating func drop(below id: Int) {
