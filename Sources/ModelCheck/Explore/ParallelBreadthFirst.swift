@@ -513,6 +513,7 @@ extension BreadthFirst {
       if !stored || stopped { break exploring }
     }
     work.endWorkers()
+    run.levelOf.deallocate()
     finish(next: run.next, transitions: run.transitions, depth: run.depth, start: start)
   }
 
@@ -542,6 +543,8 @@ extension BreadthFirst {
     var depth = 0
     /// The size of the level expanded before this one.
     var lastLevelSize = 0
+    /// Scratch for `merge`: per successor of a block, its index in the level.
+    var levelOf = Column<Int32>()
     var transitions = 0
     var found: UInt32
     var watch: Watch
@@ -566,8 +569,8 @@ extension BreadthFirst {
     )
     let (recordsEdges, loopFirst) = (columns.recordsEdges, columns.loopFirst)
     let (loopTargets, loopActions) = (columns.loopTargets, columns.loopActions)
-    // Per successor found in this block: its index in the level (for `loopTargets`).
-    var levelIndex: [Int] = []
+    // Per successor in this block: its index in the level (for `loopTargets`).
+    run.levelOf.removeAll()
     let fresh = store.count
     // Every candidate's slot asked for first (prefetches do not wait): the misses overlap.
     for k in 0..<hashes.count { level.prefetchSlot(hash: hashes[k]) }
@@ -595,20 +598,19 @@ extension BreadthFirst {
       run.transitions += Int(enabled[local])
       let (first, end) = (Int(firstSuccessor[local]), Int(firstSuccessor[local + 1]))
       let records = recordsEdges[local] && loopEdges.begin(source: run.next)
-      if records { levelIndex.removeAll(keepingCapacity: true) }
       for k in first..<end {
         // `words.base` is set: the block has a successor.
         let state = words.base.unsafelyUnwrapped + k * wordCount
         let successor = PackedStateView(state, wordCount: wordCount)
         guard let i = insertInLevel(&level, successor, hash: hashes[k], parent: run.next, limits)
         else { return false }
-        if records { levelIndex.append(i) }
+        run.levelOf.append(Int32(truncatingIfNeeded: i))
       }
       if records {
         // A successor found here gets its id when the level is stored, in level order.
         for r in Int(loopFirst[local])..<Int(loopFirst[local + 1]) {
           let t = loopTargets[r]
-          let target = t >= 0 ? t : fresh + levelIndex[-1 - t - first]
+          let target = t >= 0 ? t : fresh + Int(run.levelOf[-1 - t])
           loopEdges.append(target: target, action: loopActions[r])
         }
         loopEdges.endSource()
