@@ -192,4 +192,18 @@ import Testing
     let afterTrees = trees.reserveTail(1)
     #expect(trees.tree != nil && afterTrees == nil)
   }
+
+  @Test("mapping pages in ahead of the merge keeps what is written there")
+  func populateKeepsContents() {
+    let count = 1 << 18  // 2 MiB of words, pages of it written before and after
+    let words = UnsafeMutablePointer<UInt64>.allocate(capacity: count)
+    defer { words.deallocate() }
+    for i in stride(from: 0, to: count, by: 97) { words[i] = UInt64(i) &* 0x9E37_79B9 }
+    populate(UnsafeMutableRawPointer(words), bytes: count * 8)
+    var kept = true
+    for i in stride(from: 0, to: count, by: 97) where words[i] != UInt64(i) &* 0x9E37_79B9 {
+      kept = false
+    }
+    #expect(kept)
+  }
 }

@@ -170,6 +170,11 @@ final class LevelWork<System: TransitionSystem>: @unchecked Sendable {
     let fresh: Int
     /// Whether the successors of states expanded fully are recorded (`LoopEdges`).
     let recordsEdges: Bool
+    /// The part of the store's room for the next level (`StateStore.reserveTail`) that
+    /// the level is expected to fill, which the first worker maps in before it expands, so
+    /// that the merging thread, which writes there, takes no page faults: its address and
+    /// bytes.
+    let tail: (address: UnsafeMutableRawPointer, bytes: Int)?
   }
 
   /// What the workers run next, with their number (1...), set while they wait (`start`
@@ -279,7 +284,10 @@ final class LevelWork<System: TransitionSystem>: @unchecked Sendable {
     merged.store(0, ordering: .relaxed)
     stop.store(false, ordering: .relaxed)
     for out in outputs { out.ready.store(-1, ordering: .relaxed) }
-    run { [unowned self] _ in work(job) }
+    run { [unowned self] w in
+      if w == 1, let tail = job.tail { populate(tail.address, bytes: tail.bytes) }
+      work(job)
+    }
   }
 
   func endWorkers() {
@@ -471,8 +479,10 @@ extension BreadthFirst {
       // The next level's first states go straight into the store, after its states (room
       // for twice the level expected, before the threads read the store).
       let expected = expectedLevel(after: levelEnd - run.next, run)
-      if !fingerprints, let tail = store.reserveTail(2 * expected) {
-        level.useTail(tail, capacity: 2 * expected)
+      var tail: (address: UnsafeMutableRawPointer, bytes: Int)?
+      if !fingerprints, let room = store.reserveTail(2 * expected) {
+        level.useTail(room, capacity: 2 * expected)
+        tail = (UnsafeMutableRawPointer(room), expected * system.wordCount * 8)
       }
       // Twice as many blocks as the ring holds, up to full blocks: every thread has some.
       let size = max(1, min(Self.blockSize, (levelEnd - run.next) / (2 * ring)))
@@ -482,7 +492,8 @@ extension BreadthFirst {
           $0..<min(levelEnd, $0 + size)
         },
         seen: visited.probe(store), progress: isProgressAction, reduce: reduce,
-        canonical: canonical, fresh: levelEnd, recordsEdges: loopEdges.isRecording)
+        canonical: canonical, fresh: levelEnd, recordsEdges: loopEdges.isRecording,
+        tail: tail)
       work.runExpansion(job)
       var growing = startsEarlyGrowth(levelSize: levelEnd - run.next, expected: expected, &run)
       // Merge the blocks in order; when the next is not finished, grow the visited set

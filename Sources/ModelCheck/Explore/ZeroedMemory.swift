@@ -18,3 +18,17 @@ func allocateZeroed(_ count: Int, _ size: Int) -> UnsafeMutableRawPointer? {
   memset(raw, 0, bytes)
   return raw
 }
+
+/// Maps in the pages of `bytes` at `raw` for writing, without writing them (Linux's
+/// `MADV_POPULATE_WRITE`; elsewhere, or on a kernel without it, nothing): their page
+/// faults are taken here, by the caller's thread, not by the thread that writes there
+/// later. The contents do not change, so another thread may write there meanwhile.
+func populate(_ raw: UnsafeMutableRawPointer, bytes: Int) {
+  #if os(Linux)
+    let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+    let start = (Int(bitPattern: raw) + page - 1) & ~(page - 1)
+    let end = (Int(bitPattern: raw) + bytes) & ~(page - 1)
+    guard end > start, let p = UnsafeMutableRawPointer(bitPattern: start) else { return }
+    _ = madvise(p, end - start, 23)  // MADV_POPULATE_WRITE (Linux 5.14)
+  #endif
+}
