@@ -16,23 +16,26 @@ public struct SymmetryGroups: Sendable {
   }
   /// Each group's members (at least two), in program order.
   public let groups: [[Member]]
-  /// Per group, per member: the fields that are the member's, in the same order for all.
-  let fields: [[[Field]]]
-  /// The same fields in one array, group after group and member after member (group `g`'s
-  /// from `fieldStart[g]` on): `canonicalize` compares them for every successor, and reads
-  /// them without nested arrays.
+  /// The fields that are each member's, in the same order for all of a group's, in one
+  /// array: group after group and member after member, group `g`'s from `fieldStart[g]`
+  /// on, `width[g]` a member. `canonicalize` reads them for every successor, through a
+  /// pointer.
   let flatFields: [Field]
   let fieldStart: [Int]
+  let width: [Int]
   /// Per program: its group and index in it, or nil.
   let place: [(group: Int, index: Int)?]
 
   public init(_ groups: [[Member]], machine: Machine) {
     self.groups = groups
     let fields = groups.map { g in g.map { machine.ownFields(program: $0.program, cpu: $0.cpu) } }
-    self.fields = fields
     flatFields = fields.flatMap { $0.flatMap { $0 } }
+    width = fields.map { g in
+      precondition(g.allSatisfy { $0.count == g[0].count }, "members with other fields")
+      return g[0].count
+    }
     var start = [0]
-    for g in fields { start.append(start[start.count - 1] + g.count * g[0].count) }
+    for (g, w) in zip(fields, width) { start.append(start[start.count - 1] + g.count * w) }
     fieldStart = start
     var place = [(group: Int, index: Int)?](repeating: nil, count: machine.config.contextCount)
     for (gi, g) in groups.enumerated() {
@@ -81,7 +84,7 @@ extension Machine {
   private func canonicalize(_ s: PackedState, _ symmetry: SymmetryGroups, group g: Int) {
     let members = symmetry.groups[g]
     let m = members.count
-    let width = symmetry.fields[g][0].count
+    let width = symmetry.width[g]
     // Most states are in order already, and two members most often differ in their first
     // fields (the pc): compare neighbours in place before copying anything.
     let ordered = symmetry.flatFields.withUnsafeBufferPointer { all in
@@ -128,13 +131,24 @@ extension Machine {
   /// so that the group's arrays are read from `symmetry` where they are, not copied into the
   /// buffer's closure (two retains and releases a state, which two threads contend for).
   private func reorder(_ s: PackedState, _ symmetry: SymmetryGroups, group g: Int, width: Int) {
+    symmetry.flatFields.withUnsafeBufferPointer { all in
+      // Member i's fields: `fields[i * width..<(i + 1) * width]`.
+      let fields = all.baseAddress.unsafelyUnwrapped + symmetry.fieldStart[g]
+      reorder(s, symmetry, group: g, fields: fields, width: width)
+    }
+  }
+
+  private func reorder(
+    _ s: PackedState, _ symmetry: SymmetryGroups, group g: Int, fields: UnsafePointer<Field>,
+    width: Int
+  ) {
     let m = symmetry.groups[g].count
     withUnsafeTemporaryAllocation(of: UInt64.self, capacity: m * (width + 2) + 2 * m) { buffer in
-      let (members, fields) = (symmetry.groups[g], symmetry.fields[g])
+      let members = symmetry.groups[g]
       // Row i: member i's fields, the locks it holds, the PTEs it wrote last.
       let row = width + 2
       for i in 0..<m {
-        for (j, f) in fields[i].enumerated() { buffer[i * row + j] = s[f] }
+        for j in 0..<width { buffer[i * row + j] = s[fields[i * width + j]] }
         let id = UInt64(members[i].program + 1)
         var locks: UInt64 = 0
         for (l, f) in layout.lockHolder.enumerated() where s[f] == id { locks |= 1 << l }
@@ -170,7 +184,7 @@ extension Machine {
       for i in 0..<m {
         let from = Int(order[i])
         newPlace[from] = UInt64(i)
-        for (j, f) in fields[i].enumerated() { s[f] = buffer[from * row + j] }
+        for j in 0..<width { s[fields[i * width + j]] = buffer[from * row + j] }
       }
       // References to a member now name the member at its new place.
       func renamed(_ value: UInt64) -> UInt64 {
