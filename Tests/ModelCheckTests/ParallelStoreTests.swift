@@ -195,7 +195,7 @@ import Testing
 
   @Test("mapping pages in ahead of the merge keeps what is written there")
   func populateKeepsContents() {
-    let count = 1 << 18  // 2 MiB of words, pages of it written before and after
+    let count = 1 << 18  // 2 MiB of words: some written, the pages mapped in, read back
     let words = UnsafeMutablePointer<UInt64>.allocate(capacity: count)
     defer { words.deallocate() }
     for i in stride(from: 0, to: count, by: 97) { words[i] = UInt64(i) &* 0x9E37_79B9 }
