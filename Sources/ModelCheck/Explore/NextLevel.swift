@@ -31,7 +31,7 @@ struct NextLevel: ~Copyable {
   private var words: UnsafeMutablePointer<UInt64>?
   /// Where states `0..<tailCapacity` go: the store's tail (0: none).
   private var tail: UnsafeMutablePointer<UInt64>?
-  private(set) var tailCapacity = 0
+  private var tailCapacity = 0
   private var hashes: UnsafeMutablePointer<UInt64>?
   private var parents: UnsafeMutablePointer<Int>?
   private var slots: UnsafeMutablePointer<UInt64>
@@ -67,11 +67,11 @@ struct NextLevel: ~Copyable {
   }
 
   /// Writes the level's first `capacity` states at `tail` (the store's room for them),
-  /// for a level that starts empty; nil: all in the level's own arena.
-  mutating func useTail(_ tail: UnsafeMutablePointer<UInt64>?, capacity: Int) {
+  /// for a level that starts empty; without a call, all go in the level's own arena.
+  mutating func useTail(_ tail: UnsafeMutablePointer<UInt64>, capacity: Int) {
     precondition(count == 0, "a level chooses where its states go before it has any")
     self.tail = tail
-    tailCapacity = tail == nil ? 0 : capacity
+    tailCapacity = capacity
   }
 
   /// How many of the states are in the tail (the first ones).
