@@ -10,3 +10,9 @@ private func llvmPrefetch(
 func prefetch(_ address: UnsafeRawPointer) {
   llvmPrefetch(address, 0, 3, 1)
 }
+
+/// `prefetch`, for a line about to be written.
+@inline(__always)
+func prefetchForWrite(_ address: UnsafeRawPointer) {
+  llvmPrefetch(address, 1, 3, 1)
+}

@@ -42,8 +42,6 @@ struct VisitedSet: ~Copyable {
   private(set) var capacity: Int
   private(set) var count = 0
   private let wordCount: Int
-  /// Folds the loads `grow` starts early, so the optimizer keeps them.
-  private var prefetchSink: UInt32 = 0
 
   /// Low bits of a slot that hold the id.
   private var idMask: UInt32 { UInt32(truncatingIfNeeded: capacity - 1) }
@@ -249,16 +247,14 @@ struct VisitedSet: ~Copyable {
     let slots: UnsafeMutablePointer<UInt32>
     let capacity: Int
 
-    /// What one region's thread leaves: the ids whose probe left the region, and its loads
-    /// folded (kept in memory, so the optimizer keeps the loads).
+    /// What one region's thread leaves: the ids whose probe left the region.
     struct Left {
       var ids: [Int] = []
-      var sink: UInt32 = 0
     }
 
     /// Records states `first + k` (hash `hashes[k]`), `k` below `count`, whose slot is in
-    /// region `region` of `regions`; a batch's slots are loaded first, so that their cache
-    /// misses overlap.
+    /// region `region` of `regions`; a batch's slots are asked for first, so that their
+    /// cache misses overlap.
     func record(
       first: Int, hashes: UnsafePointer<UInt64>, count: Int, region: Int, of regions: Int,
       into left: inout Left
@@ -267,15 +263,14 @@ struct VisitedSet: ~Copyable {
       let idMask = UInt32(truncatingIfNeeded: mask)
       let lower = region * capacity / regions
       let upper = (region + 1) * capacity / regions
-      let batch = 32
+      let batch = VisitedSet.recordBatch
       var pending = [Int](repeating: 0, count: batch)
-      var sink: UInt32 = 0
       for start in Swift.stride(from: 0, to: count, by: batch) {
         var n = 0
         for k in start..<min(count, start + batch) {
           let i = Int(truncatingIfNeeded: hashes[k]) & mask
           guard i >= lower, i < upper else { continue }
-          sink |= slots[i]
+          prefetchForWrite(slots + i)
           pending[n] = k
           n += 1
         }
@@ -290,7 +285,6 @@ struct VisitedSet: ~Copyable {
           slots[i] = VisitedSet.tag(hash, idMask: idMask) | UInt32(first + k + 1)
         }
       }
-      left.sink ^= sink
     }
   }
 
@@ -306,7 +300,6 @@ struct VisitedSet: ~Copyable {
       while slots[i] != 0 { i = (i + 1) & mask }
       slots[i] = tag(hash) | UInt32(id + 1)
     }
-    for l in left { prefetchSink ^= l.sink }
     self.count += count
   }
 
@@ -329,7 +322,7 @@ struct VisitedSet: ~Copyable {
     if let early = earlyGrowth, early.capacity == capacity * 2 {
       // Built while the level was expanded: only the ids since are left.
       earlyGrowth = nil
-      prefetchSink |= VisitedSet.rehash(
+      VisitedSet.rehash(
         early.filled..<store.count, of: store, into: early.slots, capacity: early.capacity)
       free(slots)
       slots = early.slots
@@ -343,36 +336,34 @@ struct VisitedSet: ~Copyable {
     free(slots)
     slots = raw.assumingMemoryBound(to: UInt32.self)
     capacity = newCapacity
-    prefetchSink |= VisitedSet.rehash(0..<store.count, of: store, into: slots, capacity: capacity)
+    VisitedSet.rehash(0..<store.count, of: store, into: slots, capacity: capacity)
     return true
   }
 
   /// Records the stored states `ids` in `slots`, a table of `capacity` (a growth). Hashes
   /// and tags are recomputed from the store, read in order (sequential reads; only the
-  /// table writes are scattered), a batch at a time so that the batch's cache misses on
-  /// the table overlap. Safe beside readers of the store while nothing is appended.
-  /// Returns the batches' loads folded, for the caller to keep (so the optimizer keeps
-  /// the loads).
+  /// table writes are scattered), a batch at a time: each slot is asked for as soon as its
+  /// hash is known, so that the batch's cache misses overlap with each other and with the
+  /// hashing. Safe beside readers of the store while nothing is appended.
   private static func rehash(
     _ ids: Range<Int>, of store: borrowing StateStore, into slots: UnsafeMutablePointer<UInt32>,
     capacity: Int
-  ) -> UInt32 {
+  ) {
     let mask = capacity - 1
     let idMask = UInt32(truncatingIfNeeded: mask)
     let words = UnsafeMutablePointer<UInt64>.allocate(capacity: max(store.wordCount, 1))
     defer { words.deallocate() }
     let state = PackedState(words, wordCount: store.wordCount)
-    let batch = 32
+    let batch = recordBatch
     var hashes = [UInt64](repeating: 0, count: batch)
-    var sink: UInt32 = 0
     for first in Swift.stride(from: ids.lowerBound, to: ids.upperBound, by: batch) {
       let end = min(first + batch, ids.upperBound)
       for id in first..<end {
         store.copyState(id, into: state)
-        hashes[id - first] = VisitedSet.hash(state.view)
+        let hash = VisitedSet.hash(state.view)
+        hashes[id - first] = hash
+        prefetchForWrite(slots + (Int(truncatingIfNeeded: hash) & mask))
       }
-      // The batch's loads, in a loop short enough that they are all in flight at once.
-      for k in 0..<end - first { sink |= slots[Int(truncatingIfNeeded: hashes[k]) & mask] }
       for id in first..<end {
         let hash = hashes[id - first]
         var i = Int(truncatingIfNeeded: hash) & mask
@@ -380,8 +371,13 @@ struct VisitedSet: ~Copyable {
         slots[i] = VisitedSet.tag(hash, idMask: idMask) | UInt32(id + 1)
       }
     }
-    return sink
   }
+
+  /// Slots a record pass asks for before it writes them (`rehash`, `NewStates.record`):
+  /// enough that their misses overlap. Prefetches, unlike loads, do not hold back the
+  /// instructions after them, so more than the processor's reorder window can be in
+  /// flight (32 loads measured slower than 64 prefetches).
+  static var recordBatch: Int { 64 }
 
   /// A doubled exact table the parallel search builds while a level is expanded, before the
   /// level's end needs it: the thread that merges, when it would wait, records a few stored
@@ -412,7 +408,7 @@ struct VisitedSet: ~Copyable {
   mutating func growEarly(_ store: borrowing StateStore, chunk: Int) -> Bool {
     guard var early = earlyGrowth, early.filled < store.count else { return false }
     let end = min(store.count, early.filled + chunk)
-    prefetchSink |= VisitedSet.rehash(
+    VisitedSet.rehash(
       early.filled..<end, of: store, into: early.slots, capacity: early.capacity)
     early.filled = end
     earlyGrowth = early
