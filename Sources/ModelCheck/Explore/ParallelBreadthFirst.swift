@@ -143,15 +143,27 @@ struct Column<Element: BitwiseCopyable> {
 
   func deallocate() { free(base) }
 
-  /// Doubles the capacity (a block's output is small: a failed allocation is fatal, as an
-  /// array's is).
-  @inline(never) private mutating func grow() {
-    let newCapacity = max(capacity * 2, 64)
+  /// Doubles the capacity, or more to hold `minimum` (a block's output is small: a failed
+  /// allocation is fatal, as an array's is).
+  @inline(never) private mutating func grow(minimum: Int = 0) {
+    var newCapacity = max(capacity * 2, 64)
+    while newCapacity < minimum { newCapacity *= 2 }
     guard let raw = realloc(base, newCapacity * MemoryLayout<Element>.stride) else {
       fatalError("out of memory growing a block's output")
     }
     base = raw.assumingMemoryBound(to: Element.self)
     capacity = newCapacity
+  }
+}
+
+extension Column where Element == UInt64 {
+  /// Appends a state's words: one capacity check and a state copy, not one per word.
+  @inline(__always) mutating func append(state: PackedStateView) {
+    let n = state.wordCount
+    guard n > 0 else { return }
+    if count + n > capacity { grow(minimum: count + n) }
+    PackedState(base.unsafelyUnwrapped + count, wordCount: n).copy(from: state)
+    count += n
   }
 }
 
@@ -439,7 +451,7 @@ extension BreadthFirst {
         columns.loopTargets.append(-1 - columns.hashes.count)
         columns.loopActions.append(action)
       }
-      for w in 0..<wordCount { columns.words.append(successor[word: w]) }
+      columns.words.append(state: successor)
       columns.hashes.append(hash)
     }
     columns.enabled.append(e.enabled)
