@@ -349,14 +349,14 @@ extension BreadthFirst {
           for k in 0..<Int(p.produced) { seen.prefetchState(hash: newer.hash(k)) }
         }
         if let p = pending.older {
-          write(p, older, seen: seen, wordCount: chunk.wordCount, &columns)
+          write(p, older, seen: seen, &columns)
         }
         pending = (pending.newer, e)
       }
     }
     chunk.ring.with(range.count) { _, newer, older in
-      if let p = pending.older { write(p, older, seen: seen, wordCount: chunk.wordCount, &columns) }
-      if let p = pending.newer { write(p, newer, seen: seen, wordCount: chunk.wordCount, &columns) }
+      if let p = pending.older { write(p, older, seen: seen, &columns) }
+      if let p = pending.newer { write(p, newer, seen: seen, &columns) }
     }
     columns.firstSuccessor.append(Int32(columns.hashes.count))
     columns.loopFirst.append(Int32(columns.loopTargets.count))
@@ -431,7 +431,7 @@ extension BreadthFirst {
   @inline(__always)
   static func write(
     _ e: WorkerExpanded, _ buffer: borrowing ExpansionBuffer, seen: VisitedSet.Probe,
-    wordCount: Int, _ columns: inout ChunkOutput.Columns
+    _ columns: inout ChunkOutput.Columns
   ) {
     columns.firstSuccessor.append(Int32(columns.hashes.count))
     columns.loopFirst.append(Int32(columns.loopTargets.count))
