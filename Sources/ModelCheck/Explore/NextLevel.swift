@@ -92,6 +92,7 @@ struct NextLevel: ~Copyable {
 
   /// Whether `state` (with `hash`) is in the level; with fingerprints, whether its hash is.
   @inline(__always) func contains(_ state: PackedStateView, hash: UInt64) -> Bool {
+    if count == 0 { precondition(indexIsClear, "a level's index is readied (prepare) first") }
     let (found, _) = find(state, hash: hash)
     return found
   }
@@ -116,6 +117,7 @@ struct NextLevel: ~Copyable {
   /// in). Nil when memory could not be had.
   @inline(__always)
   mutating func insert(_ state: PackedStateView, hash: UInt64, parent: Int) -> Int? {
+    if count == 0 { precondition(indexIsClear, "a level's index is readied (prepare) first") }
     var (found, i) = find(state, hash: hash)
     if found { return i }
     if count == capacity {
@@ -136,14 +138,36 @@ struct NextLevel: ~Copyable {
     return count - 1
   }
 
-  /// Empties the level for the next one, keeping an index about the size this one needed.
+  /// Empties the level for the next one. Its index is cleared by `prepare`, which the
+  /// merging thread calls once the other threads expand: clearing it here, at the level's
+  /// end, would hold them all up.
   mutating func removeAll() {
-    var wanted = Self.minimumSlots
-    while wanted < count * 2 { wanted *= 2 }
     count = 0
     (tail, tailCapacity) = (nil, 0)
-    if slotCapacity > 4 * wanted, rehash(wanted) { return }
-    memset(slots, 0, slotCapacity * 8)
+    indexIsClear = false
+  }
+
+  /// Whether no slot of the index holds a state (`prepare` clears it).
+  private var indexIsClear = true
+
+  /// Readies the index of a level that starts empty for about `expected` states: sized so
+  /// that it need not grow (the growth's copy, in the middle of the merge, held the other
+  /// threads up), and cleared. Where memory for a larger index cannot be had, the one held
+  /// is cleared: the level then grows it, or stops, as it fills.
+  mutating func prepare(expected: Int) {
+    precondition(count == 0, "a level's index is readied before it has states")
+    var wanted = Self.minimumSlots
+    while wanted < (expected + 1) * 2 { wanted *= 2 }
+    if wanted > slotCapacity || slotCapacity > 4 * wanted,
+      let raw = allocateZeroed(wanted, 8)
+    {
+      free(slots)
+      slots = raw.assumingMemoryBound(to: UInt64.self)
+      slotCapacity = wanted
+    } else if !indexIsClear {
+      memset(slots, 0, slotCapacity * 8)
+    }
+    indexIsClear = true
   }
 
   /// Bytes held, the states written in the store's tail included.

@@ -35,7 +35,6 @@ import Synchronization
 /// exactly those levels here (a successor found earlier in the same level counts as new
 /// there too).
 final class ChunkOutput {
-  let wordCount: Int
   /// What the block's expansion found, filled by one thread at a time.
   var columns = Columns()
   /// Scratch: the sources being expanded and their successors, with their hashes (three,
@@ -45,7 +44,8 @@ final class ChunkOutput {
   let ready = Atomic<Int>(-1)
 
   struct Columns {
-    /// The successors (not self-loops), `wordCount` words each, and for each its hash.
+    /// The successors (not self-loops), whole states one after another, and for each its
+    /// hash.
     var words = Column<UInt64>()
     var hashes = Column<UInt64>()
     /// Per source state: its first successor's index (one more entry closes the last).
@@ -112,7 +112,6 @@ final class ChunkOutput {
   }
 
   init(wordCount: Int, actionCount: Int) {
-    self.wordCount = wordCount
     ring = ExpansionRing(wordCount: wordCount, successors: actionCount)
   }
 
@@ -508,6 +507,8 @@ extension BreadthFirst {
         tail: tail)
       work.runExpansion(job)
       var growing = startsEarlyGrowth(levelSize: levelEnd - run.next, expected: expected, &run)
+      // The next level's index is cleared while the other threads expand.
+      level.prepare(expected: expected)
       // Merge the blocks in order; when the next is not finished, grow the visited set
       // early or expand one here.
       var stopped = false

@@ -319,9 +319,10 @@ struct VisitedSet: ~Copyable {
   /// Doubles the table and re-inserts every id (`rehash`), or swaps in the early table.
   private mutating func grow(_ store: borrowing StateStore) -> Bool {
     if fingerprints != nil { return growFingerprints() }
-    if let early = earlyGrowth, early.capacity == capacity * 2 {
+    if var early = earlyGrowth, early.capacity == capacity * 2 {
       // Built while the level was expanded: only the ids since are left.
       earlyGrowth = nil
+      early.clear(upTo: early.capacity)
       VisitedSet.rehash(
         early.filled..<store.count, of: store, into: early.slots, capacity: early.capacity)
       free(slots)
@@ -380,38 +381,57 @@ struct VisitedSet: ~Copyable {
   static var recordBatch: Int { 64 }
 
   /// A doubled exact table the parallel search builds while a level is expanded, before the
-  /// level's end needs it: the thread that merges, when it would wait, records a few stored
-  /// states in it (`growEarly`). The table it replaces is read all the while, and the
-  /// store does not change. The level's end (`grow`) records the rest and swaps it in; a
-  /// level's end that does not need it lets it go.
+  /// level's end needs it: the thread that merges, when it would wait, clears a part of it
+  /// or records a few stored states in it (`growEarly`). The table it replaces is read all
+  /// the while, and the store does not change. The level's end (`grow`) clears and records
+  /// the rest and swaps it in; a level's end that does not need it lets it go.
   private var earlyGrowth: EarlyGrowth?
 
   struct EarlyGrowth {
     let slots: UnsafeMutablePointer<UInt32>
     let capacity: Int
+    /// The slots below this are cleared. A table is cleared before any state is recorded
+    /// in it, a part at a time: clearing it at once (32 MiB at 8 M slots) held the merge
+    /// up for milliseconds, and the other threads waited for it with the ring full.
+    var cleared = 0
     /// The ids below this are recorded.
     var filled = 0
+
+    /// Clears the slots up to `end`.
+    mutating func clear(upTo end: Int) {
+      guard end > cleared else { return }
+      memset(slots + cleared, 0, (end - cleared) * 4)
+      cleared = end
+    }
   }
 
   /// Starts building the doubled table (exact tables only; one at a time). False when it
   /// does not start (memory, or one is built already).
   mutating func beginEarlyGrowth() -> Bool {
     guard fingerprints == nil, earlyGrowth == nil, capacity * 2 <= VisitedSet.maxCapacity,
-      let raw = allocateZeroed(capacity * 2, 4)
+      let raw = malloc(capacity * 2 * 4)
     else { return false }
     earlyGrowth = EarlyGrowth(
       slots: raw.assumingMemoryBound(to: UInt32.self), capacity: capacity * 2)
     return true
   }
 
-  /// Records up to `chunk` more stored states in the early table; false once all are.
+  /// Slots an early growth clears at a time (256 KiB: about as long as recording a chunk).
+  static var clearChunk: Int { 1 << 16 }
+
+  /// Clears a part of the early table, or once it is clear, records up to `chunk` more
+  /// stored states in it; false once all are.
   mutating func growEarly(_ store: borrowing StateStore, chunk: Int) -> Bool {
     guard var early = earlyGrowth, early.filled < store.count else { return false }
+    defer { earlyGrowth = early }
+    if early.cleared < early.capacity {
+      early.clear(upTo: min(early.capacity, early.cleared + VisitedSet.clearChunk))
+      return true
+    }
     let end = min(store.count, early.filled + chunk)
     VisitedSet.rehash(
       early.filled..<end, of: store, into: early.slots, capacity: early.capacity)
     early.filled = end
-    earlyGrowth = early
     return true
   }
 
