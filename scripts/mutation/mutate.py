@@ -125,6 +125,23 @@ def descendants(pid):
     return out
 
 
+def built_here(cwd):
+    """Every process running a program built in the work copy `cwd`: a test can leave a
+    hung `modelcheck` it spawned to init (its parent gone), out of reach of `descendants`,
+    and it would take a core from every mutant after it."""
+    root = os.path.join(os.path.realpath(cwd), "")
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if os.readlink(f"/proc/{entry}/exe").startswith(root):
+                out.append(int(entry))
+        except OSError:
+            continue
+    return out
+
+
 def run(cmd, cwd, log, timeout):
     """Runs a command, appending its output to `log`. Returns (status, seconds); status
     is None on a timeout."""
@@ -144,6 +161,11 @@ def run(cmd, cwd, log, timeout):
                 except ProcessLookupError:
                     pass
             p.wait()
+            for pid in built_here(cwd):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
             if not isinstance(error, subprocess.TimeoutExpired):
                 raise
             out.write(f"\n(timed out after {timeout} s)\n")
