@@ -567,7 +567,8 @@ extension BreadthFirst {
     var depth = 0
     /// The size of the level expanded before this one.
     var lastLevelSize = 0
-    /// Scratch for `merge`: per successor of a block, its index in the level.
+    /// Scratch for `merge`: per successor of the source whose edges it records, its index
+    /// in the level.
     var levelOf = Column<Int32>()
     var transitions = 0
     var found: UInt32
@@ -593,8 +594,6 @@ extension BreadthFirst {
     )
     let (recordsEdges, loopFirst) = (columns.recordsEdges, columns.loopFirst)
     let (loopTargets, loopActions) = (columns.loopTargets, columns.loopActions)
-    // Per successor in this block: its index in the level (for `loopTargets`).
-    run.levelOf.removeAll()
     let fresh = store.count
     // Every candidate's slot asked for first (prefetches do not wait): the misses overlap.
     for k in 0..<hashes.count { level.prefetchSlot(hash: hashes[k]) }
@@ -622,19 +621,21 @@ extension BreadthFirst {
       run.transitions += Int(enabled[local])
       let (first, end) = (Int(firstSuccessor[local]), Int(firstSuccessor[local + 1]))
       let records = recordsEdges[local] && loopEdges.begin(source: run.next)
+      // Per successor of this source: its index in the level (for `loopTargets`).
+      if records { run.levelOf.removeAll() }
       for k in first..<end {
         // `words.base` is set: the block has a successor.
         let state = words.base.unsafelyUnwrapped + k * wordCount
         let successor = PackedStateView(state, wordCount: wordCount)
         guard let i = insertInLevel(&level, successor, hash: hashes[k], parent: run.next, limits)
         else { return false }
-        run.levelOf.append(Int32(truncatingIfNeeded: i))
+        if records { run.levelOf.append(Int32(truncatingIfNeeded: i)) }
       }
       if records {
         // A successor found here gets its id when the level is stored, in level order.
         for r in Int(loopFirst[local])..<Int(loopFirst[local + 1]) {
           let t = loopTargets[r]
-          let target = t >= 0 ? t : fresh + Int(run.levelOf[-1 - t])
+          let target = t >= 0 ? t : fresh + Int(run.levelOf[-1 - t - first])
           loopEdges.append(target: target, action: loopActions[r])
         }
         loopEdges.endSource()
