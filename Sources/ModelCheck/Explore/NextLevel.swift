@@ -92,13 +92,13 @@ struct NextLevel: ~Copyable {
 
   /// Whether `state` (with `hash`) is in the level; with fingerprints, whether its hash is.
   @inline(__always) func contains(_ state: PackedStateView, hash: UInt64) -> Bool {
-    if count == 0 { precondition(indexIsClear, "a level's index is readied (prepare) first") }
     let (found, _) = find(state, hash: hash)
     return found
   }
 
   /// Whether the state is here, and its index; else the empty slot where it would go.
   @inline(__always) private func find(_ state: PackedStateView, hash: UInt64) -> (Bool, Int) {
+    if count == 0 { precondition(indexIsClear, "a level's index is readied (prepare) first") }
     let mask = slotCapacity - 1
     let tag = hash & 0xFFFF_FFFF_0000_0000
     var i = Int(truncatingIfNeeded: hash) & mask
@@ -117,7 +117,6 @@ struct NextLevel: ~Copyable {
   /// in). Nil when memory could not be had.
   @inline(__always)
   mutating func insert(_ state: PackedStateView, hash: UInt64, parent: Int) -> Int? {
-    if count == 0 { precondition(indexIsClear, "a level's index is readied (prepare) first") }
     var (found, i) = find(state, hash: hash)
     if found { return i }
     if count == capacity {
